@@ -1,0 +1,175 @@
+//! Versioned migrations, written in the SQL subset SQLite and PostgreSQL share.
+//!
+//! Each migration runs in its own transaction and is recorded in `schema_migrations`;
+//! on PostgreSQL an advisory lock keeps two nodes starting together from racing.
+
+use crate::{Backend, Db};
+
+/// One schema change: a version, a name and the statements that make it.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub statements: &'static [&'static str],
+}
+
+/// Every migration, in order. Append only; never edit one that has shipped.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "identity",
+        statements: &[
+            "CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                email TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                roles TEXT NOT NULL,
+                img TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT users_email_key UNIQUE (email)
+            )",
+            "CREATE TABLE customers (
+                id TEXT PRIMARY KEY,
+                user_id TEXT REFERENCES users (id) ON DELETE SET NULL,
+                name TEXT NOT NULL,
+                email TEXT NOT NULL,
+                phone TEXT,
+                is_guest BOOLEAN NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )",
+            "CREATE UNIQUE INDEX customers_user_id_key ON customers (user_id)",
+            "CREATE TABLE refresh_tokens (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                family_id TEXT NOT NULL,
+                token_hash TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                rotated_at TEXT,
+                revoked_at TEXT,
+                CONSTRAINT refresh_tokens_hash_key UNIQUE (token_hash)
+            )",
+            "CREATE INDEX refresh_tokens_family_idx ON refresh_tokens (family_id)",
+            "CREATE INDEX refresh_tokens_user_idx ON refresh_tokens (user_id)",
+            "CREATE TABLE password_resets (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                token_hash TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                used_at TEXT,
+                created_at TEXT NOT NULL,
+                CONSTRAINT password_resets_hash_key UNIQUE (token_hash)
+            )",
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "jobs",
+        statements: &[
+            "CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts BIGINT NOT NULL,
+                max_attempts BIGINT NOT NULL,
+                run_at TEXT NOT NULL,
+                locked_by TEXT,
+                locked_until TEXT,
+                last_error TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                finished_at TEXT
+            )",
+            "CREATE INDEX jobs_due_idx ON jobs (state, run_at)",
+        ],
+    },
+];
+
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)";
+
+/// Applies every pending migration (at most up to `target` when given); returns the versions applied.
+pub async fn migrate(db: &Db, target: Option<i64>) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query(CREATE_LEDGER).execute(db.writer()).await?;
+    let mut applied_now = Vec::new();
+    for migration in MIGRATIONS.iter().filter(|m| target.is_none_or(|t| m.version <= t)) {
+        let mut tx = db.begin().await?;
+        if db.backend() == Backend::Postgres {
+            // Serialises concurrent migrators; released at commit.
+            sqlx::query("SELECT pg_advisory_xact_lock(727274)").execute(&mut *tx).await?;
+        }
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(migration.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if done.is_some() {
+            tx.rollback().await?;
+            continue;
+        }
+        for statement in migration.statements {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(feria_domain::time::to_db(feria_domain::time::now()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(version = migration.version, name = migration.name, "migration applied");
+        applied_now.push(migration.version);
+    }
+    Ok(applied_now)
+}
+
+/// Versions not applied yet.
+pub async fn pending(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query(CREATE_LEDGER).execute(db.writer()).await?;
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(db.reader()).await?;
+    Ok(MIGRATIONS.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fresh_sqlite() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path().display()), 2).await.unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn versions_are_strictly_increasing() {
+        for pair in MIGRATIONS.windows(2) {
+            assert!(pair[0].version < pair[1].version);
+        }
+    }
+
+    /// Every migration applies on top of the previous ones, and running again is a no-op.
+    #[tokio::test]
+    async fn each_step_applies_in_order_then_nothing_is_pending() {
+        let (_dir, db) = fresh_sqlite().await;
+        for m in MIGRATIONS {
+            assert_eq!(migrate(&db, Some(m.version)).await.unwrap(), vec![m.version], "migration {}", m.name);
+        }
+        assert!(pending(&db).await.unwrap().is_empty());
+        assert!(migrate(&db, None).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn named_unique_constraints_are_enforced() {
+        let (_dir, db) = fresh_sqlite().await;
+        migrate(&db, None).await.unwrap();
+        let insert = "INSERT INTO users (id, name, email, password_hash, roles, created_at, updated_at) VALUES ($1, 'a', 'a@x.io', 'h', '[]', 't', 't')";
+        sqlx::query(insert).bind("1").execute(db.writer()).await.unwrap();
+        let err = sqlx::query(insert).bind("2").execute(db.writer()).await.unwrap_err();
+        assert!(crate::is_unique_violation(&err), "{err}");
+    }
+}

@@ -1,0 +1,218 @@
+//! The `jobs` table: inserting, claiming and settling rows.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use feria_db::{AnyConnection, Backend, Db, Row};
+use feria_domain::{ids::new_id, time};
+use rand::Rng;
+use serde::Serialize;
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for `run_at`.
+    Queued,
+    /// Claimed by a runner until `locked_until`.
+    Running,
+    /// Finished successfully.
+    Done,
+    /// Finished without doing anything, on purpose (e.g. provider not configured).
+    Skipped,
+    /// Failed `max_attempts` times; kept for an admin to look at.
+    Dead,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Skipped => "skipped",
+            JobState::Dead => "dead",
+        }
+    }
+
+    fn parse(s: &str) -> JobState {
+        match s {
+            "running" => JobState::Running,
+            "done" => JobState::Done,
+            "skipped" => JobState::Skipped,
+            "dead" => JobState::Dead,
+            _ => JobState::Queued,
+        }
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub state: JobState,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_at: String,
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at, last_error";
+
+fn job_from_row(row: &feria_db::AnyRow) -> Result<JobRow, sqlx::Error> {
+    let payload: String = row.try_get("payload")?;
+    Ok(JobRow {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        payload: serde_json::from_str(&payload).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        state: JobState::parse(&row.try_get::<String, _>("state")?),
+        attempts: row.try_get("attempts")?,
+        max_attempts: row.try_get("max_attempts")?,
+        run_at: row.try_get("run_at")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+/// Inserts a job of `kind` due now, on `conn` (pass the caller's open transaction).
+pub async fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &impl Serialize, max_attempts: i64) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    let now = time::to_db(time::now());
+    let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $5)",
+    )
+    .bind(&id)
+    .bind(kind)
+    .bind(payload)
+    .bind(max_attempts.max(1))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// One job by id.
+pub async fn find(db: &Db, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(db.reader()).await?;
+    row.as_ref().map(job_from_row).transpose()
+}
+
+/// How many jobs wait or run, and how many are dead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueCounts {
+    pub pending: i64,
+    pub dead: i64,
+}
+
+/// Counts pending (queued or running) and dead jobs.
+pub async fn counts(db: &Db) -> Result<QueueCounts, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END), 0) AS pending,
+                COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0) AS dead
+         FROM jobs WHERE state IN ('queued', 'running', 'dead')",
+    )
+    .fetch_one(db.reader())
+    .await?;
+    Ok(QueueCounts { pending: row.try_get("pending")?, dead: row.try_get("dead")? })
+}
+
+/// Claims up to `limit` due jobs for `worker`, leasing them for `lease`.
+///
+/// A job is due when queued with `run_at` passed, or running with an expired lease (its
+/// runner died). One statement does it: atomic on SQLite, and on PostgreSQL the inner
+/// `FOR UPDATE SKIP LOCKED` lets concurrent runners take disjoint rows.
+pub(crate) async fn claim(db: &Db, worker: &str, limit: i64, lease: Duration) -> Result<Vec<JobRow>, sqlx::Error> {
+    let now = time::now();
+    let lock = match db.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
+         WHERE id IN (
+             SELECT id FROM jobs
+             WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)
+             ORDER BY run_at LIMIT $4 {lock}
+         )
+         RETURNING {COLUMNS}"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(worker)
+        .bind(time::to_db(now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX)))
+        .bind(time::to_db(now))
+        .bind(limit)
+        .fetch_all(db.writer())
+        .await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// Marks a claimed job finished (`Done` or `Skipped`), with an optional note.
+pub(crate) async fn finish(db: &Db, job: &JobRow, worker: &str, state: JobState, note: Option<&str>) -> Result<(), sqlx::Error> {
+    let now = time::to_db(time::now());
+    sqlx::query(
+        "UPDATE jobs SET state = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, finished_at = $3
+         WHERE id = $4 AND locked_by = $5",
+    )
+    .bind(state.as_str())
+    .bind(note)
+    .bind(now)
+    .bind(&job.id)
+    .bind(worker)
+    .execute(db.writer())
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: back to the queue after a backoff, or dead when out of attempts.
+/// Returns the state the job is left in.
+pub(crate) async fn fail(db: &Db, job: &JobRow, worker: &str, error: &str, backoff_base: Duration, backoff_cap: Duration) -> Result<JobState, sqlx::Error> {
+    let now = time::now();
+    let (state, run_at, finished) = if job.attempts >= job.max_attempts {
+        (JobState::Dead, now, Some(time::to_db(now)))
+    } else {
+        let delay = backoff_delay(job.attempts, backoff_base, backoff_cap, rand::thread_rng().r#gen::<f64>());
+        (JobState::Queued, now + TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX), None)
+    };
+    sqlx::query(
+        "UPDATE jobs SET state = $1, run_at = $2, last_error = $3, locked_by = NULL, locked_until = NULL, updated_at = $4, finished_at = $5
+         WHERE id = $6 AND locked_by = $7",
+    )
+    .bind(state.as_str())
+    .bind(time::to_db(run_at))
+    .bind(error)
+    .bind(time::to_db(now))
+    .bind(finished)
+    .bind(&job.id)
+    .bind(worker)
+    .execute(db.writer())
+    .await?;
+    Ok(state)
+}
+
+/// Delay before retry number `attempt` (1-based): `base × 2^(attempt-1)`, capped at `cap`,
+/// then scaled into `[½, 1]` of itself by `jitter` (a number in `[0, 1)`) so that jobs failing
+/// together do not retry together.
+pub fn backoff_delay(attempt: i64, base: Duration, cap: Duration, jitter: f64) -> Duration {
+    let exponent = attempt.clamp(1, 32) as u32 - 1;
+    let full = base.saturating_mul(2u32.saturating_pow(exponent)).min(cap);
+    full.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered() {
+        let base = Duration::from_secs(1);
+        let cap = Duration::from_secs(60);
+        assert_eq!(backoff_delay(1, base, cap, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff_delay(3, base, cap, 1.0), Duration::from_secs(4));
+        assert_eq!(backoff_delay(3, base, cap, 0.0), Duration::from_secs(2));
+        assert_eq!(backoff_delay(20, base, cap, 1.0), cap);
+        assert_eq!(backoff_delay(1000, base, cap, 0.5), cap.mul_f64(0.75));
+    }
+}

@@ -1,0 +1,5 @@
+//! Clients for services outside feria. Each one only builds requests and reads responses for
+//! its protocol; retries and persistence belong to the caller (the job runner). Every client's
+//! endpoint is configurable so tests can point it at a fake speaking the same protocol.
+
+pub mod email;

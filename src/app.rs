@@ -1,0 +1,75 @@
+//! The application: configuration, database, limiter, metrics and job plumbing, shared by
+//! every request as [`AppState`].
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use feria_db::Db;
+use feria_jobs::JobStats;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::crypto::Sealer;
+use crate::http::metrics::HttpMetrics;
+use crate::http::rate_limit::RateLimiter;
+use crate::services::identity::{passwords::PasswordHasher, tokens::TokenKeys};
+
+/// Everything a request handler may need.
+pub struct App {
+    pub config: Config,
+    pub db: Db,
+    pub started: Instant,
+    pub tokens: TokenKeys,
+    pub passwords: PasswordHasher,
+    pub sealer: Sealer,
+    pub rate_limiter: RateLimiter,
+    /// Redis, when `REDIS_URL` is set (health reports it).
+    pub redis: Option<redis::aio::ConnectionManager>,
+    pub http_metrics: HttpMetrics,
+    pub job_stats: Arc<JobStats>,
+    /// Wakes this process's job runner right after an enqueue commits.
+    pub job_wake: Arc<Notify>,
+    /// True once migrations have run in this process.
+    pub migrated: AtomicBool,
+}
+
+/// The shared application handle.
+pub type AppState = Arc<App>;
+
+impl App {
+    /// Connects the database (and Redis when configured). Migrations are not run here.
+    pub async fn connect(config: Config) -> anyhow::Result<App> {
+        let db = Db::connect(&config.database_url, config.database_max_connections)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", feria_db::redact_url(&config.database_url)))?;
+        let redis = match &config.redis_url {
+            None => None,
+            Some(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                let manager = redis::aio::ConnectionManager::new(client)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {}: {e}", feria_db::redact_url(url)))?;
+                Some(manager)
+            }
+        };
+        let rate_limiter = match &redis {
+            Some(conn) => RateLimiter::Redis(conn.clone()),
+            None => RateLimiter::memory(),
+        };
+        Ok(App {
+            tokens: TokenKeys::new(config.jwt_secret.expose(), config.jwt_expires_in),
+            passwords: PasswordHasher::new(config.argon2),
+            sealer: Sealer::new(config.encryption_key.expose()),
+            config,
+            db,
+            started: Instant::now(),
+            rate_limiter,
+            redis,
+            http_metrics: HttpMetrics::default(),
+            job_stats: Arc::default(),
+            job_wake: Arc::default(),
+            migrated: AtomicBool::new(false),
+        })
+    }
+}

@@ -1,0 +1,524 @@
+//! Configuration: defaults, then `feria.toml`, then `.env`, then the process environment.
+//!
+//! Every setting has one name (the environment variable; in `feria.toml` the same name, in
+//! any case). [`Config::from_settings`] validates everything at once and reports every problem.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use feria_providers::email::{SmtpSecurity, SmtpSettings};
+
+/// A value that must never be printed: its `Debug` shows `***` and it has no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Whether feria runs for development or production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Password hashing cost (argon2id).
+#[derive(Debug, Clone, Copy)]
+pub struct Argon2Cost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// Job runner settings.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// Run jobs inside `serve` (turn off when dedicated `feria worker` processes do it).
+    pub run_in_serve: bool,
+    pub max_attempts: i64,
+    pub poll_interval: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+}
+
+/// Email delivery settings; `None` in [`Config::email`] means email is not configured.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    pub smtp: SmtpSettings,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub host: String,
+    pub port: u16,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub jwt_secret: Secret,
+    pub jwt_expires_in: Duration,
+    pub jwt_refresh_expires_in: Duration,
+    pub encryption_key: Secret,
+    pub cors_origins: Vec<String>,
+    pub rate_limit_window: Duration,
+    pub rate_limit_max_requests: u64,
+    pub auth_rate_limit_window: Duration,
+    pub auth_rate_limit_max_requests: u64,
+    pub trust_proxy: bool,
+    pub log_level: String,
+    pub redis_url: Option<String>,
+    pub frontend_url: String,
+    pub email: Option<EmailConfig>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub password_reset_ttl: Duration,
+    pub argon2: Argon2Cost,
+    pub jobs: JobsConfig,
+}
+
+/// Raw settings by name (upper case), as read from the sources.
+pub type Settings = BTreeMap<String, String>;
+
+/// Every name feria reads; anything else in `feria.toml` is reported as unknown.
+pub const KNOWN_SETTINGS: &[&str] = &[
+    "FERIA_ENV", "NODE_ENV", "HOST", "PORT", "DATABASE_URL", "DATABASE_MAX_CONNECTIONS", "JWT_SECRET", "JWT_EXPIRES_IN",
+    "JWT_REFRESH_EXPIRES_IN", "ENCRYPTION_KEY", "CORS_ORIGIN", "RATE_LIMIT_WINDOW_MS", "RATE_LIMIT_MAX_REQUESTS",
+    "AUTH_RATE_LIMIT_WINDOW_MS", "AUTH_RATE_LIMIT_MAX_REQUESTS", "TRUST_PROXY", "LOG_LEVEL", "REDIS_URL", "FRONTEND_URL",
+    "EMAIL_SMTP_HOST", "EMAIL_SMTP_PORT", "EMAIL_SMTP_USER", "EMAIL_SMTP_PASS", "EMAIL_SMTP_SECURITY", "EMAIL_FROM",
+    "ADMIN_EMAIL", "ADMIN_PASSWORD", "BODY_LIMIT_BYTES", "REQUEST_TIMEOUT_MS", "PASSWORD_RESET_TTL", "ARGON2_MEMORY_KIB",
+    "ARGON2_ITERATIONS", "ARGON2_PARALLELISM", "JOBS_IN_SERVE", "JOB_MAX_ATTEMPTS", "JOB_POLL_INTERVAL_MS",
+    "JOB_BACKOFF_BASE_MS", "JOB_BACKOFF_CAP_MS",
+];
+
+/// Reads `feria.toml` (or `FERIA_CONFIG`), then `.env`, then the process environment, later
+/// sources overriding earlier ones. Problems reading the files are returned as messages.
+pub fn read_settings(dir: &Path) -> (Settings, Vec<String>) {
+    let mut settings = Settings::new();
+    let mut problems = Vec::new();
+    let toml_path = std::env::var("FERIA_CONFIG").map(Into::into).unwrap_or_else(|_| dir.join("feria.toml"));
+    if toml_path.exists() {
+        match std::fs::read_to_string(&toml_path).map_err(|e| e.to_string()).and_then(|text| parse_toml(&text)) {
+            Ok(values) => settings.extend(values),
+            Err(e) => problems.push(format!("{}: {e}", toml_path.display())),
+        }
+    }
+    let env_path = dir.join(".env");
+    if env_path.exists() {
+        match dotenvy::from_path_iter(&env_path) {
+            Ok(iter) => {
+                for item in iter {
+                    match item {
+                        Ok((k, v)) => {
+                            settings.insert(k.to_ascii_uppercase(), v);
+                        }
+                        Err(e) => problems.push(format!("{}: {e}", env_path.display())),
+                    }
+                }
+            }
+            Err(e) => problems.push(format!("{}: {e}", env_path.display())),
+        }
+    }
+    for name in KNOWN_SETTINGS {
+        if let Ok(value) = std::env::var(name) {
+            settings.insert(name.to_string(), value);
+        }
+    }
+    (settings, problems)
+}
+
+fn parse_toml(text: &str) -> Result<Settings, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+    let mut settings = Settings::new();
+    for (key, value) in table {
+        let name = key.to_ascii_uppercase();
+        if !KNOWN_SETTINGS.contains(&name.as_str()) {
+            return Err(format!("unknown setting '{key}'"));
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => return Err(format!("setting '{key}' must be a string, integer or boolean, not {}", other.type_str())),
+        };
+        settings.insert(name, text);
+    }
+    Ok(settings)
+}
+
+/// What validation produced: the configuration plus warnings, or every problem found.
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+/// Collects typed values and problems while reading [`Settings`].
+struct Reader<'a> {
+    settings: &'a Settings,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn text(&self, name: &str) -> Option<String> {
+        self.settings.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&mut self, name: &str, default: T, what: &str) -> T {
+        match self.text(name) {
+            None => default,
+            Some(raw) => raw.parse().unwrap_or_else(|_| {
+                self.problems.push(format!("{name}: '{raw}' is not {what}"));
+                default
+            }),
+        }
+    }
+
+    fn millis(&mut self, name: &str, default_ms: u64) -> Duration {
+        Duration::from_millis(self.parse(name, default_ms, "a whole number of milliseconds"))
+    }
+
+    fn duration(&mut self, name: &str, default: Duration) -> Duration {
+        match self.text(name) {
+            None => default,
+            Some(raw) => parse_duration(&raw).unwrap_or_else(|| {
+                self.problems.push(format!("{name}: '{raw}' is not a duration (like 30s, 15m, 12h, 7d or seconds)"));
+                default
+            }),
+        }
+    }
+
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        match self.text(name).map(|v| v.to_ascii_lowercase()) {
+            None => default,
+            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => true,
+            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => false,
+            Some(v) => {
+                self.problems.push(format!("{name}: '{v}' is not true or false"));
+                default
+            }
+        }
+    }
+
+    /// A secret that must be at least 32 bytes in production; generated in development.
+    fn strong_secret(&mut self, name: &str, environment: Environment, warnings: &mut Vec<String>) -> Secret {
+        match (self.text(name), environment) {
+            (Some(v), _) if v.len() >= 32 => Secret(v),
+            (Some(_), Environment::Production) => {
+                self.problems.push(format!("{name}: must be at least 32 bytes in production"));
+                Secret(String::new())
+            }
+            (None, Environment::Production) => {
+                self.problems.push(format!("{name}: required in production (at least 32 bytes)"));
+                Secret(String::new())
+            }
+            (value, Environment::Development) => {
+                warnings.push(match value {
+                    Some(_) => format!("{name} is shorter than 32 bytes; using a random one for this run (development only)"),
+                    None => format!("{name} is not set; using a random one for this run (development only): tokens will not survive a restart"),
+                });
+                Secret(random_secret())
+            }
+        }
+    }
+}
+
+fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Parses `30s`, `15m`, `12h`, `7d`, `500ms` or a bare number of seconds.
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "ms" => return Some(Duration::from_millis(n)),
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+impl Config {
+    /// Validates `settings` into a configuration, or returns every problem found.
+    pub fn from_settings(settings: &Settings) -> Result<Loaded, Vec<String>> {
+        let mut r = Reader { settings, problems: Vec::new() };
+        let mut warnings = Vec::new();
+        let environment = match r.text("FERIA_ENV").or_else(|| r.text("NODE_ENV")).map(|v| v.to_ascii_lowercase()) {
+            None => Environment::Development,
+            Some(v) if v == "production" || v == "prod" => Environment::Production,
+            Some(v) if ["development", "dev", "test"].contains(&v.as_str()) => Environment::Development,
+            Some(v) => {
+                r.problems.push(format!("FERIA_ENV: '{v}' is not development or production"));
+                Environment::Development
+            }
+        };
+        let host = r.text("HOST").unwrap_or_else(|| "127.0.0.1".into());
+        let port = r.parse("PORT", 3000u16, "a port number (0-65535)");
+        let database_url = r.text("DATABASE_URL").unwrap_or_else(|| "sqlite://./data/feria.db".into());
+        if feria_db::backend_of(&database_url).is_none() {
+            r.problems.push(format!("DATABASE_URL: '{}' must start with sqlite:// or postgres://", feria_db::redact_url(&database_url)));
+        }
+        let database_max_connections = r.parse("DATABASE_MAX_CONNECTIONS", 8u32, "a whole number");
+        if database_max_connections == 0 {
+            r.problems.push("DATABASE_MAX_CONNECTIONS: must be at least 1".into());
+        }
+        let jwt_secret = r.strong_secret("JWT_SECRET", environment, &mut warnings);
+        let encryption_key = r.strong_secret("ENCRYPTION_KEY", environment, &mut warnings);
+        let jwt_expires_in = r.duration("JWT_EXPIRES_IN", Duration::from_secs(15 * 60));
+        let jwt_refresh_expires_in = r.duration("JWT_REFRESH_EXPIRES_IN", Duration::from_secs(7 * 86_400));
+        let cors_origins: Vec<String> = r.text("CORS_ORIGIN").unwrap_or_else(|| "*".into()).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        for origin in cors_origins.iter().filter(|o| *o != "*") {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                r.problems.push(format!("CORS_ORIGIN: '{origin}' must be * or an http(s) origin"));
+            }
+        }
+        if environment == Environment::Production && cors_origins.iter().any(|o| o == "*") {
+            warnings.push("CORS_ORIGIN allows every origin in production".into());
+        }
+        let rate_limit_window = r.millis("RATE_LIMIT_WINDOW_MS", 900_000);
+        let rate_limit_max_requests = r.parse("RATE_LIMIT_MAX_REQUESTS", 5000u64, "a whole number");
+        let auth_rate_limit_window = r.millis("AUTH_RATE_LIMIT_WINDOW_MS", 900_000);
+        let auth_rate_limit_max_requests = r.parse("AUTH_RATE_LIMIT_MAX_REQUESTS", 5u64, "a whole number");
+        for (name, window) in [("RATE_LIMIT_WINDOW_MS", rate_limit_window), ("AUTH_RATE_LIMIT_WINDOW_MS", auth_rate_limit_window)] {
+            if window.is_zero() {
+                r.problems.push(format!("{name}: must be greater than 0"));
+            }
+        }
+        let trust_proxy = r.bool("TRUST_PROXY", false);
+        let log_level = r.text("LOG_LEVEL").unwrap_or_else(|| "info".into());
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            r.problems.push(format!("LOG_LEVEL: '{log_level}' is not a level (error, warn, info, debug, trace) or filter"));
+        }
+        let redis_url = r.text("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                r.problems.push("REDIS_URL: must start with redis:// or rediss://".into());
+            }
+        }
+        let frontend_url = r.text("FRONTEND_URL").unwrap_or_else(|| "http://localhost:5173".into()).trim_end_matches('/').to_string();
+        let email = read_email(&mut r);
+        let admin_email = r.text("ADMIN_EMAIL").map(|e| e.to_ascii_lowercase());
+        let admin_password = r.text("ADMIN_PASSWORD").map(Secret);
+        match (&admin_email, &admin_password) {
+            (Some(_), None) | (None, Some(_)) => r.problems.push("ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither".into()),
+            (Some(email), Some(password)) => {
+                if !crate::http::validate::is_email(email) {
+                    r.problems.push(format!("ADMIN_EMAIL: '{email}' is not an email address"));
+                }
+                if password.0.chars().count() < 6 {
+                    r.problems.push("ADMIN_PASSWORD: must be at least 6 characters".into());
+                }
+            }
+            (None, None) => {}
+        }
+        let body_limit_bytes = r.parse("BODY_LIMIT_BYTES", 1024 * 1024usize, "a whole number of bytes");
+        let request_timeout = r.millis("REQUEST_TIMEOUT_MS", 30_000);
+        let password_reset_ttl = r.duration("PASSWORD_RESET_TTL", Duration::from_secs(3600));
+        let argon2 = Argon2Cost {
+            memory_kib: r.parse("ARGON2_MEMORY_KIB", 19_456u32, "a whole number of KiB"),
+            iterations: r.parse("ARGON2_ITERATIONS", 2u32, "a whole number"),
+            parallelism: r.parse("ARGON2_PARALLELISM", 1u32, "a whole number"),
+        };
+        if argon2::Params::new(argon2.memory_kib, argon2.iterations, argon2.parallelism, None).is_err() {
+            r.problems.push("ARGON2_*: memory, iterations or parallelism out of argon2's range".into());
+        }
+        let jobs = JobsConfig {
+            run_in_serve: r.bool("JOBS_IN_SERVE", true),
+            max_attempts: r.parse("JOB_MAX_ATTEMPTS", 8i64, "a whole number"),
+            poll_interval: r.millis("JOB_POLL_INTERVAL_MS", 1000),
+            backoff_base: r.millis("JOB_BACKOFF_BASE_MS", 2000),
+            backoff_cap: r.millis("JOB_BACKOFF_CAP_MS", 3_600_000),
+        };
+        if jobs.max_attempts < 1 {
+            r.problems.push("JOB_MAX_ATTEMPTS: must be at least 1".into());
+        }
+        for name in settings.keys().filter(|k| !KNOWN_SETTINGS.contains(&k.as_str()) && k.starts_with("FERIA_")) {
+            warnings.push(format!("{name} is not a feria setting and is ignored"));
+        }
+        if !r.problems.is_empty() {
+            return Err(r.problems);
+        }
+        let config = Config {
+            environment, host, port, database_url, database_max_connections, jwt_secret, jwt_expires_in, jwt_refresh_expires_in,
+            encryption_key, cors_origins, rate_limit_window, rate_limit_max_requests, auth_rate_limit_window,
+            auth_rate_limit_max_requests, trust_proxy, log_level, redis_url, frontend_url, email, admin_email, admin_password,
+            body_limit_bytes, request_timeout, password_reset_ttl, argon2, jobs,
+        };
+        Ok(Loaded { config, warnings })
+    }
+
+    /// The effective configuration, one `NAME = value` line per setting (defaults included),
+    /// secrets shown as `***` and URL passwords masked.
+    pub fn summary(&self) -> Vec<String> {
+        let secs = |d: Duration| format!("{}ms", d.as_millis());
+        let set = |s: bool| if s { "***" } else { "(not set)" }.to_string();
+        let mut lines = vec![
+            ("FERIA_ENV", format!("{:?}", self.environment).to_lowercase()),
+            ("HOST", self.host.clone()),
+            ("PORT", self.port.to_string()),
+            ("DATABASE_URL", feria_db::redact_url(&self.database_url)),
+            ("DATABASE_MAX_CONNECTIONS", self.database_max_connections.to_string()),
+            ("JWT_SECRET", set(true)),
+            ("JWT_EXPIRES_IN", secs(self.jwt_expires_in)),
+            ("JWT_REFRESH_EXPIRES_IN", secs(self.jwt_refresh_expires_in)),
+            ("ENCRYPTION_KEY", set(true)),
+            ("CORS_ORIGIN", self.cors_origins.join(",")),
+            ("RATE_LIMIT_WINDOW_MS", self.rate_limit_window.as_millis().to_string()),
+            ("RATE_LIMIT_MAX_REQUESTS", self.rate_limit_max_requests.to_string()),
+            ("AUTH_RATE_LIMIT_WINDOW_MS", self.auth_rate_limit_window.as_millis().to_string()),
+            ("AUTH_RATE_LIMIT_MAX_REQUESTS", self.auth_rate_limit_max_requests.to_string()),
+            ("TRUST_PROXY", self.trust_proxy.to_string()),
+            ("LOG_LEVEL", self.log_level.clone()),
+            ("REDIS_URL", self.redis_url.as_deref().map(feria_db::redact_url).unwrap_or_else(|| "(not set)".into())),
+            ("FRONTEND_URL", self.frontend_url.clone()),
+        ];
+        match &self.email {
+            None => lines.push(("EMAIL_SMTP_HOST", "(not set: emails are skipped)".into())),
+            Some(e) => {
+                lines.push(("EMAIL_SMTP_HOST", e.smtp.host.clone()));
+                lines.push(("EMAIL_SMTP_PORT", e.smtp.port.to_string()));
+                lines.push(("EMAIL_SMTP_SECURITY", format!("{:?}", e.smtp.security).to_lowercase()));
+                lines.push(("EMAIL_SMTP_USER", e.smtp.user.clone().unwrap_or_else(|| "(not set)".into())));
+                lines.push(("EMAIL_SMTP_PASS", set(e.smtp.password.is_some())));
+                lines.push(("EMAIL_FROM", e.smtp.from.clone()));
+            }
+        }
+        lines.extend([
+            ("ADMIN_EMAIL", self.admin_email.clone().unwrap_or_else(|| "(not set)".into())),
+            ("ADMIN_PASSWORD", set(self.admin_password.is_some())),
+            ("BODY_LIMIT_BYTES", self.body_limit_bytes.to_string()),
+            ("REQUEST_TIMEOUT_MS", self.request_timeout.as_millis().to_string()),
+            ("PASSWORD_RESET_TTL", secs(self.password_reset_ttl)),
+            ("ARGON2_MEMORY_KIB", self.argon2.memory_kib.to_string()),
+            ("ARGON2_ITERATIONS", self.argon2.iterations.to_string()),
+            ("ARGON2_PARALLELISM", self.argon2.parallelism.to_string()),
+            ("JOBS_IN_SERVE", self.jobs.run_in_serve.to_string()),
+            ("JOB_MAX_ATTEMPTS", self.jobs.max_attempts.to_string()),
+            ("JOB_POLL_INTERVAL_MS", self.jobs.poll_interval.as_millis().to_string()),
+            ("JOB_BACKOFF_BASE_MS", self.jobs.backoff_base.as_millis().to_string()),
+            ("JOB_BACKOFF_CAP_MS", self.jobs.backoff_cap.as_millis().to_string()),
+        ]);
+        lines.into_iter().map(|(k, v)| format!("{k} = {v}")).collect()
+    }
+}
+
+fn read_email(r: &mut Reader<'_>) -> Option<EmailConfig> {
+    let host = r.text("EMAIL_SMTP_HOST")?;
+    let security_raw = r.text("EMAIL_SMTP_SECURITY").unwrap_or_else(|| "starttls".into());
+    let security = SmtpSecurity::parse(&security_raw).unwrap_or_else(|| {
+        r.problems.push(format!("EMAIL_SMTP_SECURITY: '{security_raw}' is not plain, starttls or tls"));
+        SmtpSecurity::StartTls
+    });
+    let default_port = match security {
+        SmtpSecurity::Tls => 465,
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::Plain => 25,
+    };
+    let port = r.parse("EMAIL_SMTP_PORT", default_port, "a port number");
+    let from = r.text("EMAIL_FROM").unwrap_or_else(|| {
+        r.problems.push("EMAIL_FROM: required when EMAIL_SMTP_HOST is set".into());
+        String::new()
+    });
+    let user = r.text("EMAIL_SMTP_USER");
+    let password = r.text("EMAIL_SMTP_PASS");
+    if user.is_some() != password.is_some() {
+        r.problems.push("EMAIL_SMTP_USER and EMAIL_SMTP_PASS: set both or neither".into());
+    }
+    Some(EmailConfig { smtp: SmtpSettings { host, port, user, password, security, from } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("3600"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0"), None);
+        assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn toml_names_are_case_insensitive_and_checked() {
+        let parsed = parse_toml("port = 8080\nlog_level = \"debug\"").unwrap();
+        assert_eq!(parsed.get("PORT").map(String::as_str), Some("8080"));
+        assert!(parse_toml("colour = \"blue\"").unwrap_err().contains("unknown setting 'colour'"));
+    }
+
+    #[test]
+    fn summary_hides_secrets_and_shows_defaults() {
+        let secret = "s".repeat(40);
+        let loaded = Config::from_settings(&settings(&[
+            ("JWT_SECRET", &secret),
+            ("DATABASE_URL", "postgres://u:pw@h/db"),
+            ("EMAIL_SMTP_HOST", "smtp.example.com"),
+            ("EMAIL_SMTP_USER", "mailer"),
+            ("EMAIL_SMTP_PASS", "smtp-password"),
+            ("EMAIL_FROM", "shop@example.com"),
+        ]))
+        .unwrap_or_else(|p| panic!("{p:?}"));
+        let joined = loaded.config.summary().join("\n");
+        for leaked in [secret.as_str(), "pw@", "smtp-password"] {
+            assert!(!joined.contains(leaked), "{leaked} leaked in {joined}");
+        }
+        assert!(joined.contains("PORT = 3000"));
+        assert!(joined.contains("EMAIL_SMTP_PORT = 587"));
+        assert_eq!(format!("{:?}", Secret::new("x")), "***");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let problems = Config::from_settings(&settings(&[
+            ("FERIA_ENV", "production"),
+            ("JWT_SECRET", "short"),
+            ("PORT", "eighty"),
+            ("DATABASE_URL", "mysql://x"),
+            ("EMAIL_SMTP_HOST", "smtp.example.com"),
+        ]))
+        .err()
+        .expect("invalid settings must fail");
+        let joined = problems.join("\n");
+        for expected in ["JWT_SECRET: must be at least 32 bytes", "ENCRYPTION_KEY: required in production", "PORT: 'eighty'", "DATABASE_URL", "EMAIL_FROM: required"] {
+            assert!(joined.contains(expected), "missing '{expected}' in:\n{joined}");
+        }
+    }
+
+    #[test]
+    fn development_generates_secrets_with_a_warning() {
+        let loaded = Config::from_settings(&Settings::new()).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(loaded.config.jwt_secret.expose().len(), 64);
+        assert_ne!(loaded.config.jwt_secret, loaded.config.encryption_key);
+        assert!(loaded.warnings.iter().any(|w| w.starts_with("JWT_SECRET is not set")));
+    }
+}

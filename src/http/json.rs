@@ -1,0 +1,116 @@
+//! Request extractors whose failures answer with the error envelope.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::error::{ApiError, FieldError, codes};
+
+/// A JSON body: 415 without a JSON content type, 413 past the body limit, 400 when the JSON
+/// is malformed, 422 (naming the field) when it does not fit the expected shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, codes::UNSUPPORTED_MEDIA_TYPE, "Se esperaba un cuerpo con Content-Type: application/json"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| ApiError::for_status(rejection.status()))?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON bytes into `T` with the envelope's 400/422 distinction.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::new(StatusCode::BAD_REQUEST, codes::MALFORMED_JSON, format!("El cuerpo no es JSON válido: {inner}"))
+        } else {
+            let field = if path == "." { "body".to_string() } else { path };
+            ApiError::validation(vec![FieldError::new(field, inner.to_string())])
+        }
+    })
+}
+
+/// `page` (from 1) and `limit` (default 10, at most 100) from the query string.
+#[derive(Debug, Clone, Copy)]
+pub struct Pagination {
+    pub page: i64,
+    pub limit: i64,
+}
+
+impl Pagination {
+    pub const MAX_LIMIT: i64 = 100;
+
+    /// Rows to skip.
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.limit
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Pagination {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut page = 1;
+        let mut limit = 10;
+        let mut errors = Vec::new();
+        for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            let target = match key.as_ref() {
+                "page" => &mut page,
+                "limit" => &mut limit,
+                _ => continue,
+            };
+            match value.parse::<i64>() {
+                Ok(n) if n >= 1 => *target = n,
+                _ => errors.push(FieldError::new(key.as_ref(), "Debe ser un número entero mayor o igual a 1")),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(Pagination { page, limit: limit.min(Self::MAX_LIMIT) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        items: Vec<Item>,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Item {
+        quantity: u32,
+    }
+
+    #[test]
+    fn malformed_is_400_and_wrong_shape_names_the_field() {
+        let err = parse_json::<Body>(b"{\"name\": ").unwrap_err();
+        assert_eq!((err.status, err.code), (StatusCode::BAD_REQUEST, codes::MALFORMED_JSON));
+        let err = parse_json::<Body>(br#"{"name": "x", "items": [{"quantity": -1}]}"#).unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.details[0].field, "items[0].quantity");
+    }
+}

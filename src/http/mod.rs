@@ -1,0 +1,9 @@
+//! HTTP plumbing shared by every route: errors, extractors, middleware, limits and metrics.
+
+pub mod auth;
+pub mod error;
+pub mod json;
+pub mod metrics;
+pub mod middleware;
+pub mod rate_limit;
+pub mod validate;

@@ -1,0 +1,111 @@
+//! Input checks that collect every field problem before answering 422.
+
+use super::error::{ApiError, FieldError};
+
+/// Collects field problems; [`Validator::finish`] turns them into one 422.
+#[derive(Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn new() -> Validator {
+        Validator::default()
+    }
+
+    /// Records a problem with `field`.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// A required text: present, trimmed, within `min..=max` characters. Returns the trimmed text.
+    pub fn text(&mut self, field: &str, value: Option<&str>, min: usize, max: usize) -> String {
+        match value.map(str::trim) {
+            None | Some("") => {
+                self.add(field, "Es obligatorio");
+                String::new()
+            }
+            Some(v) => {
+                self.text_len(field, v, min, max);
+                v.to_string()
+            }
+        }
+    }
+
+    /// An optional text within `min..=max` characters when present. Returns it trimmed.
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>, min: usize, max: usize) -> Option<String> {
+        let v = value.map(str::trim)?;
+        self.text_len(field, v, min, max);
+        Some(v.to_string())
+    }
+
+    fn text_len(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        let len = value.chars().count();
+        if len < min {
+            self.add(field, format!("Debe tener al menos {min} caracteres"));
+        } else if len > max {
+            self.add(field, format!("Debe tener como máximo {max} caracteres"));
+        }
+    }
+
+    /// A required email address, returned trimmed and lower-cased.
+    pub fn email(&mut self, field: &str, value: Option<&str>) -> String {
+        let email = self.text(field, value, 3, 254).to_lowercase();
+        if !email.is_empty() && !is_email(&email) {
+            self.add(field, "No es un email válido");
+        }
+        email
+    }
+
+    /// A required password of at least 6 characters (seed 001), at most 128. Not trimmed.
+    pub fn password(&mut self, field: &str, value: Option<&str>) -> String {
+        match value {
+            None | Some("") => self.add(field, "Es obligatorio"),
+            Some(p) if p.chars().count() < 6 => self.add(field, "Debe tener al menos 6 caracteres"),
+            Some(p) if p.chars().count() > 128 => self.add(field, "Debe tener como máximo 128 caracteres"),
+            Some(_) => {}
+        }
+        value.unwrap_or_default().to_string()
+    }
+
+    /// `Ok` when nothing was recorded, else a 422 listing every problem.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::validation(self.errors)) }
+    }
+}
+
+/// A pragmatic email check: one `@`, a non-empty local part, a dotted domain, no spaces.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && s.len() <= 254
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(is_email("ana@tienda.com.ar"));
+        for bad in ["ana", "ana@", "@x.io", "ana@x", "a b@x.io", "a@b@x.io", "ana@x."] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn collects_every_problem() {
+        let mut v = Validator::new();
+        v.text("name", None, 1, 10);
+        v.email("email", Some("nope"));
+        v.password("password", Some("123"));
+        let err = v.finish().unwrap_err();
+        let fields: Vec<_> = err.details.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["name", "email", "password"]);
+    }
+}

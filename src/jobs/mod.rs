@@ -1,0 +1,24 @@
+//! Job handlers, one file per kind, and the runner set-up shared by `serve` and `worker`.
+
+pub mod send_email;
+
+use std::sync::Arc;
+
+use feria_jobs::{JobHandler, Runner, RunnerConfig};
+
+use crate::app::AppState;
+
+/// A runner with every handler feria has, named `worker_id`.
+pub fn runner(app: &AppState, worker_id: String) -> anyhow::Result<Runner> {
+    let handlers: Vec<Arc<dyn JobHandler>> = vec![Arc::new(send_email::SendEmail::new(app.clone())?)];
+    let jobs = &app.config.jobs;
+    let config = RunnerConfig {
+        worker_id,
+        poll_interval: jobs.poll_interval,
+        batch_size: 10,
+        lease: std::time::Duration::from_secs(300),
+        backoff_base: jobs.backoff_base,
+        backoff_cap: jobs.backoff_cap,
+    };
+    Ok(Runner::new(app.db.clone(), config, handlers, app.job_wake.clone(), app.job_stats.clone()))
+}

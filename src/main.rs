@@ -1,0 +1,166 @@
+//! The `feria` command line: `serve` (default), `worker`, `migrate`, `seed`, `user create`, `config check`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use feria::config::{Config, Environment, Loaded, read_settings};
+use feria::server;
+use feria_domain::roles::Role;
+
+#[derive(Parser)]
+#[command(name = "feria", version, about = "Self-hosted commerce backend for Latin-American merchants")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (and run jobs unless JOBS_IN_SERVE=false). The default.
+    Serve,
+    /// Run background jobs only.
+    Worker,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Migrate and load base data (the admin from ADMIN_EMAIL/ADMIN_PASSWORD).
+    Seed,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (USER_ROLE, plus ADMIN_ROLE with --admin).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (secrets hidden); exit non-zero listing every problem.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (settings, mut problems) = read_settings(&std::env::current_dir().unwrap_or_default());
+    let loaded = Config::from_settings(&settings);
+    if let Some(Command::Config { command: ConfigCommand::Check }) = cli.command {
+        return config_check(loaded, problems);
+    }
+    let Loaded { config, warnings } = match loaded {
+        Ok(loaded) if problems.is_empty() => loaded,
+        Ok(_) => return fail_config(problems),
+        Err(more) => {
+            problems.extend(more);
+            return fail_config(problems);
+        }
+    };
+    init_logging(&config);
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("feria: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("feria: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let address = format!("{}:{}", config.host, config.port);
+            let app = server::prepare(config).await?;
+            let listener = tokio::net::TcpListener::bind(&address).await.map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+            server::serve(app, listener, server::shutdown_signal()).await
+        }
+        Command::Worker => {
+            let app = server::prepare(config).await?;
+            server::work(app, server::shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let app = feria::app::App::connect(config).await?;
+            let applied = feria_db::migrations::migrate(&app.db, None).await?;
+            println!("{}", if applied.is_empty() { "nothing to migrate".to_string() } else { format!("applied migrations {applied:?}") });
+            Ok(())
+        }
+        Command::Seed => {
+            server::prepare(config).await?;
+            println!("database migrated and base data loaded");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Create { email, name, password, admin } } => {
+            let app = server::prepare(config).await?;
+            let roles: &[Role] = if admin { &[Role::Admin, Role::User] } else { &[Role::User] };
+            let user = feria::services::identity::provisioning::create_user(&app, &name, &email, &password, roles).await?;
+            println!("created user {} <{}> with roles {}", user.id, user.email, user.roles.join(", "));
+            Ok(())
+        }
+        Command::Config { .. } => unreachable!("handled before the runtime starts"),
+    }
+}
+
+fn config_check(loaded: Result<Loaded, Vec<String>>, mut problems: Vec<String>) -> ExitCode {
+    match loaded {
+        Ok(Loaded { config, warnings }) => {
+            for line in config.summary() {
+                println!("{line}");
+            }
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+        }
+        Err(more) => problems.extend(more),
+    }
+    if problems.is_empty() {
+        println!("configuration OK");
+        ExitCode::SUCCESS
+    } else {
+        fail_config(problems)
+    }
+}
+
+fn fail_config(problems: Vec<String>) -> ExitCode {
+    eprintln!("feria: the configuration has {} problem(s):", problems.len());
+    for problem in problems {
+        eprintln!("  - {problem}");
+    }
+    ExitCode::from(2)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if config.environment == Environment::Production {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

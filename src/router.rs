@@ -1,0 +1,101 @@
+//! Every route in one place, the OpenAPI document collected from them, and the middleware stack.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+use crate::config::Environment;
+use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
+use crate::routes::auth::{admin, password, profile, register, session};
+use crate::routes::{docs, health, metrics};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "feria", description = "Self-hosted commerce API for Latin-American merchants.", license(name = "MIT")),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration, login, sessions, password reset and profile"),
+        (name = "users", description = "User administration (ADMIN_ROLE)"),
+        (name = "monitoring", description = "Health, readiness and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()));
+    }
+}
+
+/// The API routes and the OpenAPI document describing them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(register::register))
+        .routes(routes!(session::login))
+        .routes(routes!(session::refresh))
+        .routes(routes!(session::logout))
+        .routes(routes!(password::forgot_password))
+        .routes(routes!(password::reset_password))
+        .routes(routes!(profile::me))
+        .routes(routes!(profile::get_profile, profile::update_profile))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::update_user, admin::delete_user))
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(metrics::metrics))
+        .split_for_parts()
+}
+
+/// The whole HTTP application with its middleware, ready to serve.
+pub fn build(app: AppState) -> Router {
+    let (api, document) = api();
+    let document = document.to_json().expect("the OpenAPI document serialises");
+    let config = &app.config;
+    let request_id = HeaderName::from_static(REQUEST_ID);
+    let hsts = (config.environment == Environment::Production)
+        .then(|| SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains")));
+    api.merge(docs::routes(document))
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(from_fn(error_envelope))
+        .layer(from_fn_with_state(app.clone(), global_rate_limit))
+        .layer(from_fn_with_state(app.clone(), observe))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(tower::util::option_layer(hsts))
+        .layer(cors(&config.cors_origins))
+        .layer(CompressionLayer::new())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeUuidV7))
+        .with_state(app)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = if origins.iter().any(|o| o == "*") {
+        CorsLayer::new().allow_origin(Any)
+    } else {
+        CorsLayer::new().allow_origin(AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
+    };
+    let exposed = ["x-request-id", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "retry-after"];
+    layer
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, HeaderName::from_static("idempotency-key"), HeaderName::from_static(REQUEST_ID)])
+        .expose_headers(exposed.map(HeaderName::from_static))
+        .max_age(Duration::from_secs(3600))
+}

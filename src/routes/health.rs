@@ -1,0 +1,145 @@
+//! `GET /api/health` (seed 001 "Monitoreo") and `GET /api/ready`.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::{App, AppState};
+use crate::http::error::{ApiError, ErrorBody, codes};
+
+/// Overall state: `healthy`, `degraded` (works, something needs attention) or `unhealthy`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "healthy")]
+    pub status: &'static str,
+    pub timestamp: String,
+    /// Seconds since this process started.
+    pub uptime: u64,
+    pub version: &'static str,
+    pub services: Services,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Services {
+    pub database: DatabaseHealth,
+    /// Present when `REDIS_URL` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisHealth>,
+    pub jobs: JobsHealth,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseHealth {
+    /// `connected` or `disconnected`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    pub latency_ms: Option<f64>,
+    /// Open connections (read and write pools).
+    pub connections: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisHealth {
+    /// `connected` or `disconnected`.
+    pub status: &'static str,
+    pub latency_ms: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobsHealth {
+    /// `healthy`, `warning` (dead jobs waiting for an admin) or `critical` (queue unreadable).
+    pub status: &'static str,
+    /// Queued or running.
+    pub pending: Option<i64>,
+    pub dead: Option<i64>,
+}
+
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100_000.0).round() / 100.0
+}
+
+async fn check_redis(app: &App) -> Option<RedisHealth> {
+    let conn = app.redis.as_ref()?;
+    let mut conn = conn.clone();
+    let started = std::time::Instant::now();
+    let ping = tokio::time::timeout(Duration::from_secs(2), redis::cmd("PING").query_async::<String>(&mut conn)).await;
+    Some(match ping {
+        Ok(Ok(_)) => RedisHealth { status: "connected", latency_ms: Some(millis(started.elapsed())) },
+        _ => RedisHealth { status: "disconnected", latency_ms: None },
+    })
+}
+
+/// The state of the service and what it depends on. 503 when the database is down.
+#[utoipa::path(get, path = "/api/health", tag = "monitoring",
+    responses(
+        (status = 200, description = "Healthy or degraded", body = Health),
+        (status = 503, description = "Unhealthy", body = Health),
+    ))]
+pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
+    let ping = tokio::time::timeout(Duration::from_secs(2), app.db.ping()).await;
+    let pools = app.db.pool_stats();
+    let database = DatabaseHealth {
+        status: if matches!(ping, Ok(Ok(_))) { "connected" } else { "disconnected" },
+        backend: match app.db.backend() {
+            feria_db::Backend::Sqlite => "sqlite",
+            feria_db::Backend::Postgres => "postgres",
+        },
+        latency_ms: match ping {
+            Ok(Ok(d)) => Some(millis(d)),
+            _ => None,
+        },
+        connections: pools.read_size + if app.db.backend() == feria_db::Backend::Sqlite { pools.write_size } else { 0 },
+    };
+    let jobs = match feria_jobs::counts(&app.db).await {
+        Ok(c) => JobsHealth { status: if c.dead > 0 { "warning" } else { "healthy" }, pending: Some(c.pending), dead: Some(c.dead) },
+        Err(_) => JobsHealth { status: "critical", pending: None, dead: None },
+    };
+    let redis = check_redis(&app).await;
+    let status = if database.status != "connected" {
+        "unhealthy"
+    } else if jobs.status != "healthy" || redis.as_ref().is_some_and(|r| r.status != "connected") {
+        "degraded"
+    } else {
+        "healthy"
+    };
+    let code = if status == "unhealthy" { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let body = Health {
+        status,
+        timestamp: feria_domain::time::to_db(feria_domain::time::now()),
+        uptime: app.started.elapsed().as_secs(),
+        version: env!("CARGO_PKG_VERSION"),
+        services: Services { database, redis, jobs },
+    };
+    (code, Json(body))
+}
+
+/// `{status: "ready"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    #[schema(example = "ready")]
+    pub status: &'static str,
+}
+
+/// 200 once migrations have run and the database answers; 503 otherwise.
+#[utoipa::path(get, path = "/api/ready", tag = "monitoring",
+    responses(
+        (status = 200, description = "Ready for traffic", body = Ready),
+        (status = 503, description = "Not ready", body = ErrorBody),
+    ))]
+pub async fn ready(State(app): State<AppState>) -> Result<Json<Ready>, ApiError> {
+    if !app.migrated.load(Ordering::Acquire) {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::NOT_READY, "Las migraciones no terminaron"));
+    }
+    match tokio::time::timeout(Duration::from_secs(2), app.db.ping()).await {
+        Ok(Ok(_)) => Ok(Json(Ready { status: "ready" })),
+        _ => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::NOT_READY, "La base de datos no responde")),
+    }
+}

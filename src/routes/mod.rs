@@ -1,0 +1,6 @@
+//! One module per resource; each handler sits beside its request and response types.
+
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod metrics;

@@ -1,0 +1,8 @@
+//! Identity: users, passwords, access tokens, refresh sessions and password resets.
+
+pub mod password_reset;
+pub mod passwords;
+pub mod provisioning;
+pub mod sessions;
+pub mod tokens;
+pub mod users;

@@ -1,0 +1,99 @@
+//! Forgotten passwords: a single-use, expiring token sent by email as a link.
+
+use chrono::TimeDelta;
+use feria_db::Row;
+use feria_domain::{ids::new_id, time};
+
+use crate::app::App;
+use crate::crypto::{random_token, sha256_hex};
+use crate::jobs::send_email::{self, Email};
+use crate::services::identity::{sessions, users};
+
+/// Creates a reset token for `email` and queues the email, if such a user exists.
+/// Says nothing either way: the caller answers the same message regardless.
+pub async fn request(app: &App, email: &str) -> Result<(), sqlx::Error> {
+    let mut tx = app.db.begin().await?;
+    let Some(user) = users::find_by_email(&mut tx, email).await? else {
+        return Ok(());
+    };
+    let raw = random_token();
+    let now = time::now();
+    let expires = now + TimeDelta::from_std(app.config.password_reset_ttl).unwrap_or(TimeDelta::MAX);
+    sqlx::query("INSERT INTO password_resets (id, user_id, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(new_id())
+        .bind(&user.id)
+        .bind(sha256_hex(&raw))
+        .bind(time::to_db(expires))
+        .bind(time::to_db(now))
+        .execute(&mut *tx)
+        .await?;
+    let link = format!("{}/reset-password?token={raw}", app.config.frontend_url);
+    let minutes = app.config.password_reset_ttl.as_secs() / 60;
+    send_email::enqueue(&mut tx, app, &reset_email(&user.email, &user.name, &link, minutes)).await?;
+    tx.commit().await?;
+    app.job_wake.notify_one();
+    Ok(())
+}
+
+/// Sets a new password with a reset token. Returns false when the token is unknown, used or
+/// expired. A successful reset also ends every session of the user.
+pub async fn reset(app: &App, raw: &str, new_password_hash: &str) -> Result<bool, sqlx::Error> {
+    let now = time::to_db(time::now());
+    let mut tx = app.db.begin().await?;
+    let row = sqlx::query("UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id")
+        .bind(&now)
+        .bind(sha256_hex(raw))
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let user_id: String = row.try_get("user_id")?;
+    let changes = users::UserChanges { password_hash: Some(new_password_hash.to_string()), ..Default::default() };
+    if users::update(&mut tx, &user_id, changes).await?.is_none() {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL").bind(&now).bind(&user_id).execute(&mut *tx).await?;
+    sessions::end_all(&mut tx, &user_id).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The Spanish reset message, in text and HTML.
+fn reset_email(to: &str, name: &str, link: &str, minutes: u64) -> Email {
+    let name_html = html_escape(name);
+    let link_html = html_escape(link);
+    Email {
+        to: to.to_string(),
+        subject: "Restablecé tu contraseña".to_string(),
+        text: format!(
+            "Hola {name}:\n\nRecibimos un pedido para restablecer la contraseña de tu cuenta.\n\
+             Para elegir una nueva, abrí este enlace (vence en {minutes} minutos y sirve una sola vez):\n\n{link}\n\n\
+             Si no lo pediste vos, ignorá este mensaje: tu contraseña no cambia.\n"
+        ),
+        html: format!(
+            "<!doctype html><html lang=\"es\"><body style=\"font-family:sans-serif\">\
+             <p>Hola {name_html}:</p>\
+             <p>Recibimos un pedido para restablecer la contraseña de tu cuenta.</p>\
+             <p><a href=\"{link_html}\" style=\"display:inline-block;padding:10px 16px;background:#1d4ed8;color:#fff;text-decoration:none;border-radius:6px\">Elegir una nueva contraseña</a></p>\
+             <p>El enlace vence en {minutes} minutos y sirve una sola vez.</p>\
+             <p>Si no lo pediste vos, ignorá este mensaje: tu contraseña no cambia.</p>\
+             </body></html>"
+        ),
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_in_html() {
+        let email = reset_email("a@x.io", "<b>Ana</b>", "http://x/reset-password?token=t&x=1", 60);
+        assert!(email.html.contains("&lt;b&gt;Ana&lt;/b&gt;"));
+        assert!(email.html.contains("token=t&amp;x=1"));
+        assert!(email.text.contains("http://x/reset-password?token=t&x=1"));
+    }
+}

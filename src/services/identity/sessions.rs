@@ -1,0 +1,117 @@
+//! Refresh sessions: opaque tokens stored as SHA-256, rotated on every use.
+//!
+//! Tokens issued from one login form a family. Presenting a token that was already rotated
+//! means someone kept a copy: the whole family is revoked, so both the thief and the owner
+//! must log in again.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use feria_db::{AnyConnection, Db, Row};
+use feria_domain::{ids::new_id, time};
+
+use crate::crypto::{random_token, sha256_hex};
+
+/// Why a refresh token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshError {
+    /// Unknown, expired or revoked (logged out).
+    Invalid,
+    /// Already rotated: the family is now revoked.
+    Reused,
+}
+
+/// Starts a new family for `user_id`; returns the raw token for the client.
+pub async fn start(conn: &mut AnyConnection, user_id: &str, ttl: Duration) -> Result<String, sqlx::Error> {
+    insert(conn, user_id, &new_id(), ttl).await
+}
+
+async fn insert(conn: &mut AnyConnection, user_id: &str, family_id: &str, ttl: Duration) -> Result<String, sqlx::Error> {
+    let raw = random_token();
+    let now = time::now();
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(family_id)
+    .bind(sha256_hex(&raw))
+    .bind(time::to_db(now + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX)))
+    .bind(time::to_db(now))
+    .execute(conn)
+    .await?;
+    Ok(raw)
+}
+
+/// Exchanges `raw` for a new token of the same family; returns (user id, new raw token).
+pub async fn rotate(db: &Db, raw: &str, ttl: Duration) -> Result<Result<(String, String), RefreshError>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let Some(row) = sqlx::query("SELECT id, user_id, family_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1")
+        .bind(sha256_hex(raw))
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(Err(RefreshError::Invalid));
+    };
+    let id: String = row.try_get("id")?;
+    let user_id: String = row.try_get("user_id")?;
+    let family_id: String = row.try_get("family_id")?;
+    let expires_at: String = row.try_get("expires_at")?;
+    let rotated_at: Option<String> = row.try_get("rotated_at")?;
+    let revoked_at: Option<String> = row.try_get("revoked_at")?;
+    let now = time::to_db(time::now());
+    if rotated_at.is_some() {
+        revoke_family(&mut tx, &family_id).await?;
+        tx.commit().await?;
+        tracing::warn!(user = %user_id, family = %family_id, "refresh token reused: session family revoked");
+        return Ok(Err(RefreshError::Reused));
+    }
+    if revoked_at.is_some() || expires_at <= now {
+        return Ok(Err(RefreshError::Invalid));
+    }
+    // Conditional: of two concurrent rotations of the same token, only one wins.
+    let won = sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE id = $2 AND rotated_at IS NULL AND revoked_at IS NULL")
+        .bind(&now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if !won {
+        revoke_family(&mut tx, &family_id).await?;
+        tx.commit().await?;
+        return Ok(Err(RefreshError::Reused));
+    }
+    let next = insert(&mut tx, &user_id, &family_id, ttl).await?;
+    tx.commit().await?;
+    Ok(Ok((user_id, next)))
+}
+
+async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+        .bind(time::to_db(time::now()))
+        .bind(family_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends the session `raw` belongs to (its whole family). Unknown tokens are ignored.
+pub async fn end(conn: &mut AnyConnection, raw: &str) -> Result<(), sqlx::Error> {
+    let family: Option<String> = sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1").bind(sha256_hex(raw)).fetch_optional(&mut *conn).await?;
+    if let Some(family_id) = family {
+        revoke_family(conn, &family_id).await?;
+    }
+    Ok(())
+}
+
+/// Revokes every refresh token of `user_id` (after a password change or reset).
+pub async fn end_all(conn: &mut AnyConnection, user_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(time::to_db(time::now()))
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

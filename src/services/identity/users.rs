@@ -1,0 +1,169 @@
+//! Users and the customer profile each registered user gets.
+
+use feria_db::{AnyConnection, AnyRow, Row};
+use feria_domain::{ids::new_id, roles::Role, time};
+
+/// A user as stored (the password hash never leaves the service layer).
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub roles: Vec<String>,
+    pub img: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == Role::Admin.as_str())
+    }
+}
+
+const COLUMNS: &str = "id, name, email, password_hash, roles, img, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    let roles: String = row.try_get("roles")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        roles: serde_json::from_str(&roles).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        img: row.try_get("img")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn roles_json(roles: &[Role]) -> String {
+    serde_json::to_string(&roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()).expect("a list of strings serialises")
+}
+
+pub async fn find_by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    sqlx::query(&sql).bind(id).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
+pub async fn find_by_email(conn: &mut AnyConnection, email: &str) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
+    sqlx::query(&sql).bind(email).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
+/// One page of users, oldest first, with the total count.
+pub async fn list(conn: &mut AnyConnection, limit: i64, offset: i64) -> Result<(i64, Vec<User>), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *conn).await?;
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
+    let rows = sqlx::query(&sql).bind(limit).bind(offset).fetch_all(conn).await?;
+    Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
+}
+
+/// What a new user is made of.
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub roles: &'a [Role],
+}
+
+/// Inserts a user and its customer profile. A taken email is a unique violation.
+pub async fn create(conn: &mut AnyConnection, new: NewUser<'_>) -> Result<User, sqlx::Error> {
+    let now = time::to_db(time::now());
+    let id = new_id();
+    let sql = format!(
+        "INSERT INTO users (id, name, email, password_hash, roles, img, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, NULL, $6, $6) RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&id)
+        .bind(new.name)
+        .bind(new.email)
+        .bind(new.password_hash)
+        .bind(roles_json(new.roles))
+        .bind(&now)
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO customers (id, user_id, name, email, phone, is_guest, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, $6)",
+    )
+    .bind(new_id())
+    .bind(&id)
+    .bind(new.name)
+    .bind(new.email)
+    .bind(false)
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub img: Option<Option<String>>,
+    pub password_hash: Option<String>,
+}
+
+/// Applies `changes` to user `id` (and keeps the linked customer's name and email in step).
+/// Returns the updated user, or `None` when it does not exist.
+pub async fn update(conn: &mut AnyConnection, id: &str, changes: UserChanges) -> Result<Option<User>, sqlx::Error> {
+    let Some(current) = find_by_id(conn, id).await? else { return Ok(None) };
+    let name = changes.name.unwrap_or(current.name);
+    let email = changes.email.unwrap_or(current.email);
+    let roles = changes.roles.map(|r| roles_json(&r)).unwrap_or_else(|| serde_json::to_string(&current.roles).expect("strings serialise"));
+    let img = changes.img.unwrap_or(current.img);
+    let password_hash = changes.password_hash.unwrap_or(current.password_hash);
+    let now = time::to_db(time::now());
+    let sql = format!(
+        "UPDATE users SET name = $1, email = $2, roles = $3, img = $4, password_hash = $5, updated_at = $6
+         WHERE id = $7 RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&name)
+        .bind(&email)
+        .bind(roles)
+        .bind(img)
+        .bind(password_hash)
+        .bind(&now)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE customers SET name = $1, email = $2, updated_at = $3 WHERE user_id = $4")
+        .bind(&name)
+        .bind(&email)
+        .bind(&now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Deletes user `id`; its customer profile stays (orders keep their customer) but is unlinked.
+/// Returns false when there was no such user.
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Phone of the user's customer profile.
+pub async fn customer_phone(conn: &mut AnyConnection, user_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let phone: Option<Option<String>> = sqlx::query_scalar("SELECT phone FROM customers WHERE user_id = $1").bind(user_id).fetch_optional(conn).await?;
+    Ok(phone.flatten())
+}
+
+/// Sets the phone of the user's customer profile.
+pub async fn set_customer_phone(conn: &mut AnyConnection, user_id: &str, phone: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE customers SET phone = $1, updated_at = $2 WHERE user_id = $3")
+        .bind(phone)
+        .bind(time::to_db(time::now()))
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Use cases that span resources; handlers call these inside one transaction each.
+
+pub mod identity;
