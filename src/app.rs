@@ -54,7 +54,7 @@ impl App {
             }
         };
         let rate_limiter = match &redis {
-            Some(conn) => RateLimiter::Redis(conn.clone()),
+            Some(conn) => RateLimiter::Redis(conn.clone(), config.redis_key_prefix.clone()),
             None => RateLimiter::memory(),
         };
         Ok(App {

@@ -82,6 +82,8 @@ pub struct Config {
     pub trust_proxy: bool,
     pub log_level: String,
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key feria writes, so deployments can share one Redis.
+    pub redis_key_prefix: String,
     pub frontend_url: String,
     pub email: Option<EmailConfig>,
     pub admin_email: Option<String>,
@@ -100,7 +102,7 @@ pub type Settings = BTreeMap<String, String>;
 pub const KNOWN_SETTINGS: &[&str] = &[
     "FERIA_ENV", "NODE_ENV", "HOST", "PORT", "DATABASE_URL", "DATABASE_MAX_CONNECTIONS", "JWT_SECRET", "JWT_EXPIRES_IN",
     "JWT_REFRESH_EXPIRES_IN", "ENCRYPTION_KEY", "CORS_ORIGIN", "RATE_LIMIT_WINDOW_MS", "RATE_LIMIT_MAX_REQUESTS",
-    "AUTH_RATE_LIMIT_WINDOW_MS", "AUTH_RATE_LIMIT_MAX_REQUESTS", "TRUST_PROXY", "LOG_LEVEL", "REDIS_URL", "FRONTEND_URL",
+    "AUTH_RATE_LIMIT_WINDOW_MS", "AUTH_RATE_LIMIT_MAX_REQUESTS", "TRUST_PROXY", "LOG_LEVEL", "REDIS_URL", "REDIS_KEY_PREFIX", "FRONTEND_URL",
     "EMAIL_SMTP_HOST", "EMAIL_SMTP_PORT", "EMAIL_SMTP_USER", "EMAIL_SMTP_PASS", "EMAIL_SMTP_SECURITY", "EMAIL_FROM",
     "ADMIN_EMAIL", "ADMIN_PASSWORD", "BODY_LIMIT_BYTES", "REQUEST_TIMEOUT_MS", "PASSWORD_RESET_TTL", "ARGON2_MEMORY_KIB",
     "ARGON2_ITERATIONS", "ARGON2_PARALLELISM", "JOBS_IN_SERVE", "JOB_MAX_ATTEMPTS", "JOB_POLL_INTERVAL_MS",
@@ -319,6 +321,7 @@ impl Config {
                 r.problems.push("REDIS_URL: must start with redis:// or rediss://".into());
             }
         }
+        let redis_key_prefix = r.text("REDIS_KEY_PREFIX").unwrap_or_else(|| "feria:".into());
         let frontend_url = r.text("FRONTEND_URL").unwrap_or_else(|| "http://localhost:5173".into()).trim_end_matches('/').to_string();
         let email = read_email(&mut r);
         let admin_email = r.text("ADMIN_EMAIL").map(|e| e.to_ascii_lowercase());
@@ -365,7 +368,7 @@ impl Config {
         let config = Config {
             environment, host, port, database_url, database_max_connections, jwt_secret, jwt_expires_in, jwt_refresh_expires_in,
             encryption_key, cors_origins, rate_limit_window, rate_limit_max_requests, auth_rate_limit_window,
-            auth_rate_limit_max_requests, trust_proxy, log_level, redis_url, frontend_url, email, admin_email, admin_password,
+            auth_rate_limit_max_requests, trust_proxy, log_level, redis_url, redis_key_prefix, frontend_url, email, admin_email, admin_password,
             body_limit_bytes, request_timeout, password_reset_ttl, argon2, jobs,
         };
         Ok(Loaded { config, warnings })
@@ -394,6 +397,7 @@ impl Config {
             ("TRUST_PROXY", self.trust_proxy.to_string()),
             ("LOG_LEVEL", self.log_level.clone()),
             ("REDIS_URL", self.redis_url.as_deref().map(feria_db::redact_url).unwrap_or_else(|| "(not set)".into())),
+            ("REDIS_KEY_PREFIX", self.redis_key_prefix.clone()),
             ("FRONTEND_URL", self.frontend_url.clone()),
         ];
         match &self.email {

@@ -51,7 +51,8 @@ impl Decision {
 /// Where the counters live.
 pub enum RateLimiter {
     Memory(Mutex<HashMap<String, (Instant, u64)>>),
-    Redis(redis::aio::ConnectionManager),
+    /// Shared counters under keys starting with the given prefix.
+    Redis(redis::aio::ConnectionManager, String),
 }
 
 /// Atomically counts a hit and returns (count, milliseconds left in the window).
@@ -87,10 +88,10 @@ impl RateLimiter {
                 entry.1 += 1;
                 (entry.1, window.saturating_sub(now.duration_since(entry.0)))
             }
-            RateLimiter::Redis(conn) => {
+            RateLimiter::Redis(conn, prefix) => {
                 let mut conn = conn.clone();
                 let result: redis::RedisResult<(u64, u64)> = redis::Script::new(REDIS_HIT)
-                    .key(format!("feria:ratelimit:{scope}:{key}"))
+                    .key(format!("{prefix}ratelimit:{scope}:{key}"))
                     .arg(window.as_millis() as u64)
                     .invoke_async(&mut conn)
                     .await;

@@ -1,1 +1,17 @@
+//! The one integration-test binary: feria over real HTTP, on SQLite, or on PostgreSQL when
+//! `TEST_DATABASE_URL` is set.
 
+mod fake_smtp;
+mod harness;
+
+mod auth_flow;
+mod auth_tokens;
+mod cli;
+mod errors;
+mod jobs;
+mod monitoring;
+mod openapi;
+mod password_reset;
+mod platform;
+mod rate_limit;
+mod users_admin;

@@ -62,10 +62,10 @@ impl MessageResponse {
     }
 }
 
-/// The strict limit on credential endpoints (`AUTH_RATE_LIMIT_*`), per IP and subject (an
-/// email, or the endpoint name when there is none).
-pub(crate) async fn limit_credentials(app: &crate::app::App, ip: &str, subject: &str) -> Result<(), crate::http::error::ApiError> {
-    let key = format!("{ip}|{}", subject.to_lowercase());
-    let decision = app.rate_limiter.hit("auth", &key, app.config.auth_rate_limit_max_requests, app.config.auth_rate_limit_window).await;
+/// The strict limit on credential endpoints (`AUTH_RATE_LIMIT_*`): each endpoint counts
+/// separately, per IP and email (per IP alone where there is no email).
+pub(crate) async fn limit_credentials(app: &crate::app::App, endpoint: &str, ip: &str, email: Option<&str>) -> Result<(), crate::http::error::ApiError> {
+    let key = format!("{ip}|{}", email.unwrap_or(""));
+    let decision = app.rate_limiter.hit(endpoint, &key, app.config.auth_rate_limit_max_requests, app.config.auth_rate_limit_window).await;
     if decision.allowed { Ok(()) } else { Err(decision.rejection()) }
 }

@@ -35,7 +35,7 @@ pub async fn forgot_password(State(app): State<AppState>, ip: ClientIp, ApiJson(
     let mut v = Validator::new();
     let email = v.email("email", body.email.as_deref());
     v.finish()?;
-    limit_credentials(&app, &ip.0, &email).await?;
+    limit_credentials(&app, "forgot-password", &ip.0, Some(&email)).await?;
     password_reset::request(&app, &email).await?;
     Ok(Json(MessageResponse::new(FORGOT_MESSAGE)))
 }
@@ -64,7 +64,7 @@ pub async fn reset_password(State(app): State<AppState>, ip: ClientIp, ApiJson(b
     let token = v.text("token", body.token.as_deref(), 1, 200);
     let password = v.password("password", body.password.as_deref());
     v.finish()?;
-    limit_credentials(&app, &ip.0, "reset-password").await?;
+    limit_credentials(&app, "reset-password", &ip.0, None).await?;
     let hash = app.passwords.hash(password).await.map_err(ApiError::internal)?;
     if !password_reset::reset(&app, &token, &hash).await? {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_RESET_TOKEN, "El enlace de recuperación no es válido o expiró"));

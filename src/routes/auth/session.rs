@@ -36,7 +36,7 @@ pub async fn login(State(app): State<AppState>, ip: ClientIp, ApiJson(body): Api
     let email = v.email("email", body.email.as_deref());
     let password = v.text("password", body.password.as_deref(), 1, 128);
     v.finish()?;
-    limit_credentials(&app, &ip.0, &email).await?;
+    limit_credentials(&app, "login", &ip.0, Some(&email)).await?;
     let user = users::find_by_email(&mut *app.db.reader().acquire().await?, &email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let (true, Some(user)) = (app.passwords.verify(password, hash).await, user) else {

@@ -1,0 +1,202 @@
+//! Starts feria on an ephemeral port with a fresh database and talks to it over HTTP.
+//!
+//! The database is a new SQLite file, or a new PostgreSQL database when `TEST_DATABASE_URL`
+//! is set (dropped again when the test ends).
+
+use std::net::SocketAddr;
+
+use feria::app::AppState;
+use feria::config::{Config, Settings};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The JWT secret every test app uses, so tests can forge tokens.
+pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
+
+/// A fresh database for one test.
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                TestDb { url: format!("sqlite://{}/feria.db", dir.path().display()), postgres: None, _dir: Some(dir) }
+            }
+            Some(admin_url) => {
+                use sqlx::Connection;
+                sqlx::any::install_default_drivers();
+                let name = format!("feria_test_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|e| panic!("TEST_DATABASE_URL unreachable: {e}"));
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+                let (base, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL ends with /dbname");
+                TestDb { url: format!("{base}/{name}"), postgres: Some((admin_url, name)), _dir: None }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else { return };
+        // Drop runs outside async code; a short-lived runtime on its own thread does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Settings every test starts from: cheap password hashing, fast job polling and retries,
+/// generous limits. Tests override what they exercise.
+pub fn base_settings(db: &TestDb) -> Settings {
+    let mut s = Settings::new();
+    for (k, v) in [
+        ("DATABASE_URL", db.url.as_str()),
+        ("DATABASE_MAX_CONNECTIONS", "4"),
+        ("JWT_SECRET", JWT_SECRET),
+        ("ENCRYPTION_KEY", "test-encryption-key-that-is-long-enough-0123"),
+        ("ARGON2_MEMORY_KIB", "1024"),
+        ("ARGON2_ITERATIONS", "1"),
+        ("JOB_POLL_INTERVAL_MS", "50"),
+        ("JOB_BACKOFF_BASE_MS", "20"),
+        ("JOB_BACKOFF_CAP_MS", "200"),
+        ("AUTH_RATE_LIMIT_MAX_REQUESTS", "1000"),
+        ("FRONTEND_URL", "http://shop.test"),
+    ] {
+        s.insert(k.to_string(), v.to_string());
+    }
+    s
+}
+
+/// A running feria.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub app: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    /// feria with the base settings.
+    pub async fn spawn() -> TestApp {
+        TestApp::with(|_| {}).await
+    }
+
+    /// feria with the base settings changed by `change`.
+    pub async fn with(change: impl FnOnce(&mut Settings)) -> TestApp {
+        let db = TestDb::new().await;
+        let mut settings = base_settings(&db);
+        change(&mut settings);
+        TestApp::on(db, settings).await
+    }
+
+    /// feria on `db` with exactly `settings`.
+    pub async fn on(db: TestDb, settings: Settings) -> TestApp {
+        let config = Config::from_settings(&settings).unwrap_or_else(|p| panic!("test settings invalid: {p:?}")).config;
+        let app = feria::server::prepare(config).await.expect("feria starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr: SocketAddr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(feria::server::serve(app.clone(), listener, async move {
+            let _ = rx.await;
+        }));
+        TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), app, shutdown: Some(tx), server: Some(server), db }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends `body` as JSON (when given) with an optional bearer token.
+    pub async fn request(&self, method: Method, path: &str, body: Option<&Value>, token: Option<&str>) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, None, token).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(body), None).await
+    }
+
+    /// Registers a user and returns the response body (`{user, token, refreshToken}`).
+    pub async fn register(&self, name: &str, email: &str, password: &str) -> Value {
+        let res = self.post("/api/auth/register", &serde_json::json!({"name": name, "email": email, "password": password})).await;
+        expect_status(res, StatusCode::CREATED).await
+    }
+
+    /// Creates an admin directly and logs in; returns the access token.
+    pub async fn admin_token(&self) -> String {
+        use feria_domain::roles::Role;
+        feria::services::identity::provisioning::create_user(&self.app, "Admin", "admin@feria.test", "admin-pass", &[Role::Admin, Role::User]).await.expect("admin created");
+        self.login("admin@feria.test", "admin-pass").await["token"].as_str().expect("token").to_string()
+    }
+
+    /// Logs in and returns the body.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let res = self.post("/api/auth/login", &serde_json::json!({"email": email, "password": password})).await;
+        expect_status(res, StatusCode::OK).await
+    }
+
+    /// Signals shutdown without waiting; returns the server task.
+    pub fn begin_shutdown(&mut self) -> JoinHandle<anyhow::Result<()>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.server.take().expect("server running")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn expect_status(res: Response, status: StatusCode) -> Value {
+    let actual = res.status();
+    let text = res.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Asserts an error envelope with `status` and `code`; returns the body.
+pub async fn expect_error(res: Response, status: StatusCode, code: &str) -> Value {
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    let body = expect_status(res, status).await;
+    assert_eq!(content_type.as_deref(), Some("application/json"), "error bodies are JSON");
+    assert_eq!(body["code"], code, "body: {body}");
+    assert!(body["error"].as_str().is_some_and(|m| !m.is_empty()), "a human message: {body}");
+    assert!(body["details"].is_array(), "details array: {body}");
+    body
+}
