@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::http::metrics::HttpMetrics;
 use crate::http::rate_limit::RateLimiter;
+use crate::routes::health::HealthCache;
 use crate::services::identity::{passwords::PasswordHasher, tokens::TokenKeys};
 
 /// Everything a request handler may need.
@@ -27,6 +28,7 @@ pub struct App {
     /// Redis, when `REDIS_URL` is set (health reports it).
     pub redis: Option<redis::aio::ConnectionManager>,
     pub http_metrics: HttpMetrics,
+    pub health: HealthCache,
     pub job_stats: Arc<JobStats>,
     /// Wakes this process's job runner right after an enqueue commits.
     pub job_wake: Arc<Notify>,
@@ -67,6 +69,7 @@ impl App {
             rate_limiter,
             redis,
             http_metrics: HttpMetrics::default(),
+            health: HealthCache::default(),
             job_stats: Arc::default(),
             job_wake: Arc::default(),
             migrated: AtomicBool::new(false),

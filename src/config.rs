@@ -100,13 +100,45 @@ pub type Settings = BTreeMap<String, String>;
 
 /// Every name feria reads; anything else in `feria.toml` is reported as unknown.
 pub const KNOWN_SETTINGS: &[&str] = &[
-    "FERIA_ENV", "NODE_ENV", "HOST", "PORT", "DATABASE_URL", "DATABASE_MAX_CONNECTIONS", "JWT_SECRET", "JWT_EXPIRES_IN",
-    "JWT_REFRESH_EXPIRES_IN", "ENCRYPTION_KEY", "CORS_ORIGIN", "RATE_LIMIT_WINDOW_MS", "RATE_LIMIT_MAX_REQUESTS",
-    "AUTH_RATE_LIMIT_WINDOW_MS", "AUTH_RATE_LIMIT_MAX_REQUESTS", "TRUST_PROXY", "LOG_LEVEL", "REDIS_URL", "REDIS_KEY_PREFIX", "FRONTEND_URL",
-    "EMAIL_SMTP_HOST", "EMAIL_SMTP_PORT", "EMAIL_SMTP_USER", "EMAIL_SMTP_PASS", "EMAIL_SMTP_SECURITY", "EMAIL_FROM",
-    "ADMIN_EMAIL", "ADMIN_PASSWORD", "BODY_LIMIT_BYTES", "REQUEST_TIMEOUT_MS", "PASSWORD_RESET_TTL", "ARGON2_MEMORY_KIB",
-    "ARGON2_ITERATIONS", "ARGON2_PARALLELISM", "JOBS_IN_SERVE", "JOB_MAX_ATTEMPTS", "JOB_POLL_INTERVAL_MS",
-    "JOB_BACKOFF_BASE_MS", "JOB_BACKOFF_CAP_MS",
+    "FERIA_ENV",
+    "NODE_ENV",
+    "HOST",
+    "PORT",
+    "DATABASE_URL",
+    "DATABASE_MAX_CONNECTIONS",
+    "JWT_SECRET",
+    "JWT_EXPIRES_IN",
+    "JWT_REFRESH_EXPIRES_IN",
+    "ENCRYPTION_KEY",
+    "CORS_ORIGIN",
+    "RATE_LIMIT_WINDOW_MS",
+    "RATE_LIMIT_MAX_REQUESTS",
+    "AUTH_RATE_LIMIT_WINDOW_MS",
+    "AUTH_RATE_LIMIT_MAX_REQUESTS",
+    "TRUST_PROXY",
+    "LOG_LEVEL",
+    "REDIS_URL",
+    "REDIS_KEY_PREFIX",
+    "FRONTEND_URL",
+    "EMAIL_SMTP_HOST",
+    "EMAIL_SMTP_PORT",
+    "EMAIL_SMTP_USER",
+    "EMAIL_SMTP_PASS",
+    "EMAIL_SMTP_SECURITY",
+    "EMAIL_FROM",
+    "ADMIN_EMAIL",
+    "ADMIN_PASSWORD",
+    "BODY_LIMIT_BYTES",
+    "REQUEST_TIMEOUT_MS",
+    "PASSWORD_RESET_TTL",
+    "ARGON2_MEMORY_KIB",
+    "ARGON2_ITERATIONS",
+    "ARGON2_PARALLELISM",
+    "JOBS_IN_SERVE",
+    "JOB_MAX_ATTEMPTS",
+    "JOB_POLL_INTERVAL_MS",
+    "JOB_BACKOFF_BASE_MS",
+    "JOB_BACKOFF_CAP_MS",
 ];
 
 /// Reads `feria.toml` (or `FERIA_CONFIG`), then `.env`, then the process environment, later
@@ -232,7 +264,9 @@ impl Reader<'_> {
             (value, Environment::Development) => {
                 warnings.push(match value {
                     Some(_) => format!("{name} is shorter than 32 bytes; using a random one for this run (development only)"),
-                    None => format!("{name} is not set; using a random one for this run (development only): tokens will not survive a restart"),
+                    None => {
+                        format!("{name} is not set; using a random one for this run (development only): tokens will not survive a restart")
+                    }
                 });
                 Secret(random_secret())
             }
@@ -292,7 +326,13 @@ impl Config {
         let encryption_key = r.strong_secret("ENCRYPTION_KEY", environment, &mut warnings);
         let jwt_expires_in = r.duration("JWT_EXPIRES_IN", Duration::from_secs(15 * 60));
         let jwt_refresh_expires_in = r.duration("JWT_REFRESH_EXPIRES_IN", Duration::from_secs(7 * 86_400));
-        let cors_origins: Vec<String> = r.text("CORS_ORIGIN").unwrap_or_else(|| "*".into()).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let cors_origins: Vec<String> = r
+            .text("CORS_ORIGIN")
+            .unwrap_or_else(|| "*".into())
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
         for origin in cors_origins.iter().filter(|o| *o != "*") {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 r.problems.push(format!("CORS_ORIGIN: '{origin}' must be * or an http(s) origin"));
@@ -316,10 +356,8 @@ impl Config {
             r.problems.push(format!("LOG_LEVEL: '{log_level}' is not a level (error, warn, info, debug, trace) or filter"));
         }
         let redis_url = r.text("REDIS_URL");
-        if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                r.problems.push("REDIS_URL: must start with redis:// or rediss://".into());
-            }
+        if redis_url.as_ref().is_some_and(|url| !(url.starts_with("redis://") || url.starts_with("rediss://"))) {
+            r.problems.push("REDIS_URL: must start with redis:// or rediss://".into());
         }
         let redis_key_prefix = r.text("REDIS_KEY_PREFIX").unwrap_or_else(|| "feria:".into());
         let frontend_url = r.text("FRONTEND_URL").unwrap_or_else(|| "http://localhost:5173".into()).trim_end_matches('/').to_string();
@@ -366,10 +404,33 @@ impl Config {
             return Err(r.problems);
         }
         let config = Config {
-            environment, host, port, database_url, database_max_connections, jwt_secret, jwt_expires_in, jwt_refresh_expires_in,
-            encryption_key, cors_origins, rate_limit_window, rate_limit_max_requests, auth_rate_limit_window,
-            auth_rate_limit_max_requests, trust_proxy, log_level, redis_url, redis_key_prefix, frontend_url, email, admin_email, admin_password,
-            body_limit_bytes, request_timeout, password_reset_ttl, argon2, jobs,
+            environment,
+            host,
+            port,
+            database_url,
+            database_max_connections,
+            jwt_secret,
+            jwt_expires_in,
+            jwt_refresh_expires_in,
+            encryption_key,
+            cors_origins,
+            rate_limit_window,
+            rate_limit_max_requests,
+            auth_rate_limit_window,
+            auth_rate_limit_max_requests,
+            trust_proxy,
+            log_level,
+            redis_url,
+            redis_key_prefix,
+            frontend_url,
+            email,
+            admin_email,
+            admin_password,
+            body_limit_bytes,
+            request_timeout,
+            password_reset_ttl,
+            argon2,
+            jobs,
         };
         Ok(Loaded { config, warnings })
     }
@@ -513,7 +574,13 @@ mod tests {
         .err()
         .expect("invalid settings must fail");
         let joined = problems.join("\n");
-        for expected in ["JWT_SECRET: must be at least 32 bytes", "ENCRYPTION_KEY: required in production", "PORT: 'eighty'", "DATABASE_URL", "EMAIL_FROM: required"] {
+        for expected in [
+            "JWT_SECRET: must be at least 32 bytes",
+            "ENCRYPTION_KEY: required in production",
+            "PORT: 'eighty'",
+            "DATABASE_URL",
+            "EMAIL_FROM: required",
+        ] {
             assert!(joined.contains(expected), "missing '{expected}' in:\n{joined}");
         }
     }

@@ -66,13 +66,9 @@ pub struct ClientIp(pub String);
 impl ClientIp {
     /// Reads the IP from request parts.
     pub fn of(headers: &HeaderMap, extensions: &axum::http::Extensions, trust_proxy: bool) -> ClientIp {
-        if trust_proxy {
-            if let Some(first) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()) {
-                let first = first.trim();
-                if !first.is_empty() {
-                    return ClientIp(first.to_string());
-                }
-            }
+        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(str::trim);
+        if let Some(first) = forwarded.filter(|f| trust_proxy && !f.is_empty()) {
+            return ClientIp(first.to_string());
         }
         let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
         ClientIp(peer.unwrap_or_else(|| "unknown".into()))

@@ -3,7 +3,7 @@
 //! Every error code feria answers with is a constant in [`codes`]; messages are Spanish, for
 //! the shop's users; codes are stable snake_case, for programs.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -69,17 +69,21 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldError>,
-    pub headers: HeaderMap,
+    /// Extra response headers (e.g. `Retry-After`).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), details: Vec::new(), headers: HeaderMap::new() }
+        ApiError { status, code, message: message.into(), details: Vec::new(), headers: Vec::new() }
     }
 
     /// 422 with the given field problems.
     pub fn validation(details: Vec<FieldError>) -> ApiError {
-        ApiError { details, ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED, "Los datos enviados no son válidos") }
+        ApiError {
+            details,
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED, "Los datos enviados no son válidos")
+        }
     }
 
     /// 422 for one field.
@@ -107,12 +111,6 @@ impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "internal error");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL, "Error interno del servidor")
-    }
-
-    /// Adds a response header.
-    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> ApiError {
-        self.headers.insert(name, value);
-        self
     }
 
     /// The envelope for a status that no handler described (404 route, 405, 408, 413, …).

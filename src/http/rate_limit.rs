@@ -6,7 +6,7 @@
 //! the limiter never takes the shop down.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -43,7 +43,7 @@ impl Decision {
     /// The 429 answer for a refused request.
     pub fn rejection(&self) -> ApiError {
         let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED, "Demasiadas peticiones, intenta más tarde");
-        err.headers = self.headers();
+        err.headers = self.headers().into_iter().filter_map(|(name, value)| Some((name?, value))).collect();
         err
     }
 }
@@ -56,7 +56,9 @@ pub enum RateLimiter {
 }
 
 /// Atomically counts a hit and returns (count, milliseconds left in the window).
-const REDIS_HIT: &str = r"
+static REDIS_HIT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(REDIS_HIT_LUA));
+
+const REDIS_HIT_LUA: &str = r"
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
@@ -90,11 +92,8 @@ impl RateLimiter {
             }
             RateLimiter::Redis(conn, prefix) => {
                 let mut conn = conn.clone();
-                let result: redis::RedisResult<(u64, u64)> = redis::Script::new(REDIS_HIT)
-                    .key(format!("{prefix}ratelimit:{scope}:{key}"))
-                    .arg(window.as_millis() as u64)
-                    .invoke_async(&mut conn)
-                    .await;
+                let result: redis::RedisResult<(u64, u64)> =
+                    REDIS_HIT.key(format!("{prefix}ratelimit:{scope}:{key}")).arg(window.as_millis() as u64).invoke_async(&mut conn).await;
                 match result {
                     Ok((count, ttl_ms)) => (count, Duration::from_millis(ttl_ms)),
                     Err(e) => {

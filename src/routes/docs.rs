@@ -26,7 +26,10 @@ const SWAGGER_CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.cs
 pub fn routes(document: String) -> Router<AppState> {
     let document = Arc::new(document);
     Router::new()
-        .route("/api/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document.as_str().to_owned()) }))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document.as_str().to_owned()) }),
+        )
         .route("/docs", get(|| async { Html(PAGE) }))
         .route("/docs/swagger-ui-bundle.js", get(|| async { asset("application/javascript", SWAGGER_JS) }))
         .route("/docs/swagger-ui.css", get(|| async { asset("text/css", SWAGGER_CSS) }))

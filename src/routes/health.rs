@@ -1,7 +1,7 @@
 //! `GET /api/health` (seed 001 "Monitoreo") and `GET /api/ready`.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -24,7 +24,7 @@ pub struct Health {
     pub services: Services,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Services {
     pub database: DatabaseHealth,
     /// Present when `REDIS_URL` is set.
@@ -33,7 +33,7 @@ pub struct Services {
     pub jobs: JobsHealth,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseHealth {
     /// `connected` or `disconnected`.
@@ -45,7 +45,7 @@ pub struct DatabaseHealth {
     pub connections: u32,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RedisHealth {
     /// `connected` or `disconnected`.
@@ -53,7 +53,7 @@ pub struct RedisHealth {
     pub latency_ms: Option<f64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobsHealth {
     /// `healthy`, `warning` (dead jobs waiting for an admin) or `critical` (queue unreadable).
     pub status: &'static str,
@@ -77,13 +77,30 @@ async fn check_redis(app: &App) -> Option<RedisHealth> {
     })
 }
 
-/// The state of the service and what it depends on. 503 when the database is down.
-#[utoipa::path(get, path = "/api/health", tag = "monitoring",
-    responses(
-        (status = 200, description = "Healthy or degraded", body = Health),
-        (status = 503, description = "Unhealthy", body = Health),
-    ))]
-pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
+/// How long a probe of the dependencies is reused. Health is polled by every load balancer
+/// and monitor; without this, each poll would cost database queries.
+const PROBE_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// The last probe of the dependencies, refreshed by the first request after it ages.
+#[derive(Default)]
+pub struct HealthCache {
+    last: tokio::sync::Mutex<Option<(Instant, Services)>>,
+}
+
+impl HealthCache {
+    /// A probe at most [`PROBE_MAX_AGE`] old; concurrent callers wait for one refresh.
+    async fn services(&self, app: &App) -> Services {
+        let mut last = self.last.lock().await;
+        if let Some((_, services)) = last.as_ref().filter(|(at, _)| at.elapsed() < PROBE_MAX_AGE) {
+            return services.clone();
+        }
+        let services = probe(app).await;
+        *last = Some((Instant::now(), services.clone()));
+        services
+    }
+}
+
+async fn probe(app: &App) -> Services {
     let ping = tokio::time::timeout(Duration::from_secs(2), app.db.ping()).await;
     let pools = app.db.pool_stats();
     let database = DatabaseHealth {
@@ -102,10 +119,21 @@ pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
         Ok(c) => JobsHealth { status: if c.dead > 0 { "warning" } else { "healthy" }, pending: Some(c.pending), dead: Some(c.dead) },
         Err(_) => JobsHealth { status: "critical", pending: None, dead: None },
     };
-    let redis = check_redis(&app).await;
-    let status = if database.status != "connected" {
+    Services { database, redis: check_redis(app).await, jobs }
+}
+
+/// The state of the service and what it depends on (probed at most once a second). 503 when
+/// the database is down.
+#[utoipa::path(get, path = "/api/health", tag = "monitoring",
+    responses(
+        (status = 200, description = "Healthy or degraded", body = Health),
+        (status = 503, description = "Unhealthy", body = Health),
+    ))]
+pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
+    let services = app.health.services(&app).await;
+    let status = if services.database.status != "connected" {
         "unhealthy"
-    } else if jobs.status != "healthy" || redis.as_ref().is_some_and(|r| r.status != "connected") {
+    } else if services.jobs.status != "healthy" || services.redis.as_ref().is_some_and(|r| r.status != "connected") {
         "degraded"
     } else {
         "healthy"
@@ -116,7 +144,7 @@ pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
         timestamp: feria_domain::time::to_db(feria_domain::time::now()),
         uptime: app.started.elapsed().as_secs(),
         version: env!("CARGO_PKG_VERSION"),
-        services: Services { database, redis, jobs },
+        services,
     };
     (code, Json(body))
 }

@@ -42,6 +42,12 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
             ("pool=\"write\",state=\"in_use\"", pools.write_size.saturating_sub(pools.write_idle) as f64),
         ],
     );
-    write_metric(&mut out, "feria_uptime_seconds", "gauge", "Seconds since the process started.", &[("", app.started.elapsed().as_secs() as f64)]);
+    write_metric(
+        &mut out,
+        "feria_uptime_seconds",
+        "gauge",
+        "Seconds since the process started.",
+        &[("", app.started.elapsed().as_secs() as f64)],
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
 }

@@ -32,7 +32,8 @@ async fn bad_tokens_are_refused_with_their_reason() {
     expect_error(t.get("/api/auth/all", Some(&tampered)).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 
     // Signed with another secret.
-    let foreign = forge("another-secret-another-secret-another", json!({"sub": user_id, "roles": ["ADMIN_ROLE"], "iat": now, "exp": now + 600}));
+    let foreign =
+        forge("another-secret-another-secret-another", json!({"sub": user_id, "roles": ["ADMIN_ROLE"], "iat": now, "exp": now + 600}));
     expect_error(t.get("/api/auth", Some(&foreign)).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 
     // alg=none.

@@ -14,10 +14,16 @@ fn feria(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::pro
 #[test]
 fn config_check_lists_every_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let out = feria(dir.path(), &[("FERIA_ENV", "production"), ("JWT_SECRET", "short"), ("PORT", "http"), ("EMAIL_SMTP_HOST", "smtp.test")], &["config", "check"]);
+    let out = feria(
+        dir.path(),
+        &[("FERIA_ENV", "production"), ("JWT_SECRET", "short"), ("PORT", "http"), ("EMAIL_SMTP_HOST", "smtp.test")],
+        &["config", "check"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    for expected in ["JWT_SECRET: must be at least 32 bytes", "ENCRYPTION_KEY: required in production", "PORT: 'http'", "EMAIL_FROM: required"] {
+    for expected in
+        ["JWT_SECRET: must be at least 32 bytes", "ENCRYPTION_KEY: required in production", "PORT: 'http'", "EMAIL_FROM: required"]
+    {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
     assert!(err.contains("4 problem(s)"), "{err}");
@@ -27,9 +33,17 @@ fn config_check_lists_every_problem() {
 fn config_check_prints_the_effective_configuration_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("feria.toml"), "port = 4100\nlog_level = \"debug\"\n").unwrap();
-    std::fs::write(dir.path().join(".env"), "EMAIL_SMTP_HOST=smtp.test\nEMAIL_FROM=shop@test.io\nEMAIL_SMTP_USER=u\nEMAIL_SMTP_PASS=smtp-secret-value\n").unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "EMAIL_SMTP_HOST=smtp.test\nEMAIL_FROM=shop@test.io\nEMAIL_SMTP_USER=u\nEMAIL_SMTP_PASS=smtp-secret-value\n",
+    )
+    .unwrap();
     let jwt = "j".repeat(40);
-    let out = feria(dir.path(), &[("JWT_SECRET", &jwt), ("LOG_LEVEL", "warn"), ("DATABASE_URL", "postgres://app:db-password@db.test/feria")], &["config", "check"]);
+    let out = feria(
+        dir.path(),
+        &[("JWT_SECRET", &jwt), ("LOG_LEVEL", "warn"), ("DATABASE_URL", "postgres://app:db-password@db.test/feria")],
+        &["config", "check"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("PORT = 4100"), "feria.toml read: {stdout}");
@@ -45,7 +59,11 @@ fn config_check_prints_the_effective_configuration_without_secrets() {
 fn user_create_makes_an_admin_who_can_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let env = [("DATABASE_URL", "sqlite://./data/feria.db"), ("ARGON2_MEMORY_KIB", "1024"), ("ARGON2_ITERATIONS", "1")];
-    let out = feria(dir.path(), &env, &["user", "create", "--email", "jefa@tienda.test", "--name", "Jefa", "--password", "clave-jefa", "--admin"]);
+    let out = feria(
+        dir.path(),
+        &env,
+        &["user", "create", "--email", "jefa@tienda.test", "--name", "Jefa", "--password", "clave-jefa", "--admin"],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ADMIN_ROLE"));
     assert!(dir.path().join("data/feria.db").exists(), "SQLite file created under ./data");

@@ -16,10 +16,18 @@ async fn framework_errors_use_the_envelope() {
     expect_error(t.request(Method::DELETE, "/api/health", None, None).await, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
     expect_error(t.request(Method::GET, "/api/auth/login", None, None).await, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 
-    let malformed = t.client.post(t.url("/api/auth/login")).header("content-type", "application/json").body("{\"email\": ").send().await.unwrap();
+    let malformed =
+        t.client.post(t.url("/api/auth/login")).header("content-type", "application/json").body("{\"email\": ").send().await.unwrap();
     expect_error(malformed, StatusCode::BAD_REQUEST, "malformed_json").await;
 
-    let form = t.client.post(t.url("/api/auth/login")).header("content-type", "application/x-www-form-urlencoded").body("email=a").send().await.unwrap();
+    let form = t
+        .client
+        .post(t.url("/api/auth/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
     expect_error(form, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
     let none = t.client.post(t.url("/api/auth/login")).body("{}").send().await.unwrap();
     expect_error(none, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;

@@ -33,7 +33,8 @@ impl TestDb {
                 use sqlx::Connection;
                 sqlx::any::install_default_drivers();
                 let name = format!("feria_test_{}", uuid::Uuid::now_v7().simple());
-                let mut conn = sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|e| panic!("TEST_DATABASE_URL unreachable: {e}"));
+                let mut conn =
+                    sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|e| panic!("TEST_DATABASE_URL unreachable: {e}"));
                 sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
                 let (base, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL ends with /dbname");
                 TestDb { url: format!("{base}/{name}"), postgres: Some((admin_url, name)), _dir: None }
@@ -155,7 +156,15 @@ impl TestApp {
     /// Creates an admin directly and logs in; returns the access token.
     pub async fn admin_token(&self) -> String {
         use feria_domain::roles::Role;
-        feria::services::identity::provisioning::create_user(&self.app, "Admin", "admin@feria.test", "admin-pass", &[Role::Admin, Role::User]).await.expect("admin created");
+        feria::services::identity::provisioning::create_user(
+            &self.app,
+            "Admin",
+            "admin@feria.test",
+            "admin-pass",
+            &[Role::Admin, Role::User],
+        )
+        .await
+        .expect("admin created");
         self.login("admin@feria.test", "admin-pass").await["token"].as_str().expect("token").to_string()
     }
 
@@ -199,4 +208,22 @@ pub async fn expect_error(res: Response, status: StatusCode, code: &str) -> Valu
     assert!(body["error"].as_str().is_some_and(|m| !m.is_empty()), "a human message: {body}");
     assert!(body["details"].is_array(), "details array: {body}");
     body
+}
+
+/// The only job in the database (tests that enqueue exactly one).
+pub async fn only_job(t: &TestApp) -> feria_jobs::JobRow {
+    let id: String = sqlx::query_scalar("SELECT id FROM jobs").fetch_one(t.app.db.reader()).await.expect("one job");
+    feria_jobs::find(&t.app.db, &id).await.expect("query").expect("job exists")
+}
+
+/// Waits up to 10 s for the only job to reach `state`.
+pub async fn wait_for_state(t: &TestApp, state: feria_jobs::JobState) -> feria_jobs::JobRow {
+    for _ in 0..200 {
+        let job = only_job(t).await;
+        if job.state == state {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("job never reached {state:?}: {:?}", only_job(t).await);
 }

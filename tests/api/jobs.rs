@@ -9,23 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fake_smtp::FakeSmtp;
-use crate::harness::{TestApp, expect_status};
-
-async fn only_job(t: &TestApp) -> feria_jobs::JobRow {
-    let id: String = sqlx::query_scalar("SELECT id FROM jobs").fetch_one(t.app.db.reader()).await.unwrap();
-    feria_jobs::find(&t.app.db, &id).await.unwrap().unwrap()
-}
-
-async fn wait_for_state(t: &TestApp, state: JobState) -> feria_jobs::JobRow {
-    for _ in 0..200 {
-        let job = only_job(t).await;
-        if job.state == state {
-            return job;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job never reached {state:?}: {:?}", only_job(t).await);
-}
+use crate::harness::{TestApp, expect_status, only_job, wait_for_state};
 
 #[tokio::test]
 async fn failed_email_is_retried_until_delivered() {

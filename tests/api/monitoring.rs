@@ -53,3 +53,20 @@ async fn metrics_count_requests_by_route_template() {
     assert!(text.contains("feria_db_pool_connections{pool=\"read\",state=\"idle\"}"));
     assert!(text.contains("feria_jobs_pending 0\n"));
 }
+
+#[tokio::test]
+async fn health_probes_dependencies_at_most_once_a_second() {
+    let t = TestApp::spawn().await;
+    let first = expect_status(t.get("/api/health", None).await, StatusCode::OK).await;
+    assert_eq!(first["services"]["jobs"]["dead"], 0);
+    let mut tx = t.app.db.begin().await.unwrap();
+    let id = feria_jobs::enqueue(&mut tx, "nothing", &serde_json::json!({}), 1).await.unwrap();
+    sqlx::query("UPDATE jobs SET state = 'dead' WHERE id = $1").bind(&id).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let cached = expect_status(t.get("/api/health", None).await, StatusCode::OK).await;
+    assert_eq!(cached["services"]["jobs"]["dead"], 0, "served from the last probe");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let fresh = expect_status(t.get("/api/health", None).await, StatusCode::OK).await;
+    assert_eq!(fresh["services"]["jobs"]["dead"], 1);
+    assert_eq!(fresh["status"], "degraded");
+}

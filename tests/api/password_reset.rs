@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::fake_smtp::FakeSmtp;
-use crate::harness::{TestApp, expect_error, expect_status};
+use crate::harness::{TestApp, expect_error, expect_status, wait_for_state};
 
 const SAME_MESSAGE: &str = "Si el email está registrado, recibirás un enlace de recuperación";
 
@@ -82,12 +82,6 @@ async fn forgot_password_without_email_configured_still_answers_and_skips_the_jo
     t.register("Ana", "ana@example.com", "secreto1").await;
     let res = t.post("/api/auth/forgot-password", &json!({"email": "ana@example.com"})).await;
     assert_eq!(expect_status(res, StatusCode::OK).await["message"], SAME_MESSAGE);
-    for _ in 0..100 {
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs").fetch_optional(t.app.db.reader()).await.unwrap();
-        if state.as_deref() == Some("skipped") {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the email job was not marked skipped");
+    let job = wait_for_state(&t, feria_jobs::JobState::Skipped).await;
+    assert_eq!(job.last_error.as_deref(), Some("email is not configured (EMAIL_SMTP_HOST)"));
 }

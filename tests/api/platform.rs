@@ -68,7 +68,8 @@ async fn shutdown_finishes_in_flight_requests() {
         s.insert("ARGON2_ITERATIONS".into(), "4".into());
     })
     .await;
-    let request = t.client.post(t.url("/api/auth/register")).json(&json!({"name": "Ana", "email": "ana@example.com", "password": "secreto1"})).send();
+    let request =
+        t.client.post(t.url("/api/auth/register")).json(&json!({"name": "Ana", "email": "ana@example.com", "password": "secreto1"})).send();
     let in_flight = tokio::spawn(request);
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let server = t.begin_shutdown();

@@ -12,7 +12,9 @@ async fn admin_routes_need_a_token_and_the_admin_role() {
     let token = user["token"].as_str().unwrap();
     let id = user["user"]["id"].as_str().unwrap();
     let body = json!({"name": "Hacker"});
-    for (method, path) in [(Method::GET, "/api/auth/all".to_string()), (Method::PUT, format!("/api/auth/{id}")), (Method::DELETE, format!("/api/auth/{id}"))] {
+    for (method, path) in
+        [(Method::GET, "/api/auth/all".to_string()), (Method::PUT, format!("/api/auth/{id}")), (Method::DELETE, format!("/api/auth/{id}"))]
+    {
         let with_body = (method == Method::PUT).then_some(&body);
         let anon = t.request(method.clone(), &path, with_body, None).await;
         expect_error(anon, StatusCode::UNAUTHORIZED, "unauthorized").await;
@@ -39,7 +41,9 @@ async fn admin_lists_updates_and_deletes_users() {
     assert_eq!(page2["users"].as_array().unwrap().len(), 5);
     assert_eq!(page2["users"][0]["email"], "c4@example.com", "oldest first: admin, c0..c3 on page 1");
     assert!(page2["users"][0]["createdAt"].is_string() && page2["users"][0]["updatedAt"].is_string());
-    let err = expect_error(t.get("/api/auth/all?page=0&limit=x", Some(&admin)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let err =
+        expect_error(t.get("/api/auth/all?page=0&limit=x", Some(&admin)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .await;
     assert_eq!(err["details"].as_array().unwrap().len(), 2);
     let capped = expect_status(t.get("/api/auth/all?limit=1000", Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(capped["users"].as_array().unwrap().len(), 13);
@@ -60,7 +64,8 @@ async fn admin_lists_updates_and_deletes_users() {
     let bad_role = json!({"role": ["ROOT"]});
     let res = t.request(Method::PUT, &format!("/api/auth/{target}"), Some(&bad_role), Some(&admin)).await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    let missing = t.request(Method::PUT, "/api/auth/01900000-0000-7000-8000-000000000000", Some(&json!({"name": "X y"})), Some(&admin)).await;
+    let missing =
+        t.request(Method::PUT, "/api/auth/01900000-0000-7000-8000-000000000000", Some(&json!({"name": "X y"})), Some(&admin)).await;
     expect_error(missing, StatusCode::NOT_FOUND, "not_found").await;
 
     let res = t.request(Method::DELETE, &format!("/api/auth/{target}"), None, Some(&admin)).await;

@@ -168,7 +168,14 @@ pub(crate) async fn finish(db: &Db, job: &JobRow, worker: &str, state: JobState,
 
 /// Records a failed attempt: back to the queue after a backoff, or dead when out of attempts.
 /// Returns the state the job is left in.
-pub(crate) async fn fail(db: &Db, job: &JobRow, worker: &str, error: &str, backoff_base: Duration, backoff_cap: Duration) -> Result<JobState, sqlx::Error> {
+pub(crate) async fn fail(
+    db: &Db,
+    job: &JobRow,
+    worker: &str,
+    error: &str,
+    backoff_base: Duration,
+    backoff_cap: Duration,
+) -> Result<JobState, sqlx::Error> {
     let now = time::now();
     let (state, run_at, finished) = if job.attempts >= job.max_attempts {
         (JobState::Dead, now, Some(time::to_db(now)))

@@ -86,8 +86,12 @@ impl SmtpMailer {
         let from: Mailbox = settings.from.parse().map_err(|e| EmailError::Address(settings.from.clone(), format!("{e}")))?;
         let builder = match settings.security {
             SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host),
-            SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host).map_err(|e| EmailError::Smtp(e.to_string()))?,
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(|e| EmailError::Smtp(e.to_string()))?,
+            SmtpSecurity::StartTls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host).map_err(|e| EmailError::Smtp(e.to_string()))?
+            }
+            SmtpSecurity::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(|e| EmailError::Smtp(e.to_string()))?
+            }
         };
         let mut builder = builder.port(settings.port).timeout(Some(Duration::from_secs(20)));
         if let (Some(user), Some(password)) = (&settings.user, &settings.password) {

@@ -67,7 +67,12 @@ fn user_not_found() -> ApiError {
         (status = 409, description = "Email taken", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
-pub async fn update_user(State(app): State<AppState>, _admin: AdminUser, Path(id): Path<String>, ApiJson(body): ApiJson<AdminUpdateUserRequest>) -> ApiResult<Json<UserUpdated>> {
+pub async fn update_user(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AdminUpdateUserRequest>,
+) -> ApiResult<Json<UserUpdated>> {
     let mut v = Validator::new();
     let name = v.optional_text("name", body.name.as_deref(), 2, 100);
     let email = body.email.as_deref().map(|e| v.email("email", Some(e)));
@@ -108,7 +113,11 @@ pub async fn update_user(State(app): State<AppState>, _admin: AdminUser, Path(id
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "Deleting oneself", body = ErrorBody),
     ))]
-pub async fn delete_user(State(app): State<AppState>, AdminUser(admin): AdminUser, Path(id): Path<String>) -> ApiResult<Json<MessageResponse>> {
+pub async fn delete_user(
+    State(app): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MessageResponse>> {
     if id == admin.id {
         return Err(ApiError::conflict(codes::CANNOT_DELETE_SELF, "No puedes eliminar tu propia cuenta"));
     }

@@ -29,7 +29,15 @@ pub struct UserView {
 
 impl From<User> for UserView {
     fn from(user: User) -> UserView {
-        UserView { id: user.id, name: user.name, email: user.email, role: user.roles, img: user.img, created_at: user.created_at, updated_at: user.updated_at }
+        UserView {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            role: user.roles,
+            img: user.img,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
     }
 }
 
@@ -64,7 +72,12 @@ impl MessageResponse {
 
 /// The strict limit on credential endpoints (`AUTH_RATE_LIMIT_*`): each endpoint counts
 /// separately, per IP and email (per IP alone where there is no email).
-pub(crate) async fn limit_credentials(app: &crate::app::App, endpoint: &str, ip: &str, email: Option<&str>) -> Result<(), crate::http::error::ApiError> {
+pub(crate) async fn limit_credentials(
+    app: &crate::app::App,
+    endpoint: &str,
+    ip: &str,
+    email: Option<&str>,
+) -> Result<(), crate::http::error::ApiError> {
     let key = format!("{ip}|{}", email.unwrap_or(""));
     let decision = app.rate_limiter.hit(endpoint, &key, app.config.auth_rate_limit_max_requests, app.config.auth_rate_limit_window).await;
     if decision.allowed { Ok(()) } else { Err(decision.rejection()) }

@@ -31,7 +31,11 @@ pub struct ForgotPasswordRequest {
         (status = 422, description = "Invalid email", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
     ))]
-pub async fn forgot_password(State(app): State<AppState>, ip: ClientIp, ApiJson(body): ApiJson<ForgotPasswordRequest>) -> ApiResult<Json<MessageResponse>> {
+pub async fn forgot_password(
+    State(app): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<ForgotPasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
     let mut v = Validator::new();
     let email = v.email("email", body.email.as_deref());
     v.finish()?;
@@ -59,7 +63,11 @@ pub struct ResetPasswordRequest {
         (status = 422, description = "Invalid fields", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
     ))]
-pub async fn reset_password(State(app): State<AppState>, ip: ClientIp, ApiJson(body): ApiJson<ResetPasswordRequest>) -> ApiResult<Json<MessageResponse>> {
+pub async fn reset_password(
+    State(app): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<ResetPasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
     let mut v = Validator::new();
     let token = v.text("token", body.token.as_deref(), 1, 200);
     let password = v.password("password", body.password.as_deref());

@@ -12,8 +12,8 @@ use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::json::ApiJson;
 use crate::http::validate::Validator;
-use crate::services::identity::users::{self, User, UserChanges};
 use crate::services::identity::sessions;
+use crate::services::identity::users::{self, User, UserChanges};
 
 async fn current_user(app: &App, auth: &AuthUser) -> ApiResult<User> {
     users::find_by_id(&mut *app.db.reader().acquire().await?, &auth.id)
@@ -83,7 +83,11 @@ fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option
         (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
         (status = 422, description = "Invalid fields or wrong current password", body = ErrorBody),
     ))]
-pub async fn update_profile(State(app): State<AppState>, auth: AuthUser, ApiJson(body): ApiJson<UpdateProfileRequest>) -> ApiResult<Json<ProfileResponse>> {
+pub async fn update_profile(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<UpdateProfileRequest>,
+) -> ApiResult<Json<ProfileResponse>> {
     let user = current_user(&app, &auth).await?;
     let mut v = Validator::new();
     let name = v.optional_text("name", body.name.as_deref(), 2, 100);

@@ -76,7 +76,9 @@ pub async fn refresh(State(app): State<AppState>, ApiJson(body): ApiJson<Refresh
     let raw = refresh_token_of(body)?;
     let (user_id, refresh_token) = sessions::rotate(&app.db, &raw, app.config.jwt_refresh_expires_in).await?.map_err(|e| match e {
         RefreshError::Invalid => ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "Refresh token inválido o expirado"),
-        RefreshError::Reused => ApiError::unauthorized(codes::REFRESH_TOKEN_REUSED, "Refresh token ya utilizado: la sesión fue cerrada por seguridad"),
+        RefreshError::Reused => {
+            ApiError::unauthorized(codes::REFRESH_TOKEN_REUSED, "Refresh token ya utilizado: la sesión fue cerrada por seguridad")
+        }
     })?;
     let user = users::find_by_id(&mut *app.db.reader().acquire().await?, &user_id)
         .await?

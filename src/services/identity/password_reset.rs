@@ -40,18 +40,24 @@ pub async fn request(app: &App, email: &str) -> Result<(), sqlx::Error> {
 pub async fn reset(app: &App, raw: &str, new_password_hash: &str) -> Result<bool, sqlx::Error> {
     let now = time::to_db(time::now());
     let mut tx = app.db.begin().await?;
-    let row = sqlx::query("UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id")
-        .bind(&now)
-        .bind(sha256_hex(raw))
-        .fetch_optional(&mut *tx)
-        .await?;
+    let row = sqlx::query(
+        "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+    )
+    .bind(&now)
+    .bind(sha256_hex(raw))
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(row) = row else { return Ok(false) };
     let user_id: String = row.try_get("user_id")?;
     let changes = users::UserChanges { password_hash: Some(new_password_hash.to_string()), ..Default::default() };
     if users::update(&mut tx, &user_id, changes).await?.is_none() {
         return Ok(false);
     }
-    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL").bind(&now).bind(&user_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(&now)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
     sessions::end_all(&mut tx, &user_id).await?;
     tx.commit().await?;
     Ok(true)

@@ -47,10 +47,11 @@ async fn insert(conn: &mut AnyConnection, user_id: &str, family_id: &str, ttl: D
 /// Exchanges `raw` for a new token of the same family; returns (user id, new raw token).
 pub async fn rotate(db: &Db, raw: &str, ttl: Duration) -> Result<Result<(String, String), RefreshError>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let Some(row) = sqlx::query("SELECT id, user_id, family_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1")
-        .bind(sha256_hex(raw))
-        .fetch_optional(&mut *tx)
-        .await?
+    let Some(row) =
+        sqlx::query("SELECT id, user_id, family_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1")
+            .bind(sha256_hex(raw))
+            .fetch_optional(&mut *tx)
+            .await?
     else {
         return Ok(Err(RefreshError::Invalid));
     };
@@ -99,7 +100,10 @@ async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> Result<(), 
 
 /// Ends the session `raw` belongs to (its whole family). Unknown tokens are ignored.
 pub async fn end(conn: &mut AnyConnection, raw: &str) -> Result<(), sqlx::Error> {
-    let family: Option<String> = sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1").bind(sha256_hex(raw)).fetch_optional(&mut *conn).await?;
+    let family: Option<String> = sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+        .bind(sha256_hex(raw))
+        .fetch_optional(&mut *conn)
+        .await?;
     if let Some(family_id) = family {
         revoke_family(conn, &family_id).await?;
     }

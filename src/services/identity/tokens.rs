@@ -36,14 +36,20 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        TokenKeys { encoding: EncodingKey::from_secret(secret.as_bytes()), decoding: DecodingKey::from_secret(secret.as_bytes()), validation, ttl }
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            ttl,
+        }
     }
 
     /// A token for `user_id` with `roles`, valid for the configured time.
     pub fn issue(&self, user_id: &str, roles: &[String]) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims { sub: user_id.to_string(), roles: roles.to_vec(), iat: now, exp: now + self.ttl.as_secs() as i64 };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing of serialisable claims cannot fail")
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing of serialisable claims cannot fail")
     }
 
     /// The claims of a well-signed, unexpired token.

@@ -153,7 +153,8 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Er
 
 /// Phone of the user's customer profile.
 pub async fn customer_phone(conn: &mut AnyConnection, user_id: &str) -> Result<Option<String>, sqlx::Error> {
-    let phone: Option<Option<String>> = sqlx::query_scalar("SELECT phone FROM customers WHERE user_id = $1").bind(user_id).fetch_optional(conn).await?;
+    let phone: Option<Option<String>> =
+        sqlx::query_scalar("SELECT phone FROM customers WHERE user_id = $1").bind(user_id).fetch_optional(conn).await?;
     Ok(phone.flatten())
 }
 
