@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::config::Environment;
 use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
 use crate::routes::auth::{admin, password, profile, register, session};
-use crate::routes::{docs, health, metrics};
+use crate::routes::{docs, health, jobs, metrics};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,7 @@ use crate::routes::{docs, health, metrics};
     tags(
         (name = "auth", description = "Registration, login, sessions, password reset and profile"),
         (name = "users", description = "User administration (ADMIN_ROLE)"),
+        (name = "jobs", description = "Background jobs: inspect and retry (ADMIN_ROLE)"),
         (name = "monitoring", description = "Health, readiness and metrics"),
     )
 )]
@@ -58,6 +59,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(profile::get_profile, profile::update_profile))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::update_user, admin::delete_user))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::retry_job))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))

@@ -3,4 +3,5 @@
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod jobs;
 pub mod metrics;

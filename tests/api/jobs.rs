@@ -172,3 +172,48 @@ async fn two_runners_never_run_the_same_job_twice() {
     assert_eq!(seen.len(), JOBS, "every job ran");
     assert!(seen.values().all(|n| *n == 1), "a job ran twice: {:?}", seen.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn admins_see_dead_jobs_and_retry_them() {
+    let smtp = FakeSmtp::start(1).await;
+    let t = TestApp::with(|s| {
+        s.extend(smtp.settings());
+        s.insert("JOB_MAX_ATTEMPTS".into(), "1".into());
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let user = t.register("Ana", "ana@example.com", "secreto1").await;
+    expect_status(t.post("/api/auth/forgot-password", &json!({"email": "ana@example.com"})).await, StatusCode::OK).await;
+    let dead = wait_for_state(&t, JobState::Dead).await;
+
+    let page = expect_status(t.get("/api/admin/jobs?state=dead", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(page["total"], 1);
+    let job = &page["jobs"][0];
+    assert_eq!(
+        (job["id"].as_str(), job["kind"].as_str(), job["state"].as_str()),
+        (Some(dead.id.as_str()), Some("send_email"), Some("dead"))
+    );
+    assert_eq!((job["attempts"].as_i64(), job["maxAttempts"].as_i64()), (Some(1), Some(1)));
+    assert!(job["lastError"].as_str().unwrap().contains("451"));
+    assert!(job.get("payload").is_none(), "payloads stay private");
+    let none = expect_status(t.get("/api/admin/jobs?state=queued", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(none["total"], 0);
+    let all = expect_status(t.get("/api/admin/jobs", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(all["total"], 1);
+    crate::harness::expect_error(
+        t.get("/api/admin/jobs?state=lost", Some(&admin)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    crate::harness::expect_error(t.get("/api/admin/jobs", user["token"].as_str()).await, StatusCode::FORBIDDEN, "forbidden").await;
+
+    let path = format!("/api/admin/jobs/{}/retry", dead.id);
+    let retried = expect_status(t.request(reqwest::Method::POST, &path, None, Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(retried["job"]["state"], "queued");
+    assert_eq!(retried["job"]["attempts"], 0);
+    assert_eq!(smtp.wait_for(1).await.len(), 1, "delivered on the retry");
+    wait_for_state(&t, JobState::Done).await;
+    let again = t.request(reqwest::Method::POST, &path, None, Some(&admin)).await;
+    crate::harness::expect_error(again, StatusCode::NOT_FOUND, "not_found").await;
+}

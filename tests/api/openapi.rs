@@ -30,6 +30,8 @@ async fn every_route_is_documented() {
         ("/api/auth/logout", "post"),
         ("/api/auth/profile", "get"),
         ("/api/auth/profile", "put"),
+        ("/api/admin/jobs", "get"),
+        ("/api/admin/jobs/{id}/retry", "post"),
         ("/api/health", "get"),
         ("/api/ready", "get"),
         ("/metrics", "get"),

@@ -34,13 +34,15 @@ impl JobState {
         }
     }
 
-    fn parse(s: &str) -> JobState {
+    /// Parses a state name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<JobState> {
         match s {
-            "running" => JobState::Running,
-            "done" => JobState::Done,
-            "skipped" => JobState::Skipped,
-            "dead" => JobState::Dead,
-            _ => JobState::Queued,
+            "queued" => Some(JobState::Queued),
+            "running" => Some(JobState::Running),
+            "done" => Some(JobState::Done),
+            "skipped" => Some(JobState::Skipped),
+            "dead" => Some(JobState::Dead),
+            _ => None,
         }
     }
 }
@@ -56,9 +58,11 @@ pub struct JobRow {
     pub max_attempts: i64,
     pub run_at: String,
     pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
-const COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at, last_error";
+const COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at, last_error, created_at, updated_at";
 
 fn job_from_row(row: &feria_db::AnyRow) -> Result<JobRow, sqlx::Error> {
     let payload: String = row.try_get("payload")?;
@@ -66,11 +70,13 @@ fn job_from_row(row: &feria_db::AnyRow) -> Result<JobRow, sqlx::Error> {
         id: row.try_get("id")?,
         kind: row.try_get("kind")?,
         payload: serde_json::from_str(&payload).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        state: JobState::parse(&row.try_get::<String, _>("state")?),
+        state: JobState::parse(&row.try_get::<String, _>("state")?).unwrap_or(JobState::Queued),
         attempts: row.try_get("attempts")?,
         max_attempts: row.try_get("max_attempts")?,
         run_at: row.try_get("run_at")?,
         last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }
 
@@ -97,6 +103,28 @@ pub async fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &impl Serial
 pub async fn find(db: &Db, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(db.reader()).await?;
+    row.as_ref().map(job_from_row).transpose()
+}
+
+/// One page of jobs, newest first, optionally only those in `state`, with the total count.
+pub async fn list(db: &Db, state: Option<JobState>, limit: i64, offset: i64) -> Result<(i64, Vec<JobRow>), sqlx::Error> {
+    let filter = if state.is_some() { "WHERE state = $1" } else { "WHERE $1 IS NULL" };
+    let state = state.map(JobState::as_str);
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM jobs {filter}")).bind(state).fetch_one(db.reader()).await?;
+    let sql = format!("SELECT {COLUMNS} FROM jobs {filter} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3");
+    let rows = sqlx::query(&sql).bind(state).bind(limit).bind(offset).fetch_all(db.reader()).await?;
+    Ok((total, rows.iter().map(job_from_row).collect::<Result<_, _>>()?))
+}
+
+/// Puts a dead job back in the queue with a fresh set of attempts, due now. Returns the job,
+/// or `None` when no dead job has that id.
+pub async fn retry_dead(db: &Db, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
+    let now = time::to_db(time::now());
+    let sql = format!(
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, updated_at = $1, finished_at = NULL
+         WHERE id = $2 AND state = 'dead' RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql).bind(now).bind(id).fetch_optional(db.writer()).await?;
     row.as_ref().map(job_from_row).transpose()
 }
 
