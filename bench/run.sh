@@ -41,6 +41,7 @@ echo "idle RSS after start: $(rss_mb) MB"
 # run NAME CONNECTIONS WRK_ARGS...
 run() {
   local name=$1 conns=$2; shift 2
+  sleep 2 # let the previous run's queued work drain
   local out
   out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency "$@")
   local rps p50 p99
