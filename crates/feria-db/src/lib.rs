@@ -9,7 +9,7 @@ mod errors;
 pub mod migrations;
 
 pub use connect::{Backend, Db, PoolStats, backend_of, redact_url};
-pub use errors::{is_foreign_key_violation, is_unique_violation};
+pub use errors::is_unique_violation;
 pub use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction, any::AnyRow};
 
 /// A write transaction on the database.

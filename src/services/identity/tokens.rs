@@ -59,11 +59,6 @@ impl TokenKeys {
             _ => TokenError::Invalid,
         })
     }
-
-    /// How long access tokens live.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
 }
 
 #[cfg(test)]

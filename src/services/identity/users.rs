@@ -16,12 +16,6 @@ pub struct User {
     pub updated_at: String,
 }
 
-impl User {
-    pub fn is_admin(&self) -> bool {
-        self.roles.iter().any(|r| r == Role::Admin.as_str())
-    }
-}
-
 const COLUMNS: &str = "id, name, email, password_hash, roles, img, created_at, updated_at";
 
 fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
