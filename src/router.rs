@@ -19,7 +19,8 @@ use crate::app::AppState;
 use crate::config::Environment;
 use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
 use crate::routes::auth::{admin, password, profile, register, session};
-use crate::routes::{docs, health, jobs, metrics};
+use crate::routes::taxonomy::{categories, tags, units};
+use crate::routes::{docs, health, jobs, metrics, stores};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +29,10 @@ use crate::routes::{docs, health, jobs, metrics};
     tags(
         (name = "auth", description = "Registration, login, sessions, password reset and profile"),
         (name = "users", description = "User administration (ADMIN_ROLE)"),
+        (name = "stores", description = "Stores: the tenant boundary of the catalog"),
+        (name = "categories", description = "Product categories, per store"),
+        (name = "tags", description = "Product tags, per store"),
+        (name = "units", description = "Units of measure, per store"),
         (name = "jobs", description = "Background jobs: inspect and retry (ADMIN_ROLE)"),
         (name = "monitoring", description = "Health, readiness and metrics"),
     )
@@ -46,9 +51,43 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Catalog routes relative to a store: mounted at `/api` (the default store) and at
+/// `/api/stores/{slug}` (any store).
+fn store_scoped() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(categories::list, categories::create))
+        .routes(routes!(categories::get, categories::update, categories::delete))
+        .routes(routes!(tags::list, tags::create))
+        .routes(routes!(tags::get, tags::update, tags::delete))
+        .routes(routes!(units::list, units::create))
+        .routes(routes!(units::get, units::update, units::delete))
+}
+
+/// Documents the `{slug}` parameter of every per-store path.
+fn document_store_slug(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !path.starts_with("/api/stores/{slug}/") {
+            continue;
+        }
+        let slug = ParameterBuilder::new()
+            .name("slug")
+            .parameter_in(ParameterIn::Path)
+            .required(utoipa::openapi::Required::True)
+            .description(Some("The store's slug"))
+            .schema(Some(utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::String)))
+            .build();
+        item.parameters.get_or_insert_with(Vec::new).push(slug);
+    }
+}
+
 /// The API routes and the OpenAPI document describing them.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api", store_scoped())
+        .nest("/api/stores/{slug}", store_scoped())
+        .routes(routes!(stores::list_stores, stores::create_store))
+        .routes(routes!(stores::get_store))
         .routes(routes!(register::register))
         .routes(routes!(session::login))
         .routes(routes!(session::refresh))
@@ -64,7 +103,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))
-        .split_for_parts()
+        .split_for_parts();
+    document_store_slug(&mut openapi);
+    (router, openapi)
 }
 
 /// The whole HTTP application with its middleware, ready to serve.

@@ -20,6 +20,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrated");
     }
+    crate::services::catalog::stores::ensure_default(&mut *app.db.writer().acquire().await?).await?;
     app.migrated.store(true, Ordering::Release);
     provisioning::ensure_configured_admin(&app).await?;
     Ok(Arc::new(app))

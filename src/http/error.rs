@@ -27,6 +27,10 @@ pub mod codes {
     pub const CONFLICT: &str = "conflict";
     pub const EMAIL_TAKEN: &str = "email_taken";
     pub const CANNOT_DELETE_SELF: &str = "cannot_delete_self";
+    pub const NAME_TAKEN: &str = "name_taken";
+    pub const SLUG_TAKEN: &str = "slug_taken";
+    pub const IN_USE: &str = "in_use";
+    pub const STORE_NOT_FOUND: &str = "store_not_found";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     pub const VALIDATION_FAILED: &str = "validation_failed";

@@ -3,6 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, FieldError, codes};
@@ -50,6 +51,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::validation(vec![FieldError::new(field, inner.to_string())])
         }
     })
+}
+
+/// For `Option<Option<T>>` fields: an absent field stays `None`, an explicit `null` becomes
+/// `Some(None)` (use with `#[serde(default, deserialize_with = "…")]`).
+pub fn double_option<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// `page` (from 1) and `limit` (default 10, at most 100) from the query string.

@@ -5,5 +5,7 @@ pub mod error;
 pub mod json;
 pub mod metrics;
 pub mod middleware;
+pub mod path;
 pub mod rate_limit;
+pub mod store;
 pub mod validate;

@@ -5,3 +5,5 @@ pub mod docs;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
+pub mod stores;
+pub mod taxonomy;

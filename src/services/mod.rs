@@ -1,3 +1,4 @@
 //! Use cases that span resources; handlers call these inside one transaction each.
 
+pub mod catalog;
 pub mod identity;

@@ -6,6 +6,7 @@ mod harness;
 
 mod auth_flow;
 mod auth_tokens;
+mod catalog_taxonomy;
 mod cli;
 mod errors;
 mod jobs;

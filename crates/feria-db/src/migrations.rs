@@ -35,7 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
                 name TEXT NOT NULL,
                 email TEXT NOT NULL,
                 phone TEXT,
-                is_guest BOOLEAN NOT NULL,
+                is_guest BIGINT NOT NULL CHECK (is_guest IN (0, 1)),
                 created_at TEXT NOT NULL,
                 updated_at TEXT NOT NULL
             )",
@@ -84,6 +84,60 @@ pub const MIGRATIONS: &[Migration] = &[
                 finished_at TEXT
             )",
             "CREATE INDEX jobs_due_idx ON jobs (state, run_at)",
+        ],
+    },
+    Migration {
+        version: 3,
+        name: "stores_and_taxonomies",
+        statements: &[
+            "CREATE TABLE stores (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                slug TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                country TEXT NOT NULL,
+                tax_inclusive BIGINT NOT NULL CHECK (tax_inclusive IN (0, 1)),
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                is_default BIGINT NOT NULL CHECK (is_default IN (0, 1)),
+                owner_id TEXT REFERENCES users (id) ON DELETE SET NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT stores_slug_key UNIQUE (slug)
+            )",
+            "CREATE TABLE categories (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                name_key TEXT NOT NULL,
+                description TEXT NOT NULL,
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT categories_name_key UNIQUE (store_id, name_key)
+            )",
+            "CREATE TABLE tags (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                name_key TEXT NOT NULL,
+                description TEXT NOT NULL,
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT tags_name_key UNIQUE (store_id, name_key)
+            )",
+            "CREATE TABLE units (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                name_key TEXT NOT NULL,
+                description TEXT NOT NULL,
+                abbreviation TEXT,
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT units_name_key UNIQUE (store_id, name_key)
+            )",
         ],
     },
 ];

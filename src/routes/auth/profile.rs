@@ -61,19 +61,14 @@ pub async fn get_profile(State(app): State<AppState>, auth: AuthUser) -> ApiResu
 pub struct UpdateProfileRequest {
     pub name: Option<String>,
     /// Avatar URL; `null` removes it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
     #[schema(value_type = Option<String>)]
     pub img: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
     pub current_password: Option<String>,
     pub new_password: Option<String>,
-}
-
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Updates the current user's name, avatar, phone or password.

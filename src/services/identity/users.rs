@@ -87,7 +87,7 @@ pub async fn create(conn: &mut AnyConnection, new: NewUser<'_>) -> Result<User, 
     .bind(&id)
     .bind(new.name)
     .bind(new.email)
-    .bind(false)
+    .bind(feria_db::flag(false))
     .bind(&now)
     .execute(conn)
     .await?;

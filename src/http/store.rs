@@ -1,0 +1,27 @@
+//! Which store a request acts on.
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::{StatusCode, request::Parts};
+
+use super::error::{ApiError, codes};
+use crate::app::AppState;
+use crate::services::catalog::stores::{self, DEFAULT_SLUG, Store};
+
+/// The store named by the `{slug}` of `/api/stores/{slug}/…`, or the default store on the
+/// seed-001 paths. An unknown or inactive store is 404 `store_not_found`.
+#[derive(Debug, Clone)]
+pub struct CurrentStore(pub Store);
+
+impl FromRequestParts<AppState> for CurrentStore {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, app).await.ok();
+        let slug = params.as_ref().and_then(|p| p.iter().find(|(name, _)| *name == "slug").map(|(_, value)| value.to_string()));
+        let slug = slug.as_deref().unwrap_or(DEFAULT_SLUG);
+        match stores::find_by_slug(&mut *app.db.reader().acquire().await?, slug).await? {
+            Some(store) if store.is_active => Ok(CurrentStore(store)),
+            _ => Err(ApiError::new(StatusCode::NOT_FOUND, codes::STORE_NOT_FOUND, "Tienda no encontrada")),
+        }
+    }
+}
