@@ -14,6 +14,7 @@ use crate::crypto::Sealer;
 use crate::http::metrics::HttpMetrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::routes::health::HealthCache;
+use crate::services::files::FileStore;
 use crate::services::identity::{passwords::PasswordHasher, tokens::TokenKeys};
 
 /// Everything a request handler may need.
@@ -24,6 +25,7 @@ pub struct App {
     pub tokens: TokenKeys,
     pub passwords: PasswordHasher,
     pub sealer: Sealer,
+    pub files: FileStore,
     pub rate_limiter: RateLimiter,
     /// Redis, when `REDIS_URL` is set (health reports it).
     pub redis: Option<redis::aio::ConnectionManager>,
@@ -63,6 +65,7 @@ impl App {
             tokens: TokenKeys::new(config.jwt_secret.expose(), config.jwt_expires_in),
             passwords: PasswordHasher::new(config.argon2),
             sealer: Sealer::new(config.encryption_key.expose()),
+            files: FileStore::new(config.uploads_dir.clone()),
             config,
             db,
             started: Instant::now(),

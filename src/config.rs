@@ -89,6 +89,10 @@ pub struct Config {
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
     pub body_limit_bytes: usize,
+    /// Where uploaded images are kept (served under `/uploads/`).
+    pub uploads_dir: std::path::PathBuf,
+    /// Largest accepted image, in bytes.
+    pub max_file_size: usize,
     pub request_timeout: Duration,
     pub password_reset_ttl: Duration,
     pub argon2: Argon2Cost,
@@ -129,6 +133,8 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "ADMIN_EMAIL",
     "ADMIN_PASSWORD",
     "BODY_LIMIT_BYTES",
+    "UPLOADS_DIR",
+    "MAX_FILE_SIZE",
     "REQUEST_TIMEOUT_MS",
     "PASSWORD_RESET_TTL",
     "ARGON2_MEMORY_KIB",
@@ -377,6 +383,8 @@ impl Config {
             (None, None) => {}
         }
         let body_limit_bytes = r.parse("BODY_LIMIT_BYTES", 1024 * 1024usize, "a whole number of bytes");
+        let uploads_dir = r.text("UPLOADS_DIR").unwrap_or_else(|| "./data/uploads".into()).into();
+        let max_file_size = r.parse("MAX_FILE_SIZE", 5 * 1024 * 1024usize, "a whole number of bytes");
         let request_timeout = r.millis("REQUEST_TIMEOUT_MS", 30_000);
         let password_reset_ttl = r.duration("PASSWORD_RESET_TTL", Duration::from_secs(3600));
         let argon2 = Argon2Cost {
@@ -427,6 +435,8 @@ impl Config {
             admin_email,
             admin_password,
             body_limit_bytes,
+            uploads_dir,
+            max_file_size,
             request_timeout,
             password_reset_ttl,
             argon2,
@@ -476,6 +486,8 @@ impl Config {
             ("ADMIN_EMAIL", self.admin_email.clone().unwrap_or_else(|| "(not set)".into())),
             ("ADMIN_PASSWORD", set(self.admin_password.is_some())),
             ("BODY_LIMIT_BYTES", self.body_limit_bytes.to_string()),
+            ("UPLOADS_DIR", self.uploads_dir.display().to_string()),
+            ("MAX_FILE_SIZE", self.max_file_size.to_string()),
             ("REQUEST_TIMEOUT_MS", self.request_timeout.as_millis().to_string()),
             ("PASSWORD_RESET_TTL", secs(self.password_reset_ttl)),
             ("ARGON2_MEMORY_KIB", self.argon2.memory_kib.to_string()),

@@ -9,6 +9,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -20,7 +21,7 @@ use crate::config::Environment;
 use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
-use crate::routes::{docs, health, jobs, metrics, stores};
+use crate::routes::{docs, health, jobs, metrics, products, stores};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +31,7 @@ use crate::routes::{docs, health, jobs, metrics, stores};
         (name = "auth", description = "Registration, login, sessions, password reset and profile"),
         (name = "users", description = "User administration (ADMIN_ROLE)"),
         (name = "stores", description = "Stores: the tenant boundary of the catalog"),
+        (name = "products", description = "Products, per store"),
         (name = "categories", description = "Product categories, per store"),
         (name = "tags", description = "Product tags, per store"),
         (name = "units", description = "Units of measure, per store"),
@@ -53,8 +55,14 @@ impl Modify for BearerAuth {
 
 /// Catalog routes relative to a store: mounted at `/api` (the default store) and at
 /// `/api/stores/{slug}` (any store).
-fn store_scoped() -> OpenApiRouter<AppState> {
+fn store_scoped(upload_limit: usize) -> OpenApiRouter<AppState> {
+    let products_routes = OpenApiRouter::new()
+        .routes(routes!(products::list, products::create))
+        .routes(routes!(products::by_category))
+        .routes(routes!(products::get, products::update, products::delete))
+        .layer(DefaultBodyLimit::max(upload_limit));
     OpenApiRouter::new()
+        .merge(products_routes)
         .routes(routes!(categories::list, categories::create))
         .routes(routes!(categories::get, categories::update, categories::delete))
         .routes(routes!(tags::list, tags::create))
@@ -81,11 +89,16 @@ fn document_store_slug(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The largest product write: every image at the size limit, plus the form fields.
+pub fn upload_limit(config: &crate::config::Config) -> usize {
+    config.max_file_size.saturating_mul(products::MAX_IMAGES).saturating_add(config.body_limit_bytes)
+}
+
 /// The API routes and the OpenAPI document describing them.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn api(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api", store_scoped())
-        .nest("/api/stores/{slug}", store_scoped())
+        .nest("/api", store_scoped(upload_limit))
+        .nest("/api/stores/{slug}", store_scoped(upload_limit))
         .routes(routes!(stores::list_stores, stores::create_store))
         .routes(routes!(stores::get_store))
         .routes(routes!(register::register))
@@ -110,7 +123,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The whole HTTP application with its middleware, ready to serve.
 pub fn build(app: AppState) -> Router {
-    let (api, document) = api();
+    let (api, document) = api(upload_limit(&app.config));
     let document = document.to_json().expect("the OpenAPI document serialises");
     let config = &app.config;
     let request_id = HeaderName::from_static(REQUEST_ID);
@@ -121,6 +134,7 @@ pub fn build(app: AppState) -> Router {
         )
     });
     api.merge(docs::routes(document))
+        .nest_service(crate::services::files::PUBLIC_PREFIX, ServeDir::new(&config.uploads_dir))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
         .layer(from_fn(error_envelope))

@@ -29,6 +29,7 @@ pub mod codes {
     pub const CANNOT_DELETE_SELF: &str = "cannot_delete_self";
     pub const NAME_TAKEN: &str = "name_taken";
     pub const SLUG_TAKEN: &str = "slug_taken";
+    pub const SKU_TAKEN: &str = "sku_taken";
     pub const IN_USE: &str = "in_use";
     pub const STORE_NOT_FOUND: &str = "store_not_found";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";

@@ -5,5 +5,6 @@ pub mod docs;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
+pub mod products;
 pub mod stores;
 pub mod taxonomy;

@@ -1,4 +1,5 @@
 //! Use cases that span resources; handlers call these inside one transaction each.
 
 pub mod catalog;
+pub mod files;
 pub mod identity;

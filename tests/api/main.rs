@@ -14,5 +14,6 @@ mod monitoring;
 mod openapi;
 mod password_reset;
 mod platform;
+mod products;
 mod rate_limit;
 mod users_admin;

@@ -40,7 +40,10 @@ async fn every_route_is_documented() {
         ("/metrics", "get"),
     ];
     let mut expected = expected.map(|(p, m)| (p.to_string(), m)).to_vec();
-    for resource in ["categories", "tags", "units"] {
+    for prefix in ["/api", "/api/stores/{slug}"] {
+        expected.push((format!("{prefix}/products/by-category/{{id}}"), "get"));
+    }
+    for resource in ["products", "categories", "tags", "units"] {
         for prefix in ["/api", "/api/stores/{slug}"] {
             expected.extend([(format!("{prefix}/{resource}"), "get"), (format!("{prefix}/{resource}"), "post")]);
             expected.extend(["get", "put", "delete"].map(|m| (format!("{prefix}/{resource}/{{id}}"), m)));

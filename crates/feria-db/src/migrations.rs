@@ -140,6 +140,48 @@ pub const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 4,
+        name: "products",
+        statements: &[
+            "CREATE TABLE products (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                category_id TEXT NOT NULL REFERENCES categories (id),
+                unit_id TEXT NOT NULL REFERENCES units (id),
+                name TEXT NOT NULL,
+                description TEXT NOT NULL,
+                sku TEXT,
+                price BIGINT NOT NULL CHECK (price > 0),
+                tax_rate_bp BIGINT NOT NULL CHECK (tax_rate_bp BETWEEN 0 AND 10000),
+                stock BIGINT NOT NULL CHECK (stock >= 0),
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                weight_grams BIGINT CHECK (weight_grams >= 0),
+                dimensions TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT products_sku_key UNIQUE (store_id, sku)
+            )",
+            "CREATE INDEX products_store_created_idx ON products (store_id, created_at)",
+            "CREATE INDEX products_category_idx ON products (category_id)",
+            "CREATE INDEX products_unit_idx ON products (unit_id)",
+            "CREATE TABLE product_tags (
+                product_id TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+                tag_id TEXT NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+                PRIMARY KEY (product_id, tag_id)
+            )",
+            "CREATE INDEX product_tags_tag_idx ON product_tags (tag_id)",
+            "CREATE TABLE product_images (
+                id TEXT PRIMARY KEY,
+                product_id TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+                position BIGINT NOT NULL,
+                storage_key TEXT NOT NULL,
+                url TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )",
+            "CREATE INDEX product_images_product_idx ON product_images (product_id, position)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -3,5 +3,6 @@
 
 pub mod currency;
 pub mod ids;
+pub mod money;
 pub mod roles;
 pub mod time;

@@ -1,4 +1,5 @@
 //! The catalog: stores (the tenant boundary) and what they sell.
 
+pub mod products;
 pub mod stores;
 pub mod taxonomy;

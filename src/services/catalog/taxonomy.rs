@@ -175,3 +175,17 @@ pub async fn delete(conn: &mut AnyConnection, kind: Taxonomy, store_id: &str, id
     let sql = format!("DELETE FROM {} WHERE id = $1 AND store_id = $2", kind.table());
     Ok(sqlx::query(&sql).bind(id).bind(store_id).execute(conn).await?.rows_affected() == 1)
 }
+
+/// The store's entry named `name` (ignoring case), created active with no description when
+/// missing. Concurrent callers agree on one row (`ON CONFLICT DO NOTHING`, then read).
+pub async fn find_or_create(conn: &mut AnyConnection, kind: Taxonomy, store_id: &str, name: &str) -> Result<Entry, sqlx::Error> {
+    let now = time::to_db(time::now());
+    let insert = format!(
+        "INSERT INTO {} (id, store_id, name, name_key, description, is_active, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, '', 1, $5, $5) ON CONFLICT (store_id, name_key) DO NOTHING",
+        kind.table()
+    );
+    sqlx::query(&insert).bind(new_id()).bind(store_id).bind(name.trim()).bind(name_key(name)).bind(now).execute(&mut *conn).await?;
+    let by_name = format!("SELECT {} FROM {} WHERE store_id = $1 AND name_key = $2", kind.columns(), kind.table());
+    from_row(&sqlx::query(&by_name).bind(store_id).bind(name_key(name)).fetch_one(conn).await?)
+}
