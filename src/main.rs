@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use feria::config::{Config, Environment, Loaded, read_settings};
 use feria::server;
+use feria::services::catalog::demo;
 use feria_domain::roles::Role;
 
 #[derive(Parser)]
@@ -17,13 +18,21 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API (and run jobs unless JOBS_IN_SERVE=false). The default.
-    Serve,
+    Serve {
+        /// Load the demo catalog into the default store first (idempotent).
+        #[arg(long)]
+        demo: bool,
+    },
     /// Run background jobs only.
     Worker,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Migrate and load base data (the admin from ADMIN_EMAIL/ADMIN_PASSWORD).
-    Seed,
+    /// Migrate and load base data (default store, the admin from ADMIN_EMAIL/ADMIN_PASSWORD).
+    Seed {
+        /// Also load the demo catalog (200+ products) into the default store (idempotent).
+        #[arg(long)]
+        demo: bool,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -83,7 +92,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve { demo: false }), config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -95,9 +104,12 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve => {
+        Command::Serve { demo } => {
             let address = format!("{}:{}", config.host, config.port);
             let app = server::prepare(config).await?;
+            if demo {
+                demo::load_into_default_store(&app).await?;
+            }
             let listener = tokio::net::TcpListener::bind(&address).await.map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
             server::serve(app, listener, server::shutdown_signal()).await
         }
@@ -111,9 +123,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{}", if applied.is_empty() { "nothing to migrate".to_string() } else { format!("applied migrations {applied:?}") });
             Ok(())
         }
-        Command::Seed => {
-            server::prepare(config).await?;
+        Command::Seed { demo } => {
+            let app = server::prepare(config).await?;
             println!("database migrated and base data loaded");
+            if demo {
+                let report = demo::load_into_default_store(&app).await?;
+                println!("demo catalog: {} products created, {} already there", report.created, report.existing);
+            }
             Ok(())
         }
         Command::User { command: UserCommand::Create { email, name, password, admin } } => {
@@ -157,7 +173,7 @@ fn fail_config(problems: Vec<String>) -> ExitCode {
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if config.environment == Environment::Production {
         builder.json().init();
     } else {

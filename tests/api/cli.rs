@@ -73,3 +73,14 @@ fn user_create_makes_an_admin_who_can_log_in() {
     let migrate = feria(dir.path(), &env, &["migrate"]);
     assert!(String::from_utf8_lossy(&migrate.stdout).contains("nothing to migrate"));
 }
+
+#[test]
+fn seed_demo_loads_the_catalog_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = feria(dir.path(), &[], &["seed", "--demo"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("demo catalog: 252 products created, 0 already there"), "{stdout}");
+    let again = feria(dir.path(), &[], &["seed", "--demo"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 products created, 252 already there"));
+}

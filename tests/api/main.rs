@@ -8,6 +8,7 @@ mod auth_flow;
 mod auth_tokens;
 mod catalog_taxonomy;
 mod cli;
+mod demo;
 mod errors;
 mod jobs;
 mod monitoring;

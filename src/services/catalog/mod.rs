@@ -1,5 +1,6 @@
 //! The catalog: stores (the tenant boundary) and what they sell.
 
+pub mod demo;
 pub mod products;
 pub mod stores;
 pub mod taxonomy;

@@ -170,6 +170,11 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<
     Ok(products.pop())
 }
 
+/// The store's product with `sku`.
+pub async fn find_by_sku(conn: &mut AnyConnection, store_id: &str, sku: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM products WHERE store_id = $1 AND sku = $2").bind(store_id).bind(sku).fetch_optional(conn).await
+}
+
 /// Every field of a product as written (validated by the caller).
 #[derive(Debug, Clone)]
 pub struct ProductData {
