@@ -1,0 +1,455 @@
+//! The tantivy index: schema, writes, and the search itself.
+
+use std::cmp::Reverse;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Mutex;
+
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::{AggregationCollector, AggregationLimits};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, SegmentReader, TantivyDocument, Term};
+
+use crate::analysis::{self, SPANISH};
+use crate::query::{Facets, Hits, ProductDoc, SearchQuery, SortBy};
+
+/// Something went wrong inside the index.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search index directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index: {0}")]
+    Other(String),
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    store_id: Field,
+    name: Field,
+    tags_text: Field,
+    description: Field,
+    tag: Field,
+    category_id: Field,
+    price: Field,
+    stock: Field,
+    active: Field,
+    created_at: Field,
+    name_sort: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(TextFieldIndexing::default().set_tokenizer(SPANISH).set_index_option(IndexRecordOption::WithFreqsAndPositions));
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        store_id: b.add_text_field("store_id", STRING),
+        name: b.add_text_field("name", text.clone()),
+        tags_text: b.add_text_field("tags_text", text.clone()),
+        description: b.add_text_field("description", text),
+        tag: b.add_text_field("tag", STRING | FAST),
+        category_id: b.add_text_field("category_id", STRING | FAST),
+        price: b.add_i64_field("price", INDEXED | FAST),
+        stock: b.add_i64_field("stock", INDEXED | FAST),
+        active: b.add_u64_field("active", INDEXED),
+        created_at: b.add_i64_field("created_at", FAST),
+        name_sort: b.add_text_field("name_sort", STRING | FAST),
+    };
+    (b.build(), fields)
+}
+
+/// Weights of the text fields: name > tags > description.
+const NAME_BOOST: f32 = 3.0;
+const TAGS_BOOST: f32 = 2.0;
+const DESCRIPTION_BOOST: f32 = 1.0;
+/// Words at least this long also match at one edit.
+const FUZZY_MIN_LEN: usize = 5;
+
+/// The product index of one node.
+pub struct SearchIndex {
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    f: Fields,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it when missing and recreating it when unreadable.
+    /// The flag is true when the index is new and must be filled from the database.
+    pub fn open(dir: &Path) -> Result<(SearchIndex, bool), SearchError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, _) = schema();
+        let existing = Index::open_in_dir(dir).ok().filter(|index| index.schema() == schema);
+        let (index, fresh) = match existing {
+            Some(index) => (index, false),
+            None => {
+                // Missing, corrupt or from another version: start over; the caller rebuilds.
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                (Index::create_in_dir(dir, schema)?, true)
+            }
+        };
+        Ok((SearchIndex::with_index(index)?, fresh))
+    }
+
+    /// An index held in memory (tests, or a node without a disk to spare).
+    pub fn in_memory() -> Result<SearchIndex, SearchError> {
+        SearchIndex::with_index(Index::create_in_ram(schema().0))
+    }
+
+    fn with_index(index: Index) -> Result<SearchIndex, SearchError> {
+        index.tokenizers().register(SPANISH, analysis::spanish());
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let writer = index.writer(32_000_000)?;
+        Ok(SearchIndex { reader, writer: Mutex::new(writer), f: schema().1 })
+    }
+
+    fn document(&self, p: &ProductDoc) -> TantivyDocument {
+        let f = self.f;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, &p.id);
+        doc.add_text(f.store_id, &p.store_id);
+        doc.add_text(f.name, &p.name);
+        doc.add_text(f.tags_text, p.tags.join(" "));
+        doc.add_text(f.description, &p.description);
+        for tag in &p.tags {
+            doc.add_text(f.tag, tag.to_lowercase());
+        }
+        doc.add_text(f.category_id, &p.category_id);
+        doc.add_i64(f.price, p.price);
+        doc.add_i64(f.stock, p.stock);
+        doc.add_u64(f.active, u64::from(p.active));
+        doc.add_i64(f.created_at, p.created_at);
+        doc.add_text(f.name_sort, analysis::sort_key(&p.name));
+        doc
+    }
+
+    /// Replaces `upserts` (by id) and removes `deletes`, then makes the change visible.
+    pub fn apply(&self, upserts: &[ProductDoc], deletes: &[String]) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().map_err(|_| SearchError::Other("writer lock poisoned".into()))?;
+        for id in upserts.iter().map(|p| &p.id).chain(deletes) {
+            writer.delete_term(Term::from_field_text(self.f.id, id));
+        }
+        for product in upserts {
+            writer.add_document(self.document(product))?;
+        }
+        writer.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Empties the index and fills it with `all`.
+    pub fn replace_all(&self, all: &[ProductDoc]) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().map_err(|_| SearchError::Other("writer lock poisoned".into()))?;
+        writer.delete_all_documents()?;
+        for product in all {
+            writer.add_document(self.document(product))?;
+        }
+        writer.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Documents in the index.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// True when nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
+        Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+    }
+
+    fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
+        (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)))
+    }
+
+    fn any_of(&self, field: Field, values: &[String]) -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(values.iter().map(|v| (Occur::Should, self.term(field, v))).collect()))
+    }
+
+    /// Every query word must match in the name, tags or description (exactly, or at one edit
+    /// for long words); exact matches and better fields score higher.
+    fn text_query(&self, text: &str) -> Option<Box<dyn Query>> {
+        let words = analysis::query_words(text);
+        if words.is_empty() {
+            return None;
+        }
+        let f = self.f;
+        let clauses = words
+            .into_iter()
+            .map(|(stem, length)| {
+                let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                for (field, boost) in [(f.name, NAME_BOOST), (f.tags_text, TAGS_BOOST), (f.description, DESCRIPTION_BOOST)] {
+                    let term = Term::from_field_text(field, &stem);
+                    let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+                    alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), boost))));
+                    if length >= FUZZY_MIN_LEN {
+                        let fuzzy = FuzzyTermQuery::new(term, 1, true);
+                        alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), boost * 0.5))));
+                    }
+                }
+                (Occur::Must, Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
+            })
+            .collect();
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn build(&self, q: &SearchQuery) -> Box<dyn Query> {
+        let f = self.f;
+        let mut clauses = vec![
+            Self::filter(self.term(f.store_id, &q.store_id)),
+            Self::filter(Box::new(TermQuery::new(Term::from_field_u64(f.active, 1), IndexRecordOption::Basic))),
+        ];
+        match q.text.as_deref().and_then(|t| self.text_query(t)) {
+            Some(text) => clauses.push((Occur::Must, text)),
+            None => clauses.push((Occur::Must, Box::new(AllQuery))),
+        }
+        if !q.categories.is_empty() {
+            clauses.push(Self::filter(self.any_of(f.category_id, &q.categories)));
+        }
+        if !q.tags.is_empty() {
+            let tags: Vec<String> = q.tags.iter().map(|t| t.to_lowercase()).collect();
+            clauses.push(Self::filter(self.any_of(f.tag, &tags)));
+        }
+        if q.min_price.is_some() || q.max_price.is_some() {
+            let lower = q.min_price.map_or(Bound::Unbounded, Bound::Included);
+            let upper = q.max_price.map_or(Bound::Unbounded, Bound::Included);
+            clauses.push(Self::filter(Box::new(RangeQuery::new_i64_bounds("price".into(), lower, upper))));
+        }
+        if q.in_stock {
+            clauses.push(Self::filter(Box::new(RangeQuery::new_i64_bounds("stock".into(), Bound::Included(1), Bound::Unbounded))));
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// Runs `q`: one page of ids in the asked order, the exact total and the facets.
+    pub fn search(&self, q: &SearchQuery) -> Result<Hits, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = self.build(q);
+        let top = TopDocs::with_limit(q.limit.max(1)).and_offset(q.offset);
+        let order = if q.descending { Order::Desc } else { Order::Asc };
+        let aggregations: Aggregations = serde_json::from_value(serde_json::json!({
+            "categories": {"terms": {"field": "category_id", "size": 1000}},
+            "tags": {"terms": {"field": "tag", "size": 1000}},
+        }))
+        .map_err(|e| SearchError::Other(e.to_string()))?;
+        let facets_collector = AggregationCollector::from_aggs(aggregations, AggregationLimits::default());
+        let (addresses, total, facets): (Vec<DocAddress>, usize, _) = match q.sort {
+            SortBy::Relevance => {
+                let (docs, total, facets) = searcher.search(&query, &(top, Count, facets_collector))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
+            }
+            SortBy::Price | SortBy::CreatedAt => {
+                let field = if q.sort == SortBy::Price { "price" } else { "created_at" };
+                let (docs, total, facets) = searcher.search(&query, &(top.order_by_fast_field::<i64>(field, order), Count, facets_collector))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
+            }
+            SortBy::Name => {
+                let descending = q.descending;
+                let by_name = top.custom_score(move |segment: &SegmentReader| {
+                    let names = segment.fast_fields().str("name_sort").ok().flatten();
+                    move |doc| {
+                        let mut name = String::new();
+                        if let Some(column) = &names {
+                            if let Some(ord) = column.term_ords(doc).next() {
+                                let _ = column.ord_to_str(ord, &mut name);
+                            }
+                        }
+                        // Top docs come highest first: reverse for ascending names.
+                        if descending { (name, Reverse(String::new())) } else { (String::new(), Reverse(name)) }
+                    }
+                });
+                let (docs, total, facets) = searcher.search(&query, &(by_name, Count, facets_collector))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
+            }
+        };
+        // Price bounds of the whole matching set, read as exact integers from the fast field.
+        let cheapest = TopDocs::with_limit(1).order_by_fast_field::<i64>("price", Order::Asc);
+        let dearest = TopDocs::with_limit(1).order_by_fast_field::<i64>("price", Order::Desc);
+        let (cheapest, dearest) = searcher.search(&query, &(cheapest, dearest))?;
+        let mut ids = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = doc.get_first(self.f.id).and_then(|v| v.as_str()) {
+                ids.push(id.to_string());
+            }
+        }
+        let terms = serde_json::to_value(&facets).map_err(|e| SearchError::Other(e.to_string()))?;
+        let facets = Facets {
+            categories: buckets(&terms, "categories"),
+            tags: buckets(&terms, "tags"),
+            min_price: cheapest.first().map(|(price, _)| *price),
+            max_price: dearest.first().map(|(price, _)| *price),
+        };
+        Ok(Hits { total, ids, facets })
+    }
+}
+
+/// (key, count) pairs of a terms aggregation result.
+fn buckets(results: &serde_json::Value, name: &str) -> Vec<(String, u64)> {
+    results[name]["buckets"]
+        .as_array()
+        .map(|b| b.iter().filter_map(|b| Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?))).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, name: &str, description: &str, tags: &[&str], category: &str, price: i64, stock: i64) -> ProductDoc {
+        ProductDoc {
+            id: id.into(),
+            store_id: "s1".into(),
+            name: name.into(),
+            description: description.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            category_id: category.into(),
+            price,
+            stock,
+            active: true,
+            created_at: id.len() as i64 * 1000 + price,
+        }
+    }
+
+    fn query(text: &str) -> SearchQuery {
+        SearchQuery {
+            store_id: "s1".into(),
+            text: Some(text.into()),
+            categories: vec![],
+            tags: vec![],
+            min_price: None,
+            max_price: None,
+            in_stock: false,
+            sort: SortBy::Relevance,
+            descending: true,
+            offset: 0,
+            limit: 10,
+        }
+    }
+
+    fn index() -> SearchIndex {
+        let index = SearchIndex::in_memory().unwrap();
+        let mut other_store = doc("x", "Chorizo de otra tienda", "", &[], "c1", 100, 1);
+        other_store.store_id = "s2".into();
+        let mut inactive = doc("off", "Chorizo viejo", "", &[], "c1", 100, 1);
+        inactive.active = false;
+        index
+            .apply(
+                &[
+                    doc("a", "Chorizo puro cerdo", "Receta de la casa", &["popular"], "c1", 7900, 10),
+                    doc("b", "Jamón crudo", "Estacionado", &["premium"], "c2", 6800, 0),
+                    doc("c", "Carne picada", "Especial para hamburguesas", &["oferta"], "c1", 5000, 5),
+                    doc("d", "Provoleta", "Ideal con chorizo a la parrilla", &[], "c3", 4600, 3),
+                    doc("e", "Pan de campo", "Horneado a leña", &["chorizo"], "c3", 2100, 8),
+                    other_store,
+                    inactive,
+                ],
+                &[],
+            )
+            .unwrap();
+        index
+    }
+
+    fn ids(hits: &Hits) -> Vec<&str> {
+        hits.ids.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn accents_plurals_and_typos() {
+        let index = index();
+        assert_eq!(ids(&index.search(&query("jamon")).unwrap()), ["b"]);
+        assert_eq!(ids(&index.search(&query("JAMÓN")).unwrap()), ["b"]);
+        assert_eq!(ids(&index.search(&query("carnes")).unwrap()), ["c"]);
+        let typo = index.search(&query("chorizzo")).unwrap();
+        assert!(typo.ids.contains(&"a".to_string()), "{typo:?}");
+        assert!(index.search(&query("pam")).unwrap().ids.is_empty(), "short words need an exact match");
+        assert!(index.search(&query("zzzz")).unwrap().ids.is_empty());
+    }
+
+    #[test]
+    fn name_weighs_more_than_tags_more_than_description_and_stores_and_inactive_are_apart() {
+        let hits = index().search(&query("chorizo")).unwrap();
+        assert_eq!(ids(&hits), ["a", "e", "d"], "name, then tag, then description; other store and inactive excluded");
+        assert_eq!(hits.total, 3);
+    }
+
+    #[test]
+    fn filters_sorts_pages_and_facets() {
+        let index = index();
+        let mut all = query("");
+        all.text = None;
+        all.sort = SortBy::Price;
+        all.descending = false;
+        let hits = index.search(&all).unwrap();
+        assert_eq!(ids(&hits), ["e", "d", "c", "b", "a"]);
+        assert_eq!((hits.facets.min_price, hits.facets.max_price), (Some(2100), Some(7900)));
+        assert_eq!(hits.facets.categories[0], ("c1".to_string(), 2));
+        assert!(hits.facets.tags.contains(&("premium".to_string(), 1)));
+
+        let mut page = all.clone();
+        page.offset = 2;
+        page.limit = 2;
+        let hits = index.search(&page).unwrap();
+        assert_eq!((ids(&hits), hits.total), (vec!["c", "b"], 5));
+
+        let mut by_name = all.clone();
+        by_name.sort = SortBy::Name;
+        assert_eq!(ids(&index.search(&by_name).unwrap()), ["c", "a", "b", "e", "d"]);
+        by_name.descending = true;
+        assert_eq!(ids(&index.search(&by_name).unwrap()), ["d", "e", "b", "a", "c"]);
+
+        let mut filtered = all.clone();
+        filtered.categories = vec!["c1".into(), "c3".into()];
+        filtered.min_price = Some(4600);
+        filtered.max_price = Some(7900);
+        filtered.in_stock = true;
+        let hits = index.search(&filtered).unwrap();
+        assert_eq!(ids(&hits), ["d", "c", "a"]);
+        assert_eq!((hits.facets.min_price, hits.facets.max_price), (Some(4600), Some(7900)));
+
+        let mut tagged = all;
+        tagged.tags = vec!["PREMIUM".into(), "oferta".into()];
+        assert_eq!(ids(&index.search(&tagged).unwrap()), ["c", "b"]);
+    }
+
+    #[test]
+    fn updates_deletes_and_rebuilds() {
+        let index = index();
+        let mut renamed = doc("b", "Paleta cocida", "", &[], "c2", 6800, 1);
+        renamed.created_at = 1;
+        index.apply(&[renamed], &["a".to_string()]).unwrap();
+        assert!(index.search(&query("jamon")).unwrap().ids.is_empty());
+        assert_eq!(ids(&index.search(&query("paleta")).unwrap()), ["b"]);
+        assert_eq!(ids(&index.search(&query("chorizo")).unwrap()), ["e", "d"]);
+        index.replace_all(&[doc("z", "Vino Malbec", "", &[], "c9", 5900, 2)]).unwrap();
+        assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn a_corrupt_index_on_disk_is_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, fresh) = SearchIndex::open(dir.path()).unwrap();
+        assert!(fresh);
+        index.apply(&[doc("a", "Chorizo", "", &[], "c1", 1, 1)], &[]).unwrap();
+        drop(index);
+        let (index, fresh) = SearchIndex::open(dir.path()).unwrap();
+        assert!(!fresh);
+        assert_eq!(index.len(), 1);
+        drop(index);
+        std::fs::write(dir.path().join("meta.json"), b"{ not json").unwrap();
+        let (index, fresh) = SearchIndex::open(dir.path()).unwrap();
+        assert!(fresh, "unreadable index is started over");
+        assert_eq!(index.len(), 0);
+    }
+}
