@@ -14,6 +14,7 @@ use crate::crypto::Sealer;
 use crate::http::metrics::HttpMetrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::routes::health::HealthCache;
+use crate::services::catalog::search::CatalogSearch;
 use crate::services::files::FileStore;
 use crate::services::identity::{passwords::PasswordHasher, tokens::TokenKeys};
 
@@ -26,6 +27,8 @@ pub struct App {
     pub passwords: PasswordHasher,
     pub sealer: Sealer,
     pub files: FileStore,
+    /// The search index; opened by `serve` (workers and CLI commands do without it).
+    pub search: std::sync::OnceLock<Arc<CatalogSearch>>,
     pub rate_limiter: RateLimiter,
     /// Redis, when `REDIS_URL` is set (health reports it).
     pub redis: Option<redis::aio::ConnectionManager>,
@@ -42,6 +45,13 @@ pub struct App {
 pub type AppState = Arc<App>;
 
 impl App {
+    /// Tells this node's search index that a catalog write just committed.
+    pub fn catalog_changed(&self) {
+        if let Some(search) = self.search.get() {
+            search.wake();
+        }
+    }
+
     /// Connects the database (and Redis when configured). Migrations are not run here.
     pub async fn connect(config: Config) -> anyhow::Result<App> {
         let db = Db::connect(&config.database_url, config.database_max_connections)
@@ -66,6 +76,7 @@ impl App {
             passwords: PasswordHasher::new(config.argon2),
             sealer: Sealer::new(config.encryption_key.expose()),
             files: FileStore::new(config.uploads_dir.clone()),
+            search: std::sync::OnceLock::new(),
             config,
             db,
             started: Instant::now(),

@@ -93,6 +93,8 @@ pub struct Config {
     pub uploads_dir: std::path::PathBuf,
     /// Largest accepted image, in bytes.
     pub max_file_size: usize,
+    /// This node's search index (derived from the database; safe to delete).
+    pub search_index_dir: std::path::PathBuf,
     pub request_timeout: Duration,
     pub password_reset_ttl: Duration,
     pub argon2: Argon2Cost,
@@ -385,6 +387,7 @@ impl Config {
         let body_limit_bytes = r.parse("BODY_LIMIT_BYTES", 1024 * 1024usize, "a whole number of bytes");
         let uploads_dir = r.text("UPLOADS_DIR").unwrap_or_else(|| "./data/uploads".into()).into();
         let max_file_size = r.parse("MAX_FILE_SIZE", 5 * 1024 * 1024usize, "a whole number of bytes");
+        let search_index_dir = r.text("SEARCH_INDEX_DIR").unwrap_or_else(|| "./data/search".into()).into();
         let request_timeout = r.millis("REQUEST_TIMEOUT_MS", 30_000);
         let password_reset_ttl = r.duration("PASSWORD_RESET_TTL", Duration::from_secs(3600));
         let argon2 = Argon2Cost {
@@ -437,6 +440,7 @@ impl Config {
             body_limit_bytes,
             uploads_dir,
             max_file_size,
+            search_index_dir,
             request_timeout,
             password_reset_ttl,
             argon2,
@@ -488,6 +492,7 @@ impl Config {
             ("BODY_LIMIT_BYTES", self.body_limit_bytes.to_string()),
             ("UPLOADS_DIR", self.uploads_dir.display().to_string()),
             ("MAX_FILE_SIZE", self.max_file_size.to_string()),
+            ("SEARCH_INDEX_DIR", self.search_index_dir.display().to_string()),
             ("REQUEST_TIMEOUT_MS", self.request_timeout.as_millis().to_string()),
             ("PASSWORD_RESET_TTL", secs(self.password_reset_ttl)),
             ("ARGON2_MEMORY_KIB", self.argon2.memory_kib.to_string()),

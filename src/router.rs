@@ -59,6 +59,7 @@ fn store_scoped(upload_limit: usize) -> OpenApiRouter<AppState> {
     let products_routes = OpenApiRouter::new()
         .routes(routes!(products::list, products::create))
         .routes(routes!(products::by_category))
+        .routes(routes!(products::search))
         .routes(routes!(products::get, products::update, products::delete))
         .layer(DefaultBodyLimit::max(upload_limit));
     OpenApiRouter::new()

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::app::{App, AppState};
 use crate::config::Config;
+use crate::services::catalog::search::CatalogSearch;
 use crate::services::identity::provisioning;
 
 /// Connects, runs pending migrations and creates the configured admin.
@@ -32,24 +33,30 @@ pub fn worker_id(role: &str) -> String {
     format!("{role}-{host}-{}-{}", std::process::id(), &feria_domain::ids::new_id()[24..])
 }
 
-/// Serves HTTP on `listener` (and runs jobs unless `JOBS_IN_SERVE=false`) until `shutdown`
-/// resolves; then stops accepting, lets in-flight requests and the job in hand finish, and
-/// closes the database.
+/// Serves HTTP on `listener`, keeps the search index following the catalog, and runs jobs
+/// (unless `JOBS_IN_SERVE=false`) until `shutdown` resolves; then stops accepting, lets
+/// in-flight requests and the job in hand finish, and closes the database.
 pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let (stop_jobs, jobs_stopped) = watch::channel(false);
+    let (stop, stopping) = watch::channel(false);
     let runner = if app.config.jobs.run_in_serve {
         let runner = crate::jobs::runner(&app, worker_id("serve"))?;
-        Some(tokio::spawn(runner.run(jobs_stopped)))
+        Some(tokio::spawn(runner.run(stopping.clone())))
     } else {
         None
     };
+    let (search, indexed) = CatalogSearch::start(&app.db, &app.config.search_index_dir).await?;
+    tracing::info!(products = indexed, "search index ready");
+    let search = Arc::new(search);
+    let _ = app.search.set(search.clone());
+    let follower = tokio::spawn(search.follow(app.db.clone(), stopping.clone()));
     tracing::info!(address = %listener.local_addr()?, "feria listening");
     let router = crate::router::build(app.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
-    let _ = stop_jobs.send(true);
+    let _ = stop.send(true);
     if let Some(runner) = runner {
         let _ = runner.await;
     }
+    let _ = follower.await;
     app.db.close().await;
     tracing::info!("feria stopped");
     Ok(())

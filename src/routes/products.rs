@@ -2,9 +2,10 @@
 //! Writes accept `multipart/form-data` (with `image` files) or JSON.
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use feria_domain::money::{add_tax, parse_scaled};
+use feria_search::{SearchQuery, SortBy};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,6 +19,7 @@ use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::services::catalog::products::{self, ListFilter, Product, ProductData, WriteError};
 use crate::services::catalog::stores::Store;
+use crate::services::catalog::taxonomy::{self, Taxonomy};
 use crate::services::files::{ImageFormat, StoredFile};
 
 /// Images one product can have.
@@ -167,6 +169,193 @@ async fn load(app: &App, store: &Store, id: &str) -> ApiResult<Product> {
 pub async fn get(State(app): State<AppState>, CurrentStore(store): CurrentStore, IdParam(id): IdParam) -> ApiResult<Json<ProductView>> {
     let product = load(&app, &store, &id).await?;
     Ok(Json(ProductView::new(product, &store)))
+}
+
+/// Search parameters (seed 001 `GET /products/search`).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words to find in the name, tags or description (accents, plurals and small typos tolerated).
+    pub q: Option<String>,
+    /// Category ids, comma-separated (any of them).
+    pub categories: Option<String>,
+    /// Tag names, comma-separated (any of them).
+    pub tags: Option<String>,
+    /// Lowest net price.
+    #[param(value_type = Option<f64>)]
+    pub min_price: Option<String>,
+    /// Highest net price.
+    #[param(value_type = Option<f64>)]
+    pub max_price: Option<String>,
+    /// `true` for products with stock only.
+    #[param(value_type = Option<bool>)]
+    pub in_stock: Option<String>,
+    /// `relevance` (default with `q`), `price`, `createdAt` (default without `q`) or `name`.
+    pub sort_by: Option<String>,
+    /// `asc` or `desc` (default: `desc` for relevance and createdAt, `asc` for price and name).
+    pub sort_order: Option<String>,
+    pub page: Option<String>,
+    pub limit: Option<String>,
+}
+
+/// Products per category among all matches.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryFacet {
+    pub id: String,
+    pub name: String,
+    pub count: u64,
+}
+
+/// Products per tag among all matches.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagFacet {
+    pub name: String,
+    pub count: u64,
+}
+
+/// Counts over every match, for filter menus.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchFacets {
+    pub categories: Vec<CategoryFacet>,
+    pub tags: Vec<TagFacet>,
+    #[schema(value_type = Option<f64>)]
+    pub min_price: Option<DecimalOut>,
+    #[schema(value_type = Option<f64>)]
+    pub max_price: Option<DecimalOut>,
+}
+
+/// Seed 001's `{total, products}` plus `facets`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchPage {
+    pub total: usize,
+    pub products: Vec<ProductView>,
+    pub facets: SearchFacets,
+}
+
+fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
+    let mut v = Validator::new();
+    let csv = |s: &Option<String>| s.as_deref().map(split_tags).unwrap_or_default();
+    let exponent = store.currency.exponent();
+    let mut price = |field: &str, value: &Option<String>| {
+        value.as_deref().filter(|t| !t.trim().is_empty()).and_then(|t| match parse_scaled(t, exponent) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                v.add(field, format!("El valor {e}"));
+                None
+            }
+        })
+    };
+    let min_price = price("minPrice", &params.min_price);
+    let max_price = price("maxPrice", &params.max_price);
+    let text = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(String::from);
+    let sort = match params.sort_by.as_deref() {
+        None => {
+            if text.is_some() {
+                SortBy::Relevance
+            } else {
+                SortBy::CreatedAt
+            }
+        }
+        Some("relevance") => SortBy::Relevance,
+        Some("price") => SortBy::Price,
+        Some("createdAt") => SortBy::CreatedAt,
+        Some("name") => SortBy::Name,
+        Some(_) => {
+            v.add("sortBy", "Debe ser relevance, price, createdAt o name");
+            SortBy::Relevance
+        }
+    };
+    let descending = match params.sort_order.as_deref() {
+        None => matches!(sort, SortBy::Relevance | SortBy::CreatedAt),
+        Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => {
+            v.add("sortOrder", "Debe ser asc o desc");
+            true
+        }
+    };
+    let mut number = |field: &str, value: &Option<String>, default: i64| match value.as_deref() {
+        None => default,
+        Some(t) => match t.parse::<i64>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                v.add(field, "Debe ser un número entero mayor o igual a 1");
+                default
+            }
+        },
+    };
+    let page = Pagination { page: number("page", &params.page, 1), limit: number("limit", &params.limit, 10).min(Pagination::MAX_LIMIT) };
+    let in_stock = match params.in_stock.as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(_) => {
+            v.add("inStock", "Debe ser true o false");
+            false
+        }
+    };
+    v.finish()?;
+    Ok(SearchQuery {
+        store_id: store.id.clone(),
+        text,
+        categories: csv(&params.categories),
+        tags: csv(&params.tags),
+        min_price,
+        max_price,
+        in_stock,
+        sort,
+        descending,
+        offset: page.offset() as usize,
+        limit: page.limit as usize,
+    })
+}
+
+/// Searches the store's active products: text, filters, sorting, exact total and facets.
+#[utoipa::path(get, path = "/products/search", tag = "products", params(SearchParams),
+    responses(
+        (status = 200, description = "A page of matches with facets", body = SearchPage),
+        (status = 404, description = "Unknown store", body = ErrorBody),
+        (status = 422, description = "Bad parameter", body = ErrorBody),
+        (status = 503, description = "Search not available on this node", body = ErrorBody),
+    ))]
+pub async fn search(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<SearchPage>> {
+    let params: SearchParams = query_params(raw.as_deref())?;
+    let query = parse_search(params, &store)?;
+    let search = app
+        .search
+        .get()
+        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::NOT_READY, "La búsqueda no está disponible"))?;
+    let hits = search.search(query).await.map_err(ApiError::internal)?;
+    let mut conn = app.db.reader().acquire().await?;
+    let found = products::find_many(&mut conn, &store.id, &hits.ids).await?;
+    let (_, categories) = taxonomy::list(&mut conn, Taxonomy::Category, &store.id, false, 10_000, 0).await?;
+    let names: std::collections::HashMap<String, String> = categories.into_iter().map(|c| (c.id, c.name)).collect();
+    let exponent = store.currency.exponent();
+    let facets = SearchFacets {
+        categories: hits
+            .facets
+            .categories
+            .into_iter()
+            .filter_map(|(id, count)| Some(CategoryFacet { name: names.get(&id)?.clone(), id, count }))
+            .collect(),
+        tags: hits.facets.tags.into_iter().map(|(name, count)| TagFacet { name, count }).collect(),
+        min_price: hits.facets.min_price.map(|p| DecimalOut::scaled(p, exponent)),
+        max_price: hits.facets.max_price.map(|p| DecimalOut::scaled(p, exponent)),
+    };
+    Ok(Json(SearchPage { total: hits.total, products: found.into_iter().map(|p| ProductView::new(p, &store)).collect(), facets }))
+}
+
+/// Reads query-string parameters (all text) into `T`; unknown ones are ignored.
+fn query_params<T: serde::de::DeserializeOwned>(raw: Option<&str>) -> ApiResult<T> {
+    let pairs: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+        .collect();
+    crate::http::json::parse_json(&serde_json::to_vec(&pairs).expect("a JSON object serialises"))
 }
 
 /// Tags as a comma-separated string or a list.
@@ -462,6 +651,7 @@ pub async fn create(
         let id = products::create(&mut tx, &store.id, &data).await.map_err(write_error)?;
         products::set_images(&mut tx, &id, &stored).await?;
         tx.commit().await?;
+        app.catalog_changed();
         Ok::<_, ApiError>(id)
     }
     .await;
@@ -510,6 +700,7 @@ pub async fn update(
             products::set_images(&mut tx, &id, &stored).await?;
         }
         tx.commit().await?;
+        app.catalog_changed();
         Ok(())
     }
     .await;
@@ -559,6 +750,7 @@ pub async fn delete(
         return Err(product_not_found());
     }
     tx.commit().await?;
+    app.catalog_changed();
     for image in &product.images {
         app.files.delete(&image.storage_key).await;
     }

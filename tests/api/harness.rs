@@ -15,11 +15,11 @@ use tokio::task::JoinHandle;
 /// The JWT secret every test app uses, so tests can forge tokens.
 pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
 
-/// A fresh database for one test.
+/// A fresh database for one test, and a folder for the files of the node using it.
 pub struct TestDb {
     pub url: String,
     postgres: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
+    pub dir: tempfile::TempDir,
 }
 
 impl TestDb {
@@ -27,7 +27,7 @@ impl TestDb {
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             None => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                TestDb { url: format!("sqlite://{}/feria.db", dir.path().display()), postgres: None, _dir: Some(dir) }
+                TestDb { url: format!("sqlite://{}/feria.db", dir.path().display()), postgres: None, dir }
             }
             Some(admin_url) => {
                 use sqlx::Connection;
@@ -37,9 +37,14 @@ impl TestDb {
                     sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|e| panic!("TEST_DATABASE_URL unreachable: {e}"));
                 sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
                 let (base, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL ends with /dbname");
-                TestDb { url: format!("{base}/{name}"), postgres: Some((admin_url, name)), _dir: None }
+                TestDb { url: format!("{base}/{name}"), postgres: Some((admin_url, name)), dir: tempfile::tempdir().expect("temp dir") }
             }
         }
+    }
+
+    /// The same database for a second node (with its own files); only the first drops it.
+    pub fn sharing(&self) -> TestDb {
+        TestDb { url: self.url.clone(), postgres: None, dir: tempfile::tempdir().expect("temp dir") }
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -110,8 +115,10 @@ impl TestApp {
         TestApp::on(db, settings).await
     }
 
-    /// feria on `db` with exactly `settings`.
-    pub async fn on(db: TestDb, settings: Settings) -> TestApp {
+    /// feria on `db` with `settings`; its search index and uploads live in the test's folder.
+    pub async fn on(db: TestDb, mut settings: Settings) -> TestApp {
+        settings.insert("SEARCH_INDEX_DIR".into(), db.dir.path().join("search").display().to_string());
+        settings.entry("UPLOADS_DIR".into()).or_insert_with(|| db.dir.path().join("uploads").display().to_string());
         let config = Config::from_settings(&settings).unwrap_or_else(|p| panic!("test settings invalid: {p:?}")).config;
         let app = feria::server::prepare(config).await.expect("feria starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

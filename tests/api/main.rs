@@ -17,4 +17,5 @@ mod password_reset;
 mod platform;
 mod products;
 mod rate_limit;
+mod search;
 mod users_admin;

@@ -42,6 +42,7 @@ async fn every_route_is_documented() {
     let mut expected = expected.map(|(p, m)| (p.to_string(), m)).to_vec();
     for prefix in ["/api", "/api/stores/{slug}"] {
         expected.push((format!("{prefix}/products/by-category/{{id}}"), "get"));
+        expected.push((format!("{prefix}/products/search"), "get"));
     }
     for resource in ["products", "categories", "tags", "units"] {
         for prefix in ["/api", "/api/stores/{slug}"] {

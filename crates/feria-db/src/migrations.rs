@@ -182,6 +182,19 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX product_images_product_idx ON product_images (product_id, position)",
         ],
     },
+    Migration {
+        version: 5,
+        name: "catalog_changes",
+        statements: &[
+            "CREATE TABLE catalog_changes (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL,
+                product_id TEXT NOT NULL,
+                changed_at TEXT NOT NULL
+            )",
+            "CREATE INDEX catalog_changes_at_idx ON catalog_changes (changed_at)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -17,7 +17,11 @@ pub fn spanish() -> TextAnalyzer {
 
 /// The same without stemming: used to know how long each query word really is.
 fn folded() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser).filter(AsciiFoldingFilter).build()
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
 }
 
 /// The query's words as (stemmed term, length of the word before stemming).
@@ -37,7 +41,8 @@ pub fn query_words(text: &str) -> Vec<(String, usize)> {
 
 /// `text` folded to lower-case ASCII, for sorting by name.
 pub fn sort_key(text: &str) -> String {
-    let mut analyzer = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default()).filter(LowerCaser).filter(AsciiFoldingFilter).build();
+    let mut analyzer =
+        TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default()).filter(LowerCaser).filter(AsciiFoldingFilter).build();
     let mut stream = analyzer.token_stream(text);
     let mut key = String::new();
     while stream.advance() {

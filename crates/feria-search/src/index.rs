@@ -44,7 +44,9 @@ struct Fields {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = TextOptions::default().set_indexing_options(TextFieldIndexing::default().set_tokenizer(SPANISH).set_index_option(IndexRecordOption::WithFreqsAndPositions));
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(SPANISH).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
         store_id: b.add_text_field("store_id", STRING),
@@ -251,7 +253,8 @@ impl SearchIndex {
             }
             SortBy::Price | SortBy::CreatedAt => {
                 let field = if q.sort == SortBy::Price { "price" } else { "created_at" };
-                let (docs, total, facets) = searcher.search(&query, &(top.order_by_fast_field::<i64>(field, order), Count, facets_collector))?;
+                let (docs, total, facets) =
+                    searcher.search(&query, &(top.order_by_fast_field::<i64>(field, order), Count, facets_collector))?;
                 (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
             }
             SortBy::Name => {
@@ -260,10 +263,8 @@ impl SearchIndex {
                     let names = segment.fast_fields().str("name_sort").ok().flatten();
                     move |doc| {
                         let mut name = String::new();
-                        if let Some(column) = &names {
-                            if let Some(ord) = column.term_ords(doc).next() {
-                                let _ = column.ord_to_str(ord, &mut name);
-                            }
+                        if let Some((column, ord)) = names.as_ref().and_then(|c| Some((c, c.term_ords(doc).next()?))) {
+                            let _ = column.ord_to_str(ord, &mut name);
                         }
                         // Top docs come highest first: reverse for ascending names.
                         if descending { (name, Reverse(String::new())) } else { (String::new(), Reverse(name)) }

@@ -2,5 +2,6 @@
 
 pub mod demo;
 pub mod products;
+pub mod search;
 pub mod stores;
 pub mod taxonomy;

@@ -83,7 +83,7 @@ fn from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
 }
 
 /// `$first, $first+1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
@@ -121,6 +121,50 @@ async fn attach_details(conn: &mut AnyConnection, products: &mut [Product]) -> R
         product.images = images.remove(&product.id).unwrap_or_default();
     }
     Ok(())
+}
+
+/// Notes in the change log that `product_id` changed, so every node's search index follows.
+pub async fn record_change(conn: &mut AnyConnection, store_id: &str, product_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO catalog_changes (id, store_id, product_id, changed_at) VALUES ($1, $2, $3, $4)")
+        .bind(new_id())
+        .bind(store_id)
+        .bind(product_id)
+        .bind(time::to_db(time::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Notes a change for every product carrying tag `tag_id` (its name is part of their index entry).
+pub async fn record_tag_change(conn: &mut AnyConnection, store_id: &str, tag_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO catalog_changes (id, store_id, product_id, changed_at)
+         SELECT $1 || product_id, $2, product_id, $3 FROM product_tags WHERE tag_id = $4",
+    )
+    .bind(new_id())
+    .bind(store_id)
+    .bind(time::to_db(time::now()))
+    .bind(tag_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The given products of the store, in the order of `ids` (unknown ids are skipped).
+pub async fn find_many(conn: &mut AnyConnection, store_id: &str, ids: &[String]) -> Result<Vec<Product>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("{SELECT} WHERE p.store_id = $1 AND p.id IN ({})", placeholders(2, ids.len()));
+    let mut query = sqlx::query(&sql).bind(store_id);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut found = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    attach_details(conn, &mut found).await?;
+    let mut by_id: HashMap<String, Product> = found.into_iter().map(|p| (p.id.clone(), p)).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// Which products a listing shows.
@@ -302,6 +346,7 @@ pub async fn create(conn: &mut AnyConnection, store_id: &str, data: &ProductData
     .execute(&mut *conn)
     .await?;
     set_tags(conn, store_id, &id, &data.tags).await?;
+    record_change(conn, store_id, &id).await?;
     Ok(id)
 }
 
@@ -333,14 +378,19 @@ pub async fn update(conn: &mut AnyConnection, store_id: &str, id: &str, data: &P
         == 1;
     if updated {
         set_tags(conn, store_id, id, &data.tags).await?;
+        record_change(conn, store_id, id).await?;
     }
     Ok(updated)
 }
 
 /// Deletes a product (its tags and image rows go with it); false when the store has none.
 pub async fn delete(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM products WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?.rows_affected()
-        == 1)
+    let result = sqlx::query("DELETE FROM products WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(&mut *conn).await?;
+    let deleted = result.rows_affected() == 1;
+    if deleted {
+        record_change(conn, store_id, id).await?;
+    }
+    Ok(deleted)
 }
 
 #[cfg(test)]
