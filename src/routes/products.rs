@@ -330,7 +330,7 @@ pub async fn search(
         .search
         .get()
         .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::NOT_READY, "La búsqueda no está disponible"))?;
-    let hits = search.search(query).await.map_err(ApiError::internal)?;
+    let hits = search.search(&query).map_err(ApiError::internal)?;
     let mut conn = app.db.reader().acquire().await?;
     let found = products::find_many(&mut conn, &store.id, &hits.ids).await?;
     let (_, categories) = taxonomy::list(&mut conn, Taxonomy::Category, &store.id, false, 10_000, 0).await?;

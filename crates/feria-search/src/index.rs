@@ -105,7 +105,9 @@ impl SearchIndex {
     fn with_index(index: Index) -> Result<SearchIndex, SearchError> {
         index.tokenizers().register(SPANISH, analysis::spanish());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let writer = index.writer(32_000_000)?;
+        // One indexing thread with the smallest arena tantivy allows: catalog writes are small and
+        // frequent, and memory matters more than bulk indexing speed.
+        let writer = index.writer_with_num_threads(1, 15_000_000)?;
         Ok(SearchIndex { reader, writer: Mutex::new(writer), f: schema().1 })
     }
 

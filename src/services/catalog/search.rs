@@ -164,10 +164,11 @@ impl CatalogSearch {
         }
     }
 
-    /// Runs a search (on the blocking pool: tantivy works synchronously).
-    pub async fn search(&self, query: SearchQuery) -> anyhow::Result<Hits> {
-        let index = self.index.clone();
-        Ok(tokio::task::spawn_blocking(move || index.search(&query)).await??)
+    /// Runs a search. It is short CPU work on an in-memory-mapped index, so it runs right on the
+    /// calling task: moving it to the blocking pool spawned a thread (and a malloc arena) per
+    /// concurrent search.
+    pub fn search(&self, query: &SearchQuery) -> Result<Hits, feria_search::SearchError> {
+        self.index.search(query)
     }
 }
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Catalog benchmark: loads N products (default 10,000) into a fresh release feria through the
+# API, waits until search sees them all, then loads with wrk at 64 connections:
+# list (page 1, 20 per page), search for a word, and get by id. Prints req/s, p50, p99, RSS.
+#
+#   bash bench/catalog.sh
+#   PRODUCTS=2000 DURATION=5s bash bench/catalog.sh
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/feria_bench bash bench/catalog.sh
+#
+# Needs wrk (Debian: apt-get install wrk) and python3. Never targets anything but 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PRODUCTS=${PRODUCTS:-10000}
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10s}
+PORT=${BENCH_PORT:-3918}
+command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
+
+cargo build --release --quiet
+work=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+export PORT HOST=127.0.0.1 LOG_LEVEL=warn
+export DATABASE_URL=${DATABASE_URL:-sqlite://$work/feria.db}
+export SEARCH_INDEX_DIR=$work/search UPLOADS_DIR=$work/uploads
+export JWT_SECRET=bench-jwt-secret-0123456789abcdef0123456789 ENCRYPTION_KEY=bench-encryption-key-0123456789abcdef0123
+export RATE_LIMIT_MAX_REQUESTS=100000000 AUTH_RATE_LIMIT_MAX_REQUESTS=100000000
+
+./target/release/feria user create --email bench@feria.test --name Bench --password bench-password --admin >/dev/null
+./target/release/feria serve >"$work/feria.log" 2>&1 &
+pid=$!
+base="http://127.0.0.1:$PORT"
+for _ in $(seq 1 100); do curl -fs "$base/api/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+token=$(curl -fs -X POST "$base/api/auth/login" -H 'content-type: application/json' \
+  -d '{"email":"bench@feria.test","password":"bench-password"}' | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+
+python3 bench/load_catalog.py "$base" "$token" "$PRODUCTS"
+started=$(date +%s.%N)
+until [ "$(curl -fs "$base/api/products/search?limit=1" | python3 -c 'import sys, json; print(json.load(sys.stdin)["total"])')" = "$PRODUCTS" ]; do sleep 0.1; done
+echo "search index complete $(python3 -c "print(round($(date +%s.%N) - $started, 2))") s after the last write"
+sleep 2
+
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$pid/status"; }
+echo "idle RSS with $PRODUCTS products indexed: $(rss_mb) MB"
+id=$(curl -fs "$base/api/products?limit=1" | python3 -c 'import sys, json; print(json.load(sys.stdin)["products"][0]["id"])')
+
+run() {
+  local name=$1 url=$2 out
+  sleep 1
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+  printf '%-40s %10s req/s   p50 %8s   p99 %8s   RSS %s MB %s\n' "$name" \
+    "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1 == "50%" {print $2}' <<<"$out")" \
+    "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$(rss_mb)" "$(awk '/Non-2xx|Socket errors/' <<<"$out")"
+}
+
+run "GET /api/products?page=1&limit=20" "$base/api/products?page=1&limit=20"
+run "GET /api/products/search?q=chorizo" "$base/api/products/search?q=chorizo"
+run "GET /api/products/{id}" "$base/api/products/$id"
