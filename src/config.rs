@@ -95,6 +95,10 @@ pub struct Config {
     pub max_file_size: usize,
     /// This node's search index (derived from the database; safe to delete).
     pub search_index_dir: std::path::PathBuf,
+    /// Where uploaded import files wait for their job (shared by every node that runs jobs).
+    pub imports_dir: std::path::PathBuf,
+    /// Largest import file, in bytes.
+    pub import_max_bytes: usize,
     pub request_timeout: Duration,
     pub password_reset_ttl: Duration,
     pub argon2: Argon2Cost,
@@ -388,6 +392,8 @@ impl Config {
         let uploads_dir = r.text("UPLOADS_DIR").unwrap_or_else(|| "./data/uploads".into()).into();
         let max_file_size = r.parse("MAX_FILE_SIZE", 5 * 1024 * 1024usize, "a whole number of bytes");
         let search_index_dir = r.text("SEARCH_INDEX_DIR").unwrap_or_else(|| "./data/search".into()).into();
+        let imports_dir = r.text("IMPORTS_DIR").unwrap_or_else(|| "./data/imports".into()).into();
+        let import_max_bytes = r.parse("IMPORT_MAX_BYTES", 50 * 1024 * 1024usize, "a whole number of bytes");
         let request_timeout = r.millis("REQUEST_TIMEOUT_MS", 30_000);
         let password_reset_ttl = r.duration("PASSWORD_RESET_TTL", Duration::from_secs(3600));
         let argon2 = Argon2Cost {
@@ -441,6 +447,8 @@ impl Config {
             uploads_dir,
             max_file_size,
             search_index_dir,
+            imports_dir,
+            import_max_bytes,
             request_timeout,
             password_reset_ttl,
             argon2,
@@ -493,6 +501,8 @@ impl Config {
             ("UPLOADS_DIR", self.uploads_dir.display().to_string()),
             ("MAX_FILE_SIZE", self.max_file_size.to_string()),
             ("SEARCH_INDEX_DIR", self.search_index_dir.display().to_string()),
+            ("IMPORTS_DIR", self.imports_dir.display().to_string()),
+            ("IMPORT_MAX_BYTES", self.import_max_bytes.to_string()),
             ("REQUEST_TIMEOUT_MS", self.request_timeout.as_millis().to_string()),
             ("PASSWORD_RESET_TTL", secs(self.password_reset_ttl)),
             ("ARGON2_MEMORY_KIB", self.argon2.memory_kib.to_string()),

@@ -21,7 +21,7 @@ use crate::config::Environment;
 use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
-use crate::routes::{docs, health, jobs, metrics, products, stores};
+use crate::routes::{docs, health, import, jobs, metrics, products, stores};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,6 +32,7 @@ use crate::routes::{docs, health, jobs, metrics, products, stores};
         (name = "users", description = "User administration (ADMIN_ROLE)"),
         (name = "stores", description = "Stores: the tenant boundary of the catalog"),
         (name = "products", description = "Products, per store"),
+        (name = "import", description = "Bulk import and export of products (CSV, XLSX)"),
         (name = "categories", description = "Product categories, per store"),
         (name = "tags", description = "Product tags, per store"),
         (name = "units", description = "Units of measure, per store"),
@@ -55,7 +56,8 @@ impl Modify for BearerAuth {
 
 /// Catalog routes relative to a store: mounted at `/api` (the default store) and at
 /// `/api/stores/{slug}` (any store).
-fn store_scoped(upload_limit: usize) -> OpenApiRouter<AppState> {
+fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppState> {
+    let import_routes = OpenApiRouter::new().routes(routes!(import::bulk_import)).layer(DefaultBodyLimit::max(import_limit));
     let products_routes = OpenApiRouter::new()
         .routes(routes!(products::list, products::create))
         .routes(routes!(products::by_category))
@@ -64,6 +66,10 @@ fn store_scoped(upload_limit: usize) -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(upload_limit));
     OpenApiRouter::new()
         .merge(products_routes)
+        .merge(import_routes)
+        .routes(routes!(import::import_status))
+        .routes(routes!(import::template))
+        .routes(routes!(import::export))
         .routes(routes!(categories::list, categories::create))
         .routes(routes!(categories::get, categories::update, categories::delete))
         .routes(routes!(tags::list, tags::create))
@@ -96,10 +102,10 @@ pub fn upload_limit(config: &crate::config::Config) -> usize {
 }
 
 /// The API routes and the OpenAPI document describing them.
-pub fn api(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api", store_scoped(upload_limit))
-        .nest("/api/stores/{slug}", store_scoped(upload_limit))
+        .nest("/api", store_scoped(upload_limit, import_limit))
+        .nest("/api/stores/{slug}", store_scoped(upload_limit, import_limit))
         .routes(routes!(stores::list_stores, stores::create_store))
         .routes(routes!(stores::get_store))
         .routes(routes!(register::register))
@@ -124,7 +130,7 @@ pub fn api(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) 
 
 /// The whole HTTP application with its middleware, ready to serve.
 pub fn build(app: AppState) -> Router {
-    let (api, document) = api(upload_limit(&app.config));
+    let (api, document) = api(upload_limit(&app.config), app.config.import_max_bytes.saturating_add(64 * 1024));
     let document = document.to_json().expect("the OpenAPI document serialises");
     let config = &app.config;
     let request_id = HeaderName::from_static(REQUEST_ID);

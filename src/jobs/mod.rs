@@ -1,5 +1,6 @@
 //! Job handlers, one file per kind, and the runner set-up shared by `serve` and `worker`.
 
+pub mod import_products;
 pub mod send_email;
 
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use crate::app::AppState;
 
 /// A runner with every handler feria has, named `worker_id`.
 pub fn runner(app: &AppState, worker_id: String) -> anyhow::Result<Runner> {
-    let handlers: Vec<Arc<dyn JobHandler>> = vec![Arc::new(send_email::SendEmail::new(app.clone())?)];
+    let handlers: Vec<Arc<dyn JobHandler>> =
+        vec![Arc::new(send_email::SendEmail::new(app.clone())?), Arc::new(import_products::ImportProducts { app: app.clone() })];
     let jobs = &app.config.jobs;
     let config = RunnerConfig {
         worker_id,

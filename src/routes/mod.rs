@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod import;
 pub mod jobs;
 pub mod metrics;
 pub mod products;

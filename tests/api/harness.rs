@@ -119,6 +119,7 @@ impl TestApp {
     pub async fn on(db: TestDb, mut settings: Settings) -> TestApp {
         settings.insert("SEARCH_INDEX_DIR".into(), db.dir.path().join("search").display().to_string());
         settings.entry("UPLOADS_DIR".into()).or_insert_with(|| db.dir.path().join("uploads").display().to_string());
+        settings.entry("IMPORTS_DIR".into()).or_insert_with(|| db.dir.path().join("imports").display().to_string());
         let config = Config::from_settings(&settings).unwrap_or_else(|p| panic!("test settings invalid: {p:?}")).config;
         let app = feria::server::prepare(config).await.expect("feria starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -10,6 +10,7 @@ mod catalog_taxonomy;
 mod cli;
 mod demo;
 mod errors;
+mod import;
 mod jobs;
 mod monitoring;
 mod openapi;

@@ -43,6 +43,10 @@ async fn every_route_is_documented() {
     for prefix in ["/api", "/api/stores/{slug}"] {
         expected.push((format!("{prefix}/products/by-category/{{id}}"), "get"));
         expected.push((format!("{prefix}/products/search"), "get"));
+        expected.push((format!("{prefix}/products/bulk-import"), "post"));
+        expected.push((format!("{prefix}/products/export"), "get"));
+        expected.push((format!("{prefix}/import/status/{{id}}"), "get"));
+        expected.push((format!("{prefix}/import/template"), "get"));
     }
     for resource in ["products", "categories", "tags", "units"] {
         for prefix in ["/api", "/api/stores/{slug}"] {

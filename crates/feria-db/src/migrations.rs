@@ -195,6 +195,27 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX catalog_changes_at_idx ON catalog_changes (changed_at)",
         ],
     },
+    Migration {
+        version: 6,
+        name: "product_imports",
+        statements: &["CREATE TABLE product_imports (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                format TEXT NOT NULL,
+                file_path TEXT NOT NULL,
+                state TEXT NOT NULL,
+                rows_total BIGINT NOT NULL,
+                rows_processed BIGINT NOT NULL,
+                created_count BIGINT NOT NULL,
+                updated_count BIGINT NOT NULL,
+                error_count BIGINT NOT NULL,
+                errors TEXT NOT NULL,
+                failure TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                finished_at TEXT
+            )"],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

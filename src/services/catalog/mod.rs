@@ -1,6 +1,7 @@
 //! The catalog: stores (the tenant boundary) and what they sell.
 
 pub mod demo;
+pub mod import;
 pub mod products;
 pub mod search;
 pub mod stores;

@@ -1,0 +1,544 @@
+//! Bulk product import from CSV or XLSX (seed 004 "Import Service").
+//!
+//! The uploaded file is kept on disk and read twice as a stream, never whole in memory: first
+//! every row is validated (nothing is written if any row is wrong, and every wrong row is
+//! reported), then all rows are applied in one transaction, upserting by SKU and creating
+//! unknown categories.
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufReader;
+use std::path::Path;
+
+use calamine::{DataRef, Reader, Xlsx};
+use feria_db::{AnyConnection, AnyRow, Row};
+use feria_domain::money::parse_scaled;
+use feria_domain::{ids::new_id, time};
+use serde::Serialize;
+
+use super::products::{self, ProductData};
+use super::taxonomy::{self, Taxonomy};
+use crate::app::App;
+
+/// File formats accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Format> {
+        match s {
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            _ => None,
+        }
+    }
+
+    /// Recognises a file by its first bytes: a ZIP container is XLSX, UTF-8 text is CSV.
+    pub fn sniff(first_bytes: &[u8]) -> Option<Format> {
+        if first_bytes.starts_with(b"PK\x03\x04") {
+            return Some(Format::Xlsx);
+        }
+        let text_like = !first_bytes.is_empty() && !first_bytes.contains(&0);
+        let utf8 = match std::str::from_utf8(first_bytes) {
+            Ok(_) => true,
+            // A multi-byte character cut at the end of the sample is still text.
+            Err(e) => e.error_len().is_none(),
+        };
+        (text_like && utf8).then_some(Format::Csv)
+    }
+}
+
+/// The template's columns, Spanish first; English names are accepted too.
+pub const COLUMNS: [(&str, &str); 9] = [
+    ("nombre", "name"),
+    ("descripción", "description"),
+    ("precio", "price"),
+    ("categoria", "category"),
+    ("sku", "sku"),
+    ("stock", "stock"),
+    ("imagen_url", "image_url"),
+    ("peso", "weight"),
+    ("dimensiones", "dimensions"),
+];
+
+const REQUIRED: [&str; 3] = ["name", "price", "category"];
+
+/// One problem in one row of the file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RowError {
+    /// Line in the file (the header is line 1).
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+/// Rows reported per import; the count includes the rest.
+const MAX_REPORTED_ERRORS: usize = 1000;
+
+/// Which column holds which field.
+struct Header {
+    positions: HashMap<&'static str, usize>,
+}
+
+fn fold(s: &str) -> String {
+    s.trim().to_lowercase().replace(['á', 'à'], "a").replace('é', "e").replace('í', "i").replace('ó', "o").replace('ú', "u")
+}
+
+impl Header {
+    fn parse(cells: &[String]) -> Result<Header, String> {
+        let mut positions = HashMap::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let name = fold(cell);
+            if let Some((_, english)) = COLUMNS.iter().find(|(es, en)| fold(es) == name || *en == name) {
+                positions.entry(*english).or_insert(i);
+            }
+        }
+        let missing: Vec<&str> = REQUIRED.iter().filter(|c| !positions.contains_key(*c)).copied().collect();
+        if missing.is_empty() {
+            Ok(Header { positions })
+        } else {
+            let spanish: Vec<&str> =
+                missing.iter().map(|m| COLUMNS.iter().find(|(_, en)| en == m).map(|(es, _)| *es).unwrap_or(m)).collect();
+            Err(format!("Faltan columnas obligatorias: {}", spanish.join(", ")))
+        }
+    }
+
+    fn get<'a>(&self, cells: &'a [String], column: &str) -> &'a str {
+        self.positions.get(column).and_then(|&i| cells.get(i)).map(|s| s.trim()).unwrap_or("")
+    }
+}
+
+/// A valid row, ready to write.
+#[derive(Debug, Clone)]
+struct ImportRow {
+    name: String,
+    description: String,
+    price: i64,
+    category: String,
+    sku: Option<String>,
+    stock: i64,
+    image_url: Option<String>,
+    weight_grams: Option<i64>,
+    dimensions: Option<String>,
+}
+
+fn validate_row(
+    header: &Header,
+    line: usize,
+    cells: &[String],
+    exponent: u32,
+    skus: &mut HashSet<String>,
+) -> Result<ImportRow, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut err = |column: &str, message: String| errors.push(RowError { row: line, column: column.to_string(), message });
+    let name = header.get(cells, "name");
+    let length = name.chars().count();
+    if !(3..=100).contains(&length) {
+        err("nombre", "Debe tener entre 3 y 100 caracteres".into());
+    }
+    let description = header.get(cells, "description");
+    if description.chars().count() > 2000 {
+        err("descripción", "Debe tener como máximo 2000 caracteres".into());
+    }
+    let price = match parse_scaled(header.get(cells, "price"), exponent) {
+        Ok(0) => {
+            err("precio", "Debe ser mayor que 0".into());
+            0
+        }
+        Ok(p) => p,
+        Err(e) => {
+            err("precio", format!("'{}' {e}", header.get(cells, "price")));
+            0
+        }
+    };
+    let category = header.get(cells, "category");
+    if category.is_empty() || category.chars().count() > 100 {
+        err("categoria", "Es obligatoria (hasta 100 caracteres)".into());
+    }
+    let sku = header.get(cells, "sku");
+    if !sku.is_empty() {
+        if sku.len() > 50 || !sku.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            err("sku", "Solo letras, dígitos, '-' y '_', hasta 50 caracteres".into());
+        } else if !skus.insert(sku.to_string()) {
+            err("sku", format!("El SKU {sku} se repite en el archivo"));
+        }
+    }
+    let stock_text = header.get(cells, "stock");
+    let stock = if stock_text.is_empty() {
+        0
+    } else {
+        parse_scaled(stock_text, 0).unwrap_or_else(|e| {
+            err("stock", format!("'{stock_text}' {e}"));
+            0
+        })
+    };
+    let image_url = header.get(cells, "image_url");
+    let is_url = image_url.starts_with("https://") || image_url.starts_with("http://");
+    if !image_url.is_empty() && (!is_url || image_url.len() > 2048) {
+        err("imagen_url", "Debe ser una URL http(s)".into());
+    }
+    let weight_text = header.get(cells, "weight");
+    let weight_grams = if weight_text.is_empty() {
+        None
+    } else {
+        match parse_scaled(weight_text, 3) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                err("peso", format!("'{weight_text}' {e}"));
+                None
+            }
+        }
+    };
+    let dimensions = header.get(cells, "dimensions");
+    if dimensions.chars().count() > 100 {
+        err("dimensiones", "Debe tener como máximo 100 caracteres".into());
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let optional = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Ok(ImportRow {
+        name: name.to_string(),
+        description: description.to_string(),
+        price,
+        category: category.to_string(),
+        sku: optional(sku),
+        stock,
+        image_url: optional(image_url),
+        weight_grams,
+        dimensions: optional(dimensions),
+    })
+}
+
+/// Why a file could not be read at all.
+pub type FileError = String;
+
+/// Calls `each(header, line, cells)` for every non-empty row after the header.
+fn read_rows(path: &Path, format: Format, mut each: impl FnMut(&Header, usize, Vec<String>)) -> Result<(), FileError> {
+    let mut header: Option<Header> = None;
+    let mut handle = |line: usize, cells: Vec<String>| -> Result<(), FileError> {
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            return Ok(());
+        }
+        match &header {
+            None => header = Some(Header::parse(&cells)?),
+            Some(h) => each(h, line, cells),
+        }
+        Ok(())
+    };
+    match format {
+        Format::Csv => {
+            let file = std::fs::File::open(path).map_err(|e| format!("No se pudo leer el archivo: {e}"))?;
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(BufReader::new(file));
+            for (i, record) in reader.records().enumerate() {
+                let record = record.map_err(|e| format!("CSV inválido en la línea {}: {e}", i + 1))?;
+                let mut cells: Vec<String> = record.iter().map(String::from).collect();
+                if let Some(first) = cells.first_mut().filter(|_| i == 0) {
+                    // A byte-order mark from spreadsheet programs is not part of the first name.
+                    *first = first.trim_start_matches('\u{feff}').to_string();
+                }
+                handle(i + 1, cells)?;
+            }
+        }
+        Format::Xlsx => {
+            let file = std::fs::File::open(path).map_err(|e| format!("No se pudo leer el archivo: {e}"))?;
+            let mut workbook: Xlsx<_> = Xlsx::new(BufReader::new(file)).map_err(|e| format!("XLSX inválido: {e}"))?;
+            let sheet = workbook.sheet_names().first().cloned().ok_or("El XLSX no tiene hojas")?;
+            let mut cells_reader = workbook.worksheet_cells_reader(&sheet).map_err(|e| format!("XLSX inválido: {e}"))?;
+            let mut row: Option<u32> = None;
+            let mut cells: Vec<String> = Vec::new();
+            while let Some(cell) = cells_reader.next_cell().map_err(|e| format!("XLSX inválido: {e}"))? {
+                let (r, c) = cell.get_position();
+                if row != Some(r) {
+                    if let Some(previous) = row {
+                        handle(previous as usize + 1, std::mem::take(&mut cells))?;
+                    }
+                    row = Some(r);
+                }
+                if cells.len() <= c as usize {
+                    cells.resize(c as usize + 1, String::new());
+                }
+                cells[c as usize] = cell_text(cell.get_value());
+            }
+            if let Some(last) = row {
+                handle(last as usize + 1, cells)?;
+            }
+        }
+    }
+    header.map(|_| ()).ok_or_else(|| "El archivo está vacío".to_string())
+}
+
+/// A spreadsheet cell as text. Numbers become their shortest exact decimal form.
+fn cell_text(value: &DataRef<'_>) -> String {
+    match value {
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) => format!("{f}"),
+        DataRef::String(s) => s.clone(),
+        DataRef::SharedString(s) => s.to_string(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::DateTime(d) => d.as_f64().to_string(),
+        DataRef::Error(e) => format!("#{e:?}"),
+        DataRef::Empty => String::new(),
+    }
+}
+
+/// An import as stored.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRecord {
+    pub id: String,
+    #[serde(skip)]
+    pub store_id: String,
+    pub format: String,
+    #[serde(skip)]
+    pub file_path: String,
+    /// `queued`, `validating`, `importing`, `done` or `failed`.
+    pub state: String,
+    pub rows_total: i64,
+    pub rows_processed: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub error_count: i64,
+    pub errors: Vec<RowError>,
+    /// Why the whole file was refused (unreadable, empty, missing columns), if it was.
+    pub failure: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+const IMPORT_COLUMNS: &str = "id, store_id, format, file_path, state, rows_total, rows_processed, created_count, updated_count, error_count, errors, failure, created_at, finished_at";
+
+fn import_from_row(row: &AnyRow) -> Result<ImportRecord, sqlx::Error> {
+    let errors: String = row.try_get("errors")?;
+    Ok(ImportRecord {
+        id: row.try_get("id")?,
+        store_id: row.try_get("store_id")?,
+        format: row.try_get("format")?,
+        file_path: row.try_get("file_path")?,
+        state: row.try_get("state")?,
+        rows_total: row.try_get("rows_total")?,
+        rows_processed: row.try_get("rows_processed")?,
+        created: row.try_get("created_count")?,
+        updated: row.try_get("updated_count")?,
+        error_count: row.try_get("error_count")?,
+        errors: serde_json::from_str::<Vec<RowErrorStored>>(&errors).unwrap_or_default().into_iter().map(Into::into).collect(),
+        failure: row.try_get("failure")?,
+        created_at: row.try_get("created_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+#[derive(serde::Deserialize, Serialize)]
+struct RowErrorStored {
+    row: usize,
+    column: String,
+    message: String,
+}
+
+impl From<RowErrorStored> for RowError {
+    fn from(e: RowErrorStored) -> RowError {
+        RowError { row: e.row, column: e.column, message: e.message }
+    }
+}
+
+/// Records a queued import of the file at `file_path`; returns its id.
+pub async fn create(conn: &mut AnyConnection, store_id: &str, format: Format, file_path: &str) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    let now = time::to_db(time::now());
+    sqlx::query(
+        "INSERT INTO product_imports (id, store_id, format, file_path, state, rows_total, rows_processed, created_count, updated_count,
+             error_count, errors, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', 0, 0, 0, 0, 0, '[]', $5, $5)",
+    )
+    .bind(&id)
+    .bind(store_id)
+    .bind(format.as_str())
+    .bind(file_path)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// The store's import `id`.
+pub async fn find(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<ImportRecord>, sqlx::Error> {
+    let sql = format!("SELECT {IMPORT_COLUMNS} FROM product_imports WHERE id = $1 AND store_id = $2");
+    sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(conn).await?.as_ref().map(import_from_row).transpose()
+}
+
+async fn set_state(app: &App, id: &str, state: &str, rows_processed: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE product_imports SET state = $1, rows_processed = $2, updated_at = $3 WHERE id = $4")
+        .bind(state)
+        .bind(rows_processed)
+        .bind(time::to_db(time::now()))
+        .bind(id)
+        .execute(app.db.writer())
+        .await?;
+    Ok(())
+}
+
+async fn finish(app: &App, record: &ImportRecord) -> Result<(), sqlx::Error> {
+    let errors = serde_json::to_string(&record.errors).expect("errors serialise");
+    let now = time::to_db(time::now());
+    sqlx::query(
+        "UPDATE product_imports SET state = $1, rows_total = $2, rows_processed = $3, created_count = $4, updated_count = $5,
+             error_count = $6, errors = $7, failure = $8, updated_at = $9, finished_at = $9 WHERE id = $10",
+    )
+    .bind(&record.state)
+    .bind(record.rows_total)
+    .bind(record.rows_processed)
+    .bind(record.created)
+    .bind(record.updated)
+    .bind(record.error_count)
+    .bind(errors)
+    .bind(&record.failure)
+    .bind(now)
+    .bind(&record.id)
+    .execute(app.db.writer())
+    .await?;
+    Ok(())
+}
+
+/// Runs import `id` to the end: validates, then applies everything or nothing. Re-running a
+/// finished import does nothing.
+pub async fn run(app: &App, id: &str) -> anyhow::Result<()> {
+    let sql = format!("SELECT {IMPORT_COLUMNS} FROM product_imports WHERE id = $1");
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(app.db.reader()).await? else { return Ok(()) };
+    let mut record = import_from_row(&row)?;
+    if record.state == "done" || record.state == "failed" {
+        return Ok(());
+    }
+    let format = Format::parse(&record.format).ok_or_else(|| anyhow::anyhow!("unknown import format {}", record.format))?;
+    let store = sqlx::query_scalar::<_, String>("SELECT currency FROM stores WHERE id = $1")
+        .bind(&record.store_id)
+        .fetch_one(app.db.reader())
+        .await?;
+    let exponent = feria_domain::currency::Currency::parse(&store).map(|c| c.exponent()).unwrap_or(2);
+    set_state(app, id, "validating", 0).await?;
+
+    // Pass 1: validate every row, keeping only counts and the errors.
+    let path = std::path::PathBuf::from(&record.file_path);
+    let validation = tokio::task::spawn_blocking(move || {
+        let mut skus = HashSet::new();
+        let (mut rows, mut errors, mut error_count) = (0i64, Vec::new(), 0i64);
+        let read = read_rows(&path, format, |header, line, cells| {
+            rows += 1;
+            if let Err(row_errors) = validate_row(header, line, &cells, exponent, &mut skus) {
+                error_count += row_errors.len() as i64;
+                errors.extend(row_errors.into_iter().take(MAX_REPORTED_ERRORS.saturating_sub(errors.len())));
+            }
+        });
+        (read, rows, errors, error_count)
+    })
+    .await?;
+    let (header, rows, errors, error_count) = validation;
+    record.rows_total = rows;
+    record.rows_processed = rows;
+    record.errors = errors;
+    record.error_count = error_count;
+    if let Err(failure) = header {
+        record.state = "failed".into();
+        record.failure = Some(failure);
+        return finish_and_clean(app, &record).await;
+    }
+    if rows == 0 {
+        record.state = "failed".into();
+        record.failure = Some("El archivo no tiene filas de productos".into());
+        return finish_and_clean(app, &record).await;
+    }
+    if error_count > 0 {
+        record.state = "failed".into();
+        record.failure = Some(format!("{error_count} error(es) en el archivo: no se importó nada"));
+        return finish_and_clean(app, &record).await;
+    }
+
+    // Pass 2: apply every row in one transaction.
+    set_state(app, id, "importing", rows).await?;
+    let (tx_rows, mut rx_rows) = tokio::sync::mpsc::channel::<ImportRow>(256);
+    let path = std::path::PathBuf::from(&record.file_path);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut skus = HashSet::new();
+        read_rows(&path, format, |header, line, cells| {
+            if let Ok(row) = validate_row(header, line, &cells, exponent, &mut skus) {
+                let _ = tx_rows.blocking_send(row);
+            }
+        })
+    });
+    let mut tx = app.db.begin().await?;
+    let unit = taxonomy::find_or_create(&mut tx, Taxonomy::Unit, &record.store_id, "unidad").await?;
+    let mut categories: HashMap<String, String> = HashMap::new();
+    let (mut created, mut updated) = (0i64, 0i64);
+    while let Some(row) = rx_rows.recv().await {
+        let key = row.category.to_lowercase();
+        let category_id = match categories.get(&key) {
+            Some(id) => id.clone(),
+            None => {
+                let category = taxonomy::find_or_create(&mut tx, Taxonomy::Category, &record.store_id, &row.category).await?;
+                categories.insert(key, category.id.clone());
+                category.id
+            }
+        };
+        let existing = match &row.sku {
+            Some(sku) => products::find_by_sku(&mut tx, &record.store_id, sku).await?,
+            None => None,
+        };
+        let mut data = ProductData {
+            name: row.name,
+            description: row.description,
+            sku: row.sku,
+            price: row.price,
+            tax_rate_bp: 2100,
+            stock: row.stock,
+            is_active: true,
+            weight_grams: row.weight_grams,
+            dimensions: row.dimensions,
+            category_id,
+            unit_id: unit.id.clone(),
+            tags: Vec::new(),
+        };
+        let product_id = match existing {
+            Some(product_id) => {
+                let current =
+                    products::find(&mut tx, &record.store_id, &product_id).await?.ok_or_else(|| anyhow::anyhow!("product vanished"))?;
+                data.tax_rate_bp = current.tax_rate_bp;
+                data.unit_id = current.unit.id.clone();
+                data.tags = current.tags.clone();
+                data.is_active = current.is_active;
+                products::update(&mut tx, &record.store_id, &product_id, &data).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                updated += 1;
+                product_id
+            }
+            None => {
+                created += 1;
+                products::create(&mut tx, &record.store_id, &data).await.map_err(|e| anyhow::anyhow!("{e:?}"))?
+            }
+        };
+        if let Some(url) = row.image_url {
+            let image = crate::services::files::StoredFile { key: String::new(), url };
+            products::set_images(&mut tx, &product_id, &[image]).await?;
+        }
+    }
+    reader.await?.map_err(|e| anyhow::anyhow!(e))?;
+    tx.commit().await?;
+    app.catalog_changed();
+    record.state = "done".into();
+    record.created = created;
+    record.updated = updated;
+    finish_and_clean(app, &record).await
+}
+
+async fn finish_and_clean(app: &App, record: &ImportRecord) -> anyhow::Result<()> {
+    finish(app, record).await?;
+    let _ = tokio::fs::remove_file(&record.file_path).await;
+    Ok(())
+}
