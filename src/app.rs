@@ -14,6 +14,7 @@ use crate::crypto::Sealer;
 use crate::http::metrics::HttpMetrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::routes::health::HealthCache;
+use crate::services::catalog::cache::CatalogCache;
 use crate::services::catalog::search::CatalogSearch;
 use crate::services::files::FileStore;
 use crate::services::identity::{passwords::PasswordHasher, tokens::TokenKeys};
@@ -27,6 +28,7 @@ pub struct App {
     pub passwords: PasswordHasher,
     pub sealer: Sealer,
     pub files: FileStore,
+    pub catalog_cache: Arc<CatalogCache>,
     /// The search index; opened by `serve` (workers and CLI commands do without it).
     pub search: std::sync::OnceLock<Arc<CatalogSearch>>,
     pub rate_limiter: RateLimiter,
@@ -45,9 +47,17 @@ pub struct App {
 pub type AppState = Arc<App>;
 
 impl App {
-    /// Tells this node's search index that a catalog write just committed.
-    pub fn catalog_changed(&self) {
-        if let Some(search) = self.search.get() {
+    /// After a catalog write commits: drops the changed products (`None`: all of them) from this
+    /// node's cache and brings its search index up to date before answering, so the writer reads
+    /// its own write. Other nodes follow through the change log.
+    pub async fn catalog_changed(&self, products: Option<&[String]>) {
+        match products {
+            Some(ids) => self.catalog_cache.forget(ids),
+            None => self.catalog_cache.forget_all_products(),
+        }
+        let Some(search) = self.search.get() else { return };
+        if let Err(e) = search.sync(&self.db).await {
+            tracing::warn!(error = %e, "search index not updated after a write; the follower will retry");
             search.wake();
         }
     }
@@ -76,6 +86,7 @@ impl App {
             passwords: PasswordHasher::new(config.argon2),
             sealer: Sealer::new(config.encryption_key.expose()),
             files: FileStore::new(config.uploads_dir.clone()),
+            catalog_cache: Arc::default(),
             search: std::sync::OnceLock::new(),
             config,
             db,

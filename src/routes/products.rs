@@ -17,7 +17,7 @@ use crate::http::json::{Pagination, parse_json};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
-use crate::services::catalog::products::{self, ListFilter, Product, ProductData, WriteError};
+use crate::services::catalog::products::{self, Product, ProductData, WriteError};
 use crate::services::catalog::stores::Store;
 use crate::services::catalog::taxonomy::{self, Taxonomy};
 use crate::services::files::{ImageFormat, StoredFile};
@@ -85,28 +85,28 @@ pub struct ProductView {
 }
 
 impl ProductView {
-    pub fn new(p: Product, store: &Store) -> ProductView {
+    pub fn new(p: &Product, store: &Store) -> ProductView {
         let exponent = store.currency.exponent();
         ProductView {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
             price: DecimalOut::scaled(p.price, exponent),
             price_with_tax: DecimalOut::scaled(add_tax(p.price, p.tax_rate_bp), exponent),
             currency: store.currency.code().to_string(),
-            tax_rate: DecimalOut::scaled(p.tax_rate_bp, 2),
-            weight: p.weight_grams.map(|g| DecimalOut::scaled(g, 3)),
-            img_url: p.images.first().map(|i| i.url.clone()),
-            images: p.images.into_iter().map(|i| ImageView { url: i.url, position: i.position }).collect(),
-            category: CategoryRef { id: p.category.id, name: p.category.name, description: p.category.detail },
-            unit: UnitRef { id: p.unit.id, name: p.unit.name, abbreviation: p.unit.detail },
-            id: p.id,
-            name: p.name,
-            description: p.description,
             stock: p.stock,
+            category: CategoryRef { id: p.category.id.clone(), name: p.category.name.clone(), description: p.category.detail.clone() },
+            unit: UnitRef { id: p.unit.id.clone(), name: p.unit.name.clone(), abbreviation: p.unit.detail.clone() },
+            img_url: p.images.first().map(|i| i.url.clone()),
+            images: p.images.iter().map(|i| ImageView { url: i.url.clone(), position: i.position }).collect(),
             is_active: p.is_active,
-            tags: p.tags,
-            sku: p.sku,
-            dimensions: p.dimensions,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
+            tax_rate: DecimalOut::scaled(p.tax_rate_bp, 2),
+            tags: p.tags.clone(),
+            sku: p.sku.clone(),
+            weight: p.weight_grams.map(|g| DecimalOut::scaled(g, 3)),
+            dimensions: p.dimensions.clone(),
+            created_at: p.created_at.clone(),
+            updated_at: p.updated_at.clone(),
         }
     }
 }
@@ -118,10 +118,36 @@ pub struct ProductPage {
     pub products: Vec<ProductView>,
 }
 
-async fn page_of(app: &App, store: &Store, filter: ListFilter, page: Pagination) -> ApiResult<Json<ProductPage>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let (total, list) = products::list(&mut conn, &store.id, &filter, page.limit, page.offset()).await?;
-    Ok(Json(ProductPage { total, products: list.into_iter().map(|p| ProductView::new(p, store)).collect() }))
+fn search_of(app: &App) -> ApiResult<&crate::services::catalog::search::CatalogSearch> {
+    app.search
+        .get()
+        .map(|s| s.as_ref())
+        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::NOT_READY, "El catálogo no está disponible"))
+}
+
+/// The products with `ids` as views, from the node's cache.
+async fn views(app: &App, store: &Store, ids: &[String]) -> ApiResult<Vec<ProductView>> {
+    let found = app.catalog_cache.products(&app.db, &store.id, ids).await?;
+    Ok(found.iter().map(|p| ProductView::new(p, store)).collect())
+}
+
+/// A listing of active products, newest first, served from the search index and the cache.
+async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagination) -> ApiResult<Json<ProductPage>> {
+    let query = SearchQuery {
+        store_id: store.id.clone(),
+        text: None,
+        categories,
+        tags: Vec::new(),
+        min_price: None,
+        max_price: None,
+        in_stock: false,
+        sort: SortBy::CreatedAt,
+        descending: true,
+        offset: page.offset() as usize,
+        limit: page.limit as usize,
+    };
+    let hits = search_of(app)?.search(&query).map_err(ApiError::internal)?;
+    Ok(Json(ProductPage { total: hits.total as i64, products: views(app, store, &hits.ids).await? }))
 }
 
 /// Lists the store's active products, newest first.
@@ -133,7 +159,7 @@ async fn page_of(app: &App, store: &Store, filter: ListFilter, page: Pagination)
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
 pub async fn list(State(app): State<AppState>, CurrentStore(store): CurrentStore, page: Pagination) -> ApiResult<Json<ProductPage>> {
-    page_of(&app, &store, ListFilter { active_only: true, category_id: None }, page).await
+    page_of(&app, &store, Vec::new(), page).await
 }
 
 /// Lists the active products of one category, newest first.
@@ -149,15 +175,16 @@ pub async fn by_category(
     IdParam(category_id): IdParam,
     page: Pagination,
 ) -> ApiResult<Json<ProductPage>> {
-    page_of(&app, &store, ListFilter { active_only: true, category_id: Some(category_id) }, page).await
+    page_of(&app, &store, vec![category_id], page).await
 }
 
 fn product_not_found() -> ApiError {
     ApiError::not_found("Producto no encontrado")
 }
 
-async fn load(app: &App, store: &Store, id: &str) -> ApiResult<Product> {
-    products::find(&mut *app.db.reader().acquire().await?, &store.id, id).await?.ok_or_else(product_not_found)
+async fn load(app: &App, store: &Store, id: &str) -> ApiResult<std::sync::Arc<Product>> {
+    let found = app.catalog_cache.products(&app.db, &store.id, &[id.to_string()]).await?;
+    found.into_iter().next().ok_or_else(product_not_found)
 }
 
 /// One product of the store.
@@ -168,7 +195,7 @@ async fn load(app: &App, store: &Store, id: &str) -> ApiResult<Product> {
     ))]
 pub async fn get(State(app): State<AppState>, CurrentStore(store): CurrentStore, IdParam(id): IdParam) -> ApiResult<Json<ProductView>> {
     let product = load(&app, &store, &id).await?;
-    Ok(Json(ProductView::new(product, &store)))
+    Ok(Json(ProductView::new(&product, &store)))
 }
 
 /// Search parameters (seed 001 `GET /products/search`).
@@ -326,14 +353,9 @@ pub async fn search(
 ) -> ApiResult<Json<SearchPage>> {
     let params: SearchParams = query_params(raw.as_deref())?;
     let query = parse_search(params, &store)?;
-    let search = app
-        .search
-        .get()
-        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::NOT_READY, "La búsqueda no está disponible"))?;
-    let hits = search.search(&query).map_err(ApiError::internal)?;
-    let mut conn = app.db.reader().acquire().await?;
-    let found = products::find_many(&mut conn, &store.id, &hits.ids).await?;
-    let (_, categories) = taxonomy::list(&mut conn, Taxonomy::Category, &store.id, false, 10_000, 0).await?;
+    let hits = search_of(&app)?.search(&query).map_err(ApiError::internal)?;
+    let found = views(&app, &store, &hits.ids).await?;
+    let (_, categories) = taxonomy::list(&mut *app.db.reader().acquire().await?, Taxonomy::Category, &store.id, false, 10_000, 0).await?;
     let names: std::collections::HashMap<String, String> = categories.into_iter().map(|c| (c.id, c.name)).collect();
     let exponent = store.currency.exponent();
     let facets = SearchFacets {
@@ -347,7 +369,7 @@ pub async fn search(
         min_price: hits.facets.min_price.map(|p| DecimalOut::scaled(p, exponent)),
         max_price: hits.facets.max_price.map(|p| DecimalOut::scaled(p, exponent)),
     };
-    Ok(Json(SearchPage { total: hits.total, products: found.into_iter().map(|p| ProductView::new(p, &store)).collect(), facets }))
+    Ok(Json(SearchPage { total: hits.total, products: found, facets }))
 }
 
 /// Reads query-string parameters (all text) into `T`; unknown ones are ignored.
@@ -651,7 +673,7 @@ pub async fn create(
         let id = products::create(&mut tx, &store.id, &data).await.map_err(write_error)?;
         products::set_images(&mut tx, &id, &stored).await?;
         tx.commit().await?;
-        app.catalog_changed();
+        app.catalog_changed(Some(std::slice::from_ref(&id))).await;
         Ok::<_, ApiError>(id)
     }
     .await;
@@ -662,7 +684,8 @@ pub async fn create(
             return Err(e);
         }
     };
-    Ok((StatusCode::CREATED, Json(ProductView::new(load(&app, &store, &id).await?, &store))))
+    let product = load(&app, &store, &id).await?;
+    Ok((StatusCode::CREATED, Json(ProductView::new(&product, &store))))
 }
 
 /// Updates a product (admin). Sending images replaces all of them.
@@ -700,7 +723,7 @@ pub async fn update(
             products::set_images(&mut tx, &id, &stored).await?;
         }
         tx.commit().await?;
-        app.catalog_changed();
+        app.catalog_changed(Some(std::slice::from_ref(&id))).await;
         Ok(())
     }
     .await;
@@ -713,7 +736,8 @@ pub async fn update(
             app.files.delete(&old.storage_key).await;
         }
     }
-    Ok(Json(ProductView::new(load(&app, &store, &id).await?, &store)))
+    let product = load(&app, &store, &id).await?;
+    Ok(Json(ProductView::new(&product, &store)))
 }
 
 /// The deleted product's id and name.
@@ -750,9 +774,12 @@ pub async fn delete(
         return Err(product_not_found());
     }
     tx.commit().await?;
-    app.catalog_changed();
+    app.catalog_changed(Some(std::slice::from_ref(&id))).await;
     for image in &product.images {
         app.files.delete(&image.storage_key).await;
     }
-    Ok(Json(ProductDeleted { message: "Producto eliminado".into(), product: DeletedProduct { id: product.id, name: product.name } }))
+    Ok(Json(ProductDeleted {
+        message: "Producto eliminado".into(),
+        product: DeletedProduct { id: product.id.clone(), name: product.name.clone() },
+    }))
 }

@@ -76,7 +76,7 @@ pub async fn list_stores(State(app): State<AppState>, page: Pagination) -> ApiRe
         (status = 404, description = "Unknown or inactive store", body = ErrorBody),
     ))]
 pub async fn get_store(CurrentStore(store): CurrentStore) -> Json<StoreView> {
-    Json(store.into())
+    Json(StoreView::from((*store).clone()))
 }
 
 /// A new store.

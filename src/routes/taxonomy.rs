@@ -139,6 +139,9 @@ pub(crate) async fn delete_entry(app: &App, kind: Taxonomy, store: &Store, id: &
         return Err(not_found(kind));
     }
     tx.commit().await?;
+    if kind == Taxonomy::Tag {
+        app.catalog_changed(None).await;
+    }
     Ok(Json(Deleted { message: format!("{} eliminada", kind.noun()) }))
 }
 

@@ -201,6 +201,7 @@ pub async fn load_into_default_store(app: &crate::app::App) -> anyhow::Result<De
     let store = super::stores::ensure_default(&mut tx).await?;
     let report = load(&mut tx, &store.id).await.map_err(|e| anyhow::anyhow!("loading the demo catalog: {e:?}"))?;
     tx.commit().await?;
+    app.catalog_changed(None).await;
     tracing::info!(created = report.created, existing = report.existing, "demo catalog loaded");
     Ok(report)
 }

@@ -530,7 +530,7 @@ pub async fn run(app: &App, id: &str) -> anyhow::Result<()> {
     }
     reader.await?.map_err(|e| anyhow::anyhow!(e))?;
     tx.commit().await?;
-    app.catalog_changed();
+    app.catalog_changed(None).await;
     record.state = "done".into();
     record.created = created;
     record.updated = updated;

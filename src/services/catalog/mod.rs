@@ -1,5 +1,6 @@
 //! The catalog: stores (the tenant boundary) and what they sell.
 
+pub mod cache;
 pub mod demo;
 pub mod import;
 pub mod products;

@@ -32,6 +32,8 @@ const PAGE: i64 = 2000;
 /// The search index of this node and where it is in the change log.
 pub struct CatalogSearch {
     index: Arc<SearchIndex>,
+    /// The node's product cache, told about every change the follower applies.
+    cache: Arc<super::cache::CatalogCache>,
     cursor_file: PathBuf,
     follow: tokio::sync::Mutex<Follow>,
     wake: Notify,
@@ -47,7 +49,7 @@ struct Follow {
 impl CatalogSearch {
     /// Opens the index in `dir` and brings it up to date with the database (rebuilding it when
     /// needed). Returns how many products were (re)indexed.
-    pub async fn start(db: &Db, dir: &Path) -> anyhow::Result<(CatalogSearch, usize)> {
+    pub async fn start(db: &Db, dir: &Path, cache: Arc<super::cache::CatalogCache>) -> anyhow::Result<(CatalogSearch, usize)> {
         let dir_owned = dir.to_path_buf();
         let (index, fresh) = tokio::task::spawn_blocking(move || SearchIndex::open(&dir_owned)).await??;
         let cursor_file = dir.join("feria-cursor");
@@ -55,6 +57,7 @@ impl CatalogSearch {
         let horizon = time::to_db(time::now() - RETENTION);
         let search = CatalogSearch {
             index: Arc::new(index),
+            cache,
             cursor_file,
             follow: tokio::sync::Mutex::new(Follow { cursor: saved.clone().unwrap_or_default(), seen: HashMap::new() }),
             wake: Notify::new(),
@@ -72,6 +75,7 @@ impl CatalogSearch {
         let count = docs.len();
         let index = self.index.clone();
         tokio::task::spawn_blocking(move || index.replace_all(&docs)).await??;
+        self.cache.forget_all_products();
         *follow = Follow { cursor: started, seen: HashMap::new() };
         self.save_cursor(&follow.cursor)?;
         tracing::info!(products = count, "search index rebuilt from the database");
@@ -119,6 +123,7 @@ impl CatalogSearch {
         let reindexed = ids.len();
         let index = self.index.clone();
         tokio::task::spawn_blocking(move || index.apply(&docs, &deletes)).await??;
+        self.cache.forget(&ids);
         for (id, _, changed_at) in fresh {
             if changed_at > follow.cursor {
                 follow.cursor = changed_at.clone();
