@@ -23,7 +23,7 @@ trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "
 
 export PORT HOST=127.0.0.1 LOG_LEVEL=warn
 export DATABASE_URL=${DATABASE_URL:-sqlite://$work/feria.db}
-export SEARCH_INDEX_DIR=$work/search UPLOADS_DIR=$work/uploads
+export UPLOADS_DIR=$work/uploads
 export JWT_SECRET=bench-jwt-secret-0123456789abcdef0123456789 ENCRYPTION_KEY=bench-encryption-key-0123456789abcdef0123
 export RATE_LIMIT_MAX_REQUESTS=100000000 AUTH_RATE_LIMIT_MAX_REQUESTS=100000000
 

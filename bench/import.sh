@@ -17,7 +17,7 @@ trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "
 
 export PORT HOST=127.0.0.1 LOG_LEVEL=warn JOB_POLL_INTERVAL_MS=100
 export DATABASE_URL=${DATABASE_URL:-sqlite://$work/feria.db}
-export SEARCH_INDEX_DIR=$work/search UPLOADS_DIR=$work/uploads IMPORTS_DIR=$work/imports
+export UPLOADS_DIR=$work/uploads IMPORTS_DIR=$work/imports
 export JWT_SECRET=bench-jwt-secret-0123456789abcdef0123456789 ENCRYPTION_KEY=bench-encryption-key-0123456789abcdef0123
 
 python3 bench/make_import.py "$ROWS" "$work/products.xlsx"

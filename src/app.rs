@@ -56,7 +56,7 @@ impl App {
             None => self.catalog_cache.forget_all_products(),
         }
         let Some(search) = self.search.get() else { return };
-        if let Err(e) = search.sync(&self.db).await {
+        if let Err(e) = search.sync(&self.db, false).await {
             tracing::warn!(error = %e, "search index not updated after a write; the follower will retry");
             search.wake();
         }

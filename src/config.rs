@@ -93,8 +93,6 @@ pub struct Config {
     pub uploads_dir: std::path::PathBuf,
     /// Largest accepted image, in bytes.
     pub max_file_size: usize,
-    /// This node's search index (derived from the database; safe to delete).
-    pub search_index_dir: std::path::PathBuf,
     /// Where uploaded import files wait for their job (shared by every node that runs jobs).
     pub imports_dir: std::path::PathBuf,
     /// Largest import file, in bytes.
@@ -141,6 +139,8 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "BODY_LIMIT_BYTES",
     "UPLOADS_DIR",
     "MAX_FILE_SIZE",
+    "IMPORTS_DIR",
+    "IMPORT_MAX_BYTES",
     "REQUEST_TIMEOUT_MS",
     "PASSWORD_RESET_TTL",
     "ARGON2_MEMORY_KIB",
@@ -391,7 +391,6 @@ impl Config {
         let body_limit_bytes = r.parse("BODY_LIMIT_BYTES", 1024 * 1024usize, "a whole number of bytes");
         let uploads_dir = r.text("UPLOADS_DIR").unwrap_or_else(|| "./data/uploads".into()).into();
         let max_file_size = r.parse("MAX_FILE_SIZE", 5 * 1024 * 1024usize, "a whole number of bytes");
-        let search_index_dir = r.text("SEARCH_INDEX_DIR").unwrap_or_else(|| "./data/search".into()).into();
         let imports_dir = r.text("IMPORTS_DIR").unwrap_or_else(|| "./data/imports".into()).into();
         let import_max_bytes = r.parse("IMPORT_MAX_BYTES", 50 * 1024 * 1024usize, "a whole number of bytes");
         let request_timeout = r.millis("REQUEST_TIMEOUT_MS", 30_000);
@@ -446,7 +445,6 @@ impl Config {
             body_limit_bytes,
             uploads_dir,
             max_file_size,
-            search_index_dir,
             imports_dir,
             import_max_bytes,
             request_timeout,
@@ -500,7 +498,6 @@ impl Config {
             ("BODY_LIMIT_BYTES", self.body_limit_bytes.to_string()),
             ("UPLOADS_DIR", self.uploads_dir.display().to_string()),
             ("MAX_FILE_SIZE", self.max_file_size.to_string()),
-            ("SEARCH_INDEX_DIR", self.search_index_dir.display().to_string()),
             ("IMPORTS_DIR", self.imports_dir.display().to_string()),
             ("IMPORT_MAX_BYTES", self.import_max_bytes.to_string()),
             ("REQUEST_TIMEOUT_MS", self.request_timeout.as_millis().to_string()),
@@ -549,6 +546,21 @@ mod tests {
 
     fn settings(pairs: &[(&str, &str)]) -> Settings {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// Every name the reader asks for is listed, so the process environment can set it.
+    #[test]
+    fn every_setting_read_is_known() {
+        let source = include_str!("config.rs");
+        let (code, _) = source.split_once("#[cfg(test)]").unwrap();
+        for quoted in code.split('"').skip(1).step_by(2) {
+            let read = ["r.text(", "r.parse(", "r.millis(", "r.duration(", "r.bool(", "r.strong_secret("]
+                .iter()
+                .any(|call| code.contains(&format!("{call}\"{quoted}\"")));
+            if read {
+                assert!(KNOWN_SETTINGS.contains(&quoted), "{quoted} is read but not in KNOWN_SETTINGS");
+            }
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<O
     } else {
         None
     };
-    let (search, indexed) = CatalogSearch::start(&app.db, &app.config.search_index_dir, app.catalog_cache.clone()).await?;
+    let (search, indexed) = CatalogSearch::start(&app.db, app.catalog_cache.clone()).await?;
     tracing::info!(products = indexed, "search index ready");
     let search = Arc::new(search);
     let _ = app.search.set(search.clone());

@@ -115,9 +115,8 @@ impl TestApp {
         TestApp::on(db, settings).await
     }
 
-    /// feria on `db` with `settings`; its search index and uploads live in the test's folder.
+    /// feria on `db` with `settings`; its uploads and import files live in the test's folder.
     pub async fn on(db: TestDb, mut settings: Settings) -> TestApp {
-        settings.insert("SEARCH_INDEX_DIR".into(), db.dir.path().join("search").display().to_string());
         settings.entry("UPLOADS_DIR".into()).or_insert_with(|| db.dir.path().join("uploads").display().to_string());
         settings.entry("IMPORTS_DIR".into()).or_insert_with(|| db.dir.path().join("imports").display().to_string());
         let config = Config::from_settings(&settings).unwrap_or_else(|p| panic!("test settings invalid: {p:?}")).config;

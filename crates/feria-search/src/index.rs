@@ -2,7 +2,6 @@
 
 use std::cmp::Reverse;
 use std::ops::Bound;
-use std::path::Path;
 use std::sync::Mutex;
 
 use tantivy::aggregation::agg_req::Aggregations;
@@ -79,25 +78,8 @@ pub struct SearchIndex {
 }
 
 impl SearchIndex {
-    /// Opens the index in `dir`, creating it when missing and recreating it when unreadable.
-    /// The flag is true when the index is new and must be filled from the database.
-    pub fn open(dir: &Path) -> Result<(SearchIndex, bool), SearchError> {
-        std::fs::create_dir_all(dir)?;
-        let (schema, _) = schema();
-        let existing = Index::open_in_dir(dir).ok().filter(|index| index.schema() == schema);
-        let (index, fresh) = match existing {
-            Some(index) => (index, false),
-            None => {
-                // Missing, corrupt or from another version: start over; the caller rebuilds.
-                std::fs::remove_dir_all(dir)?;
-                std::fs::create_dir_all(dir)?;
-                (Index::create_in_dir(dir, schema)?, true)
-            }
-        };
-        Ok((SearchIndex::with_index(index)?, fresh))
-    }
-
-    /// An index held in memory (tests, or a node without a disk to spare).
+    /// A new, empty index held in memory (it is derived data: the application rebuilds it from
+    /// the database at start).
     pub fn in_memory() -> Result<SearchIndex, SearchError> {
         SearchIndex::with_index(Index::create_in_ram(schema().0))
     }
@@ -437,22 +419,5 @@ mod tests {
         assert_eq!(ids(&index.search(&query("chorizo")).unwrap()), ["e", "d"]);
         index.replace_all(&[doc("z", "Vino Malbec", "", &[], "c9", 5900, 2)]).unwrap();
         assert_eq!(index.len(), 1);
-    }
-
-    #[test]
-    fn a_corrupt_index_on_disk_is_recreated() {
-        let dir = tempfile::tempdir().unwrap();
-        let (index, fresh) = SearchIndex::open(dir.path()).unwrap();
-        assert!(fresh);
-        index.apply(&[doc("a", "Chorizo", "", &[], "c1", 1, 1)], &[]).unwrap();
-        drop(index);
-        let (index, fresh) = SearchIndex::open(dir.path()).unwrap();
-        assert!(!fresh);
-        assert_eq!(index.len(), 1);
-        drop(index);
-        std::fs::write(dir.path().join("meta.json"), b"{ not json").unwrap();
-        let (index, fresh) = SearchIndex::open(dir.path()).unwrap();
-        assert!(fresh, "unreadable index is started over");
-        assert_eq!(index.len(), 0);
     }
 }

@@ -1,14 +1,13 @@
 //! Keeps this node's search index in step with the database and answers searches.
 //!
-//! Every catalog write appends to `catalog_changes` in its transaction. Each node follows that
-//! log: it re-reads the last few seconds on every poll (a transaction that committed late with
-//! an earlier timestamp is still seen), skips changes it already applied, and re-indexes each
-//! changed product from its current row. The position reached is kept beside the index, so a
-//! restarted node catches up; a node with no index, an unreadable one, or a position older than
-//! the log's retention rebuilds from the products table.
+//! The index lives in memory and is built from the products table when the node starts, so it
+//! can never be missing, stale from a previous run or corrupt on disk. Every catalog write then
+//! appends to `catalog_changes` in its transaction, and each node follows that log: it re-indexes
+//! each changed product from its current row. About once a second it re-reads the last few
+//! seconds of the log, so a transaction that committed late with an earlier timestamp is still
+//! seen; changes already applied are skipped.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +19,10 @@ use tokio::sync::{Notify, watch};
 
 use super::products::placeholders;
 
-/// How far back each poll re-reads the change log.
+/// How far back a full poll re-reads the change log.
 const OVERLAP: TimeDelta = TimeDelta::seconds(5);
+/// Every how many polls the follower re-reads the overlap window.
+const FULL_POLL_EVERY: u64 = 5;
 /// How long changes stay in the log.
 const RETENTION: TimeDelta = TimeDelta::hours(24);
 /// Pause between polls when nothing wakes the follower.
@@ -34,7 +35,6 @@ pub struct CatalogSearch {
     index: Arc<SearchIndex>,
     /// The node's product cache, told about every change the follower applies.
     cache: Arc<super::cache::CatalogCache>,
-    cursor_file: PathBuf,
     follow: tokio::sync::Mutex<Follow>,
     wake: Notify,
 }
@@ -47,23 +47,15 @@ struct Follow {
 }
 
 impl CatalogSearch {
-    /// Opens the index in `dir` and brings it up to date with the database (rebuilding it when
-    /// needed). Returns how many products were (re)indexed.
-    pub async fn start(db: &Db, dir: &Path, cache: Arc<super::cache::CatalogCache>) -> anyhow::Result<(CatalogSearch, usize)> {
-        let dir_owned = dir.to_path_buf();
-        let (index, fresh) = tokio::task::spawn_blocking(move || SearchIndex::open(&dir_owned)).await??;
-        let cursor_file = dir.join("feria-cursor");
-        let saved = std::fs::read_to_string(&cursor_file).ok().map(|c| c.trim().to_string());
-        let horizon = time::to_db(time::now() - RETENTION);
+    /// Builds this node's index from the database. Returns how many products it indexed.
+    pub async fn start(db: &Db, cache: Arc<super::cache::CatalogCache>) -> anyhow::Result<(CatalogSearch, usize)> {
         let search = CatalogSearch {
-            index: Arc::new(index),
+            index: Arc::new(SearchIndex::in_memory()?),
             cache,
-            cursor_file,
-            follow: tokio::sync::Mutex::new(Follow { cursor: saved.clone().unwrap_or_default(), seen: HashMap::new() }),
+            follow: tokio::sync::Mutex::new(Follow { cursor: String::new(), seen: HashMap::new() }),
             wake: Notify::new(),
         };
-        let usable = !fresh && saved.as_ref().is_some_and(|c| time::from_db(c).is_some() && *c > horizon);
-        let indexed = if usable { search.sync(db).await? } else { search.rebuild(db).await? };
+        let indexed = search.rebuild(db).await?;
         Ok((search, indexed))
     }
 
@@ -77,17 +69,19 @@ impl CatalogSearch {
         tokio::task::spawn_blocking(move || index.replace_all(&docs)).await??;
         self.cache.forget_all_products();
         *follow = Follow { cursor: started, seen: HashMap::new() };
-        self.save_cursor(&follow.cursor)?;
         tracing::info!(products = count, "search index rebuilt from the database");
         Ok(count)
     }
 
     /// Applies the changes logged since the last sync; returns how many products it re-indexed.
-    pub async fn sync(&self, db: &Db) -> anyhow::Result<usize> {
+    /// A `full` sync also re-reads the overlap window before the newest change applied.
+    pub async fn sync(&self, db: &Db, full: bool) -> anyhow::Result<usize> {
         let mut follow = self.follow.lock().await;
-        let since = time::from_db(&follow.cursor).map(|c| time::to_db(c - OVERLAP)).unwrap_or_default();
+        let back = if full { OVERLAP } else { TimeDelta::zero() };
+        let since = time::from_db(&follow.cursor).map(|c| time::to_db(c - back)).unwrap_or_default();
         let mut conn = db.reader().acquire().await?;
         let mut fresh: Vec<(String, String, String)> = Vec::new();
+        // `>=`: changes stamped at the cursor's own microsecond may still be unseen.
         let mut after = (since, String::new());
         loop {
             let rows = sqlx::query(
@@ -132,14 +126,7 @@ impl CatalogSearch {
         }
         let keep_from = time::from_db(&follow.cursor).map(|c| time::to_db(c - OVERLAP)).unwrap_or_default();
         follow.seen.retain(|_, at| *at > keep_from);
-        self.save_cursor(&follow.cursor)?;
         Ok(reindexed)
-    }
-
-    fn save_cursor(&self, cursor: &str) -> std::io::Result<()> {
-        let tmp = self.cursor_file.with_extension("tmp");
-        std::fs::write(&tmp, cursor)?;
-        std::fs::rename(tmp, &self.cursor_file)
     }
 
     /// Asks the follower to poll now (after a local write commits).
@@ -151,7 +138,7 @@ impl CatalogSearch {
     pub async fn follow(self: Arc<Self>, db: Db, mut shutdown: watch::Receiver<bool>) {
         let mut polls: u64 = 0;
         while !*shutdown.borrow() {
-            if let Err(e) = self.sync(&db).await {
+            if let Err(e) = self.sync(&db, polls.is_multiple_of(FULL_POLL_EVERY)).await {
                 tracing::warn!(error = %e, "search index could not follow the catalog");
             }
             polls += 1;
