@@ -145,6 +145,7 @@ async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagina
         descending: true,
         offset: page.offset() as usize,
         limit: page.limit as usize,
+        facets: false,
     };
     let hits = search_of(app)?.search(&query).map_err(ApiError::internal)?;
     Ok(Json(ProductPage { total: hits.total as i64, products: views(app, store, &hits.ids).await? }))
@@ -335,6 +336,7 @@ fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
         descending,
         offset: page.offset() as usize,
         limit: page.limit as usize,
+        facets: true,
     })
 }
 

@@ -224,22 +224,15 @@ impl SearchIndex {
         let query = self.build(q);
         let top = TopDocs::with_limit(q.limit.max(1)).and_offset(q.offset);
         let order = if q.descending { Order::Desc } else { Order::Asc };
-        let aggregations: Aggregations = serde_json::from_value(serde_json::json!({
-            "categories": {"terms": {"field": "category_id", "size": 1000}},
-            "tags": {"terms": {"field": "tag", "size": 1000}},
-        }))
-        .map_err(|e| SearchError::Other(e.to_string()))?;
-        let facets_collector = AggregationCollector::from_aggs(aggregations, AggregationLimits::default());
-        let (addresses, total, facets): (Vec<DocAddress>, usize, _) = match q.sort {
+        let (addresses, total): (Vec<DocAddress>, usize) = match q.sort {
             SortBy::Relevance => {
-                let (docs, total, facets) = searcher.search(&query, &(top, Count, facets_collector))?;
-                (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
+                let (docs, total) = searcher.search(&query, &(top, Count))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total)
             }
             SortBy::Price | SortBy::CreatedAt => {
                 let field = if q.sort == SortBy::Price { "price" } else { "created_at" };
-                let (docs, total, facets) =
-                    searcher.search(&query, &(top.order_by_fast_field::<i64>(field, order), Count, facets_collector))?;
-                (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
+                let (docs, total) = searcher.search(&query, &(top.order_by_fast_field::<i64>(field, order), Count))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total)
             }
             SortBy::Name => {
                 let descending = q.descending;
@@ -254,14 +247,11 @@ impl SearchIndex {
                         if descending { (name, Reverse(String::new())) } else { (String::new(), Reverse(name)) }
                     }
                 });
-                let (docs, total, facets) = searcher.search(&query, &(by_name, Count, facets_collector))?;
-                (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
+                let (docs, total) = searcher.search(&query, &(by_name, Count))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total)
             }
         };
-        // Price bounds of the whole matching set, read as exact integers from the fast field.
-        let cheapest = TopDocs::with_limit(1).order_by_fast_field::<i64>("price", Order::Asc);
-        let dearest = TopDocs::with_limit(1).order_by_fast_field::<i64>("price", Order::Desc);
-        let (cheapest, dearest) = searcher.search(&query, &(cheapest, dearest))?;
+        let facets = if q.facets { self.facets(&searcher, &*query)? } else { Facets::default() };
         let mut ids = Vec::with_capacity(addresses.len());
         for address in addresses {
             let doc: TantivyDocument = searcher.doc(address)?;
@@ -269,14 +259,28 @@ impl SearchIndex {
                 ids.push(id.to_string());
             }
         }
-        let terms = serde_json::to_value(&facets).map_err(|e| SearchError::Other(e.to_string()))?;
-        let facets = Facets {
+        Ok(Hits { total, ids, facets })
+    }
+
+    /// Category and tag counts and price bounds over every document `query` matches.
+    fn facets(&self, searcher: &tantivy::Searcher, query: &dyn Query) -> Result<Facets, SearchError> {
+        let aggregations: Aggregations = serde_json::from_value(serde_json::json!({
+            "categories": {"terms": {"field": "category_id", "size": 1000}},
+            "tags": {"terms": {"field": "tag", "size": 1000}},
+        }))
+        .map_err(|e| SearchError::Other(e.to_string()))?;
+        let terms = searcher.search(query, &AggregationCollector::from_aggs(aggregations, AggregationLimits::default()))?;
+        // Price bounds read as exact integers from the fast field (the stats aggregation is f64).
+        let cheapest = TopDocs::with_limit(1).order_by_fast_field::<i64>("price", Order::Asc);
+        let dearest = TopDocs::with_limit(1).order_by_fast_field::<i64>("price", Order::Desc);
+        let (cheapest, dearest) = searcher.search(query, &(cheapest, dearest))?;
+        let terms = serde_json::to_value(&terms).map_err(|e| SearchError::Other(e.to_string()))?;
+        Ok(Facets {
             categories: buckets(&terms, "categories"),
             tags: buckets(&terms, "tags"),
             min_price: cheapest.first().map(|(price, _)| *price),
             max_price: dearest.first().map(|(price, _)| *price),
-        };
-        Ok(Hits { total, ids, facets })
+        })
     }
 }
 
@@ -320,6 +324,7 @@ mod tests {
             descending: true,
             offset: 0,
             limit: 10,
+            facets: true,
         }
     }
 

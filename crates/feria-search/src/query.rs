@@ -45,6 +45,8 @@ pub struct SearchQuery {
     pub descending: bool,
     pub offset: usize,
     pub limit: usize,
+    /// Also count categories and tags and find the price bounds of all matches.
+    pub facets: bool,
 }
 
 /// Counts over every product that matched (not only the page).
