@@ -57,11 +57,6 @@ impl FileStore {
         FileStore { dir }
     }
 
-    /// The directory files are kept in.
-    pub fn dir(&self) -> &std::path::Path {
-        &self.dir
-    }
-
     /// Stores an image under a new unique name inside `folder` (e.g. `products`).
     pub async fn put_image(&self, folder: &str, format: ImageFormat, bytes: &[u8]) -> std::io::Result<StoredFile> {
         let key = format!("{folder}/{}.{}", feria_domain::ids::new_id(), format.extension());
