@@ -17,23 +17,8 @@ DURATION=${DURATION:-10s}
 PORT=${BENCH_PORT:-3918}
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release --quiet
-work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-export PORT HOST=127.0.0.1 LOG_LEVEL=warn
-export DATABASE_URL=${DATABASE_URL:-sqlite://$work/feria.db}
-export UPLOADS_DIR=$work/uploads
-export JWT_SECRET=bench-jwt-secret-0123456789abcdef0123456789 ENCRYPTION_KEY=bench-encryption-key-0123456789abcdef0123
-export RATE_LIMIT_MAX_REQUESTS=100000000 AUTH_RATE_LIMIT_MAX_REQUESTS=100000000
-
-./target/release/feria user create --email bench@feria.test --name Bench --password bench-password --admin >/dev/null
-./target/release/feria serve >"$work/feria.log" 2>&1 &
-pid=$!
-base="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do curl -fs "$base/api/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-token=$(curl -fs -X POST "$base/api/auth/login" -H 'content-type: application/json' \
-  -d '{"email":"bench@feria.test","password":"bench-password"}' | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+source bench/lib.sh
+token=$(admin_token)
 
 python3 bench/load_catalog.py "$base" "$token" "$PRODUCTS"
 started=$(date +%s.%N)
@@ -41,7 +26,6 @@ until [ "$(curl -fs "$base/api/products/search?limit=1" | python3 -c 'import sys
 echo "search index complete $(python3 -c "print(round($(date +%s.%N) - $started, 2))") s after the last write"
 sleep 2
 
-rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$pid/status"; }
 echo "idle RSS with $PRODUCTS products indexed: $(rss_mb) MB"
 id=$(curl -fs "$base/api/products?limit=1" | python3 -c 'import sys, json; print(json.load(sys.stdin)["products"][0]["id"])')
 

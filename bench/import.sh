@@ -11,25 +11,13 @@ cd "$(dirname "$0")/.."
 
 ROWS=${ROWS:-10000}
 PORT=${BENCH_PORT:-3919}
-cargo build --release --quiet
-work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-export PORT HOST=127.0.0.1 LOG_LEVEL=warn JOB_POLL_INTERVAL_MS=100
-export DATABASE_URL=${DATABASE_URL:-sqlite://$work/feria.db}
-export UPLOADS_DIR=$work/uploads IMPORTS_DIR=$work/imports
-export JWT_SECRET=bench-jwt-secret-0123456789abcdef0123456789 ENCRYPTION_KEY=bench-encryption-key-0123456789abcdef0123
+export JOB_POLL_INTERVAL_MS=100
+source bench/lib.sh
+token=$(admin_token)
 
 python3 bench/make_import.py "$ROWS" "$work/products.xlsx"
 echo "file: $ROWS rows, $(du -k "$work/products.xlsx" | cut -f1) KiB"
-./target/release/feria user create --email bench@feria.test --name Bench --password bench-password --admin >/dev/null
-./target/release/feria serve >"$work/feria.log" 2>&1 &
-pid=$!
-base="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do curl -fs "$base/api/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-token=$(curl -fs -X POST "$base/api/auth/login" -H 'content-type: application/json' \
-  -d '{"email":"bench@feria.test","password":"bench-password"}' | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
-echo "RSS before: $(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$pid/status") MB"
+echo "RSS before: $(rss_mb) MB"
 
 started=$(date +%s.%N)
 job=$(curl -fs -H "Authorization: Bearer $token" -F "file=@$work/products.xlsx" "$base/api/products/bulk-import" | python3 -c 'import sys, json; print(json.load(sys.stdin)["jobId"])')
