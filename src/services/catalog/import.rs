@@ -73,7 +73,7 @@ pub const COLUMNS: [(&str, &str); 9] = [
 const REQUIRED: [&str; 3] = ["name", "price", "category"];
 
 /// One problem in one row of the file.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct RowError {
     /// Line in the file (the header is line 1).
     pub row: usize,
@@ -331,24 +331,11 @@ fn import_from_row(row: &AnyRow) -> Result<ImportRecord, sqlx::Error> {
         created: row.try_get("created_count")?,
         updated: row.try_get("updated_count")?,
         error_count: row.try_get("error_count")?,
-        errors: serde_json::from_str::<Vec<RowErrorStored>>(&errors).unwrap_or_default().into_iter().map(Into::into).collect(),
+        errors: serde_json::from_str(&errors).unwrap_or_default(),
         failure: row.try_get("failure")?,
         created_at: row.try_get("created_at")?,
         finished_at: row.try_get("finished_at")?,
     })
-}
-
-#[derive(serde::Deserialize, Serialize)]
-struct RowErrorStored {
-    row: usize,
-    column: String,
-    message: String,
-}
-
-impl From<RowErrorStored> for RowError {
-    fn from(e: RowErrorStored) -> RowError {
-        RowError { row: e.row, column: e.column, message: e.message }
-    }
 }
 
 /// Records a queued import of the file at `file_path`; returns its id.
