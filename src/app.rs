@@ -17,6 +17,7 @@ use crate::routes::health::HealthCache;
 use crate::services::catalog::cache::CatalogCache;
 use crate::services::catalog::search::CatalogSearch;
 use crate::services::files::FileStore;
+use feria_providers::s3::S3Bucket;
 use crate::services::identity::{passwords::PasswordHasher, tokens::TokenKeys};
 
 /// Everything a request handler may need.
@@ -85,7 +86,10 @@ impl App {
             tokens: TokenKeys::new(config.jwt_secret.expose(), config.jwt_expires_in),
             passwords: PasswordHasher::new(config.argon2),
             sealer: Sealer::new(config.encryption_key.expose()),
-            files: FileStore::new(config.uploads_dir.clone()),
+            files: match &config.s3 {
+                None => FileStore::Local(config.uploads_dir.clone()),
+                Some(s3) => FileStore::Bucket(S3Bucket::new(s3.clone())?),
+            },
             catalog_cache: Arc::default(),
             search: std::sync::OnceLock::new(),
             config,

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use feria_providers::email::{SmtpSecurity, SmtpSettings};
+use feria_providers::s3::S3Settings;
 
 /// A value that must never be printed: its `Debug` shows `***` and it has no `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,8 +90,10 @@ pub struct Config {
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
     pub body_limit_bytes: usize,
-    /// Where uploaded images are kept (served under `/uploads/`).
+    /// Where uploaded images are kept (served under `/uploads/`) when no bucket is configured.
     pub uploads_dir: std::path::PathBuf,
+    /// The S3-compatible bucket for uploaded images, when `AWS_S3_BUCKET` is set.
+    pub s3: Option<S3Settings>,
     /// Largest accepted image, in bytes.
     pub max_file_size: usize,
     /// Where uploaded import files wait for their job (shared by every node that runs jobs).
@@ -138,6 +141,12 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "ADMIN_PASSWORD",
     "BODY_LIMIT_BYTES",
     "UPLOADS_DIR",
+    "AWS_S3_BUCKET",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_S3_ENDPOINT",
+    "AWS_S3_PUBLIC_URL",
     "MAX_FILE_SIZE",
     "IMPORTS_DIR",
     "IMPORT_MAX_BYTES",
@@ -390,6 +399,7 @@ impl Config {
         }
         let body_limit_bytes = r.parse("BODY_LIMIT_BYTES", 1024 * 1024usize, "a whole number of bytes");
         let uploads_dir = r.text("UPLOADS_DIR").unwrap_or_else(|| "./data/uploads".into()).into();
+        let s3 = read_s3(&mut r);
         let max_file_size = r.parse("MAX_FILE_SIZE", 5 * 1024 * 1024usize, "a whole number of bytes");
         let imports_dir = r.text("IMPORTS_DIR").unwrap_or_else(|| "./data/imports".into()).into();
         let import_max_bytes = r.parse("IMPORT_MAX_BYTES", 50 * 1024 * 1024usize, "a whole number of bytes");
@@ -444,6 +454,7 @@ impl Config {
             admin_password,
             body_limit_bytes,
             uploads_dir,
+            s3,
             max_file_size,
             imports_dir,
             import_max_bytes,
@@ -497,6 +508,19 @@ impl Config {
             ("ADMIN_PASSWORD", set(self.admin_password.is_some())),
             ("BODY_LIMIT_BYTES", self.body_limit_bytes.to_string()),
             ("UPLOADS_DIR", self.uploads_dir.display().to_string()),
+        ]);
+        match &self.s3 {
+            None => lines.push(("AWS_S3_BUCKET", "(not set: images are kept in UPLOADS_DIR)".into())),
+            Some(s3) => lines.extend([
+                ("AWS_S3_BUCKET", s3.bucket.clone()),
+                ("AWS_REGION", s3.region.clone()),
+                ("AWS_ACCESS_KEY_ID", s3.access_key_id.clone()),
+                ("AWS_SECRET_ACCESS_KEY", set(true)),
+                ("AWS_S3_ENDPOINT", s3.endpoint.clone()),
+                ("AWS_S3_PUBLIC_URL", s3.public_url.clone()),
+            ]),
+        }
+        lines.extend([
             ("MAX_FILE_SIZE", self.max_file_size.to_string()),
             ("IMPORTS_DIR", self.imports_dir.display().to_string()),
             ("IMPORT_MAX_BYTES", self.import_max_bytes.to_string()),
@@ -513,6 +537,23 @@ impl Config {
         ]);
         lines.into_iter().map(|(k, v)| format!("{k} = {v}")).collect()
     }
+}
+
+/// The image bucket: `AWS_S3_BUCKET` turns it on and then needs both credentials. The endpoint
+/// defaults to AWS's for the region; the public URL to the bucket's path-style URL.
+fn read_s3(r: &mut Reader<'_>) -> Option<S3Settings> {
+    let bucket = r.text("AWS_S3_BUCKET")?;
+    let region = r.text("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
+    let endpoint = r.text("AWS_S3_ENDPOINT").unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+    if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
+        r.problems.push(format!("AWS_S3_ENDPOINT: '{endpoint}' is not an http(s) URL"));
+    }
+    let (Some(access_key_id), Some(secret_access_key)) = (r.text("AWS_ACCESS_KEY_ID"), r.text("AWS_SECRET_ACCESS_KEY")) else {
+        r.problems.push("AWS_S3_BUCKET is set: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are needed too".into());
+        return None;
+    };
+    let public_url = r.text("AWS_S3_PUBLIC_URL").unwrap_or_else(|| format!("{}/{bucket}", endpoint.trim_end_matches('/')));
+    Some(S3Settings { endpoint, region, bucket, access_key_id, secret_access_key, public_url })
 }
 
 fn read_email(r: &mut Reader<'_>) -> Option<EmailConfig> {
@@ -599,6 +640,23 @@ mod tests {
         assert!(joined.contains("PORT = 3000"));
         assert!(joined.contains("EMAIL_SMTP_PORT = 587"));
         assert_eq!(format!("{:?}", Secret::new("x")), "***");
+    }
+
+    #[test]
+    fn s3_needs_credentials_and_hides_its_secret() {
+        let problems = Config::from_settings(&settings(&[("AWS_S3_BUCKET", "b")])).err().expect("credentials are required");
+        assert!(problems.iter().any(|p| p.contains("AWS_ACCESS_KEY_ID")), "{problems:?}");
+        let loaded = Config::from_settings(&settings(&[
+            ("AWS_S3_BUCKET", "b"),
+            ("AWS_REGION", "sa-east-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIA1"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret-value"),
+        ]))
+        .unwrap_or_else(|p| panic!("{p:?}"));
+        let joined = loaded.config.summary().join("\n");
+        assert!(joined.contains("AWS_S3_ENDPOINT = https://s3.sa-east-1.amazonaws.com"), "{joined}");
+        assert!(joined.contains("AWS_S3_PUBLIC_URL = https://s3.sa-east-1.amazonaws.com/b"), "{joined}");
+        assert!(!joined.contains("very-secret-value") && !format!("{:?}", loaded.config).contains("very-secret-value"));
     }
 
     #[test]

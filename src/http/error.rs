@@ -38,6 +38,7 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "rate_limited";
     pub const INTERNAL: &str = "internal_error";
     pub const NOT_READY: &str = "not_ready";
+    pub const UPSTREAM_ERROR: &str = "upstream_error";
 }
 
 /// One problem with one input field.
@@ -116,6 +117,13 @@ impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "internal error");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL, "Error interno del servidor")
+    }
+
+    /// 502: a service feria depends on (object storage, a payment provider…) failed; the cause
+    /// is logged, the client is told which service in `message`.
+    pub fn upstream(message: impl Into<String>, cause: impl std::fmt::Display) -> ApiError {
+        tracing::warn!(error = %cause, "upstream service failed");
+        ApiError::new(StatusCode::BAD_GATEWAY, codes::UPSTREAM_ERROR, message)
     }
 
     /// The envelope for a status that no handler described (404 route, 405, 408, 413, …).

@@ -20,7 +20,7 @@ use crate::http::validate::Validator;
 use crate::services::catalog::products::{self, Product, ProductData, WriteError};
 use crate::services::catalog::stores::Store;
 use crate::services::catalog::taxonomy::{self, Taxonomy};
-use crate::services::files::{ImageFormat, StoredFile};
+use crate::services::files::{FileError, ImageFormat, StoredFile};
 
 /// Images one product can have.
 pub const MAX_IMAGES: usize = 8;
@@ -634,7 +634,10 @@ async fn store_images(app: &App, images: &[Upload]) -> ApiResult<Vec<StoredFile>
             Ok(file) => stored.push(file),
             Err(e) => {
                 discard(app, &stored).await;
-                return Err(ApiError::internal(format!("storing an image: {e}")));
+                return Err(match e {
+                    FileError::Local(e) => ApiError::internal(format!("storing an image: {e}")),
+                    FileError::Bucket(e) => ApiError::upstream("El almacenamiento de imágenes no respondió; no se guardó nada", e),
+                });
             }
         }
     }
@@ -661,6 +664,7 @@ async fn discard(app: &App, files: &[StoredFile]) {
         (status = 413, description = "Image or body too large", body = ErrorBody),
         (status = 415, description = "Neither JSON nor multipart", body = ErrorBody),
         (status = 422, description = "Invalid fields or not an image", body = ErrorBody),
+        (status = 502, description = "The image bucket failed; nothing was saved", body = ErrorBody),
     ))]
 pub async fn create(
     State(app): State<AppState>,
@@ -704,6 +708,7 @@ pub async fn create(
         (status = 409, description = "SKU taken", body = ErrorBody),
         (status = 413, description = "Image or body too large", body = ErrorBody),
         (status = 422, description = "Invalid fields or not an image", body = ErrorBody),
+        (status = 502, description = "The image bucket failed; nothing was saved", body = ErrorBody),
     ))]
 pub async fn update(
     State(app): State<AppState>,

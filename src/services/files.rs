@@ -1,6 +1,9 @@
-//! Stored files (product images): a local directory served under `/uploads/`.
+//! Stored files (product images): a local directory served under `/uploads/`, or an
+//! S3-compatible bucket.
 
 use std::path::PathBuf;
+
+use feria_providers::s3::{S3Bucket, S3Error};
 
 /// Image formats accepted, recognised by their first bytes (never by name or declared type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +30,15 @@ impl ImageFormat {
         }
     }
 
+    fn content_type(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+            ImageFormat::WebP => "image/webp",
+            ImageFormat::Gif => "image/gif",
+        }
+    }
+
     fn extension(self) -> &'static str {
         match self {
             ImageFormat::Jpeg => "jpg",
@@ -37,46 +49,67 @@ impl ImageFormat {
     }
 }
 
-/// A stored file: its key (for deletion) and public URL path.
+/// A stored file: its key (for deletion) and public URL.
 #[derive(Debug, Clone)]
 pub struct StoredFile {
     pub key: String,
     pub url: String,
 }
 
-/// Files kept in a local directory.
-pub struct FileStore {
-    dir: PathBuf,
+/// Why a file could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("local file store: {0}")]
+    Local(#[from] std::io::Error),
+    #[error("{0}")]
+    Bucket(#[from] S3Error),
 }
 
-/// URL path under which stored files are served.
+/// Where stored files live: a local directory served by feria under `/uploads/`, or an
+/// S3-compatible bucket (when `AWS_S3_BUCKET` is set) that serves them itself.
+pub enum FileStore {
+    Local(PathBuf),
+    Bucket(S3Bucket),
+}
+
+/// URL path under which locally stored files are served.
 pub const PUBLIC_PREFIX: &str = "/uploads";
 
 impl FileStore {
-    pub fn new(dir: PathBuf) -> FileStore {
-        FileStore { dir }
-    }
-
     /// Stores an image under a new unique name inside `folder` (e.g. `products`).
-    pub async fn put_image(&self, folder: &str, format: ImageFormat, bytes: &[u8]) -> std::io::Result<StoredFile> {
+    pub async fn put_image(&self, folder: &str, format: ImageFormat, bytes: &[u8]) -> Result<StoredFile, FileError> {
         let key = format!("{folder}/{}.{}", feria_domain::ids::new_id(), format.extension());
-        let path = self.dir.join(&key);
-        if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await?;
+        match self {
+            FileStore::Local(dir) => {
+                let path = dir.join(&key);
+                if let Some(parent) = path.parent() {
+                    tokio::fs::create_dir_all(parent).await?;
+                }
+                tokio::fs::write(&path, bytes).await?;
+                Ok(StoredFile { url: format!("{PUBLIC_PREFIX}/{key}"), key })
+            }
+            FileStore::Bucket(bucket) => {
+                bucket.put(&key, format.content_type(), bytes.to_vec()).await?;
+                Ok(StoredFile { url: bucket.public_url(&key), key })
+            }
         }
-        tokio::fs::write(&path, bytes).await?;
-        Ok(StoredFile { url: format!("{PUBLIC_PREFIX}/{key}"), key })
     }
 
-    /// Deletes a stored file; a file already gone is not an error.
+    /// Deletes a stored file; a file already gone is not an error, and a failure is only logged
+    /// (the file is orphaned, nothing else is affected).
     pub async fn delete(&self, key: &str) {
         if key.split('/').any(|part| part == ".." || part.is_empty()) {
             return;
         }
-        match tokio::fs::remove_file(self.dir.join(key)).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(%key, error = %e, "could not delete a stored file"),
+        let result = match self {
+            FileStore::Local(dir) => match tokio::fs::remove_file(dir.join(key)).await {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other.map_err(FileError::from),
+            },
+            FileStore::Bucket(bucket) => bucket.delete(key).await.map_err(FileError::from),
+        };
+        if let Err(e) = result {
+            tracing::warn!(%key, error = %e, "could not delete a stored file");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The one integration-test binary: feria over real HTTP, on SQLite, or on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod fake_s3;
 mod fake_smtp;
 mod harness;
 

@@ -4,6 +4,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::fake_s3::FakeS3;
 use crate::harness::{TestApp, expect_error, expect_status};
 
 /// A 1×1 PNG.
@@ -221,6 +222,62 @@ async fn multipart_with_images_is_stored_served_and_cleaned_up() {
     assert_eq!(res, json!({"message": "Producto eliminado", "product": {"id": id, "name": "Ojo de bife"}}));
     assert_eq!(t.get(&new_url, None).await.status(), StatusCode::NOT_FOUND, "deleting a product removes its images");
     expect_error(t.get(&format!("/api/products/{id}"), None).await, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn images_go_to_an_s3_bucket_when_configured() {
+    let s3 = FakeS3::start().await;
+    let t = TestApp::with(|s| s.extend(s3.settings("feria-imagenes"))).await;
+    let admin = t.admin_token().await;
+    let c = catalog(&t, &admin, "/api").await;
+    let form = multipart_bife(&c).part("image", Part::bytes(PNG.to_vec()).file_name("ojo.png"));
+    let res = t.client.post(t.url("/api/products")).bearer_auth(&admin).multipart(form).send().await.unwrap();
+    let p = expect_status(res, StatusCode::CREATED).await;
+    let url = p["imgUrl"].as_str().unwrap().to_string();
+    let prefix = format!("{}/feria-imagenes/products/", s3.endpoint);
+    assert!(url.starts_with(&prefix) && url.ends_with(".png"), "{url}");
+    let key = format!("feria-imagenes/{}", &url[s3.endpoint.len() + "/feria-imagenes/".len()..]);
+    let objects = s3.objects();
+    assert_eq!(objects.len(), 1);
+    assert_eq!((objects[&key].content_type.as_str(), objects[&key].bytes.as_slice()), ("image/png", PNG));
+    let served = t.client.get(&url).send().await.unwrap();
+    assert_eq!(served.bytes().await.unwrap().as_ref(), PNG, "the public URL serves the object");
+    assert_eq!(s3.rejected_signatures(), 0);
+
+    // The bucket failing: a clean 502, no product, no object left behind.
+    s3.fail_next(1);
+    let form = multipart_bife(&c).text("name", "Vacío").part("image", Part::bytes(PNG.to_vec()).file_name("v.png"));
+    let res = t.client.post(t.url("/api/products")).bearer_auth(&admin).multipart(form).send().await.unwrap();
+    let err = expect_error(res, StatusCode::BAD_GATEWAY, "upstream_error").await;
+    assert!(err["error"].as_str().unwrap().contains("imágenes"), "{err}");
+    assert_eq!(expect_status(t.get("/api/products", None).await, StatusCode::OK).await["total"], 1);
+    assert_eq!(s3.objects().len(), 1);
+
+    // Replacing the image deletes the old object; deleting the product deletes the new one.
+    let id = p["id"].as_str().unwrap();
+    let replace = Form::new().part("image", Part::bytes(PNG.to_vec()).file_name("nueva.png"));
+    let res = t.client.put(t.url(&format!("/api/products/{id}"))).bearer_auth(&admin).multipart(replace).send().await.unwrap();
+    let updated = expect_status(res, StatusCode::OK).await;
+    let objects = s3.objects();
+    assert_eq!(objects.len(), 1);
+    assert!(!objects.contains_key(&key), "the replaced image was deleted from the bucket");
+    assert!(updated["imgUrl"].as_str().unwrap().starts_with(&prefix));
+    expect_status(t.request(Method::DELETE, &format!("/api/products/{id}"), None, Some(&admin)).await, StatusCode::OK).await;
+    assert!(s3.objects().is_empty(), "deleting the product deleted its images");
+    assert_eq!(s3.rejected_signatures(), 0, "every request was correctly signed");
+
+    // A wrong secret is refused by the bucket and reported as a 502.
+    let wrong = TestApp::with(|s| {
+        s.extend(s3.settings("feria-imagenes"));
+        s.insert("AWS_SECRET_ACCESS_KEY".into(), "not-the-secret".into());
+    })
+    .await;
+    let admin = wrong.admin_token().await;
+    let c = catalog(&wrong, &admin, "/api").await;
+    let form = multipart_bife(&c).part("image", Part::bytes(PNG.to_vec()).file_name("ojo.png"));
+    let res = wrong.client.post(wrong.url("/api/products")).bearer_auth(&admin).multipart(form).send().await.unwrap();
+    expect_error(res, StatusCode::BAD_GATEWAY, "upstream_error").await;
+    assert_eq!(s3.rejected_signatures(), 1);
 }
 
 #[tokio::test]

@@ -3,3 +3,4 @@
 //! endpoint is configurable so tests can point it at a fake speaking the same protocol.
 
 pub mod email;
+pub mod s3;
