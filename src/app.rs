@@ -17,8 +17,8 @@ use crate::routes::health::HealthCache;
 use crate::services::catalog::cache::CatalogCache;
 use crate::services::catalog::search::CatalogSearch;
 use crate::services::files::FileStore;
-use feria_providers::s3::S3Bucket;
 use crate::services::identity::{passwords::PasswordHasher, tokens::TokenKeys};
+use feria_providers::s3::S3Bucket;
 
 /// Everything a request handler may need.
 pub struct App {

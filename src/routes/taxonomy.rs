@@ -130,6 +130,7 @@ pub(crate) async fn update_entry(app: &App, kind: Taxonomy, store: &Store, id: &
     let entry =
         taxonomy::update(&mut tx, kind, &store.id, id, changes).await.map_err(|e| write_error(kind, e))?.ok_or_else(|| not_found(kind))?;
     tx.commit().await?;
+    app.catalog_changed(None).await;
     Ok(Json(entry.into()))
 }
 
@@ -139,9 +140,7 @@ pub(crate) async fn delete_entry(app: &App, kind: Taxonomy, store: &Store, id: &
         return Err(not_found(kind));
     }
     tx.commit().await?;
-    if kind == Taxonomy::Tag {
-        app.catalog_changed(None).await;
-    }
+    app.catalog_changed(None).await;
     Ok(Json(Deleted { message: format!("{} eliminada", kind.noun()) }))
 }
 

@@ -314,6 +314,38 @@ async fn updates_inactive_products_and_categories_in_use() {
 }
 
 #[tokio::test]
+async fn renamed_categories_units_and_tags_show_in_their_products_at_once() {
+    let t = TestApp::spawn().await;
+    let admin = t.admin_token().await;
+    let c = catalog(&t, &admin, "/api").await;
+    let p = create(&t, &c, &bife(&c)).await;
+    let path = format!("/api/products/{}", p["id"].as_str().unwrap());
+    // Read everything once so the node has it cached.
+    for url in [path.as_str(), "/api/products", "/api/products/search?q=bife"] {
+        expect_status(t.get(url, None).await, StatusCode::OK).await;
+    }
+    let tags = expect_status(t.get("/api/tags", None).await, StatusCode::OK).await;
+    let premium = tags["tags"].as_array().unwrap().iter().find(|t| t["name"] == "premium").unwrap()["id"].as_str().unwrap().to_string();
+    for (url, body) in [
+        (format!("/api/categories/{}", c.category), json!({"name": "Vacunos"})),
+        (format!("/api/units/{}", c.unit), json!({"name": "Kilo", "abbreviation": "kg."})),
+        (format!("/api/tags/{premium}"), json!({"name": "Selección"})),
+    ] {
+        expect_status(t.request(Method::PUT, &url, Some(&body), Some(&admin)).await, StatusCode::OK).await;
+    }
+    let detail = expect_status(t.get(&path, None).await, StatusCode::OK).await;
+    let listed = expect_status(t.get("/api/products", None).await, StatusCode::OK).await["products"][0].clone();
+    let found = expect_status(t.get("/api/products/search?q=bife", None).await, StatusCode::OK).await["products"][0].clone();
+    for product in [detail, listed, found] {
+        assert_eq!(product["category"]["name"], "Vacunos");
+        assert_eq!((product["unit"]["name"].clone(), product["unit"]["abbreviation"].clone()), (json!("Kilo"), json!("kg.")));
+        assert_eq!(product["tags"], json!(["popular", "Selección"]));
+    }
+    let by_tag = expect_status(t.get("/api/products/search?q=seleccion", None).await, StatusCode::OK).await;
+    assert_eq!(by_tag["total"], 1, "the renamed tag is searchable");
+}
+
+#[tokio::test]
 async fn products_never_leak_between_stores() {
     let t = TestApp::spawn().await;
     let admin = t.admin_token().await;

@@ -116,10 +116,7 @@ impl S3Bucket {
             region: &self.settings.region,
         };
         let authorization = signed.authorization(&self.settings.access_key_id, &self.settings.secret_access_key);
-        request
-            .header("x-amz-content-sha256", payload_hash)
-            .header("x-amz-date", amz_date)
-            .header("authorization", authorization)
+        request.header("x-amz-content-sha256", payload_hash).header("x-amz-date", amz_date).header("authorization", authorization)
     }
 }
 

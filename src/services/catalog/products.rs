@@ -135,18 +135,18 @@ pub async fn record_change(conn: &mut AnyConnection, store_id: &str, product_id:
     Ok(())
 }
 
-/// Notes a change for every product carrying tag `tag_id` (its name is part of their index entry).
-pub async fn record_tag_change(conn: &mut AnyConnection, store_id: &str, tag_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO catalog_changes (id, store_id, product_id, changed_at)
-         SELECT $1 || product_id, $2, product_id, $3 FROM product_tags WHERE tag_id = $4",
-    )
-    .bind(new_id())
-    .bind(store_id)
-    .bind(time::to_db(time::now()))
-    .bind(tag_id)
-    .execute(conn)
-    .await?;
+/// Notes a change for every product using the category, unit or tag `entry_id` (its name is
+/// part of their cached and indexed entries).
+pub async fn record_usage_change(conn: &mut AnyConnection, kind: Taxonomy, store_id: &str, entry_id: &str) -> Result<(), sqlx::Error> {
+    let users = match kind {
+        Taxonomy::Category => "SELECT id AS product_id FROM products WHERE category_id = $4",
+        Taxonomy::Unit => "SELECT id AS product_id FROM products WHERE unit_id = $4",
+        Taxonomy::Tag => "SELECT product_id FROM product_tags WHERE tag_id = $4",
+    };
+    let sql = format!(
+        "INSERT INTO catalog_changes (id, store_id, product_id, changed_at) SELECT $1 || u.product_id, $2, u.product_id, $3 FROM ({users}) u"
+    );
+    sqlx::query(&sql).bind(new_id()).bind(store_id).bind(time::to_db(time::now())).bind(entry_id).execute(conn).await?;
     Ok(())
 }
 

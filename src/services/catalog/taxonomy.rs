@@ -166,18 +166,14 @@ pub async fn update(
         query = query.bind(changes.abbreviation.unwrap_or(current.abbreviation));
     }
     query.execute(&mut *conn).await?;
-    if kind == Taxonomy::Tag {
-        super::products::record_tag_change(conn, store_id, id).await?;
-    }
+    super::products::record_usage_change(conn, kind, store_id, id).await?;
     find(conn, kind, store_id, id).await
 }
 
 /// Deletes an entry; false when the store has no such entry. Entries still used by products
 /// fail with a foreign-key violation.
 pub async fn delete(conn: &mut AnyConnection, kind: Taxonomy, store_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    if kind == Taxonomy::Tag {
-        super::products::record_tag_change(conn, store_id, id).await?;
-    }
+    super::products::record_usage_change(conn, kind, store_id, id).await?;
     let sql = format!("DELETE FROM {} WHERE id = $1 AND store_id = $2", kind.table());
     Ok(sqlx::query(&sql).bind(id).bind(store_id).execute(conn).await?.rows_affected() == 1)
 }
