@@ -4,6 +4,10 @@
 # Defines: rss_mb (feria's resident memory in MB), admin_token (logs in, prints the JWT).
 
 cargo build --release --quiet
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
+  echo "port $PORT is already in use: stop what listens there or set BENCH_PORT" >&2
+  exit 1
+fi
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 

@@ -2,8 +2,10 @@
 //! Writes accept `multipart/form-data` (with `image` files) or JSON.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use feria_domain::money::{add_tax, parse_scaled};
 use feria_search::{SearchQuery, SortBy};
 use serde::{Deserialize, Serialize};
@@ -19,7 +21,6 @@ use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::services::catalog::products::{self, Product, ProductData, WriteError};
 use crate::services::catalog::stores::Store;
-use crate::services::catalog::taxonomy::{self, Taxonomy};
 use crate::services::files::{FileError, ImageFormat, StoredFile};
 
 /// Images one product can have.
@@ -131,8 +132,23 @@ async fn views(app: &App, store: &Store, ids: &[String]) -> ApiResult<Vec<Produc
     Ok(found.iter().map(|p| ProductView::new(p, store)).collect())
 }
 
-/// A listing of active products, newest first, served from the search index and the cache.
-async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagination) -> ApiResult<Json<ProductPage>> {
+/// The answer cached under `key` (which names the store, endpoint and parsed parameters), or
+/// `compute`d, cached and sent. Cached answers are dropped whenever the catalog changes.
+async fn cached<T: Serialize>(app: &App, key: String, compute: impl Future<Output = ApiResult<T>>) -> ApiResult<Response> {
+    let body = match app.catalog_cache.answer(&key) {
+        Some(body) => body,
+        None => {
+            let generation = app.catalog_cache.generation();
+            let body = Bytes::from(serde_json::to_vec(&compute.await?).map_err(ApiError::internal)?);
+            app.catalog_cache.remember_answer(key, generation, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A listing of active products, newest first, served from the search index and the caches.
+async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagination) -> ApiResult<Response> {
     let query = SearchQuery {
         store_id: store.id.clone(),
         text: None,
@@ -147,8 +163,11 @@ async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagina
         limit: page.limit as usize,
         facets: false,
     };
-    let hits = search_of(app)?.search(&query).map_err(ApiError::internal)?;
-    Ok(Json(ProductPage { total: hits.total as i64, products: views(app, store, &hits.ids).await? }))
+    cached(app, format!("list {query:?}"), async {
+        let hits = search_of(app)?.search(&query).map_err(ApiError::internal)?;
+        Ok(ProductPage { total: hits.total as i64, products: views(app, store, &hits.ids).await? })
+    })
+    .await
 }
 
 /// Lists the store's active products, newest first.
@@ -159,7 +178,7 @@ async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagina
         (status = 404, description = "Unknown store", body = ErrorBody),
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
-pub async fn list(State(app): State<AppState>, CurrentStore(store): CurrentStore, page: Pagination) -> ApiResult<Json<ProductPage>> {
+pub async fn list(State(app): State<AppState>, CurrentStore(store): CurrentStore, page: Pagination) -> ApiResult<Response> {
     page_of(&app, &store, Vec::new(), page).await
 }
 
@@ -175,7 +194,7 @@ pub async fn by_category(
     CurrentStore(store): CurrentStore,
     IdParam(category_id): IdParam,
     page: Pagination,
-) -> ApiResult<Json<ProductPage>> {
+) -> ApiResult<Response> {
     page_of(&app, &store, vec![category_id], page).await
 }
 
@@ -348,17 +367,16 @@ fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
         (status = 422, description = "Bad parameter", body = ErrorBody),
         (status = 503, description = "Search not available on this node", body = ErrorBody),
     ))]
-pub async fn search(
-    State(app): State<AppState>,
-    CurrentStore(store): CurrentStore,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Json<SearchPage>> {
+pub async fn search(State(app): State<AppState>, CurrentStore(store): CurrentStore, RawQuery(raw): RawQuery) -> ApiResult<Response> {
     let params: SearchParams = query_params(raw.as_deref())?;
     let query = parse_search(params, &store)?;
-    let hits = search_of(&app)?.search(&query).map_err(ApiError::internal)?;
-    let found = views(&app, &store, &hits.ids).await?;
-    let (_, categories) = taxonomy::list(&mut *app.db.reader().acquire().await?, Taxonomy::Category, &store.id, false, 10_000, 0).await?;
-    let names: std::collections::HashMap<String, String> = categories.into_iter().map(|c| (c.id, c.name)).collect();
+    cached(&app, format!("search {query:?}"), search_page(&app, &store, &query)).await
+}
+
+async fn search_page(app: &App, store: &Store, query: &SearchQuery) -> ApiResult<SearchPage> {
+    let hits = search_of(app)?.search(query).map_err(ApiError::internal)?;
+    let found = views(app, store, &hits.ids).await?;
+    let names = app.catalog_cache.category_names(&app.db, &store.id).await?;
     let exponent = store.currency.exponent();
     let facets = SearchFacets {
         categories: hits
@@ -371,7 +389,7 @@ pub async fn search(
         min_price: hits.facets.min_price.map(|p| DecimalOut::scaled(p, exponent)),
         max_price: hits.facets.max_price.map(|p| DecimalOut::scaled(p, exponent)),
     };
-    Ok(Json(SearchPage { total: hits.total, products: found, facets }))
+    Ok(SearchPage { total: hits.total, products: found, facets })
 }
 
 /// Reads query-string parameters (all text) into `T`; unknown ones are ignored.

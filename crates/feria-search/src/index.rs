@@ -4,14 +4,13 @@ use std::cmp::Reverse;
 use std::ops::Bound;
 use std::sync::Mutex;
 
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::{AggregationCollector, AggregationLimits};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, SegmentReader, TantivyDocument, Term};
 
 use crate::analysis::{self, SPANISH};
+use crate::facets::FacetCollector;
 use crate::query::{Facets, Hits, ProductDoc, SearchQuery, SortBy};
 
 /// Something went wrong inside the index.
@@ -28,7 +27,8 @@ pub enum SearchError {
 #[derive(Clone, Copy)]
 struct Fields {
     id: Field,
-    store_id: Field,
+    /// The store's id when the product is active, absent otherwise: one term to filter on.
+    listed_in: Field,
     name: Field,
     tags_text: Field,
     description: Field,
@@ -36,7 +36,6 @@ struct Fields {
     category_id: Field,
     price: Field,
     stock: Field,
-    active: Field,
     created_at: Field,
     name_sort: Field,
 }
@@ -48,7 +47,7 @@ fn schema() -> (Schema, Fields) {
     );
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
-        store_id: b.add_text_field("store_id", STRING),
+        listed_in: b.add_text_field("listed_in", STRING),
         name: b.add_text_field("name", text.clone()),
         tags_text: b.add_text_field("tags_text", text.clone()),
         description: b.add_text_field("description", text),
@@ -56,7 +55,6 @@ fn schema() -> (Schema, Fields) {
         category_id: b.add_text_field("category_id", STRING | FAST),
         price: b.add_i64_field("price", INDEXED | FAST),
         stock: b.add_i64_field("stock", INDEXED | FAST),
-        active: b.add_u64_field("active", INDEXED),
         created_at: b.add_i64_field("created_at", FAST),
         name_sort: b.add_text_field("name_sort", STRING | FAST),
     };
@@ -72,6 +70,7 @@ const FUZZY_MIN_LEN: usize = 5;
 
 /// The product index of one node.
 pub struct SearchIndex {
+    index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     f: Fields,
@@ -90,14 +89,16 @@ impl SearchIndex {
         // One indexing thread with the smallest arena tantivy allows: catalog writes are small and
         // frequent, and memory matters more than bulk indexing speed.
         let writer = index.writer_with_num_threads(1, 15_000_000)?;
-        Ok(SearchIndex { reader, writer: Mutex::new(writer), f: schema().1 })
+        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), f: schema().1 })
     }
 
     fn document(&self, p: &ProductDoc) -> TantivyDocument {
         let f = self.f;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, &p.id);
-        doc.add_text(f.store_id, &p.store_id);
+        if p.active {
+            doc.add_text(f.listed_in, &p.store_id);
+        }
         doc.add_text(f.name, &p.name);
         doc.add_text(f.tags_text, p.tags.join(" "));
         doc.add_text(f.description, &p.description);
@@ -107,7 +108,6 @@ impl SearchIndex {
         doc.add_text(f.category_id, &p.category_id);
         doc.add_i64(f.price, p.price);
         doc.add_i64(f.stock, p.stock);
-        doc.add_u64(f.active, u64::from(p.active));
         doc.add_i64(f.created_at, p.created_at);
         doc.add_text(f.name_sort, analysis::sort_key(&p.name));
         doc
@@ -126,6 +126,19 @@ impl SearchIndex {
         drop(writer);
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// Merges every segment into one when there are several, dropping deleted documents: each
+    /// write commits a small segment, and a search walks every segment. Returns whether it merged.
+    pub fn compact(&self) -> Result<bool, SearchError> {
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() < 2 {
+            return Ok(false);
+        }
+        let merging = self.writer.lock().map_err(|_| SearchError::Other("writer lock poisoned".into()))?.merge(&segments);
+        merging.wait()?;
+        self.reader.reload()?;
+        Ok(true)
     }
 
     /// Empties the index and fills it with `all`.
@@ -182,13 +195,9 @@ impl SearchIndex {
 
     fn build(&self, q: &SearchQuery) -> Box<dyn Query> {
         let f = self.f;
-        let mut clauses = vec![
-            Self::filter(self.term(f.store_id, &q.store_id)),
-            Self::filter(Box::new(TermQuery::new(Term::from_field_u64(f.active, 1), IndexRecordOption::Basic))),
-        ];
-        match q.text.as_deref().and_then(|t| self.text_query(t)) {
-            Some(text) => clauses.push((Occur::Must, text)),
-            None => clauses.push((Occur::Must, Box::new(AllQuery))),
+        let mut clauses = vec![Self::filter(self.term(f.listed_in, &q.store_id))];
+        if let Some(text) = q.text.as_deref().and_then(|t| self.text_query(t)) {
+            clauses.push((Occur::Must, text));
         }
         if !q.categories.is_empty() {
             clauses.push(Self::filter(self.any_of(f.category_id, &q.categories)));
@@ -208,21 +217,23 @@ impl SearchIndex {
         Box::new(BooleanQuery::new(clauses))
     }
 
-    /// Runs `q`: one page of ids in the asked order, the exact total and the facets.
+    /// Runs `q`: one page of ids in the asked order, the exact total and the facets, all in
+    /// one pass over the matches.
     pub fn search(&self, q: &SearchQuery) -> Result<Hits, SearchError> {
         let searcher = self.reader.searcher();
         let query = self.build(q);
         let top = TopDocs::with_limit(q.limit.max(1)).and_offset(q.offset);
         let order = if q.descending { Order::Desc } else { Order::Asc };
-        let (addresses, total): (Vec<DocAddress>, usize) = match q.sort {
+        let facets = q.facets.then_some(FacetCollector);
+        let (addresses, total, facets): (Vec<DocAddress>, usize, Option<Facets>) = match q.sort {
             SortBy::Relevance => {
-                let (docs, total) = searcher.search(&query, &(top, Count))?;
-                (docs.into_iter().map(|(_, a)| a).collect(), total)
+                let (docs, total, facets) = searcher.search(&query, &(top, Count, facets))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
             }
             SortBy::Price | SortBy::CreatedAt => {
                 let field = if q.sort == SortBy::Price { "price" } else { "created_at" };
-                let (docs, total) = searcher.search(&query, &(top.order_by_fast_field::<i64>(field, order), Count))?;
-                (docs.into_iter().map(|(_, a)| a).collect(), total)
+                let (docs, total, facets) = searcher.search(&query, &(top.order_by_fast_field::<i64>(field, order), Count, facets))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
             }
             SortBy::Name => {
                 let descending = q.descending;
@@ -237,11 +248,10 @@ impl SearchIndex {
                         if descending { (name, Reverse(String::new())) } else { (String::new(), Reverse(name)) }
                     }
                 });
-                let (docs, total) = searcher.search(&query, &(by_name, Count))?;
-                (docs.into_iter().map(|(_, a)| a).collect(), total)
+                let (docs, total, facets) = searcher.search(&query, &(by_name, Count, facets))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, facets)
             }
         };
-        let facets = if q.facets { self.facets(&searcher, &*query)? } else { Facets::default() };
         let mut ids = Vec::with_capacity(addresses.len());
         for address in addresses {
             let doc: TantivyDocument = searcher.doc(address)?;
@@ -249,37 +259,8 @@ impl SearchIndex {
                 ids.push(id.to_string());
             }
         }
-        Ok(Hits { total, ids, facets })
+        Ok(Hits { total, ids, facets: facets.unwrap_or_default() })
     }
-
-    /// Category and tag counts and price bounds over every document `query` matches.
-    fn facets(&self, searcher: &tantivy::Searcher, query: &dyn Query) -> Result<Facets, SearchError> {
-        let aggregations: Aggregations = serde_json::from_value(serde_json::json!({
-            "categories": {"terms": {"field": "category_id", "size": 1000}},
-            "tags": {"terms": {"field": "tag", "size": 1000}},
-        }))
-        .map_err(|e| SearchError::Other(e.to_string()))?;
-        let terms = searcher.search(query, &AggregationCollector::from_aggs(aggregations, AggregationLimits::default()))?;
-        // Price bounds read as exact integers from the fast field (the stats aggregation is f64).
-        let cheapest = TopDocs::with_limit(1).order_by_fast_field::<i64>("price", Order::Asc);
-        let dearest = TopDocs::with_limit(1).order_by_fast_field::<i64>("price", Order::Desc);
-        let (cheapest, dearest) = searcher.search(query, &(cheapest, dearest))?;
-        let terms = serde_json::to_value(&terms).map_err(|e| SearchError::Other(e.to_string()))?;
-        Ok(Facets {
-            categories: buckets(&terms, "categories"),
-            tags: buckets(&terms, "tags"),
-            min_price: cheapest.first().map(|(price, _)| *price),
-            max_price: dearest.first().map(|(price, _)| *price),
-        })
-    }
-}
-
-/// (key, count) pairs of a terms aggregation result.
-fn buckets(results: &serde_json::Value, name: &str) -> Vec<(String, u64)> {
-    results[name]["buckets"]
-        .as_array()
-        .map(|b| b.iter().filter_map(|b| Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?))).collect())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -411,6 +392,18 @@ mod tests {
         index.apply(&[renamed], &["a".to_string()]).unwrap();
         assert!(index.search(&query("jamon")).unwrap().ids.is_empty());
         assert_eq!(ids(&index.search(&query("paleta")).unwrap()), ["b"]);
+        assert_eq!(ids(&index.search(&query("chorizo")).unwrap()), ["e", "d"]);
+        // Facets add up across segments (the update went into a second one).
+        let mut all = query("");
+        all.text = None;
+        let facets = index.search(&all).unwrap().facets;
+        let named = |pairs: &[(&str, u64)]| pairs.iter().map(|(n, c)| (n.to_string(), *c)).collect::<Vec<_>>();
+        assert_eq!(facets.categories, named(&[("c3", 2), ("c1", 1), ("c2", 1)]));
+        assert_eq!(facets.tags, named(&[("chorizo", 1), ("oferta", 1)]));
+        assert_eq!((facets.min_price, facets.max_price), (Some(2100), Some(6800)));
+        assert!(index.compact().unwrap(), "two segments merge into one");
+        assert!(!index.compact().unwrap(), "one segment is left alone");
+        assert_eq!(index.search(&all).unwrap().facets, facets, "compacting changes no result");
         assert_eq!(ids(&index.search(&query("chorizo")).unwrap()), ["e", "d"]);
         index.replace_all(&[doc("z", "Vino Malbec", "", &[], "c9", 5900, 2)]).unwrap();
         let mut everything = query("");

@@ -6,6 +6,7 @@
 //! A match in the name weighs more than one in the tags, which weighs more than the description.
 
 mod analysis;
+mod facets;
 mod index;
 mod query;
 

@@ -6,10 +6,13 @@
 //! each changed product from its current row. About once a second it re-reads the last few
 //! seconds of the log, so a transaction that committed late with an earlier timestamp is still
 //! seen; changes already applied are skipped.
+//!
+//! Each applied batch of changes commits a small index segment; once writes pause for a second
+//! the follower merges them back into one, so searches stay as fast as on a fresh index.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use feria_db::{AnyConnection, Db, Row};
@@ -29,6 +32,8 @@ const RETENTION: TimeDelta = TimeDelta::hours(24);
 const POLL: Duration = Duration::from_millis(200);
 /// Changes read per query.
 const PAGE: i64 = 2000;
+/// How long writes must pause before the index is compacted to one segment.
+const COMPACT_AFTER: Duration = Duration::from_secs(1);
 
 /// The search index of this node and where it is in the change log.
 pub struct CatalogSearch {
@@ -44,6 +49,8 @@ struct Follow {
     cursor: String,
     /// Changes applied within the overlap window, by id, with their time.
     seen: HashMap<String, String>,
+    /// When the last change was applied, if the index was not compacted since.
+    uncompacted_since: Option<Instant>,
 }
 
 impl CatalogSearch {
@@ -52,7 +59,7 @@ impl CatalogSearch {
         let search = CatalogSearch {
             index: Arc::new(SearchIndex::in_memory()?),
             cache,
-            follow: tokio::sync::Mutex::new(Follow { cursor: String::new(), seen: HashMap::new() }),
+            follow: tokio::sync::Mutex::new(Follow { cursor: String::new(), seen: HashMap::new(), uncompacted_since: None }),
             wake: Notify::new(),
         };
         let indexed = search.rebuild(db).await?;
@@ -68,7 +75,7 @@ impl CatalogSearch {
         let index = self.index.clone();
         tokio::task::spawn_blocking(move || index.replace_all(&docs)).await??;
         self.cache.forget_all_products();
-        *follow = Follow { cursor: started, seen: HashMap::new() };
+        *follow = Follow { cursor: started, seen: HashMap::new(), uncompacted_since: None };
         tracing::info!(products = count, "search index rebuilt from the database");
         Ok(count)
     }
@@ -118,6 +125,7 @@ impl CatalogSearch {
         let index = self.index.clone();
         tokio::task::spawn_blocking(move || index.apply(&docs, &deletes)).await??;
         self.cache.forget(&ids);
+        follow.uncompacted_since = Some(Instant::now());
         for (id, _, changed_at) in fresh {
             if changed_at > follow.cursor {
                 follow.cursor = changed_at.clone();
@@ -127,6 +135,24 @@ impl CatalogSearch {
         let keep_from = time::from_db(&follow.cursor).map(|c| time::to_db(c - OVERLAP)).unwrap_or_default();
         follow.seen.retain(|_, at| *at > keep_from);
         Ok(reindexed)
+    }
+
+    /// Compacts the index once writes have paused for [`COMPACT_AFTER`] (writes may go on
+    /// meanwhile: tantivy merges committed segments beside new commits).
+    async fn compact_if_quiet(&self) -> anyhow::Result<()> {
+        {
+            let mut follow = self.follow.lock().await;
+            if follow.uncompacted_since.is_none_or(|at| at.elapsed() < COMPACT_AFTER) {
+                return Ok(());
+            }
+            follow.uncompacted_since = None;
+        }
+        let index = self.index.clone();
+        let started = Instant::now();
+        if tokio::task::spawn_blocking(move || index.compact()).await?? {
+            tracing::debug!(took_ms = started.elapsed().as_millis() as u64, "search index compacted");
+        }
+        Ok(())
     }
 
     /// Asks the follower to poll now (after a local write commits).
@@ -140,6 +166,9 @@ impl CatalogSearch {
         while !*shutdown.borrow() {
             if let Err(e) = self.sync(&db, polls.is_multiple_of(FULL_POLL_EVERY)).await {
                 tracing::warn!(error = %e, "search index could not follow the catalog");
+            }
+            if let Err(e) = self.compact_if_quiet().await {
+                tracing::warn!(error = %e, "search index could not be compacted; it keeps working as it is");
             }
             polls += 1;
             if polls % 1500 == 1 {
