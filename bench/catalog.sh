@@ -47,3 +47,5 @@ run "GET /api/products/{id}" "$base/api/products/$id"
 # The first pass fills the product cache; the second is the steady state.
 run "search, every query different (warm-up)" "$base" bench/distinct_searches.lua
 run "search, every query different" "$base" bench/distinct_searches.lua
+sleep 5
+echo "idle RSS after the runs: $(rss_mb) MB"

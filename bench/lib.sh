@@ -2,6 +2,7 @@
 # on a fresh database in a temporary folder with an admin, waits until it is ready and logs in.
 # Sets: work (the folder), pid (feria's process), base (its URL).
 # Defines: rss_mb (feria's resident memory in MB), admin_token (logs in, prints the JWT).
+# feria's log (warnings and errors, or BENCH_LOG_LEVEL) is kept in /tmp/bench-feria.log at the end.
 
 cargo build --release --quiet
 if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
@@ -9,9 +10,9 @@ if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
   exit 1
 fi
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; cp "$work/feria.log" /tmp/bench-feria.log 2>/dev/null || true; rm -rf "$work"' EXIT
 
-export PORT HOST=127.0.0.1 LOG_LEVEL=warn
+export PORT HOST=127.0.0.1 LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
 export DATABASE_URL=${DATABASE_URL:-sqlite://$work/feria.db}
 export UPLOADS_DIR=$work/uploads IMPORTS_DIR=$work/imports
 export JWT_SECRET=bench-jwt-secret-0123456789abcdef0123456789 ENCRYPTION_KEY=bench-encryption-key-0123456789abcdef0123

@@ -149,10 +149,17 @@ impl CatalogSearch {
         }
         let index = self.index.clone();
         let started = Instant::now();
-        if tokio::task::spawn_blocking(move || index.compact()).await?? {
-            tracing::debug!(took_ms = started.elapsed().as_millis() as u64, "search index compacted");
+        match tokio::task::spawn_blocking(move || index.compact()).await? {
+            Ok(merged) => {
+                tracing::debug!(merged, took_ms = started.elapsed().as_millis() as u64, "search index compaction");
+                Ok(())
+            }
+            Err(e) => {
+                // Probably a background merge holding some segments: try again after a pause.
+                self.follow.lock().await.uncompacted_since.get_or_insert_with(Instant::now);
+                Err(e.into())
+            }
         }
-        Ok(())
     }
 
     /// Asks the follower to poll now (after a local write commits).
@@ -168,7 +175,7 @@ impl CatalogSearch {
                 tracing::warn!(error = %e, "search index could not follow the catalog");
             }
             if let Err(e) = self.compact_if_quiet().await {
-                tracing::warn!(error = %e, "search index could not be compacted; it keeps working as it is");
+                tracing::warn!(error = %e, "search index not compacted yet; it keeps working as it is");
             }
             polls += 1;
             if polls % 1500 == 1 {
