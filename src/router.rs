@@ -21,7 +21,7 @@ use crate::config::Environment;
 use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
-use crate::routes::{docs, health, import, jobs, metrics, products, stores};
+use crate::routes::{docs, geography, health, import, jobs, metrics, products, stores};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -76,6 +76,12 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(tags::get, tags::update, tags::delete))
         .routes(routes!(units::list, units::create))
         .routes(routes!(units::get, units::update, units::delete))
+        .routes(routes!(geography::list_cities, geography::create_city))
+        .routes(routes!(geography::get_city, geography::update_city, geography::delete_city))
+        .routes(routes!(geography::city_by_name))
+        .routes(routes!(geography::list_neighborhoods, geography::create_neighborhood))
+        .routes(routes!(geography::get_neighborhood, geography::update_neighborhood, geography::delete_neighborhood))
+        .routes(routes!(geography::neighborhoods_by_city))
 }
 
 /// Documents the `{slug}` parameter of every per-store path.

@@ -9,16 +9,31 @@ use super::error::ApiError;
 #[derive(Debug, Clone)]
 pub struct IdParam(pub String);
 
+/// The `{name}` path parameter (percent-decoded).
+#[derive(Debug, Clone)]
+pub struct NameParam(pub String);
+
+async fn named(parts: &mut Parts, name: &str) -> Result<String, ApiError> {
+    let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|e| ApiError::internal(format!("path parameters: {e}")))?;
+    params
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
+        .ok_or_else(|| ApiError::internal(format!("route has no {{{name}}} parameter")))
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for IdParam {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params =
-            RawPathParams::from_request_parts(parts, state).await.map_err(|e| ApiError::internal(format!("path parameters: {e}")))?;
-        params
-            .iter()
-            .find(|(name, _)| *name == "id")
-            .map(|(_, value)| IdParam(value.to_string()))
-            .ok_or_else(|| ApiError::internal("route has no {id} parameter"))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        named(parts, "id").await.map(IdParam)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for NameParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        named(parts, "name").await.map(NameParam)
     }
 }

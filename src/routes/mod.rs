@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod docs;
+pub mod geography;
 pub mod health;
 pub mod import;
 pub mod jobs;

@@ -11,6 +11,7 @@ mod catalog_taxonomy;
 mod cli;
 mod demo;
 mod errors;
+mod geography;
 mod import;
 mod jobs;
 mod monitoring;

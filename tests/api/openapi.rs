@@ -47,8 +47,10 @@ async fn every_route_is_documented() {
         expected.push((format!("{prefix}/products/export"), "get"));
         expected.push((format!("{prefix}/import/status/{{id}}"), "get"));
         expected.push((format!("{prefix}/import/template"), "get"));
+        expected.push((format!("{prefix}/cities/by-name/{{name}}"), "get"));
+        expected.push((format!("{prefix}/neighborhoods/by-city/{{id}}"), "get"));
     }
-    for resource in ["products", "categories", "tags", "units"] {
+    for resource in ["products", "categories", "tags", "units", "cities", "neighborhoods"] {
         for prefix in ["/api", "/api/stores/{slug}"] {
             expected.extend([(format!("{prefix}/{resource}"), "get"), (format!("{prefix}/{resource}"), "post")]);
             expected.extend(["get", "put", "delete"].map(|m| (format!("{prefix}/{resource}/{{id}}"), m)));

@@ -216,6 +216,36 @@ pub const MIGRATIONS: &[Migration] = &[
                 finished_at TEXT
             )"],
     },
+    Migration {
+        version: 7,
+        name: "geography",
+        statements: &[
+            "CREATE TABLE cities (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                name_key TEXT NOT NULL,
+                description TEXT NOT NULL,
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT cities_name_key UNIQUE (store_id, name_key)
+            )",
+            "CREATE TABLE neighborhoods (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                city_id TEXT NOT NULL REFERENCES cities (id),
+                name TEXT NOT NULL,
+                name_key TEXT NOT NULL,
+                description TEXT NOT NULL,
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT neighborhoods_name_key UNIQUE (city_id, name_key)
+            )",
+            "CREATE INDEX neighborhoods_city_idx ON neighborhoods (city_id)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,0 +1,246 @@
+//! Cities and their neighborhoods, per store: where a store delivers and where its customers
+//! live. Names are unique ignoring case: cities within the store, neighborhoods within a city.
+
+use feria_db::{AnyConnection, AnyRow, Row};
+use feria_domain::{ids::new_id, time};
+
+/// A city of a store.
+#[derive(Debug, Clone)]
+pub struct City {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub is_active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A neighborhood with its city.
+#[derive(Debug, Clone)]
+pub struct Neighborhood {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub is_active: bool,
+    pub city: City,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The fields of a new city or neighborhood.
+pub struct NewPlace {
+    pub name: String,
+    pub description: String,
+    pub is_active: bool,
+}
+
+/// Changes to a city or neighborhood; `None` keeps a field.
+#[derive(Default)]
+pub struct PlaceChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub is_active: Option<bool>,
+    /// Neighborhoods only: move it to another city of the store.
+    pub city_id: Option<String>,
+}
+
+/// Why a neighborhood could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("no such city in the store")]
+    UnknownCity,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The key names are unique by: trimmed and lower-cased.
+fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+const CITY_COLUMNS: &str = "c.id, c.name, c.description, c.is_active, c.created_at, c.updated_at";
+const NEIGHBORHOOD_SELECT: &str = "SELECT n.id AS n_id, n.name AS n_name, n.description AS n_description, n.is_active AS n_is_active,
+    n.created_at AS n_created_at, n.updated_at AS n_updated_at, c.id, c.name, c.description, c.is_active, c.created_at, c.updated_at
+    FROM neighborhoods n JOIN cities c ON c.id = n.city_id";
+
+fn city_from(row: &AnyRow) -> Result<City, sqlx::Error> {
+    Ok(City {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        is_active: row.try_get::<i64, _>("is_active")? != 0,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn neighborhood_from(row: &AnyRow) -> Result<Neighborhood, sqlx::Error> {
+    Ok(Neighborhood {
+        id: row.try_get("n_id")?,
+        name: row.try_get("n_name")?,
+        description: row.try_get("n_description")?,
+        is_active: row.try_get::<i64, _>("n_is_active")? != 0,
+        city: city_from(row)?,
+        created_at: row.try_get("n_created_at")?,
+        updated_at: row.try_get("n_updated_at")?,
+    })
+}
+
+/// One page of the store's cities by name, with the total.
+pub async fn list_cities(conn: &mut AnyConnection, store_id: &str, limit: i64, offset: i64) -> Result<(i64, Vec<City>), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cities WHERE store_id = $1").bind(store_id).fetch_one(&mut *conn).await?;
+    let sql = format!("SELECT {CITY_COLUMNS} FROM cities c WHERE c.store_id = $1 ORDER BY c.name_key, c.id LIMIT $2 OFFSET $3");
+    let rows = sqlx::query(&sql).bind(store_id).bind(limit).bind(offset).fetch_all(conn).await?;
+    Ok((total, rows.iter().map(city_from).collect::<Result<_, _>>()?))
+}
+
+/// The store's city `id`.
+pub async fn find_city(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<City>, sqlx::Error> {
+    let sql = format!("SELECT {CITY_COLUMNS} FROM cities c WHERE c.id = $1 AND c.store_id = $2");
+    sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(conn).await?.as_ref().map(city_from).transpose()
+}
+
+/// The store's city called `name` (ignoring case and surrounding spaces).
+pub async fn find_city_by_name(conn: &mut AnyConnection, store_id: &str, name: &str) -> Result<Option<City>, sqlx::Error> {
+    let sql = format!("SELECT {CITY_COLUMNS} FROM cities c WHERE c.store_id = $1 AND c.name_key = $2");
+    sqlx::query(&sql).bind(store_id).bind(name_key(name)).fetch_optional(conn).await?.as_ref().map(city_from).transpose()
+}
+
+/// Creates a city; a duplicate name is a unique violation.
+pub async fn create_city(conn: &mut AnyConnection, store_id: &str, new: NewPlace) -> Result<City, sqlx::Error> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO cities (id, store_id, name, name_key, description, is_active, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(&id)
+    .bind(store_id)
+    .bind(new.name.trim())
+    .bind(name_key(&new.name))
+    .bind(&new.description)
+    .bind(feria_db::flag(new.is_active))
+    .bind(time::to_db(time::now()))
+    .execute(&mut *conn)
+    .await?;
+    find_city(conn, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Applies `changes` to the store's city `id`; `None` when there is no such city.
+pub async fn update_city(conn: &mut AnyConnection, store_id: &str, id: &str, changes: PlaceChanges) -> Result<Option<City>, sqlx::Error> {
+    let Some(current) = find_city(conn, store_id, id).await? else { return Ok(None) };
+    let name = changes.name.unwrap_or(current.name);
+    sqlx::query(
+        "UPDATE cities SET name = $1, name_key = $2, description = $3, is_active = $4, updated_at = $5 WHERE id = $6 AND store_id = $7",
+    )
+    .bind(name.trim())
+    .bind(name_key(&name))
+    .bind(changes.description.unwrap_or(current.description))
+    .bind(feria_db::flag(changes.is_active.unwrap_or(current.is_active)))
+    .bind(time::to_db(time::now()))
+    .bind(id)
+    .bind(store_id)
+    .execute(&mut *conn)
+    .await?;
+    find_city(conn, store_id, id).await
+}
+
+/// Deletes the store's city `id`; false when there is none. A city with neighborhoods fails
+/// with a foreign-key violation.
+pub async fn delete_city(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM cities WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?.rows_affected() == 1)
+}
+
+/// One page of the store's neighborhoods (of one city, when given) by name, with the total.
+pub async fn list_neighborhoods(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    city_id: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<Neighborhood>), sqlx::Error> {
+    let filter = "n.store_id = $1 AND ($2 = '' OR n.city_id = $2)";
+    let city = city_id.unwrap_or("");
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM neighborhoods n WHERE {filter}"))
+        .bind(store_id)
+        .bind(city)
+        .fetch_one(&mut *conn)
+        .await?;
+    let sql = format!("{NEIGHBORHOOD_SELECT} WHERE {filter} ORDER BY c.name_key, n.name_key, n.id LIMIT $3 OFFSET $4");
+    let rows = sqlx::query(&sql).bind(store_id).bind(city).bind(limit).bind(offset).fetch_all(conn).await?;
+    Ok((total, rows.iter().map(neighborhood_from).collect::<Result<_, _>>()?))
+}
+
+/// The store's neighborhood `id`.
+pub async fn find_neighborhood(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<Neighborhood>, sqlx::Error> {
+    let sql = format!("{NEIGHBORHOOD_SELECT} WHERE n.id = $1 AND n.store_id = $2");
+    sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(conn).await?.as_ref().map(neighborhood_from).transpose()
+}
+
+async fn check_city(conn: &mut AnyConnection, store_id: &str, city_id: &str) -> Result<(), PlaceError> {
+    match find_city(conn, store_id, city_id).await? {
+        Some(_) => Ok(()),
+        None => Err(PlaceError::UnknownCity),
+    }
+}
+
+/// Creates a neighborhood in the store's city `city_id`; a duplicate name in that city is a
+/// unique violation.
+pub async fn create_neighborhood(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    city_id: &str,
+    new: NewPlace,
+) -> Result<Neighborhood, PlaceError> {
+    check_city(conn, store_id, city_id).await?;
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO neighborhoods (id, store_id, city_id, name, name_key, description, is_active, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(&id)
+    .bind(store_id)
+    .bind(city_id)
+    .bind(new.name.trim())
+    .bind(name_key(&new.name))
+    .bind(&new.description)
+    .bind(feria_db::flag(new.is_active))
+    .bind(time::to_db(time::now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(find_neighborhood(conn, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)?)
+}
+
+/// Applies `changes` to the store's neighborhood `id`; `None` when there is no such neighborhood.
+pub async fn update_neighborhood(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    id: &str,
+    changes: PlaceChanges,
+) -> Result<Option<Neighborhood>, PlaceError> {
+    let Some(current) = find_neighborhood(conn, store_id, id).await? else { return Ok(None) };
+    let city_id = changes.city_id.unwrap_or(current.city.id);
+    check_city(conn, store_id, &city_id).await?;
+    let name = changes.name.unwrap_or(current.name);
+    sqlx::query(
+        "UPDATE neighborhoods SET city_id = $1, name = $2, name_key = $3, description = $4, is_active = $5, updated_at = $6
+         WHERE id = $7 AND store_id = $8",
+    )
+    .bind(&city_id)
+    .bind(name.trim())
+    .bind(name_key(&name))
+    .bind(changes.description.unwrap_or(current.description))
+    .bind(feria_db::flag(changes.is_active.unwrap_or(current.is_active)))
+    .bind(time::to_db(time::now()))
+    .bind(id)
+    .bind(store_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(find_neighborhood(conn, store_id, id).await?)
+}
+
+/// Deletes the store's neighborhood `id`; false when there is none. One still referenced (by
+/// customers or addresses) fails with a foreign-key violation.
+pub async fn delete_neighborhood(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM neighborhoods WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?;
+    Ok(deleted.rows_affected() == 1)
+}
