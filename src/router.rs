@@ -21,7 +21,7 @@ use crate::config::Environment;
 use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
-use crate::routes::{docs, geography, health, import, jobs, metrics, products, stores};
+use crate::routes::{docs, geography, health, import, jobs, metrics, order_statuses, products, stores};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -82,6 +82,13 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(geography::list_neighborhoods, geography::create_neighborhood))
         .routes(routes!(geography::get_neighborhood, geography::update_neighborhood, geography::delete_neighborhood))
         .routes(routes!(geography::neighborhoods_by_city))
+        .routes(routes!(order_statuses::list, order_statuses::create))
+        .routes(routes!(order_statuses::active))
+        .routes(routes!(order_statuses::default_status))
+        .routes(routes!(order_statuses::by_code))
+        .routes(routes!(order_statuses::validate_transition))
+        .routes(routes!(order_statuses::get, order_statuses::update, order_statuses::delete))
+        .routes(routes!(order_statuses::set_transitions))
 }
 
 /// Documents the `{slug}` parameter of every per-store path.

@@ -30,6 +30,8 @@ pub mod codes {
     pub const NAME_TAKEN: &str = "name_taken";
     pub const SLUG_TAKEN: &str = "slug_taken";
     pub const SKU_TAKEN: &str = "sku_taken";
+    pub const CODE_TAKEN: &str = "code_taken";
+    pub const DEFAULT_REQUIRED: &str = "default_required";
     pub const IN_USE: &str = "in_use";
     pub const STORE_NOT_FOUND: &str = "store_not_found";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";

@@ -13,6 +13,10 @@ pub struct IdParam(pub String);
 #[derive(Debug, Clone)]
 pub struct NameParam(pub String);
 
+/// The `{code}` path parameter (percent-decoded).
+#[derive(Debug, Clone)]
+pub struct CodeParam(pub String);
+
 async fn named(parts: &mut Parts, name: &str) -> Result<String, ApiError> {
     let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|e| ApiError::internal(format!("path parameters: {e}")))?;
     params
@@ -35,5 +39,13 @@ impl<S: Send + Sync> FromRequestParts<S> for NameParam {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         named(parts, "name").await.map(NameParam)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CodeParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        named(parts, "code").await.map(CodeParam)
     }
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod import;
 pub mod jobs;
 pub mod metrics;
+pub mod order_statuses;
 pub mod products;
 pub mod stores;
 pub mod taxonomy;

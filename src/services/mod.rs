@@ -4,3 +4,4 @@ pub mod catalog;
 pub mod files;
 pub mod geography;
 pub mod identity;
+pub mod order_statuses;

@@ -16,6 +16,7 @@ mod import;
 mod jobs;
 mod monitoring;
 mod openapi;
+mod order_statuses;
 mod password_reset;
 mod platform;
 mod products;

@@ -49,8 +49,13 @@ async fn every_route_is_documented() {
         expected.push((format!("{prefix}/import/template"), "get"));
         expected.push((format!("{prefix}/cities/by-name/{{name}}"), "get"));
         expected.push((format!("{prefix}/neighborhoods/by-city/{{id}}"), "get"));
+        expected.push((format!("{prefix}/order-statuses/active"), "get"));
+        expected.push((format!("{prefix}/order-statuses/default"), "get"));
+        expected.push((format!("{prefix}/order-statuses/code/{{code}}"), "get"));
+        expected.push((format!("{prefix}/order-statuses/validate-transition"), "post"));
+        expected.push((format!("{prefix}/order-statuses/{{id}}/transitions"), "patch"));
     }
-    for resource in ["products", "categories", "tags", "units", "cities", "neighborhoods"] {
+    for resource in ["products", "categories", "tags", "units", "cities", "neighborhoods", "order-statuses"] {
         for prefix in ["/api", "/api/stores/{slug}"] {
             expected.extend([(format!("{prefix}/{resource}"), "get"), (format!("{prefix}/{resource}"), "post")]);
             expected.extend(["get", "put", "delete"].map(|m| (format!("{prefix}/{resource}/{{id}}"), m)));

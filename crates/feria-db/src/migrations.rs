@@ -246,6 +246,31 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX neighborhoods_city_idx ON neighborhoods (city_id)",
         ],
     },
+    Migration {
+        version: 8,
+        name: "order_statuses",
+        statements: &[
+            "CREATE TABLE order_statuses (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                code TEXT NOT NULL,
+                name TEXT NOT NULL,
+                description TEXT NOT NULL,
+                color TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                is_default BIGINT NOT NULL CHECK (is_default IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT order_statuses_code_key UNIQUE (store_id, code)
+            )",
+            "CREATE TABLE order_status_transitions (
+                from_id TEXT NOT NULL REFERENCES order_statuses (id) ON DELETE CASCADE,
+                to_id TEXT NOT NULL REFERENCES order_statuses (id) ON DELETE CASCADE,
+                PRIMARY KEY (from_id, to_id)
+            )",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
