@@ -22,7 +22,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         tracing::info!(?applied, "database migrated");
     }
     crate::services::catalog::stores::ensure_default(&mut *app.db.writer().acquire().await?).await?;
-    crate::services::order_statuses::seed_missing(&app.db).await?;
+    crate::services::store_defaults::seed_missing(&app.db).await?;
     app.migrated.store(true, Ordering::Release);
     provisioning::ensure_configured_admin(&app).await?;
     Ok(Arc::new(app))

@@ -57,6 +57,26 @@ impl Validator {
         email
     }
 
+    /// An identifier code (`PENDING`, `BANK_TRANSFER`): 2–30 of `A-Z`, `0-9`, `_`, upper-cased
+    /// first. `None` when absent (recorded as a problem when `required`) or invalid.
+    pub fn code(&mut self, field: &str, value: Option<&str>, required: bool) -> Option<String> {
+        let code = match value.map(|c| c.trim().to_uppercase()) {
+            None => {
+                if required {
+                    self.add(field, "Es obligatorio");
+                }
+                return None;
+            }
+            Some(code) => code,
+        };
+        if (2..=30).contains(&code.len()) && code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+            Some(code)
+        } else {
+            self.add(field, "Debe tener de 2 a 30 caracteres: letras A-Z, dígitos o _");
+            None
+        }
+    }
+
     /// A required password of at least 6 characters (seed 001), at most 128. Not trimmed.
     pub fn password(&mut self, field: &str, value: Option<&str>) -> String {
         match value {

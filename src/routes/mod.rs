@@ -8,6 +8,7 @@ pub mod import;
 pub mod jobs;
 pub mod metrics;
 pub mod order_statuses;
+pub mod payment_methods;
 pub mod products;
 pub mod stores;
 pub mod taxonomy;

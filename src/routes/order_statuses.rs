@@ -128,7 +128,7 @@ fn status_error(err: StatusError) -> ApiError {
             conflict
         }
         StatusError::Database(e) if feria_db::is_foreign_key_violation(&e) => {
-            ApiError::conflict(codes::IN_USE, "El estado tiene pedidos asociados y no se puede eliminar")
+            ApiError::conflict(codes::IN_USE, "El estado tiene pedidos o métodos de pago asociados y no se puede eliminar")
         }
         StatusError::Database(e) => ApiError::internal(e),
     }
@@ -141,20 +141,7 @@ fn is_color(c: &str) -> bool {
 /// Validates the request; `creating` makes `code` and `name` required.
 fn fields(body: OrderStatusRequest, creating: bool) -> ApiResult<StatusFields> {
     let mut v = Validator::new();
-    let code = match body.code.as_deref().map(|c| c.trim().to_uppercase()) {
-        None if creating => {
-            v.add("code", "Es obligatorio");
-            None
-        }
-        None => None,
-        Some(c) if (2..=30).contains(&c.len()) && c.chars().all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_') => {
-            Some(c)
-        }
-        Some(_) => {
-            v.add("code", "Debe tener de 2 a 30 caracteres: letras A-Z, dígitos o _");
-            None
-        }
-    };
+    let code = v.code("code", body.code.as_deref(), creating);
     let name =
         if creating { Some(v.text("name", body.name.as_deref(), 2, 100)) } else { v.optional_text("name", body.name.as_deref(), 2, 100) };
     let description = body.description.map(|d| d.trim().to_string());

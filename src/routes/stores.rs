@@ -146,7 +146,7 @@ pub async fn create_store(
             ApiError::internal(e)
         }
     })?;
-    crate::services::order_statuses::seed_store(&mut tx, &store.id).await?;
+    crate::services::store_defaults::seed_new_store(&mut tx, &store.id).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(store.into())))
 }

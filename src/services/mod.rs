@@ -5,3 +5,5 @@ pub mod files;
 pub mod geography;
 pub mod identity;
 pub mod order_statuses;
+pub mod payment_methods;
+pub mod store_defaults;

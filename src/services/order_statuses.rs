@@ -81,7 +81,7 @@ async fn with_transitions(
     Ok(statuses)
 }
 
-/// Which statuses a listing shows.
+/// Which entries a listing shows (statuses, payment methods).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
     All,
@@ -109,7 +109,7 @@ pub async fn list(
     Ok((total, with_transitions(conn, store_id, statuses).await?))
 }
 
-/// How a status is looked up.
+/// How a status (or a payment method, by id or code) is looked up.
 pub enum Key<'a> {
     Id(&'a str),
     Code(&'a str),
@@ -293,29 +293,6 @@ pub async fn can_transition(conn: &mut AnyConnection, store_id: &str, from: &str
         .fetch_optional(conn)
         .await?;
     Ok(found.is_some())
-}
-
-/// Seeds the default workflow into every store that has no statuses yet (stores created before
-/// statuses existed), one transaction per store. Safe when several nodes start together: a
-/// store another node is seeding fails on the unique code here and is left to that node.
-pub async fn seed_missing(db: &feria_db::Db) -> Result<usize, sqlx::Error> {
-    let stores: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM stores s WHERE NOT EXISTS (SELECT 1 FROM order_statuses o WHERE o.store_id = s.id)")
-            .fetch_all(db.writer())
-            .await?;
-    let mut seeded = 0;
-    for store_id in &stores {
-        let mut tx = db.begin().await?;
-        match seed_store(&mut tx, store_id).await {
-            Ok(()) => {
-                tx.commit().await?;
-                seeded += 1;
-            }
-            Err(e) if feria_db::is_unique_violation(&e) => tx.rollback().await?,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(seeded)
 }
 
 /// Inserts the default workflow into one store that has none.

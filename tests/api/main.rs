@@ -18,6 +18,7 @@ mod monitoring;
 mod openapi;
 mod order_statuses;
 mod password_reset;
+mod payment_methods;
 mod platform;
 mod products;
 mod rate_limit;

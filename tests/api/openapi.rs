@@ -54,8 +54,10 @@ async fn every_route_is_documented() {
         expected.push((format!("{prefix}/order-statuses/code/{{code}}"), "get"));
         expected.push((format!("{prefix}/order-statuses/validate-transition"), "post"));
         expected.push((format!("{prefix}/order-statuses/{{id}}/transitions"), "patch"));
+        expected.push((format!("{prefix}/payment-methods/active"), "get"));
+        expected.push((format!("{prefix}/payment-methods/code/{{code}}"), "get"));
     }
-    for resource in ["products", "categories", "tags", "units", "cities", "neighborhoods", "order-statuses"] {
+    for resource in ["products", "categories", "tags", "units", "cities", "neighborhoods", "order-statuses", "payment-methods"] {
         for prefix in ["/api", "/api/stores/{slug}"] {
             expected.extend([(format!("{prefix}/{resource}"), "get"), (format!("{prefix}/{resource}"), "post")]);
             expected.extend(["get", "put", "delete"].map(|m| (format!("{prefix}/{resource}/{{id}}"), m)));

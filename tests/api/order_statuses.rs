@@ -144,10 +144,14 @@ async fn admins_manage_statuses_and_transitions() {
     assert!(!codes_of(&listed).contains(&"PENDING".to_string()));
     assert_eq!(expect_status(t.get("/api/order-statuses?limit=100", Some(&admin)).await, StatusCode::OK).await["total"], 10);
 
+    // A status a payment method starts orders in cannot go (CASH starts in PENDING).
+    expect_error(t.request(Method::DELETE, &pending, None, Some(&admin)).await, StatusCode::CONFLICT, "in_use").await;
     // Deleting a status removes it from every list of targets.
-    let deleted = expect_status(t.request(Method::DELETE, &pending, None, Some(&admin)).await, StatusCode::OK).await;
+    let confirmed = format!("/api/order-statuses/{}", flow["CONFIRMED"].0);
+    let deleted = expect_status(t.request(Method::DELETE, &confirmed, None, Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(deleted, json!({"message": "Estado de pedido eliminado"}));
-    expect_error(t.get(&pending, Some(&admin)).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(t.get(&confirmed, Some(&admin)).await, StatusCode::NOT_FOUND, "not_found").await;
     let flow = workflow(&t, &admin, "/api").await;
-    assert!(flow.values().all(|(_, targets)| !targets.contains(&"PENDING".to_string())));
+    assert_eq!(flow["PENDING"].1, ["AWAITING_PAYMENT", "CANCELLED"]);
+    assert!(flow.values().all(|(_, targets)| !targets.contains(&"CONFIRMED".to_string())));
 }

@@ -271,6 +271,24 @@ pub const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 9,
+        name: "payment_methods",
+        statements: &["CREATE TABLE payment_methods (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                code TEXT NOT NULL,
+                name TEXT NOT NULL,
+                description TEXT NOT NULL,
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                default_order_status_id TEXT NOT NULL REFERENCES order_statuses (id),
+                requires_online_payment BIGINT NOT NULL CHECK (requires_online_payment IN (0, 1)),
+                allows_manual_confirmation BIGINT NOT NULL CHECK (allows_manual_confirmation IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT payment_methods_code_key UNIQUE (store_id, code)
+            )"],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
