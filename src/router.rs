@@ -21,7 +21,7 @@ use crate::config::Environment;
 use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
-use crate::routes::{docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, products, stores};
+use crate::routes::{coupons, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, products, stores};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -93,6 +93,9 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(payment_methods::active))
         .routes(routes!(payment_methods::by_code))
         .routes(routes!(payment_methods::get, payment_methods::update, payment_methods::delete))
+        .routes(routes!(coupons::list, coupons::create))
+        .routes(routes!(coupons::get, coupons::update, coupons::delete))
+        .routes(routes!(coupons::validate))
 }
 
 /// Documents the `{slug}` parameter of every per-store path.

@@ -32,6 +32,11 @@ pub mod codes {
     pub const SKU_TAKEN: &str = "sku_taken";
     pub const CODE_TAKEN: &str = "code_taken";
     pub const DEFAULT_REQUIRED: &str = "default_required";
+    pub const COUPON_NOT_FOUND: &str = "coupon_not_found";
+    pub const COUPON_INACTIVE: &str = "coupon_inactive";
+    pub const COUPON_EXPIRED: &str = "coupon_expired";
+    pub const COUPON_USED_UP: &str = "coupon_used_up";
+    pub const COUPON_BELOW_MINIMUM: &str = "coupon_below_minimum";
     pub const IN_USE: &str = "in_use";
     pub const STORE_NOT_FOUND: &str = "store_not_found";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";

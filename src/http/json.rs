@@ -59,6 +59,19 @@ pub fn double_option<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// The boolean query parameter `name` (`true`/`1` or `false`/`0`) of the query string `raw`;
+/// `None` when absent, 422 naming it when it is something else.
+pub fn query_flag(raw: Option<&str>, name: &str) -> Result<Option<bool>, ApiError> {
+    match form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).find(|(key, _)| key == name) {
+        None => Ok(None),
+        Some((_, value)) => match value.as_ref() {
+            "true" | "1" => Ok(Some(true)),
+            "false" | "0" => Ok(Some(false)),
+            _ => Err(ApiError::field(name, "Debe ser true o false")),
+        },
+    }
+}
+
 /// `page` (from 1) and `limit` (default 10, at most 100) from the query string.
 #[derive(Debug, Clone, Copy)]
 pub struct Pagination {

@@ -1,5 +1,6 @@
 //! Input checks that collect every field problem before answering 422.
 
+use super::decimal::DecimalText;
 use super::error::{ApiError, FieldError};
 
 /// Collects field problems; [`Validator::finish`] turns them into one 422.
@@ -74,6 +75,17 @@ impl Validator {
         } else {
             self.add(field, "Debe tener de 2 a 30 caracteres: letras A-Z, dígitos o _");
             None
+        }
+    }
+
+    /// A non-negative decimal scaled by 10^`exponent` (`"12.5"` with 2 → 1250), when present.
+    pub fn decimal(&mut self, field: &str, value: Option<&DecimalText>, exponent: u32) -> Option<i64> {
+        match feria_domain::money::parse_scaled(&value?.0, exponent) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                self.add(field, format!("El valor {e}"));
+                None
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! One module per resource; each handler sits beside its request and response types.
 
 pub mod auth;
+pub mod coupons;
 pub mod docs;
 pub mod geography;
 pub mod health;

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
-use crate::http::json::{ApiJson, Pagination};
+use crate::http::json::{ApiJson, Pagination, query_flag};
 use crate::http::path::{CodeParam, IdParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
@@ -198,16 +198,7 @@ pub async fn list(
     page: Pagination,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<OrderStatusPage>> {
-    let mut filter = Filter::All;
-    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-        if key == "activeOnly" {
-            filter = match value.as_ref() {
-                "true" | "1" => Filter::ActiveOnly,
-                "false" | "0" => Filter::All,
-                _ => return Err(ApiError::field("activeOnly", "Debe ser true o false")),
-            };
-        }
-    }
+    let filter = if query_flag(raw.as_deref(), "activeOnly")? == Some(true) { Filter::ActiveOnly } else { Filter::All };
     page_of(&app, &store.id, filter, page).await
 }
 

@@ -556,28 +556,18 @@ fn validate(form: &mut ProductForm, store: &Store, current: Option<ProductData>)
     required(&mut v, "name", f.name.is_some());
     let description = f.description.as_deref().map(|d| v.text("description", Some(d), 1, 2000));
     required(&mut v, "description", f.description.is_some());
-    let decimal = |v: &mut Validator, field: &str, value: &Option<DecimalText>, exp: u32| -> Option<i64> {
-        let text = &value.as_ref()?.0;
-        match parse_scaled(text, exp) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                v.add(field, format!("El valor {e}"));
-                None
-            }
-        }
-    };
-    let price = decimal(&mut v, "price", &f.price, exponent);
+    let price = v.decimal("price", f.price.as_ref(), exponent);
     required(&mut v, "price", f.price.is_some());
     if price == Some(0) {
         v.add("price", "Debe ser mayor que 0");
     }
-    let stock = decimal(&mut v, "stock", &f.stock, 0);
+    let stock = v.decimal("stock", f.stock.as_ref(), 0);
     required(&mut v, "stock", f.stock.is_some());
-    let tax_rate = decimal(&mut v, "taxRate", &f.tax_rate, 2);
+    let tax_rate = v.decimal("taxRate", f.tax_rate.as_ref(), 2);
     if tax_rate.is_some_and(|t| t > 10_000) {
         v.add("taxRate", "Debe estar entre 0 y 100");
     }
-    let weight = decimal(&mut v, "weight", &f.weight, 3);
+    let weight = v.decimal("weight", f.weight.as_ref(), 3);
     required(&mut v, "category", f.category.is_some());
     required(&mut v, "unit", f.unit.is_some());
     let sku = f.sku.as_deref().map(str::trim).map(|s| {

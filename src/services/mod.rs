@@ -1,6 +1,7 @@
 //! Use cases that span resources; handlers call these inside one transaction each.
 
 pub mod catalog;
+pub mod coupons;
 pub mod files;
 pub mod geography;
 pub mod identity;

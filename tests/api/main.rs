@@ -9,6 +9,7 @@ mod auth_flow;
 mod auth_tokens;
 mod catalog_taxonomy;
 mod cli;
+mod coupons;
 mod demo;
 mod errors;
 mod geography;

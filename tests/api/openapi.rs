@@ -56,8 +56,9 @@ async fn every_route_is_documented() {
         expected.push((format!("{prefix}/order-statuses/{{id}}/transitions"), "patch"));
         expected.push((format!("{prefix}/payment-methods/active"), "get"));
         expected.push((format!("{prefix}/payment-methods/code/{{code}}"), "get"));
+        expected.push((format!("{prefix}/coupons/validate/{{code}}"), "get"));
     }
-    for resource in ["products", "categories", "tags", "units", "cities", "neighborhoods", "order-statuses", "payment-methods"] {
+    for resource in ["products", "categories", "tags", "units", "cities", "neighborhoods", "order-statuses", "payment-methods", "coupons"] {
         for prefix in ["/api", "/api/stores/{slug}"] {
             expected.extend([(format!("{prefix}/{resource}"), "get"), (format!("{prefix}/{resource}"), "post")]);
             expected.extend(["get", "put", "delete"].map(|m| (format!("{prefix}/{resource}/{{id}}"), m)));

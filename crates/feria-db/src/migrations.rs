@@ -289,6 +289,27 @@ pub const MIGRATIONS: &[Migration] = &[
                 CONSTRAINT payment_methods_code_key UNIQUE (store_id, code)
             )"],
     },
+    Migration {
+        version: 10,
+        name: "coupons",
+        statements: &["CREATE TABLE coupons (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                code TEXT NOT NULL,
+                description TEXT NOT NULL,
+                discount_type TEXT NOT NULL CHECK (discount_type IN ('percentage', 'fixed')),
+                discount_value BIGINT NOT NULL,
+                min_order_amount BIGINT NOT NULL,
+                max_discount_amount BIGINT,
+                usage_limit BIGINT,
+                used_count BIGINT NOT NULL,
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                expires_at TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT coupons_code_key UNIQUE (store_id, code)
+            )"],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
