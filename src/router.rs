@@ -21,7 +21,9 @@ use crate::config::Environment;
 use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
-use crate::routes::{coupons, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, products, stores};
+use crate::routes::{
+    coupons, customers, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, products, stores,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -96,6 +98,10 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(coupons::list, coupons::create))
         .routes(routes!(coupons::get, coupons::update, coupons::delete))
         .routes(routes!(coupons::validate))
+        .routes(routes!(customers::list, customers::create))
+        .routes(routes!(customers::get, customers::update, customers::delete))
+        .routes(routes!(customers::by_neighborhood))
+        .routes(routes!(customers::by_email))
 }
 
 /// Documents the `{slug}` parameter of every per-store path.

@@ -5,18 +5,6 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 
-/// The `{id}` path parameter.
-#[derive(Debug, Clone)]
-pub struct IdParam(pub String);
-
-/// The `{name}` path parameter (percent-decoded).
-#[derive(Debug, Clone)]
-pub struct NameParam(pub String);
-
-/// The `{code}` path parameter (percent-decoded).
-#[derive(Debug, Clone)]
-pub struct CodeParam(pub String);
-
 async fn named(parts: &mut Parts, name: &str) -> Result<String, ApiError> {
     let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|e| ApiError::internal(format!("path parameters: {e}")))?;
     params
@@ -26,26 +14,36 @@ async fn named(parts: &mut Parts, name: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::internal(format!("route has no {{{name}}} parameter")))
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for IdParam {
-    type Rejection = ApiError;
+/// Declares an extractor for the path parameter called `$name` (percent-decoded).
+macro_rules! path_param {
+    ($(#[$doc:meta])* $extractor:ident, $name:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $extractor(pub String);
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        named(parts, "id").await.map(IdParam)
-    }
+        impl<S: Send + Sync> FromRequestParts<S> for $extractor {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+                named(parts, $name).await.map($extractor)
+            }
+        }
+    };
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for NameParam {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        named(parts, "name").await.map(NameParam)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for CodeParam {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        named(parts, "code").await.map(CodeParam)
-    }
-}
+path_param!(
+    /// The `{id}` path parameter.
+    IdParam, "id"
+);
+path_param!(
+    /// The `{name}` path parameter.
+    NameParam, "name"
+);
+path_param!(
+    /// The `{code}` path parameter.
+    CodeParam, "code"
+);
+path_param!(
+    /// The `{email}` path parameter.
+    EmailParam, "email"
+);

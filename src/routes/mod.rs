@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod coupons;
+pub mod customers;
 pub mod docs;
 pub mod geography;
 pub mod health;

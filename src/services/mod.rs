@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod coupons;
+pub mod customers;
 pub mod files;
 pub mod geography;
 pub mod identity;

@@ -10,6 +10,7 @@ mod auth_tokens;
 mod catalog_taxonomy;
 mod cli;
 mod coupons;
+mod customers;
 mod demo;
 mod errors;
 mod geography;

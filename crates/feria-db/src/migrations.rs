@@ -310,6 +310,23 @@ pub const MIGRATIONS: &[Migration] = &[
                 CONSTRAINT coupons_code_key UNIQUE (store_id, code)
             )"],
     },
+    Migration {
+        version: 11,
+        name: "customers_per_store",
+        statements: &[
+            // Customers so far were the default store's (created at registration).
+            "ALTER TABLE customers ADD COLUMN store_id TEXT REFERENCES stores (id) ON DELETE CASCADE",
+            "UPDATE customers SET store_id = (SELECT id FROM stores WHERE is_default = 1)",
+            "ALTER TABLE customers ADD COLUMN address TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE customers ADD COLUMN neighborhood_id TEXT REFERENCES neighborhoods (id)",
+            "ALTER TABLE customers ADD COLUMN is_active BIGINT NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1))",
+            "DROP INDEX customers_user_id_key",
+            "CREATE UNIQUE INDEX customers_store_user_key ON customers (store_id, user_id)",
+            "CREATE UNIQUE INDEX customers_store_guest_email_key ON customers (store_id, email) WHERE user_id IS NULL",
+            "CREATE INDEX customers_store_email_idx ON customers (store_id, email)",
+            "CREATE INDEX customers_neighborhood_idx ON customers (neighborhood_id)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -62,7 +62,8 @@ pub struct NewUser<'a> {
     pub roles: &'a [Role],
 }
 
-/// Inserts a user and its customer profile. A taken email is a unique violation.
+/// Inserts a user and its customer profile in the default store. A taken email is a unique
+/// violation.
 pub async fn create(conn: &mut AnyConnection, new: NewUser<'_>) -> Result<User, sqlx::Error> {
     let now = time::to_db(time::now());
     let id = new_id();
@@ -80,8 +81,8 @@ pub async fn create(conn: &mut AnyConnection, new: NewUser<'_>) -> Result<User, 
         .fetch_one(&mut *conn)
         .await?;
     sqlx::query(
-        "INSERT INTO customers (id, user_id, name, email, phone, is_guest, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, NULL, $5, $6, $6)",
+        "INSERT INTO customers (id, store_id, user_id, name, email, phone, is_guest, created_at, updated_at)
+         VALUES ($1, (SELECT id FROM stores WHERE is_default = 1), $2, $3, $4, NULL, $5, $6, $6)",
     )
     .bind(new_id())
     .bind(&id)
@@ -104,7 +105,7 @@ pub struct UserChanges {
     pub password_hash: Option<String>,
 }
 
-/// Applies `changes` to user `id` (and keeps the linked customer's name and email in step).
+/// Applies `changes` to user `id` (and keeps the linked customers' names and emails in step).
 /// Returns the updated user, or `None` when it does not exist.
 pub async fn update(conn: &mut AnyConnection, id: &str, changes: UserChanges) -> Result<Option<User>, sqlx::Error> {
     let Some(current) = find_by_id(conn, id).await? else { return Ok(None) };
@@ -145,14 +146,16 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Er
     Ok(result.rows_affected() == 1)
 }
 
-/// Phone of the user's customer profile.
+/// Phone of the user's customer profile (the first one, the default store's).
 pub async fn customer_phone(conn: &mut AnyConnection, user_id: &str) -> Result<Option<String>, sqlx::Error> {
-    let phone: Option<Option<String>> =
-        sqlx::query_scalar("SELECT phone FROM customers WHERE user_id = $1").bind(user_id).fetch_optional(conn).await?;
+    let phone: Option<Option<String>> = sqlx::query_scalar("SELECT phone FROM customers WHERE user_id = $1 ORDER BY created_at LIMIT 1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
     Ok(phone.flatten())
 }
 
-/// Sets the phone of the user's customer profile.
+/// Sets the phone of the user's customer profiles (one per store the user is a customer of).
 pub async fn set_customer_phone(conn: &mut AnyConnection, user_id: &str, phone: Option<&str>) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE customers SET phone = $1, updated_at = $2 WHERE user_id = $3")
         .bind(phone)

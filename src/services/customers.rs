@@ -1,0 +1,187 @@
+//! Customers of a store: registered users (linked by `user_id`, one customer per user and
+//! store) and guests (no user; one per email and store, reused at every checkout).
+
+use feria_db::{AnyConnection, AnyRow, Row};
+use feria_domain::{ids::new_id, time};
+
+use crate::services::geography::{self, Neighborhood};
+
+/// One customer, with its neighborhood (when it has one).
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub address: String,
+    pub neighborhood: Option<Neighborhood>,
+    pub is_active: bool,
+    pub user_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "id, name, email, phone, address, neighborhood_id, is_active, user_id, created_at, updated_at";
+
+async fn from_rows(conn: &mut AnyConnection, store_id: &str, rows: Vec<AnyRow>) -> Result<Vec<Customer>, sqlx::Error> {
+    let mut customers = Vec::with_capacity(rows.len());
+    for row in rows {
+        let neighborhood_id: Option<String> = row.try_get("neighborhood_id")?;
+        let neighborhood = match neighborhood_id {
+            Some(id) => geography::find_neighborhood(conn, store_id, &id).await?,
+            None => None,
+        };
+        customers.push(Customer {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            phone: row.try_get("phone")?,
+            address: row.try_get("address")?,
+            neighborhood,
+            is_active: row.try_get::<i64, _>("is_active")? != 0,
+            user_id: row.try_get("user_id")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        });
+    }
+    Ok(customers)
+}
+
+/// One page of the store's customers (of one neighborhood, when given) by name, with the total.
+pub async fn list(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    neighborhood_id: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<Customer>), sqlx::Error> {
+    let condition = "store_id = $1 AND ($2 = '' OR neighborhood_id = $2)";
+    let neighborhood = neighborhood_id.unwrap_or("");
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM customers WHERE {condition}"))
+        .bind(store_id)
+        .bind(neighborhood)
+        .fetch_one(&mut *conn)
+        .await?;
+    let sql = format!("SELECT {COLUMNS} FROM customers WHERE {condition} ORDER BY name, id LIMIT $3 OFFSET $4");
+    let rows = sqlx::query(&sql).bind(store_id).bind(neighborhood).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
+    Ok((total, from_rows(conn, store_id, rows).await?))
+}
+
+/// How a customer is looked up.
+pub enum Lookup<'a> {
+    Id(&'a str),
+    /// The registered customer with this email, else the guest.
+    Email(&'a str),
+}
+
+/// The store's customer found by `lookup`.
+pub async fn find(conn: &mut AnyConnection, store_id: &str, lookup: Lookup<'_>) -> Result<Option<Customer>, sqlx::Error> {
+    let (condition, value) = match lookup {
+        Lookup::Id(id) => ("id = $2", id.to_string()),
+        Lookup::Email(email) => ("email = $2", email.trim().to_lowercase()),
+    };
+    let sql = format!("SELECT {COLUMNS} FROM customers WHERE store_id = $1 AND {condition} ORDER BY user_id IS NULL, created_at LIMIT 1");
+    let rows = sqlx::query(&sql).bind(store_id).bind(value).fetch_all(&mut *conn).await?;
+    Ok(from_rows(conn, store_id, rows).await?.pop())
+}
+
+/// The fields of a customer (validated); `None` keeps the current value, and for the nullable
+/// ones `Some(None)` clears them.
+#[derive(Debug, Default)]
+pub struct CustomerFields {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub address: Option<String>,
+    pub neighborhood_id: Option<Option<String>>,
+    pub is_active: Option<bool>,
+    pub user_id: Option<Option<String>>,
+}
+
+/// Why a customer could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomerError {
+    #[error("no such neighborhood in the store")]
+    UnknownNeighborhood,
+    #[error("no such user")]
+    UnknownUser,
+    /// The user already is a customer of the store, or a guest with that email exists.
+    #[error("already a customer")]
+    Taken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+async fn check_references(conn: &mut AnyConnection, store_id: &str, f: &CustomerFields) -> Result<(), CustomerError> {
+    if let Some(Some(id)) = &f.neighborhood_id {
+        geography::find_neighborhood(conn, store_id, id).await?.ok_or(CustomerError::UnknownNeighborhood)?;
+    }
+    if let Some(Some(user_id)) = &f.user_id {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *conn).await?;
+        found.ok_or(CustomerError::UnknownUser)?;
+    }
+    Ok(())
+}
+
+fn taken(err: sqlx::Error) -> CustomerError {
+    if feria_db::is_unique_violation(&err) { CustomerError::Taken } else { CustomerError::Database(err) }
+}
+
+/// Creates a customer (`name` and `email` set).
+pub async fn create(conn: &mut AnyConnection, store_id: &str, f: CustomerFields) -> Result<Customer, CustomerError> {
+    check_references(conn, store_id, &f).await?;
+    let id = new_id();
+    let user_id = f.user_id.flatten();
+    sqlx::query(&format!(
+        "INSERT INTO customers ({COLUMNS}, is_guest, store_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)"
+    ))
+    .bind(&id)
+    .bind(f.name.unwrap_or_default())
+    .bind(f.email.unwrap_or_default())
+    .bind(f.phone.flatten())
+    .bind(f.address.unwrap_or_default())
+    .bind(f.neighborhood_id.flatten())
+    .bind(feria_db::flag(f.is_active.unwrap_or(true)))
+    .bind(&user_id)
+    .bind(time::to_db(time::now()))
+    .bind(feria_db::flag(user_id.is_none()))
+    .bind(store_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(taken)?;
+    Ok(find(conn, store_id, Lookup::Id(&id)).await?.ok_or(sqlx::Error::RowNotFound)?)
+}
+
+/// Applies `f` to the store's customer `id`; `None` when there is no such customer.
+pub async fn update(conn: &mut AnyConnection, store_id: &str, id: &str, f: CustomerFields) -> Result<Option<Customer>, CustomerError> {
+    let Some(current) = find(conn, store_id, Lookup::Id(id)).await? else { return Ok(None) };
+    check_references(conn, store_id, &f).await?;
+    let user_id = f.user_id.unwrap_or(current.user_id);
+    sqlx::query(
+        "UPDATE customers SET name = $1, email = $2, phone = $3, address = $4, neighborhood_id = $5, is_active = $6, user_id = $7,
+         is_guest = $8, updated_at = $9 WHERE id = $10 AND store_id = $11",
+    )
+    .bind(f.name.unwrap_or(current.name))
+    .bind(f.email.unwrap_or(current.email))
+    .bind(f.phone.unwrap_or(current.phone))
+    .bind(f.address.unwrap_or(current.address))
+    .bind(f.neighborhood_id.unwrap_or(current.neighborhood.map(|n| n.id)))
+    .bind(feria_db::flag(f.is_active.unwrap_or(current.is_active)))
+    .bind(&user_id)
+    .bind(feria_db::flag(user_id.is_none()))
+    .bind(time::to_db(time::now()))
+    .bind(id)
+    .bind(store_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(taken)?;
+    Ok(find(conn, store_id, Lookup::Id(id)).await?)
+}
+
+/// Deletes the store's customer `id`; false when there is none. One with orders fails with a
+/// foreign-key violation.
+pub async fn delete(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM customers WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?.rows_affected()
+        == 1)
+}
