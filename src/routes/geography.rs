@@ -18,7 +18,7 @@ use crate::routes::taxonomy::Deleted;
 use crate::services::geography::{self, City, Neighborhood, NewPlace, PlaceChanges, PlaceError};
 
 /// A city as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CityView {
     pub id: String,

@@ -1,5 +1,6 @@
 //! One module per resource; each handler sits beside its request and response types.
 
+pub mod addresses;
 pub mod auth;
 pub mod coupons;
 pub mod customers;

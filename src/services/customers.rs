@@ -185,3 +185,27 @@ pub async fn delete(conn: &mut AnyConnection, store_id: &str, id: &str) -> Resul
     Ok(sqlx::query("DELETE FROM customers WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?.rows_affected()
         == 1)
 }
+
+/// The store's customer of user `user_id`, created from the user's account the first time
+/// (safe when two requests do it at once).
+pub async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -> Result<Customer, sqlx::Error> {
+    let existing = || format!("SELECT {COLUMNS} FROM customers WHERE store_id = $1 AND user_id = $2");
+    if let Some(row) = sqlx::query(&existing()).bind(store_id).bind(user_id).fetch_optional(&mut *conn).await? {
+        return Ok(from_rows(conn, store_id, vec![row]).await?.remove(0));
+    }
+    sqlx::query(
+        "INSERT INTO customers (id, store_id, user_id, name, email, phone, address, is_active, is_guest, created_at, updated_at)
+         SELECT $1, $2, u.id, u.name, u.email,
+                (SELECT c.phone FROM customers c WHERE c.user_id = u.id ORDER BY c.created_at LIMIT 1), '', 1, 0, $3, $3
+         FROM users u WHERE u.id = $4
+         ON CONFLICT (store_id, user_id) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(store_id)
+    .bind(time::to_db(time::now()))
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query(&existing()).bind(store_id).bind(user_id).fetch_one(&mut *conn).await?;
+    Ok(from_rows(conn, store_id, vec![row]).await?.remove(0))
+}

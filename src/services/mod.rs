@@ -1,5 +1,6 @@
 //! Use cases that span resources; handlers call these inside one transaction each.
 
+pub mod addresses;
 pub mod catalog;
 pub mod coupons;
 pub mod customers;

@@ -5,6 +5,7 @@ mod fake_s3;
 mod fake_smtp;
 mod harness;
 
+mod addresses;
 mod auth_flow;
 mod auth_tokens;
 mod catalog_taxonomy;

@@ -59,10 +59,21 @@ async fn every_route_is_documented() {
         expected.push((format!("{prefix}/coupons/validate/{{code}}"), "get"));
         expected.push((format!("{prefix}/customers/by-neighborhood/{{id}}"), "get"));
         expected.push((format!("{prefix}/customers/by-email/{{email}}"), "get"));
+        expected.push((format!("{prefix}/addresses/{{id}}/default"), "patch"));
     }
-    for resource in
-        ["products", "categories", "tags", "units", "cities", "neighborhoods", "order-statuses", "payment-methods", "coupons", "customers"]
-    {
+    for resource in [
+        "products",
+        "categories",
+        "tags",
+        "units",
+        "cities",
+        "neighborhoods",
+        "order-statuses",
+        "payment-methods",
+        "coupons",
+        "customers",
+        "addresses",
+    ] {
         for prefix in ["/api", "/api/stores/{slug}"] {
             expected.extend([(format!("{prefix}/{resource}"), "get"), (format!("{prefix}/{resource}"), "post")]);
             expected.extend(["get", "put", "delete"].map(|m| (format!("{prefix}/{resource}/{{id}}"), m)));

@@ -327,6 +327,30 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX customers_neighborhood_idx ON customers (neighborhood_id)",
         ],
     },
+    Migration {
+        version: 12,
+        name: "addresses",
+        statements: &[
+            "CREATE TABLE addresses (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+                recipient_name TEXT NOT NULL,
+                phone TEXT NOT NULL,
+                street_address TEXT NOT NULL,
+                neighborhood_id TEXT NOT NULL REFERENCES neighborhoods (id),
+                postal_code TEXT,
+                additional_info TEXT,
+                alias TEXT,
+                is_default BIGINT NOT NULL CHECK (is_default IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )",
+            "CREATE INDEX addresses_customer_idx ON addresses (customer_id)",
+            "CREATE UNIQUE INDEX addresses_one_default_key ON addresses (customer_id) WHERE is_default = 1",
+            "CREATE INDEX addresses_neighborhood_idx ON addresses (neighborhood_id)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

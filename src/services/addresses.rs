@@ -1,0 +1,217 @@
+//! Shipping addresses of a customer. A customer with addresses has exactly one default: the
+//! first address becomes it, marking another moves it, and deleting it passes it to the newest
+//! remaining address (a partial unique index keeps it to one).
+
+use feria_db::{AnyConnection, AnyRow, Row};
+use feria_domain::{ids::new_id, time};
+
+use crate::services::geography::{self, Neighborhood};
+
+/// One address, with its neighborhood (and through it, its city).
+#[derive(Debug, Clone)]
+pub struct Address {
+    pub id: String,
+    pub customer_id: String,
+    pub recipient_name: String,
+    pub phone: String,
+    pub street_address: String,
+    pub neighborhood: Neighborhood,
+    pub postal_code: Option<String>,
+    pub additional_info: Option<String>,
+    pub alias: Option<String>,
+    pub is_default: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Address {
+    /// One line to print on a label: street, neighborhood, city and postal code.
+    pub fn full_address(&self) -> String {
+        let mut line = format!("{}, {}, {}", self.street_address, self.neighborhood.name, self.neighborhood.city.name);
+        if let Some(code) = self.postal_code.as_deref().filter(|c| !c.is_empty()) {
+            line.push_str(&format!(" (CP {code})"));
+        }
+        line
+    }
+}
+
+const COLUMNS: &str = "id, customer_id, recipient_name, phone, street_address, neighborhood_id, postal_code, additional_info, alias,
+    is_default, created_at, updated_at";
+
+async fn from_rows(conn: &mut AnyConnection, store_id: &str, rows: Vec<AnyRow>) -> Result<Vec<Address>, sqlx::Error> {
+    let mut addresses = Vec::with_capacity(rows.len());
+    for row in rows {
+        let neighborhood_id: String = row.try_get("neighborhood_id")?;
+        let neighborhood = geography::find_neighborhood(conn, store_id, &neighborhood_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        addresses.push(Address {
+            id: row.try_get("id")?,
+            customer_id: row.try_get("customer_id")?,
+            recipient_name: row.try_get("recipient_name")?,
+            phone: row.try_get("phone")?,
+            street_address: row.try_get("street_address")?,
+            neighborhood,
+            postal_code: row.try_get("postal_code")?,
+            additional_info: row.try_get("additional_info")?,
+            alias: row.try_get("alias")?,
+            is_default: row.try_get::<i64, _>("is_default")? != 0,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        });
+    }
+    Ok(addresses)
+}
+
+/// One page of the customer's addresses, the default first, then newest, with the total.
+pub async fn list(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    customer_id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<Address>), sqlx::Error> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM addresses WHERE customer_id = $1").bind(customer_id).fetch_one(&mut *conn).await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM addresses WHERE customer_id = $1 ORDER BY is_default DESC, created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    );
+    let rows = sqlx::query(&sql).bind(customer_id).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
+    Ok((total, from_rows(conn, store_id, rows).await?))
+}
+
+/// The customer's address `id` (never another customer's).
+pub async fn find(conn: &mut AnyConnection, store_id: &str, customer_id: &str, id: &str) -> Result<Option<Address>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM addresses WHERE id = $1 AND customer_id = $2");
+    let rows = sqlx::query(&sql).bind(id).bind(customer_id).fetch_all(&mut *conn).await?;
+    Ok(from_rows(conn, store_id, rows).await?.pop())
+}
+
+/// The customer's default address.
+pub async fn find_default(conn: &mut AnyConnection, store_id: &str, customer_id: &str) -> Result<Option<Address>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM addresses WHERE customer_id = $1 AND is_default = 1");
+    let rows = sqlx::query(&sql).bind(customer_id).fetch_all(&mut *conn).await?;
+    Ok(from_rows(conn, store_id, rows).await?.pop())
+}
+
+/// The fields of an address (validated); `None` keeps the current value, and for the optional
+/// texts `Some(None)` clears them.
+#[derive(Debug, Default)]
+pub struct AddressFields {
+    pub recipient_name: Option<String>,
+    pub phone: Option<String>,
+    pub street_address: Option<String>,
+    pub neighborhood_id: Option<String>,
+    /// When given, the neighborhood must be in this city.
+    pub city_id: Option<String>,
+    pub postal_code: Option<Option<String>>,
+    pub additional_info: Option<Option<String>>,
+    pub alias: Option<Option<String>>,
+    pub is_default: Option<bool>,
+}
+
+/// Why an address could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    #[error("no such neighborhood in the store")]
+    UnknownNeighborhood,
+    #[error("the neighborhood is not in that city")]
+    CityMismatch,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+async fn check_place(conn: &mut AnyConnection, store_id: &str, neighborhood_id: &str, city_id: Option<&str>) -> Result<(), AddressError> {
+    let neighborhood = geography::find_neighborhood(conn, store_id, neighborhood_id).await?.ok_or(AddressError::UnknownNeighborhood)?;
+    if city_id.is_some_and(|c| c != neighborhood.city.id) {
+        return Err(AddressError::CityMismatch);
+    }
+    Ok(())
+}
+
+async fn clear_default(conn: &mut AnyConnection, customer_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE addresses SET is_default = 0 WHERE customer_id = $1 AND is_default = 1").bind(customer_id).execute(conn).await?;
+    Ok(())
+}
+
+/// Adds an address to the customer (all required fields set); the first one is the default.
+pub async fn create(conn: &mut AnyConnection, store_id: &str, customer_id: &str, f: AddressFields) -> Result<Address, AddressError> {
+    let neighborhood_id = f.neighborhood_id.unwrap_or_default();
+    check_place(conn, store_id, &neighborhood_id, f.city_id.as_deref()).await?;
+    let has_default = find_default(conn, store_id, customer_id).await?.is_some();
+    let is_default = f.is_default.unwrap_or(false) || !has_default;
+    if is_default {
+        clear_default(conn, customer_id).await?;
+    }
+    let id = new_id();
+    sqlx::query(&format!("INSERT INTO addresses ({COLUMNS}, store_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)"))
+        .bind(&id)
+        .bind(customer_id)
+        .bind(f.recipient_name.unwrap_or_default())
+        .bind(f.phone.unwrap_or_default())
+        .bind(f.street_address.unwrap_or_default())
+        .bind(&neighborhood_id)
+        .bind(f.postal_code.flatten())
+        .bind(f.additional_info.flatten())
+        .bind(f.alias.flatten())
+        .bind(feria_db::flag(is_default))
+        .bind(time::to_db(time::now()))
+        .bind(store_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(find(conn, store_id, customer_id, &id).await?.ok_or(sqlx::Error::RowNotFound)?)
+}
+
+/// Applies `f` to the customer's address `id`; `None` when the customer has no such address.
+/// Unmarking the default is ignored: another address must be marked instead.
+pub async fn update(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    customer_id: &str,
+    id: &str,
+    f: AddressFields,
+) -> Result<Option<Address>, AddressError> {
+    let Some(current) = find(conn, store_id, customer_id, id).await? else { return Ok(None) };
+    let neighborhood_id = f.neighborhood_id.unwrap_or(current.neighborhood.id);
+    check_place(conn, store_id, &neighborhood_id, f.city_id.as_deref()).await?;
+    let is_default = current.is_default || f.is_default == Some(true);
+    if is_default && !current.is_default {
+        clear_default(conn, customer_id).await?;
+    }
+    sqlx::query(
+        "UPDATE addresses SET recipient_name = $1, phone = $2, street_address = $3, neighborhood_id = $4, postal_code = $5,
+         additional_info = $6, alias = $7, is_default = $8, updated_at = $9 WHERE id = $10 AND customer_id = $11",
+    )
+    .bind(f.recipient_name.unwrap_or(current.recipient_name))
+    .bind(f.phone.unwrap_or(current.phone))
+    .bind(f.street_address.unwrap_or(current.street_address))
+    .bind(&neighborhood_id)
+    .bind(f.postal_code.unwrap_or(current.postal_code))
+    .bind(f.additional_info.unwrap_or(current.additional_info))
+    .bind(f.alias.unwrap_or(current.alias))
+    .bind(feria_db::flag(is_default))
+    .bind(time::to_db(time::now()))
+    .bind(id)
+    .bind(customer_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(find(conn, store_id, customer_id, id).await?)
+}
+
+/// Deletes the customer's address `id`, passing the default on; false when there is none.
+pub async fn delete(conn: &mut AnyConnection, customer_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+    let was_default: Option<i64> = sqlx::query_scalar("SELECT is_default FROM addresses WHERE id = $1 AND customer_id = $2")
+        .bind(id)
+        .bind(customer_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(was_default) = was_default else { return Ok(false) };
+    sqlx::query("DELETE FROM addresses WHERE id = $1 AND customer_id = $2").bind(id).bind(customer_id).execute(&mut *conn).await?;
+    if was_default != 0 {
+        sqlx::query(
+            "UPDATE addresses SET is_default = 1 WHERE id = (SELECT id FROM addresses WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)",
+        )
+        .bind(customer_id)
+        .execute(conn)
+        .await?;
+    }
+    Ok(true)
+}
