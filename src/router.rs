@@ -22,7 +22,7 @@ use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rat
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
-    addresses, coupons, customers, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, products, stores,
+    addresses, cart, coupons, customers, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, products, stores,
 };
 
 #[derive(OpenApi)]
@@ -105,6 +105,9 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(addresses::list, addresses::create))
         .routes(routes!(addresses::get, addresses::update, addresses::delete))
         .routes(routes!(addresses::set_default))
+        .routes(routes!(cart::get, cart::clear))
+        .routes(routes!(cart::add))
+        .routes(routes!(cart::set, cart::remove))
 }
 
 /// Documents the `{slug}` parameter of every per-store path.

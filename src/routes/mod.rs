@@ -2,6 +2,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod cart;
 pub mod coupons;
 pub mod customers;
 pub mod docs;

@@ -1,6 +1,7 @@
 //! Use cases that span resources; handlers call these inside one transaction each.
 
 pub mod addresses;
+pub mod cart;
 pub mod catalog;
 pub mod coupons;
 pub mod customers;

@@ -8,6 +8,7 @@ mod harness;
 mod addresses;
 mod auth_flow;
 mod auth_tokens;
+mod cart;
 mod catalog_taxonomy;
 mod cli;
 mod coupons;

@@ -60,6 +60,12 @@ async fn every_route_is_documented() {
         expected.push((format!("{prefix}/customers/by-neighborhood/{{id}}"), "get"));
         expected.push((format!("{prefix}/customers/by-email/{{email}}"), "get"));
         expected.push((format!("{prefix}/addresses/{{id}}/default"), "patch"));
+        expected.extend([
+            (format!("{prefix}/cart"), "get"),
+            (format!("{prefix}/cart"), "delete"),
+            (format!("{prefix}/cart/items"), "post"),
+        ]);
+        expected.extend([(format!("{prefix}/cart/items/{{id}}"), "put"), (format!("{prefix}/cart/items/{{id}}"), "delete")]);
     }
     for resource in [
         "products",

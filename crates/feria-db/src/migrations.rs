@@ -351,6 +351,29 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX addresses_neighborhood_idx ON addresses (neighborhood_id)",
         ],
     },
+    Migration {
+        version: 13,
+        name: "carts",
+        statements: &[
+            "CREATE TABLE carts (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT carts_store_user_key UNIQUE (store_id, user_id)
+            )",
+            "CREATE TABLE cart_items (
+                cart_id TEXT NOT NULL REFERENCES carts (id) ON DELETE CASCADE,
+                product_id TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+                quantity BIGINT NOT NULL CHECK (quantity > 0),
+                unit_price BIGINT NOT NULL,
+                tax_rate_bp BIGINT NOT NULL,
+                added_at TEXT NOT NULL,
+                PRIMARY KEY (cart_id, product_id)
+            )",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -5,5 +5,6 @@ pub mod coupon;
 pub mod currency;
 pub mod ids;
 pub mod money;
+pub mod pricing;
 pub mod roles;
 pub mod time;

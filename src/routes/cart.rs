@@ -1,0 +1,286 @@
+//! `/api/cart` (seed 001 "Carrito"), also under `/api/stores/{slug}/…`: the logged-in user's
+//! cart in the store. Every change answers the whole cart with its totals.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use feria_domain::money::add_tax;
+use feria_domain::pricing::{self, LineInput};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::{App, AppState};
+use crate::http::auth::AuthUser;
+use crate::http::decimal::{DecimalOut, DecimalText};
+use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
+use crate::http::json::ApiJson;
+use crate::http::path::IdParam;
+use crate::http::store::CurrentStore;
+use crate::http::validate::Validator;
+use crate::routes::products::ProductView;
+use crate::services::cart::{self, Cart, CartError, Change};
+use crate::services::catalog::stores::Store;
+use crate::services::identity::users;
+
+/// The cart's owner (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Vec<String>,
+    pub img: Option<String>,
+}
+
+/// One product in the cart, priced as when it was added.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartItemView {
+    pub product: ProductView,
+    pub quantity: i64,
+    /// Net unit price when added.
+    #[schema(value_type = f64)]
+    pub price_at_time: DecimalOut,
+    /// Percent, when added.
+    #[schema(value_type = f64)]
+    pub tax_rate: DecimalOut,
+    #[schema(value_type = f64)]
+    pub unit_price_with_tax: DecimalOut,
+    /// Net × quantity plus its tax.
+    #[schema(value_type = f64)]
+    pub subtotal_with_tax: DecimalOut,
+}
+
+/// The cart with its totals (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartView {
+    pub id: String,
+    pub user_id: String,
+    pub user: CartUser,
+    pub items: Vec<CartItemView>,
+    /// Units across every line.
+    pub total_items: i64,
+    #[schema(value_type = f64)]
+    pub subtotal_without_tax: DecimalOut,
+    #[schema(value_type = f64)]
+    pub total_tax_amount: DecimalOut,
+    #[schema(value_type = f64)]
+    pub total: DecimalOut,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `{productId, quantity}` to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddItem {
+    pub product_id: Option<String>,
+    /// A whole number ≥ 1.
+    #[schema(value_type = Option<i64>)]
+    pub quantity: Option<DecimalText>,
+}
+
+/// `{quantity}` to set; 0 removes the product.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetQuantity {
+    /// A whole number ≥ 0.
+    #[schema(value_type = Option<i64>)]
+    pub quantity: Option<DecimalText>,
+}
+
+/// The emptied cart (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmptyCart {
+    pub id: String,
+    pub items: Vec<CartItemView>,
+    pub total_items: i64,
+    #[schema(value_type = f64)]
+    pub total: DecimalOut,
+}
+
+/// `{message, cart}` after emptying.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartCleared {
+    pub message: String,
+    pub cart: EmptyCart,
+}
+
+fn cart_error(err: CartError) -> ApiError {
+    match err {
+        CartError::UnknownProduct => ApiError::not_found("Producto no encontrado"),
+        CartError::Unavailable { name } => ApiError::conflict(codes::PRODUCT_UNAVAILABLE, format!("{name} no está disponible")),
+        CartError::InsufficientStock { name, stock } => {
+            ApiError::conflict(codes::INSUFFICIENT_STOCK, format!("No hay stock suficiente de {name}: quedan {stock}"))
+        }
+        CartError::Database(e) => ApiError::internal(e),
+    }
+}
+
+/// A whole quantity of at least `min`.
+fn quantity(v: &mut Validator, value: Option<&DecimalText>, min: i64) -> i64 {
+    match v.decimal("quantity", value, 0) {
+        Some(q) if q >= min => q,
+        Some(_) => {
+            v.add("quantity", format!("Debe ser un número entero mayor o igual a {min}"));
+            0
+        }
+        None => {
+            if value.is_none() {
+                v.add("quantity", "Es obligatorio");
+            }
+            0
+        }
+    }
+}
+
+async fn view(app: &App, store: &Store, user_id: &str, cart: Cart) -> ApiResult<Json<CartView>> {
+    let user = users::find_by_id(&mut *app.db.reader().acquire().await?, user_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("cart of a missing user"))?;
+    let ids: Vec<String> = cart.lines.iter().map(|l| l.product_id.clone()).collect();
+    let found: HashMap<String, _> =
+        app.catalog_cache.products(&app.db, &store.id, &ids).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let lines: Vec<_> = cart.lines.iter().filter(|l| found.contains_key(&l.product_id)).collect();
+    let inputs: Vec<LineInput> =
+        lines.iter().map(|l| LineInput { unit_price: l.unit_price, quantity: l.quantity, tax_rate_bp: l.tax_rate_bp }).collect();
+    let totals = pricing::totals(&inputs, None, 0);
+    let exponent = store.currency.exponent();
+    let money = |v: i64| DecimalOut::scaled(v, exponent);
+    let items = lines
+        .iter()
+        .zip(&totals.lines)
+        .map(|(line, amounts)| CartItemView {
+            product: ProductView::new(&found[&line.product_id], store),
+            quantity: line.quantity,
+            price_at_time: money(line.unit_price),
+            tax_rate: DecimalOut::scaled(line.tax_rate_bp, 2),
+            unit_price_with_tax: money(add_tax(line.unit_price, line.tax_rate_bp)),
+            subtotal_with_tax: money(amounts.total()),
+        })
+        .collect();
+    Ok(Json(CartView {
+        id: cart.id,
+        user_id: user.id.clone(),
+        user: CartUser { id: user.id, name: user.name, email: user.email, role: user.roles, img: user.img },
+        items,
+        total_items: lines.iter().map(|l| l.quantity).sum(),
+        subtotal_without_tax: money(totals.subtotal),
+        total_tax_amount: money(totals.tax),
+        total: money(totals.total),
+        created_at: cart.created_at,
+        updated_at: cart.updated_at,
+    }))
+}
+
+/// Applies `change` to the product and answers the cart.
+async fn changed(app: &App, store: &Store, user: &AuthUser, product_id: &str, change: Change) -> ApiResult<Json<CartView>> {
+    let mut tx = app.db.begin().await?;
+    let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
+    cart::change(&mut tx, &store.id, &current, product_id, change).await.map_err(cart_error)?;
+    let updated = cart::for_user(&mut tx, &store.id, &user.id).await?;
+    tx.commit().await?;
+    view(app, store, &user.id, updated).await
+}
+
+/// The logged-in user's cart.
+#[utoipa::path(get, path = "/cart", tag = "cart", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub async fn get(State(app): State<AppState>, user: AuthUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartView>> {
+    let mut tx = app.db.begin().await?;
+    let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
+    tx.commit().await?;
+    view(&app, &store, &user.id, current).await
+}
+
+/// Adds a product, or more of it.
+#[utoipa::path(post, path = "/cart/items", tag = "cart", security(("bearer" = [])), request_body = AddItem,
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such product in this store", body = ErrorBody),
+        (status = 409, description = "Not enough stock, or not on sale", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+pub async fn add(
+    State(app): State<AppState>,
+    user: AuthUser,
+    CurrentStore(store): CurrentStore,
+    ApiJson(body): ApiJson<AddItem>,
+) -> ApiResult<Json<CartView>> {
+    let mut v = Validator::new();
+    let product_id = v.text("productId", body.product_id.as_deref(), 1, 100);
+    let quantity = quantity(&mut v, body.quantity.as_ref(), 1);
+    v.finish()?;
+    changed(&app, &store, &user, &product_id, Change::Add(quantity)).await
+}
+
+/// Sets the quantity of a product (0 removes it).
+#[utoipa::path(put, path = "/cart/items/{id}", tag = "cart", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id")), request_body = SetQuantity,
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such product in this store", body = ErrorBody),
+        (status = 409, description = "Not enough stock, or not on sale", body = ErrorBody),
+        (status = 422, description = "Invalid quantity", body = ErrorBody),
+    ))]
+pub async fn set(
+    State(app): State<AppState>,
+    user: AuthUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(product_id): IdParam,
+    ApiJson(body): ApiJson<SetQuantity>,
+) -> ApiResult<Json<CartView>> {
+    let mut v = Validator::new();
+    let quantity = quantity(&mut v, body.quantity.as_ref(), 0);
+    v.finish()?;
+    changed(&app, &store, &user, &product_id, Change::Set(quantity)).await
+}
+
+/// Removes a product from the cart.
+#[utoipa::path(delete, path = "/cart/items/{id}", tag = "cart", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "The product is not in the cart", body = ErrorBody),
+    ))]
+pub async fn remove(
+    State(app): State<AppState>,
+    user: AuthUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(product_id): IdParam,
+) -> ApiResult<Json<CartView>> {
+    let mut tx = app.db.begin().await?;
+    let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
+    if !current.lines.iter().any(|l| l.product_id == product_id) {
+        return Err(ApiError::not_found("El producto no está en el carrito"));
+    }
+    cart::change(&mut tx, &store.id, &current, &product_id, Change::Set(0)).await.map_err(cart_error)?;
+    let updated = cart::for_user(&mut tx, &store.id, &user.id).await?;
+    tx.commit().await?;
+    view(&app, &store, &user.id, updated).await
+}
+
+/// Empties the cart.
+#[utoipa::path(delete, path = "/cart", tag = "cart", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Emptied", body = CartCleared),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub async fn clear(State(app): State<AppState>, user: AuthUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartCleared>> {
+    let mut tx = app.db.begin().await?;
+    let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
+    cart::clear(&mut tx, &current.id).await.map_err(cart_error)?;
+    tx.commit().await?;
+    Ok(Json(CartCleared {
+        message: "Carrito vaciado".into(),
+        cart: EmptyCart { id: current.id, items: Vec::new(), total_items: 0, total: DecimalOut::scaled(0, store.currency.exponent()) },
+    }))
+}

@@ -1,0 +1,137 @@
+//! The shopping cart of a user in a store. Each line keeps the price and tax rate the product
+//! had when it was first added; totals follow `feria_domain::pricing`.
+
+use feria_db::{AnyConnection, Row};
+use feria_domain::{ids::new_id, time};
+
+use crate::services::catalog::products;
+
+/// A cart and its lines, oldest first.
+#[derive(Debug, Clone)]
+pub struct Cart {
+    pub id: String,
+    pub lines: Vec<CartLine>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One product in a cart.
+#[derive(Debug, Clone)]
+pub struct CartLine {
+    pub product_id: String,
+    pub quantity: i64,
+    /// Net unit price when added, minor units.
+    pub unit_price: i64,
+    /// Hundredths of a percent.
+    pub tax_rate_bp: i64,
+}
+
+/// Why a quantity cannot go in the cart.
+#[derive(Debug, thiserror::Error)]
+pub enum CartError {
+    #[error("no such product in the store")]
+    UnknownProduct,
+    #[error("the product is not on sale")]
+    Unavailable { name: String },
+    #[error("not enough stock")]
+    InsufficientStock { name: String, stock: i64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The user's cart in the store, created empty the first time (two first requests agree).
+pub async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -> Result<Cart, sqlx::Error> {
+    let now = time::to_db(time::now());
+    sqlx::query(
+        "INSERT INTO carts (id, store_id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (store_id, user_id) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(store_id)
+    .bind(user_id)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("SELECT id, created_at, updated_at FROM carts WHERE store_id = $1 AND user_id = $2")
+        .bind(store_id)
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let id: String = row.try_get("id")?;
+    let lines = sqlx::query(
+        "SELECT product_id, quantity, unit_price, tax_rate_bp FROM cart_items WHERE cart_id = $1 ORDER BY added_at, product_id",
+    )
+    .bind(&id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(CartLine {
+            product_id: r.try_get("product_id")?,
+            quantity: r.try_get("quantity")?,
+            unit_price: r.try_get("unit_price")?,
+            tax_rate_bp: r.try_get("tax_rate_bp")?,
+        })
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Cart { id, lines, created_at: row.try_get("created_at")?, updated_at: row.try_get("updated_at")? })
+}
+
+/// How a quantity changes.
+#[derive(Debug, Clone, Copy)]
+pub enum Change {
+    /// Adds to what is there.
+    Add(i64),
+    /// Sets it; 0 removes the line.
+    Set(i64),
+}
+
+/// Changes the quantity of `product_id` in `cart`, checking the product is on sale and has the
+/// stock for the resulting quantity. A new line snapshots the current price and tax rate.
+pub async fn change(conn: &mut AnyConnection, store_id: &str, cart: &Cart, product_id: &str, change: Change) -> Result<(), CartError> {
+    let existing = cart.lines.iter().find(|l| l.product_id == product_id).map(|l| l.quantity);
+    let quantity = match change {
+        Change::Add(n) => existing.unwrap_or(0) + n,
+        Change::Set(n) => n,
+    };
+    if quantity == 0 {
+        sqlx::query("DELETE FROM cart_items WHERE cart_id = $1 AND product_id = $2")
+            .bind(&cart.id)
+            .bind(product_id)
+            .execute(&mut *conn)
+            .await?;
+    } else {
+        let product =
+            products::find_many(conn, store_id, &[product_id.to_string()]).await?.into_iter().next().ok_or(CartError::UnknownProduct)?;
+        if !product.is_active {
+            return Err(CartError::Unavailable { name: product.name });
+        }
+        if quantity > product.stock {
+            return Err(CartError::InsufficientStock { name: product.name, stock: product.stock });
+        }
+        sqlx::query(
+            "INSERT INTO cart_items (cart_id, product_id, quantity, unit_price, tax_rate_bp, added_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = excluded.quantity",
+        )
+        .bind(&cart.id)
+        .bind(product_id)
+        .bind(quantity)
+        .bind(product.price)
+        .bind(product.tax_rate_bp)
+        .bind(time::to_db(time::now()))
+        .execute(&mut *conn)
+        .await?;
+    }
+    touch(conn, &cart.id).await
+}
+
+/// Empties the cart.
+pub async fn clear(conn: &mut AnyConnection, cart_id: &str) -> Result<(), CartError> {
+    sqlx::query("DELETE FROM cart_items WHERE cart_id = $1").bind(cart_id).execute(&mut *conn).await?;
+    touch(conn, cart_id).await
+}
+
+async fn touch(conn: &mut AnyConnection, cart_id: &str) -> Result<(), CartError> {
+    sqlx::query("UPDATE carts SET updated_at = $1 WHERE id = $2").bind(time::to_db(time::now())).bind(cart_id).execute(conn).await?;
+    Ok(())
+}
