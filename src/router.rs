@@ -22,7 +22,8 @@ use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rat
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
-    addresses, cart, coupons, customers, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, products, stores,
+    addresses, cart, coupons, customers, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, products, sales,
+    stores,
 };
 
 #[derive(OpenApi)]
@@ -108,6 +109,9 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(cart::get, cart::clear))
         .routes(routes!(cart::add))
         .routes(routes!(cart::set, cart::remove))
+        .routes(routes!(sales::create))
+        .routes(routes!(sales::my_orders))
+        .routes(routes!(sales::get))
 }
 
 /// Documents the `{slug}` parameter of every per-store path.

@@ -52,7 +52,7 @@ impl Validator {
     /// A required email address, returned trimmed and lower-cased.
     pub fn email(&mut self, field: &str, value: Option<&str>) -> String {
         let email = self.text(field, value, 3, 254).to_lowercase();
-        if !email.is_empty() && !is_email(&email) {
+        if (3..=254).contains(&email.chars().count()) && !is_email(&email) {
             self.add(field, "No es un email válido");
         }
         email
@@ -87,6 +87,20 @@ impl Validator {
                 None
             }
         }
+    }
+
+    /// A required whole number of at least `min`.
+    pub fn whole_number(&mut self, field: &str, value: Option<&DecimalText>, min: i64) -> Option<i64> {
+        if value.is_none() {
+            self.add(field, "Es obligatorio");
+            return None;
+        }
+        let n = self.decimal(field, value, 0)?;
+        if n < min {
+            self.add(field, format!("Debe ser un número entero mayor o igual a {min}"));
+            return None;
+        }
+        Some(n)
     }
 
     /// A required password of at least 6 characters (seed 001), at most 128. Not trimmed.

@@ -119,23 +119,6 @@ fn cart_error(err: CartError) -> ApiError {
     }
 }
 
-/// A whole quantity of at least `min`.
-fn quantity(v: &mut Validator, value: Option<&DecimalText>, min: i64) -> i64 {
-    match v.decimal("quantity", value, 0) {
-        Some(q) if q >= min => q,
-        Some(_) => {
-            v.add("quantity", format!("Debe ser un número entero mayor o igual a {min}"));
-            0
-        }
-        None => {
-            if value.is_none() {
-                v.add("quantity", "Es obligatorio");
-            }
-            0
-        }
-    }
-}
-
 async fn view(app: &App, store: &Store, user_id: &str, cart: Cart) -> ApiResult<Json<CartView>> {
     let user = users::find_by_id(&mut *app.db.reader().acquire().await?, user_id)
         .await?
@@ -215,7 +198,7 @@ pub async fn add(
 ) -> ApiResult<Json<CartView>> {
     let mut v = Validator::new();
     let product_id = v.text("productId", body.product_id.as_deref(), 1, 100);
-    let quantity = quantity(&mut v, body.quantity.as_ref(), 1);
+    let quantity = v.whole_number("quantity", body.quantity.as_ref(), 1).unwrap_or(0);
     v.finish()?;
     changed(&app, &store, &user, &product_id, Change::Add(quantity)).await
 }
@@ -238,7 +221,7 @@ pub async fn set(
     ApiJson(body): ApiJson<SetQuantity>,
 ) -> ApiResult<Json<CartView>> {
     let mut v = Validator::new();
-    let quantity = quantity(&mut v, body.quantity.as_ref(), 0);
+    let quantity = v.whole_number("quantity", body.quantity.as_ref(), 0).unwrap_or(0);
     v.finish()?;
     changed(&app, &store, &user, &product_id, Change::Set(quantity)).await
 }

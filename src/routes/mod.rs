@@ -14,5 +14,6 @@ pub mod metrics;
 pub mod order_statuses;
 pub mod payment_methods;
 pub mod products;
+pub mod sales;
 pub mod stores;
 pub mod taxonomy;

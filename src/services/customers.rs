@@ -209,3 +209,31 @@ pub async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -
     let row = sqlx::query(&existing()).bind(store_id).bind(user_id).fetch_one(&mut *conn).await?;
     Ok(from_rows(conn, store_id, vec![row]).await?.remove(0))
 }
+
+/// The store's guest customer with this email, created the first time (two checkouts at once
+/// agree on one, through the partial unique index on guests' emails).
+pub async fn for_guest(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    name: &str,
+    email: &str,
+    phone: Option<&str>,
+) -> Result<Customer, sqlx::Error> {
+    let email = email.trim().to_lowercase();
+    sqlx::query(
+        "INSERT INTO customers (id, store_id, user_id, name, email, phone, address, is_active, is_guest, created_at, updated_at)
+         VALUES ($1, $2, NULL, $3, $4, $5, '', 1, 1, $6, $6)
+         ON CONFLICT (store_id, email) WHERE user_id IS NULL DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(store_id)
+    .bind(name)
+    .bind(&email)
+    .bind(phone)
+    .bind(time::to_db(time::now()))
+    .execute(&mut *conn)
+    .await?;
+    let sql = format!("SELECT {COLUMNS} FROM customers WHERE store_id = $1 AND email = $2 AND user_id IS NULL");
+    let row = sqlx::query(&sql).bind(store_id).bind(&email).fetch_one(&mut *conn).await?;
+    Ok(from_rows(conn, store_id, vec![row]).await?.remove(0))
+}

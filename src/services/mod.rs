@@ -9,5 +9,6 @@ pub mod files;
 pub mod geography;
 pub mod identity;
 pub mod order_statuses;
+pub mod orders;
 pub mod payment_methods;
 pub mod store_defaults;

@@ -26,5 +26,6 @@ mod payment_methods;
 mod platform;
 mod products;
 mod rate_limit;
+mod sales;
 mod search;
 mod users_admin;

@@ -66,6 +66,11 @@ async fn every_route_is_documented() {
             (format!("{prefix}/cart/items"), "post"),
         ]);
         expected.extend([(format!("{prefix}/cart/items/{{id}}"), "put"), (format!("{prefix}/cart/items/{{id}}"), "delete")]);
+        expected.extend([
+            (format!("{prefix}/sales"), "post"),
+            (format!("{prefix}/sales/my-orders"), "get"),
+            (format!("{prefix}/sales/{{id}}"), "get"),
+        ]);
     }
     for resource in [
         "products",

@@ -374,6 +374,70 @@ pub const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 14,
+        name: "orders",
+        statements: &[
+            "CREATE TABLE order_counters (
+                store_id TEXT PRIMARY KEY REFERENCES stores (id) ON DELETE CASCADE,
+                last_number BIGINT NOT NULL
+            )",
+            "CREATE TABLE orders (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                order_number TEXT NOT NULL,
+                customer_id TEXT NOT NULL REFERENCES customers (id),
+                user_id TEXT REFERENCES users (id) ON DELETE SET NULL,
+                status_id TEXT NOT NULL REFERENCES order_statuses (id),
+                payment_method_id TEXT REFERENCES payment_methods (id),
+                coupon_id TEXT REFERENCES coupons (id),
+                currency TEXT NOT NULL,
+                subtotal BIGINT NOT NULL,
+                discount BIGINT NOT NULL,
+                tax BIGINT NOT NULL,
+                shipping BIGINT NOT NULL,
+                total BIGINT NOT NULL,
+                ship_street TEXT NOT NULL,
+                ship_number TEXT NOT NULL,
+                ship_neighborhood TEXT NOT NULL,
+                ship_city TEXT NOT NULL,
+                ship_zip_code TEXT,
+                ship_details TEXT,
+                ship_recipient TEXT NOT NULL,
+                ship_phone TEXT,
+                notes TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT orders_number_key UNIQUE (store_id, order_number)
+            )",
+            "CREATE INDEX orders_store_created_idx ON orders (store_id, created_at)",
+            "CREATE INDEX orders_customer_idx ON orders (customer_id)",
+            "CREATE INDEX orders_user_idx ON orders (user_id)",
+            "CREATE TABLE order_items (
+                id TEXT PRIMARY KEY,
+                order_id TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+                position BIGINT NOT NULL,
+                product_id TEXT NOT NULL,
+                product_name TEXT NOT NULL,
+                unit_price BIGINT NOT NULL,
+                quantity BIGINT NOT NULL,
+                tax_rate_bp BIGINT NOT NULL,
+                net BIGINT NOT NULL,
+                discount BIGINT NOT NULL,
+                tax BIGINT NOT NULL
+            )",
+            "CREATE INDEX order_items_order_idx ON order_items (order_id)",
+            "CREATE TABLE order_status_history (
+                id TEXT PRIMARY KEY,
+                order_id TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+                status_id TEXT NOT NULL REFERENCES order_statuses (id),
+                changed_by TEXT,
+                note TEXT,
+                changed_at TEXT NOT NULL
+            )",
+            "CREATE INDEX order_status_history_order_idx ON order_status_history (order_id)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,0 +1,461 @@
+//! `/api/sales` (seed 001 "Pedidos/Ventas"), also under `/api/stores/{slug}/…`: placing an
+//! order as a guest or a logged-in user, reading it, and the user's own orders.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::http::auth::{AuthUser, MaybeUser};
+use crate::http::decimal::{DecimalOut, DecimalText};
+use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
+use crate::http::json::{ApiJson, Pagination};
+use crate::http::path::IdParam;
+use crate::http::store::CurrentStore;
+use crate::http::validate::Validator;
+use crate::routes::customers::is_phone;
+use crate::services::catalog::stores::Store;
+use crate::services::coupons::Refusal;
+use crate::services::orders::{self, Buyer, NewOrder, Order, OrderError, RequestedLine, ShippingAddress};
+use crate::services::{addresses, customers, geography};
+use feria_domain::roles::Role;
+
+/// One requested line. `unitPrice` and `taxRate` are accepted but never trusted: the catalog's
+/// apply, and a different `unitPrice` is reported in `warnings`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleItemRequest {
+    pub product_id: Option<String>,
+    /// A whole number ≥ 1.
+    #[schema(value_type = Option<i64>)]
+    pub quantity: Option<DecimalText>,
+    #[schema(value_type = Option<f64>)]
+    pub unit_price: Option<DecimalText>,
+    #[schema(value_type = Option<f64>)]
+    pub tax_rate: Option<DecimalText>,
+}
+
+/// A shipping address given with the order (seed 001), or by one of the store's neighborhoods.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingRequest {
+    pub street: Option<String>,
+    pub number: Option<String>,
+    /// A name; or send `neighborhoodId` instead of `neighborhood` and `city`.
+    pub neighborhood: Option<String>,
+    pub city: Option<String>,
+    pub neighborhood_id: Option<String>,
+    pub zip_code: Option<String>,
+    pub details: Option<String>,
+    /// Defaults to the customer's name.
+    pub recipient_name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A guest's details.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CustomerData {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// An order to place. A guest sends `customerData` and `shippingAddress`; a logged-in user
+/// sends `selectedAddressId`, a `shippingAddress`, or nothing (their default address).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleRequest {
+    pub items: Option<Vec<SaleItemRequest>>,
+    pub coupon_code: Option<String>,
+    pub payment_method_code: Option<String>,
+    pub selected_address_id: Option<String>,
+    pub shipping_address: Option<ShippingRequest>,
+    pub customer_data: Option<CustomerData>,
+    /// Up to 500 characters.
+    pub notes: Option<String>,
+}
+
+/// The order's customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SaleCustomer {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// The product of a line, as it was sold.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SaleProduct {
+    pub id: String,
+    pub name: String,
+    #[schema(value_type = f64)]
+    pub price: DecimalOut,
+}
+
+/// One line of an order.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleItemView {
+    pub product: SaleProduct,
+    pub quantity: i64,
+    /// Net unit price.
+    #[schema(value_type = f64)]
+    pub unit_price: DecimalOut,
+    /// Percent.
+    #[schema(value_type = f64)]
+    pub tax_rate: DecimalOut,
+    /// Net × quantity, before the discount.
+    #[schema(value_type = f64)]
+    pub subtotal: DecimalOut,
+    #[schema(value_type = f64)]
+    pub discount: DecimalOut,
+    #[schema(value_type = f64)]
+    pub tax: DecimalOut,
+}
+
+/// The shipping address stored on the order.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleAddressView {
+    pub recipient_name: String,
+    pub phone: Option<String>,
+    pub street: String,
+    pub number: String,
+    pub neighborhood: String,
+    pub city: String,
+    pub zip_code: Option<String>,
+    pub details: Option<String>,
+}
+
+/// The coupon applied.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleCoupon {
+    pub code: String,
+    pub discount_type: String,
+    #[schema(value_type = f64)]
+    pub discount_value: DecimalOut,
+}
+
+/// An order (seed 001 shape plus `paymentMethod`, `shipping`, `currency`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleView {
+    pub id: String,
+    pub order_number: String,
+    pub customer: SaleCustomer,
+    pub items: Vec<SaleItemView>,
+    pub shipping_address: SaleAddressView,
+    #[schema(value_type = f64)]
+    pub subtotal: DecimalOut,
+    #[schema(value_type = f64)]
+    pub tax_amount: DecimalOut,
+    #[schema(value_type = f64)]
+    pub discount_amount: DecimalOut,
+    #[schema(value_type = f64)]
+    pub shipping: DecimalOut,
+    #[schema(value_type = f64)]
+    pub total: DecimalOut,
+    pub currency: String,
+    /// The status code (`PENDING`, `AWAITING_PAYMENT`…).
+    pub status: String,
+    pub status_name: String,
+    pub payment_method: Option<String>,
+    pub coupon: Option<SaleCoupon>,
+    pub notes: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl SaleView {
+    fn new(o: Order, store: &Store) -> SaleView {
+        let exponent = store.currency.exponent();
+        let money = |v: i64| DecimalOut::scaled(v, exponent);
+        SaleView {
+            id: o.id,
+            order_number: o.order_number,
+            customer: SaleCustomer { id: o.customer_id, name: o.customer_name, email: o.customer_email },
+            items: o
+                .lines
+                .into_iter()
+                .map(|l| SaleItemView {
+                    product: SaleProduct { id: l.product_id, name: l.product_name, price: money(l.unit_price) },
+                    quantity: l.quantity,
+                    unit_price: money(l.unit_price),
+                    tax_rate: DecimalOut::scaled(l.tax_rate_bp, 2),
+                    subtotal: money(l.net),
+                    discount: money(l.discount),
+                    tax: money(l.tax),
+                })
+                .collect(),
+            shipping_address: SaleAddressView {
+                recipient_name: o.address.recipient,
+                phone: o.address.phone,
+                street: o.address.street,
+                number: o.address.number,
+                neighborhood: o.address.neighborhood,
+                city: o.address.city,
+                zip_code: o.address.zip_code,
+                details: o.address.details,
+            },
+            subtotal: money(o.subtotal),
+            tax_amount: money(o.tax),
+            discount_amount: money(o.discount),
+            shipping: money(o.shipping),
+            total: money(o.total),
+            currency: o.currency,
+            status: o.status_code,
+            status_name: o.status_name,
+            payment_method: o.payment_method_code,
+            coupon: o.coupon.map(|c| {
+                let value_exponent = if c.discount_type == crate::services::coupons::DiscountType::Percentage { 2 } else { exponent };
+                SaleCoupon {
+                    code: c.code,
+                    discount_type: c.discount_type.as_str().into(),
+                    discount_value: DecimalOut::scaled(c.discount_value, value_exponent),
+                }
+            }),
+            notes: o.notes,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// `{order, warnings}` after placing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SalePlaced {
+    pub order: SaleView,
+    /// Notes for the client, e.g. a `unitPrice` that was not the catalog's.
+    pub warnings: Vec<String>,
+}
+
+/// One page of orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SalePage {
+    pub total: i64,
+    pub orders: Vec<SaleView>,
+}
+
+fn order_error(err: OrderError) -> ApiError {
+    match err {
+        OrderError::UnknownProduct(i) => ApiError::field(&format!("items[{i}].productId"), "El producto no existe en esta tienda"),
+        OrderError::Unavailable(name) => ApiError::conflict(codes::PRODUCT_UNAVAILABLE, format!("{name} no está disponible")),
+        OrderError::InsufficientStock { name, stock } => {
+            ApiError::conflict(codes::INSUFFICIENT_STOCK, format!("No hay stock suficiente de {name}: quedan {stock}"))
+        }
+        OrderError::UnknownCoupon => ApiError::field("couponCode", "El cupón no existe"),
+        OrderError::CouponRefused(refusal) => {
+            let (code, message) = match refusal {
+                Refusal::Inactive => (codes::COUPON_INACTIVE, "El cupón no está activo"),
+                Refusal::Expired => (codes::COUPON_EXPIRED, "El cupón está vencido"),
+                Refusal::UsedUp => (codes::COUPON_USED_UP, "El cupón alcanzó su límite de usos"),
+                Refusal::BelowMinimum => (codes::COUPON_BELOW_MINIMUM, "El pedido no alcanza el monto mínimo del cupón"),
+            };
+            let mut conflict = ApiError::conflict(code, message);
+            conflict.details.push(FieldError::new("couponCode", message));
+            conflict
+        }
+        OrderError::UnknownPaymentMethod => ApiError::field("paymentMethodCode", "El método de pago no existe o no está activo"),
+        OrderError::NoDefaultStatus => ApiError::internal("the store has no default order status"),
+        OrderError::Database(e) => ApiError::internal(e),
+    }
+}
+
+fn order_not_found() -> ApiError {
+    ApiError::not_found("Pedido no encontrado")
+}
+
+/// The validated lines of the request.
+fn lines(v: &mut Validator, items: Option<Vec<SaleItemRequest>>, exponent: u32) -> Vec<RequestedLine> {
+    let items = items.unwrap_or_default();
+    if items.is_empty() {
+        v.add("items", "Debe tener al menos un producto");
+    }
+    if items.len() > 100 {
+        v.add("items", "Como máximo 100 productos por pedido");
+    }
+    let mut lines: Vec<RequestedLine> = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let product_id = v.text(&format!("items[{i}].productId"), item.product_id.as_deref(), 1, 100);
+        let quantity = v.whole_number(&format!("items[{i}].quantity"), item.quantity.as_ref(), 1).unwrap_or(0);
+        // A client price that is not a price at all is ignored like any other client price.
+        let client_unit_price = item.unit_price.as_ref().and_then(|p| feria_domain::money::parse_scaled(&p.0, exponent).ok());
+        if lines.iter().any(|l| l.product_id == product_id && !product_id.is_empty()) {
+            v.add(&format!("items[{i}].productId"), "El producto está repetido; sumá las cantidades en una línea");
+        }
+        lines.push(RequestedLine { product_id, quantity, client_unit_price });
+    }
+    lines
+}
+
+/// The address snapshot from a `shippingAddress` (neighborhood and city by name or by id).
+async fn shipping_from(
+    conn: &mut feria_db::AnyConnection,
+    v: &mut Validator,
+    store: &Store,
+    s: ShippingRequest,
+    recipient: &str,
+    phone: Option<String>,
+) -> Result<ShippingAddress, sqlx::Error> {
+    let street = v.text("shippingAddress.street", s.street.as_deref(), 2, 200);
+    let number = v.text("shippingAddress.number", s.number.as_deref(), 1, 20);
+    let (neighborhood, city) = match s.neighborhood_id.as_deref().map(str::trim) {
+        Some(id) => match geography::find_neighborhood(conn, &store.id, id).await? {
+            Some(n) => (n.name, n.city.name),
+            None => {
+                v.add("shippingAddress.neighborhoodId", "El barrio no existe en esta tienda");
+                (String::new(), String::new())
+            }
+        },
+        None => (
+            v.text("shippingAddress.neighborhood", s.neighborhood.as_deref(), 2, 100),
+            v.text("shippingAddress.city", s.city.as_deref(), 2, 100),
+        ),
+    };
+    let phone = s.phone.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).or(phone);
+    if phone.as_deref().is_some_and(|p| !is_phone(p)) {
+        v.add("shippingAddress.phone", "No es un teléfono válido");
+    }
+    Ok(ShippingAddress {
+        recipient: s.recipient_name.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).unwrap_or_else(|| recipient.to_string()),
+        phone,
+        street,
+        number,
+        neighborhood,
+        city,
+        zip_code: s.zip_code.map(|z| z.trim().to_string()).filter(|z| !z.is_empty()),
+        details: s.details.map(|d| d.trim().to_string()).filter(|d| !d.is_empty()),
+    })
+}
+
+/// The snapshot of one of the user's saved addresses.
+fn saved(a: addresses::Address) -> ShippingAddress {
+    ShippingAddress {
+        recipient: a.recipient_name,
+        phone: Some(a.phone),
+        street: a.street_address,
+        number: String::new(),
+        neighborhood: a.neighborhood.name,
+        city: a.neighborhood.city.name,
+        zip_code: a.postal_code,
+        details: a.additional_info,
+    }
+}
+
+/// Places an order (guests too).
+#[utoipa::path(post, path = "/sales", tag = "sales", request_body = SaleRequest,
+    responses(
+        (status = 201, description = "Placed", body = SalePlaced),
+        (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
+        (status = 409, description = "Not enough stock, a product not on sale, or a coupon that cannot be used", body = ErrorBody),
+        (status = 422, description = "Invalid fields, unknown product, address, coupon or payment method", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(app): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    CurrentStore(store): CurrentStore,
+    ApiJson(body): ApiJson<SaleRequest>,
+) -> ApiResult<(StatusCode, Json<SalePlaced>)> {
+    let mut v = Validator::new();
+    let lines = lines(&mut v, body.items, store.currency.exponent());
+    let notes = v.optional_text("notes", body.notes.as_deref(), 0, 500).filter(|n| !n.is_empty());
+    let mut tx = app.db.begin().await?;
+    let (buyer, shipping) = match &user {
+        Some(user) => {
+            let customer = customers::for_user(&mut tx, &store.id, &user.id).await?;
+            let shipping = match (body.selected_address_id.as_deref(), body.shipping_address) {
+                (Some(id), _) => match addresses::find(&mut tx, &store.id, &customer.id, id).await? {
+                    Some(address) => Some(saved(address)),
+                    None => {
+                        v.add("selectedAddressId", "No es una de tus direcciones");
+                        None
+                    }
+                },
+                (None, Some(s)) => Some(shipping_from(&mut tx, &mut v, &store, s, &customer.name, customer.phone.clone()).await?),
+                (None, None) => match addresses::find_default(&mut tx, &store.id, &customer.id).await? {
+                    Some(address) => Some(saved(address)),
+                    None => {
+                        v.add("shippingAddress", "Es obligatoria: no tenés una dirección guardada");
+                        None
+                    }
+                },
+            };
+            (Buyer::User(user.id.clone()), shipping)
+        }
+        None => {
+            if body.selected_address_id.is_some() {
+                return Err(ApiError::unauthorized(codes::UNAUTHORIZED, "Iniciá sesión para usar una dirección guardada"));
+            }
+            let data = body.customer_data.unwrap_or(CustomerData { name: None, email: None, phone: None });
+            let name = v.text("customerData.name", data.name.as_deref(), 2, 100);
+            let email = v.email("customerData.email", data.email.as_deref());
+            let phone = data.phone.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
+            if phone.as_deref().is_some_and(|p| !is_phone(p)) {
+                v.add("customerData.phone", "No es un teléfono válido");
+            }
+            let shipping = match body.shipping_address {
+                Some(s) => Some(shipping_from(&mut tx, &mut v, &store, s, &name, phone.clone()).await?),
+                None => {
+                    v.add("shippingAddress", "Es obligatoria");
+                    None
+                }
+            };
+            (Buyer::Guest { name, email, phone }, shipping)
+        }
+    };
+    v.finish()?;
+    let new = NewOrder {
+        buyer,
+        lines,
+        shipping: shipping.ok_or_else(|| ApiError::internal("shipping address missing after validation"))?,
+        coupon_code: body.coupon_code.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
+        payment_method_code: body.payment_method_code.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
+        notes,
+    };
+    let placed = orders::place(&mut tx, &store, new).await.map_err(order_error)?;
+    let order = orders::find(&mut tx, &store.id, &placed.order_id).await?.ok_or_else(order_not_found)?;
+    tx.commit().await?;
+    app.catalog_changed(Some(&placed.products)).await;
+    Ok((StatusCode::CREATED, Json(SalePlaced { order: SaleView::new(order, &store), warnings: placed.warnings })))
+}
+
+/// The logged-in user's orders in the store, newest first.
+#[utoipa::path(get, path = "/sales/my-orders", tag = "sales", security(("bearer" = [])),
+    params(("page" = Option<i64>, Query, description = "Page, from 1"), ("limit" = Option<i64>, Query, description = "Per page, default 10, at most 100")),
+    responses(
+        (status = 200, description = "A page of orders", body = SalePage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub async fn my_orders(
+    State(app): State<AppState>,
+    user: AuthUser,
+    CurrentStore(store): CurrentStore,
+    page: Pagination,
+) -> ApiResult<Json<SalePage>> {
+    let mut conn = app.db.reader().acquire().await?;
+    let (total, found) = orders::list_for_user(&mut conn, &store.id, &user.id, page.limit, page.offset()).await?;
+    Ok(Json(SalePage { total, orders: found.into_iter().map(|o| SaleView::new(o, &store)).collect() }))
+}
+
+/// One order: its owner or an admin.
+#[utoipa::path(get, path = "/sales/{id}", tag = "sales", security(("bearer" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The order", body = SaleView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such order of yours in this store", body = ErrorBody),
+    ))]
+pub async fn get(
+    State(app): State<AppState>,
+    user: AuthUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+) -> ApiResult<Json<SaleView>> {
+    let order = orders::find(&mut *app.db.reader().acquire().await?, &store.id, &id).await?.ok_or_else(order_not_found)?;
+    if order.user_id.as_deref() != Some(user.id.as_str()) && !user.has_role(Role::Admin) {
+        return Err(order_not_found());
+    }
+    Ok(Json(SaleView::new(order, &store)))
+}

@@ -1,0 +1,425 @@
+//! Placing and reading orders. Placing is one transaction: prices from the catalog, the coupon
+//! checked and counted, stock taken from every line (or the whole order fails), the customer
+//! found or created, a per-store order number, the first status and its history entry.
+//!
+//! Rows are locked in one order by every placement (products by id, then the coupon, then the
+//! store's order counter), so concurrent orders on PostgreSQL queue instead of deadlocking; on
+//! SQLite the single writer serialises them anyway.
+
+use feria_db::{AnyConnection, AnyRow, Row};
+use feria_domain::pricing::{self, LineInput, Totals};
+use feria_domain::{ids::new_id, time};
+
+use crate::services::catalog::products::{self, Product};
+use crate::services::catalog::stores::Store;
+use crate::services::coupons::{self, Coupon, Refusal};
+use crate::services::order_statuses::{self, Key};
+use crate::services::{customers, payment_methods};
+
+/// Who is buying.
+pub enum Buyer {
+    /// A logged-in user (their customer in the store is found or created).
+    User(String),
+    /// A guest, found by email among the store's guests or created.
+    Guest { name: String, email: String, phone: Option<String> },
+}
+
+/// Where the order goes, as stored on the order (a snapshot, not a reference).
+#[derive(Debug, Clone)]
+pub struct ShippingAddress {
+    pub recipient: String,
+    pub phone: Option<String>,
+    pub street: String,
+    pub number: String,
+    pub neighborhood: String,
+    pub city: String,
+    pub zip_code: Option<String>,
+    pub details: Option<String>,
+}
+
+/// One requested line: product, quantity and the unit price the client showed, if any.
+pub struct RequestedLine {
+    pub product_id: String,
+    pub quantity: i64,
+    pub client_unit_price: Option<i64>,
+}
+
+/// Everything an order is placed from (validated).
+pub struct NewOrder {
+    pub buyer: Buyer,
+    pub lines: Vec<RequestedLine>,
+    pub shipping: ShippingAddress,
+    pub coupon_code: Option<String>,
+    pub payment_method_code: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// Why an order was not placed; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("line {0}: no such product in the store")]
+    UnknownProduct(usize),
+    #[error("{0} is not on sale")]
+    Unavailable(String),
+    #[error("not enough stock of {name}")]
+    InsufficientStock { name: String, stock: i64 },
+    #[error("no such coupon")]
+    UnknownCoupon,
+    #[error("coupon refused")]
+    CouponRefused(Refusal),
+    #[error("no such active payment method")]
+    UnknownPaymentMethod,
+    #[error("the store has no default order status")]
+    NoDefaultStatus,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A placed order and what the client should know about it.
+pub struct Placed {
+    pub order_id: String,
+    /// Product ids whose stock changed.
+    pub products: Vec<String>,
+    /// Human notes, e.g. a client price that was not the catalog's.
+    pub warnings: Vec<String>,
+}
+
+/// Places `new` in `store`.
+pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Result<Placed, OrderError> {
+    let exponent = store.currency.exponent();
+    let (payment_method_id, status_id) = match new.payment_method_code.as_deref() {
+        Some(code) => {
+            let method = payment_methods::find(conn, &store.id, Key::Code(code))
+                .await?
+                .filter(|m| m.is_active)
+                .ok_or(OrderError::UnknownPaymentMethod)?;
+            (Some(method.id), method.default_order_status.id)
+        }
+        None => (None, order_statuses::find(conn, &store.id, Key::Default).await?.ok_or(OrderError::NoDefaultStatus)?.id),
+    };
+
+    let ids: Vec<String> = new.lines.iter().map(|l| l.product_id.clone()).collect();
+    let found = products::find_many(conn, &store.id, &ids).await?;
+    let mut lines: Vec<(&RequestedLine, &Product)> = Vec::with_capacity(new.lines.len());
+    let mut warnings = Vec::new();
+    for (i, requested) in new.lines.iter().enumerate() {
+        let product = found.iter().find(|p| p.id == requested.product_id).ok_or(OrderError::UnknownProduct(i))?;
+        if !product.is_active {
+            return Err(OrderError::Unavailable(product.name.clone()));
+        }
+        if requested.client_unit_price.is_some_and(|p| p != product.price) {
+            let price = feria_domain::money::format_scaled(product.price, exponent);
+            warnings.push(format!("El precio de {} es {price}; se usó el precio actual del catálogo", product.name));
+        }
+        lines.push((requested, product));
+    }
+    let inputs: Vec<LineInput> =
+        lines.iter().map(|(r, p)| LineInput { unit_price: p.price, quantity: r.quantity, tax_rate_bp: p.tax_rate_bp }).collect();
+
+    let coupon: Option<Coupon> = match new.coupon_code.as_deref() {
+        None => None,
+        Some(code) => {
+            let coupon = coupons::find_by_code(conn, &store.id, code).await?.ok_or(OrderError::UnknownCoupon)?;
+            let subtotal = pricing::totals(&inputs, None, 0).subtotal;
+            coupon.check(Some(subtotal), &time::to_db(time::now())).map_err(OrderError::CouponRefused)?;
+            Some(coupon)
+        }
+    };
+    let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), 0);
+
+    // Stock, in product-id order (one lock order for every placement).
+    let mut by_product: Vec<(&str, i64, &str)> = lines.iter().map(|(r, p)| (p.id.as_str(), r.quantity, p.name.as_str())).collect();
+    by_product.sort_by_key(|(id, _, _)| *id);
+    let now = time::to_db(time::now());
+    for (id, quantity, name) in &by_product {
+        let taken = sqlx::query("UPDATE products SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND store_id = $4 AND stock >= $1")
+            .bind(quantity)
+            .bind(&now)
+            .bind(*id)
+            .bind(&store.id)
+            .execute(&mut *conn)
+            .await?;
+        if taken.rows_affected() != 1 {
+            let stock: i64 = sqlx::query_scalar("SELECT stock FROM products WHERE id = $1").bind(*id).fetch_one(&mut *conn).await?;
+            return Err(OrderError::InsufficientStock { name: name.to_string(), stock });
+        }
+        products::record_change(conn, &store.id, id).await?;
+    }
+    if let Some(coupon) = &coupon {
+        let claimed = sqlx::query(
+            "UPDATE coupons SET used_count = used_count + 1 WHERE id = $1 AND (usage_limit IS NULL OR used_count < usage_limit)",
+        )
+        .bind(&coupon.id)
+        .execute(&mut *conn)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            return Err(OrderError::CouponRefused(Refusal::UsedUp));
+        }
+    }
+
+    let (customer_id, user_id) = match &new.buyer {
+        Buyer::User(user_id) => (customers::for_user(conn, &store.id, user_id).await?.id, Some(user_id.clone())),
+        Buyer::Guest { name, email, phone } => (customers::for_guest(conn, &store.id, name, email, phone.as_deref()).await?.id, None),
+    };
+    let order_number = next_number(conn, &store.id).await?;
+    let order_id = new_id();
+    insert_order(
+        conn,
+        store,
+        &order_id,
+        &order_number,
+        &customer_id,
+        user_id.as_deref(),
+        &status_id,
+        payment_method_id.as_deref(),
+        &coupon,
+        &totals,
+        &new,
+        &now,
+    )
+    .await?;
+    for (position, ((requested, product), amounts)) in lines.iter().zip(&totals.lines).enumerate() {
+        sqlx::query(
+            "INSERT INTO order_items (id, order_id, position, product_id, product_name, unit_price, quantity, tax_rate_bp, net, discount, tax)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(new_id())
+        .bind(&order_id)
+        .bind(position as i64)
+        .bind(&product.id)
+        .bind(&product.name)
+        .bind(product.price)
+        .bind(requested.quantity)
+        .bind(product.tax_rate_bp)
+        .bind(amounts.net)
+        .bind(amounts.discount)
+        .bind(amounts.tax)
+        .execute(&mut *conn)
+        .await?;
+    }
+    record_status(conn, &order_id, &status_id, user_id.as_deref(), Some("Pedido creado"), &now).await?;
+    Ok(Placed { order_id, products: by_product.iter().map(|(id, _, _)| id.to_string()).collect(), warnings })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_order(
+    conn: &mut AnyConnection,
+    store: &Store,
+    id: &str,
+    number: &str,
+    customer_id: &str,
+    user_id: Option<&str>,
+    status_id: &str,
+    payment_method_id: Option<&str>,
+    coupon: &Option<Coupon>,
+    totals: &Totals,
+    new: &NewOrder,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    let ship = &new.shipping;
+    sqlx::query(
+        "INSERT INTO orders (id, store_id, order_number, customer_id, user_id, status_id, payment_method_id, coupon_id, currency,
+         subtotal, discount, tax, shipping, total, ship_street, ship_number, ship_neighborhood, ship_city, ship_zip_code, ship_details,
+         ship_recipient, ship_phone, notes, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24)",
+    )
+    .bind(id)
+    .bind(&store.id)
+    .bind(number)
+    .bind(customer_id)
+    .bind(user_id)
+    .bind(status_id)
+    .bind(payment_method_id)
+    .bind(coupon.as_ref().map(|c| c.id.clone()))
+    .bind(store.currency.code())
+    .bind(totals.subtotal)
+    .bind(totals.discount)
+    .bind(totals.tax)
+    .bind(totals.shipping)
+    .bind(totals.total)
+    .bind(&ship.street)
+    .bind(&ship.number)
+    .bind(&ship.neighborhood)
+    .bind(&ship.city)
+    .bind(&ship.zip_code)
+    .bind(&ship.details)
+    .bind(&ship.recipient)
+    .bind(&ship.phone)
+    .bind(&new.notes)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The store's next order number, `ORD-000001` onwards (the counter row is locked until the
+/// placing transaction ends, which is why it is taken last).
+async fn next_number(conn: &mut AnyConnection, store_id: &str) -> Result<String, sqlx::Error> {
+    sqlx::query("INSERT INTO order_counters (store_id, last_number) VALUES ($1, 0) ON CONFLICT (store_id) DO NOTHING")
+        .bind(store_id)
+        .execute(&mut *conn)
+        .await?;
+    let number: i64 =
+        sqlx::query_scalar("UPDATE order_counters SET last_number = last_number + 1 WHERE store_id = $1 RETURNING last_number")
+            .bind(store_id)
+            .fetch_one(conn)
+            .await?;
+    Ok(format!("ORD-{number:06}"))
+}
+
+/// Appends to the order's status history.
+pub async fn record_status(
+    conn: &mut AnyConnection,
+    order_id: &str,
+    status_id: &str,
+    changed_by: Option<&str>,
+    note: Option<&str>,
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO order_status_history (id, order_id, status_id, changed_by, note, changed_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(new_id())
+        .bind(order_id)
+        .bind(status_id)
+        .bind(changed_by)
+        .bind(note)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A stored order with its lines, status, customer and coupon.
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: String,
+    pub order_number: String,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub customer_email: String,
+    pub user_id: Option<String>,
+    pub status_code: String,
+    pub status_name: String,
+    pub payment_method_code: Option<String>,
+    pub coupon: Option<Coupon>,
+    pub currency: String,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub tax: i64,
+    pub shipping: i64,
+    pub total: i64,
+    pub address: ShippingAddress,
+    pub notes: Option<String>,
+    pub lines: Vec<OrderLine>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One line of an order, as priced when it was placed.
+#[derive(Debug, Clone)]
+pub struct OrderLine {
+    pub product_id: String,
+    pub product_name: String,
+    pub unit_price: i64,
+    pub quantity: i64,
+    pub tax_rate_bp: i64,
+    pub net: i64,
+    pub discount: i64,
+    pub tax: i64,
+}
+
+const ORDER_SELECT: &str = "SELECT o.id, o.order_number, o.customer_id, c.name AS customer_name, c.email AS customer_email, o.user_id,
+    s.code AS status_code, s.name AS status_name, m.code AS method_code, o.coupon_id, o.currency, o.subtotal, o.discount, o.tax,
+    o.shipping, o.total, o.ship_street, o.ship_number, o.ship_neighborhood, o.ship_city, o.ship_zip_code, o.ship_details,
+    o.ship_recipient, o.ship_phone, o.notes, o.created_at, o.updated_at
+    FROM orders o JOIN customers c ON c.id = o.customer_id JOIN order_statuses s ON s.id = o.status_id
+    LEFT JOIN payment_methods m ON m.id = o.payment_method_id";
+
+async fn order_from(conn: &mut AnyConnection, store_id: &str, row: &AnyRow) -> Result<Order, sqlx::Error> {
+    let id: String = row.try_get("id")?;
+    let coupon_id: Option<String> = row.try_get("coupon_id")?;
+    let coupon = match coupon_id {
+        Some(coupon_id) => coupons::find(conn, store_id, &coupon_id).await?,
+        None => None,
+    };
+    let lines = sqlx::query(
+        "SELECT product_id, product_name, unit_price, quantity, tax_rate_bp, net, discount, tax FROM order_items WHERE order_id = $1 ORDER BY position",
+    )
+    .bind(&id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(OrderLine {
+            product_id: r.try_get("product_id")?,
+            product_name: r.try_get("product_name")?,
+            unit_price: r.try_get("unit_price")?,
+            quantity: r.try_get("quantity")?,
+            tax_rate_bp: r.try_get("tax_rate_bp")?,
+            net: r.try_get("net")?,
+            discount: r.try_get("discount")?,
+            tax: r.try_get("tax")?,
+        })
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Order {
+        id,
+        order_number: row.try_get("order_number")?,
+        customer_id: row.try_get("customer_id")?,
+        customer_name: row.try_get("customer_name")?,
+        customer_email: row.try_get("customer_email")?,
+        user_id: row.try_get("user_id")?,
+        status_code: row.try_get("status_code")?,
+        status_name: row.try_get("status_name")?,
+        payment_method_code: row.try_get("method_code")?,
+        coupon,
+        currency: row.try_get("currency")?,
+        subtotal: row.try_get("subtotal")?,
+        discount: row.try_get("discount")?,
+        tax: row.try_get("tax")?,
+        shipping: row.try_get("shipping")?,
+        total: row.try_get("total")?,
+        address: ShippingAddress {
+            recipient: row.try_get("ship_recipient")?,
+            phone: row.try_get("ship_phone")?,
+            street: row.try_get("ship_street")?,
+            number: row.try_get("ship_number")?,
+            neighborhood: row.try_get("ship_neighborhood")?,
+            city: row.try_get("ship_city")?,
+            zip_code: row.try_get("ship_zip_code")?,
+            details: row.try_get("ship_details")?,
+        },
+        notes: row.try_get("notes")?,
+        lines,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The store's order `id`.
+pub async fn find(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<Order>, sqlx::Error> {
+    let sql = format!("{ORDER_SELECT} WHERE o.id = $1 AND o.store_id = $2");
+    let Some(row) = sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(&mut *conn).await? else { return Ok(None) };
+    Ok(Some(order_from(conn, store_id, &row).await?))
+}
+
+/// One page of the user's orders in the store, newest first, with the total.
+pub async fn list_for_user(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    user_id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<Order>), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE store_id = $1 AND user_id = $2")
+        .bind(store_id)
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let sql = format!("{ORDER_SELECT} WHERE o.store_id = $1 AND o.user_id = $2 ORDER BY o.created_at DESC, o.id DESC LIMIT $3 OFFSET $4");
+    let rows = sqlx::query(&sql).bind(store_id).bind(user_id).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
+    let mut orders = Vec::with_capacity(rows.len());
+    for row in &rows {
+        orders.push(order_from(conn, store_id, row).await?);
+    }
+    Ok((total, orders))
+}
