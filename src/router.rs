@@ -109,9 +109,14 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(cart::get, cart::clear))
         .routes(routes!(cart::add))
         .routes(routes!(cart::set, cart::remove))
-        .routes(routes!(sales::create))
+        .routes(routes!(sales::list, sales::create))
         .routes(routes!(sales::my_orders))
+        .routes(routes!(sales::by_customer))
+        .routes(routes!(sales::by_date_range))
         .routes(routes!(sales::get))
+        .routes(routes!(sales::set_status))
+        .routes(routes!(sales::cancel))
+        .routes(routes!(sales::tracking))
 }
 
 /// Documents the `{slug}` parameter of every per-store path.

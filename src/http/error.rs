@@ -33,6 +33,7 @@ pub mod codes {
     pub const CODE_TAKEN: &str = "code_taken";
     pub const DEFAULT_REQUIRED: &str = "default_required";
     pub const INSUFFICIENT_STOCK: &str = "insufficient_stock";
+    pub const INVALID_TRANSITION: &str = "invalid_transition";
     pub const PRODUCT_UNAVAILABLE: &str = "product_unavailable";
     pub const COUPON_NOT_FOUND: &str = "coupon_not_found";
     pub const COUPON_INACTIVE: &str = "coupon_inactive";

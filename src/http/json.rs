@@ -72,6 +72,22 @@ pub fn query_flag(raw: Option<&str>, name: &str) -> Result<Option<bool>, ApiErro
     }
 }
 
+/// Page numbers of a listing (seed 001's `pagination`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    pub page: i64,
+    pub limit: i64,
+    pub total: i64,
+    pub total_pages: i64,
+}
+
+impl PageInfo {
+    pub fn new(page: Pagination, total: i64) -> PageInfo {
+        PageInfo { page: page.page, limit: page.limit, total, total_pages: (total + page.limit - 1) / page.limit }
+    }
+}
+
 /// `page` (from 1) and `limit` (default 10, at most 100) from the query string.
 #[derive(Debug, Clone, Copy)]
 pub struct Pagination {

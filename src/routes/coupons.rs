@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::http::auth::AdminUser;
 use crate::http::decimal::{DecimalOut, DecimalText};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
-use crate::http::json::{ApiJson, Pagination, query_flag};
+use crate::http::json::{ApiJson, PageInfo, Pagination, query_flag};
 use crate::http::path::{CodeParam, IdParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
@@ -80,16 +80,6 @@ pub struct CouponBody {
 pub struct CouponUpdated {
     pub message: String,
     pub coupon: CouponView,
-}
-
-/// Page numbers of a listing (seed 001).
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PageInfo {
-    pub page: i64,
-    pub limit: i64,
-    pub total: i64,
-    pub total_pages: i64,
 }
 
 /// `{coupons, pagination}` (seed 001).
@@ -270,7 +260,7 @@ pub async fn list(
     let (total, found) = coupons::list(&mut *app.db.reader().acquire().await?, &store.id, filter, page.limit, page.offset()).await?;
     Ok(Json(CouponPage {
         coupons: found.into_iter().map(|c| CouponView::new(c, &store)).collect(),
-        pagination: PageInfo { page: page.page, limit: page.limit, total, total_pages: (total + page.limit - 1) / page.limit },
+        pagination: PageInfo::new(page, total),
     }))
 }
 

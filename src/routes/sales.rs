@@ -8,17 +8,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::{AuthUser, MaybeUser};
+use crate::http::auth::{AdminUser, AuthUser, MaybeUser};
 use crate::http::decimal::{DecimalOut, DecimalText};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
-use crate::http::json::{ApiJson, Pagination};
+use crate::http::json::{ApiJson, PageInfo, Pagination};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::customers::is_phone;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::Refusal;
-use crate::services::orders::{self, Buyer, NewOrder, Order, OrderError, RequestedLine, ShippingAddress};
+use crate::services::orders::{self, Buyer, NewOrder, Order, OrderError, OrderFilter, RequestedLine, ShippingAddress, StatusChangeError};
 use crate::services::{addresses, customers, geography};
 use feria_domain::roles::Role;
 
@@ -232,11 +232,11 @@ pub struct SalePlaced {
     pub warnings: Vec<String>,
 }
 
-/// One page of orders.
+/// One page of orders (seed 001: `{orders, pagination}`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SalePage {
-    pub total: i64,
     pub orders: Vec<SaleView>,
+    pub pagination: PageInfo,
 }
 
 fn order_error(err: OrderError) -> ApiError {
@@ -436,8 +436,9 @@ pub async fn my_orders(
     page: Pagination,
 ) -> ApiResult<Json<SalePage>> {
     let mut conn = app.db.reader().acquire().await?;
-    let (total, found) = orders::list_for_user(&mut conn, &store.id, &user.id, page.limit, page.offset()).await?;
-    Ok(Json(SalePage { total, orders: found.into_iter().map(|o| SaleView::new(o, &store)).collect() }))
+    let filter = OrderFilter { user_id: Some(user.id), ..OrderFilter::default() };
+    let (total, found) = orders::list(&mut conn, &store.id, &filter, page.limit, page.offset()).await?;
+    Ok(Json(SalePage { orders: found.into_iter().map(|o| SaleView::new(o, &store)).collect(), pagination: PageInfo::new(page, total) }))
 }
 
 /// One order: its owner or an admin.
@@ -458,4 +459,310 @@ pub async fn get(
         return Err(order_not_found());
     }
     Ok(Json(SaleView::new(order, &store)))
+}
+
+async fn page_of(app: &AppState, store: &Store, filter: OrderFilter, page: Pagination) -> ApiResult<Json<SalePage>> {
+    let (total, found) = orders::list(&mut *app.db.reader().acquire().await?, &store.id, &filter, page.limit, page.offset()).await?;
+    Ok(Json(SalePage { orders: found.into_iter().map(|o| SaleView::new(o, store)).collect(), pagination: PageInfo::new(page, total) }))
+}
+
+/// A date bound: an RFC 3339 time, or a date meaning its start (UTC); `end` turns a date into
+/// the start of the next day, so a range of dates includes its last day.
+fn date_bound(v: &mut Validator, field: &str, value: Option<&str>, end: bool) -> Option<String> {
+    let text = value?.trim();
+    if let Some(t) = feria_domain::time::from_db(text) {
+        return Some(feria_domain::time::to_db(t));
+    }
+    match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(date) => {
+            let date = if end { date.succ_opt().unwrap_or(date) } else { date };
+            Some(feria_domain::time::to_db(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()))
+        }
+        Err(_) => {
+            v.add(field, "Debe ser una fecha ISO 8601 (2026-12-31 o 2026-12-31T23:59:59Z)");
+            None
+        }
+    }
+}
+
+/// Lists the store's orders, newest first (admin): by status code and creation dates.
+#[utoipa::path(get, path = "/sales", tag = "sales", security(("bearer" = [])),
+    params(
+        ("page" = Option<i64>, Query, description = "Page, from 1"),
+        ("limit" = Option<i64>, Query, description = "Per page, default 10, at most 100"),
+        ("status" = Option<String>, Query, description = "Status code"),
+        ("from" = Option<String>, Query, description = "Created on or after (date or RFC 3339)"),
+        ("to" = Option<String>, Query, description = "Created on or before (a date includes that day)"),
+    ),
+    responses(
+        (status = 200, description = "A page of orders", body = SalePage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 422, description = "Bad parameter", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    CurrentStore(store): CurrentStore,
+    page: Pagination,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Json<SalePage>> {
+    let params: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
+    let mut v = Validator::new();
+    let filter = OrderFilter {
+        status: params.get("status").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        from: date_bound(&mut v, "from", params.get("from").map(String::as_str), false),
+        until: date_bound(&mut v, "to", params.get("to").map(String::as_str), true),
+        ..OrderFilter::default()
+    };
+    v.finish()?;
+    page_of(&app, &store, filter, page).await
+}
+
+/// Lists one customer's orders (admin).
+#[utoipa::path(get, path = "/sales/by-customer/{id}", tag = "sales", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Customer id"), ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses(
+        (status = 200, description = "A page of orders", body = SalePage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such customer in this store", body = ErrorBody),
+    ))]
+pub async fn by_customer(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+    page: Pagination,
+) -> ApiResult<Json<SalePage>> {
+    let mut conn = app.db.reader().acquire().await?;
+    customers::find(&mut conn, &store.id, customers::Lookup::Id(&id)).await?.ok_or_else(|| ApiError::not_found("Cliente no encontrado"))?;
+    drop(conn);
+    page_of(&app, &store, OrderFilter { customer_id: Some(id), ..OrderFilter::default() }, page).await
+}
+
+/// A range of creation dates, both days included.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DateRange {
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub page: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Lists the orders created between two dates (admin).
+#[utoipa::path(post, path = "/sales/by-date-range", tag = "sales", security(("bearer" = [])), request_body = DateRange,
+    responses(
+        (status = 200, description = "A page of orders", body = SalePage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 422, description = "Missing or bad dates", body = ErrorBody),
+    ))]
+pub async fn by_date_range(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    CurrentStore(store): CurrentStore,
+    ApiJson(body): ApiJson<DateRange>,
+) -> ApiResult<Json<SalePage>> {
+    let mut v = Validator::new();
+    let from = date_bound(&mut v, "startDate", body.start_date.as_deref(), false);
+    let until = date_bound(&mut v, "endDate", body.end_date.as_deref(), true);
+    for (field, missing) in [("startDate", body.start_date.is_none()), ("endDate", body.end_date.is_none())] {
+        if missing {
+            v.add(field, "Es obligatorio");
+        }
+    }
+    if from.is_some() && until.is_some() && from >= until {
+        v.add("endDate", "Debe ser posterior a startDate");
+    }
+    for (field, value) in [("page", body.page), ("limit", body.limit)] {
+        if value.is_some_and(|n| n < 1) {
+            v.add(field, "Debe ser un número entero mayor o igual a 1");
+        }
+    }
+    v.finish()?;
+    let page = Pagination { page: body.page.unwrap_or(1), limit: body.limit.unwrap_or(10).min(Pagination::MAX_LIMIT) };
+    page_of(&app, &store, OrderFilter { from, until, ..OrderFilter::default() }, page).await
+}
+
+/// `{status}` (a status code or id; seed 001 sends lower-case codes) and an optional note.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StatusRequest {
+    pub status: Option<String>,
+    /// Kept in the order's history.
+    pub note: Option<String>,
+}
+
+/// The order after a status change.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChanged {
+    pub id: String,
+    pub status: String,
+    pub updated_at: String,
+}
+
+/// `{message, order}` after a status change (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SaleStatusUpdated {
+    pub message: String,
+    pub order: StatusChanged,
+}
+
+fn status_error(err: StatusChangeError) -> ApiError {
+    match err {
+        StatusChangeError::UnknownOrder => order_not_found(),
+        StatusChangeError::UnknownStatus => ApiError::field("status", "El estado no existe en esta tienda"),
+        StatusChangeError::NotAllowed { from, to } => {
+            ApiError::conflict(codes::INVALID_TRANSITION, format!("Un pedido en {from} no puede pasar a {to}"))
+        }
+        StatusChangeError::Database(e) => ApiError::internal(e),
+    }
+}
+
+/// Changes the status, records it, answers the order's new status.
+async fn move_order(app: &AppState, store: &Store, id: &str, target: &str, by: &str, note: Option<&str>) -> ApiResult<StatusChanged> {
+    let mut tx = app.db.begin().await?;
+    let restocked = orders::change_status(&mut tx, &store.id, id, target, Some(by), note).await.map_err(status_error)?;
+    let order = orders::find(&mut tx, &store.id, id).await?.ok_or_else(order_not_found)?;
+    tx.commit().await?;
+    if !restocked.is_empty() {
+        app.catalog_changed(Some(&restocked)).await;
+    }
+    Ok(StatusChanged { id: order.id, status: order.status_code, updated_at: order.updated_at })
+}
+
+/// Moves an order to another status, as the workflow allows (admin). Entering CANCELLED gives
+/// the stock back.
+#[utoipa::path(patch, path = "/sales/{id}/status", tag = "sales", security(("bearer" = [])), params(("id" = String, Path)), request_body = StatusRequest,
+    responses(
+        (status = 200, description = "Changed", body = SaleStatusUpdated),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such order in this store", body = ErrorBody),
+        (status = 409, description = "The workflow does not allow it from the current status", body = ErrorBody),
+        (status = 422, description = "Missing or unknown status", body = ErrorBody),
+    ))]
+pub async fn set_status(
+    State(app): State<AppState>,
+    AdminUser(admin): AdminUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+    ApiJson(body): ApiJson<StatusRequest>,
+) -> ApiResult<Json<SaleStatusUpdated>> {
+    let mut v = Validator::new();
+    let status = v.text("status", body.status.as_deref(), 1, 100);
+    let note = v.optional_text("note", body.note.as_deref(), 0, 500).filter(|n| !n.is_empty());
+    v.finish()?;
+    let order = move_order(&app, &store, &id, &status, &admin.id, note.as_deref()).await?;
+    Ok(Json(SaleStatusUpdated { message: "Estado del pedido actualizado".into(), order }))
+}
+
+/// `{reason}` for a cancellation.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CancelRequest {
+    pub reason: Option<String>,
+}
+
+/// Cancels an order: its owner while it is PENDING, or an admin while the workflow allows it.
+/// The stock comes back once.
+#[utoipa::path(post, path = "/sales/{id}/cancel", tag = "sales", security(("bearer" = [])), params(("id" = String, Path)), request_body = CancelRequest,
+    responses(
+        (status = 200, description = "Cancelled", body = SaleStatusUpdated),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such order of yours in this store", body = ErrorBody),
+        (status = 409, description = "Past the point where it can be cancelled", body = ErrorBody),
+    ))]
+pub async fn cancel(
+    State(app): State<AppState>,
+    user: AuthUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<SaleStatusUpdated>> {
+    // The body is optional: no body, no reason.
+    let request: CancelRequest = if body.is_empty() { CancelRequest::default() } else { crate::http::json::parse_json(&body)? };
+    let reason = request.reason.map(|r| r.trim().chars().take(500).collect::<String>()).filter(|r| !r.is_empty());
+    let order = orders::find(&mut *app.db.reader().acquire().await?, &store.id, &id).await?.ok_or_else(order_not_found)?;
+    let is_admin = user.has_role(Role::Admin);
+    if !is_admin {
+        if order.user_id.as_deref() != Some(user.id.as_str()) {
+            return Err(order_not_found());
+        }
+        if order.status_code != "PENDING" {
+            return Err(ApiError::conflict(codes::INVALID_TRANSITION, "Solo podés cancelar un pedido pendiente; contactá a la tienda"));
+        }
+    }
+    let note = reason.unwrap_or_else(|| if is_admin { "Cancelado por la tienda".into() } else { "Cancelado por el cliente".into() });
+    let changed = move_order(&app, &store, &id, orders::CANCELLED, &user.id, Some(&note)).await?;
+    Ok(Json(SaleStatusUpdated { message: "Pedido cancelado".into(), order: changed }))
+}
+
+/// One step of an order's history.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackingStep {
+    pub status: String,
+    pub name: String,
+    pub color: String,
+    /// The user who made the change (null: the system or a guest).
+    pub changed_by: Option<TrackingUser>,
+    pub note: Option<String>,
+    pub changed_at: String,
+}
+
+/// Who changed a status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackingUser {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// An order's status and its history.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tracking {
+    pub order_id: String,
+    pub order_number: String,
+    pub status: String,
+    pub history: Vec<TrackingStep>,
+}
+
+/// The order's status history with times and who changed it (owner or admin).
+#[utoipa::path(get, path = "/sales/{id}/tracking", tag = "sales", security(("bearer" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The history, oldest first", body = Tracking),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such order of yours in this store", body = ErrorBody),
+    ))]
+pub async fn tracking(
+    State(app): State<AppState>,
+    user: AuthUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+) -> ApiResult<Json<Tracking>> {
+    let mut conn = app.db.reader().acquire().await?;
+    let order = orders::find(&mut conn, &store.id, &id).await?.ok_or_else(order_not_found)?;
+    if order.user_id.as_deref() != Some(user.id.as_str()) && !user.has_role(Role::Admin) {
+        return Err(order_not_found());
+    }
+    let history = orders::history(&mut conn, &id).await?;
+    Ok(Json(Tracking {
+        order_id: order.id,
+        order_number: order.order_number,
+        status: order.status_code,
+        history: history
+            .into_iter()
+            .map(|h| TrackingStep {
+                status: h.status_code,
+                name: h.status_name,
+                color: h.color,
+                changed_by: h.changed_by_id.map(|id| TrackingUser { id, name: h.changed_by_name }),
+                note: h.note,
+                changed_at: h.changed_at,
+            })
+            .collect(),
+    }))
 }

@@ -402,24 +402,172 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<
     Ok(Some(order_from(conn, store_id, &row).await?))
 }
 
-/// One page of the user's orders in the store, newest first, with the total.
-pub async fn list_for_user(
+/// Which of a store's orders a listing shows.
+#[derive(Debug, Default)]
+pub struct OrderFilter {
+    /// Status code.
+    pub status: Option<String>,
+    pub customer_id: Option<String>,
+    /// The user who placed them.
+    pub user_id: Option<String>,
+    /// Created at or after (storage form).
+    pub from: Option<String>,
+    /// Created before (storage form).
+    pub until: Option<String>,
+}
+
+/// One page of the store's orders matching `filter`, newest first, with the total.
+pub async fn list(
     conn: &mut AnyConnection,
     store_id: &str,
-    user_id: &str,
+    filter: &OrderFilter,
     limit: i64,
     offset: i64,
 ) -> Result<(i64, Vec<Order>), sqlx::Error> {
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE store_id = $1 AND user_id = $2")
-        .bind(store_id)
-        .bind(user_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let sql = format!("{ORDER_SELECT} WHERE o.store_id = $1 AND o.user_id = $2 ORDER BY o.created_at DESC, o.id DESC LIMIT $3 OFFSET $4");
-    let rows = sqlx::query(&sql).bind(store_id).bind(user_id).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
+    let condition = "o.store_id = $1 AND ($2 = '' OR s.code = $2) AND ($3 = '' OR o.customer_id = $3) AND ($4 = '' OR o.created_at >= $4)
+        AND ($5 = '' OR o.created_at < $5) AND ($6 = '' OR o.user_id = $6)";
+    let values = [
+        filter.status.clone().unwrap_or_default().to_uppercase(),
+        filter.customer_id.clone().unwrap_or_default(),
+        filter.from.clone().unwrap_or_default(),
+        filter.until.clone().unwrap_or_default(),
+        filter.user_id.clone().unwrap_or_default(),
+    ];
+    let count_sql = format!("SELECT COUNT(*) FROM orders o JOIN order_statuses s ON s.id = o.status_id WHERE {condition}");
+    let mut count = sqlx::query_scalar(&count_sql).bind(store_id);
+    for value in &values {
+        count = count.bind(value);
+    }
+    let total: i64 = count.fetch_one(&mut *conn).await?;
+    let sql = format!("{ORDER_SELECT} WHERE {condition} ORDER BY o.created_at DESC, o.id DESC LIMIT $7 OFFSET $8");
+    let mut query = sqlx::query(&sql).bind(store_id);
+    for value in &values {
+        query = query.bind(value);
+    }
+    let rows = query.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
     let mut orders = Vec::with_capacity(rows.len());
     for row in &rows {
         orders.push(order_from(conn, store_id, row).await?);
     }
     Ok((total, orders))
+}
+
+/// Why a status change was refused; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusChangeError {
+    #[error("no such order")]
+    UnknownOrder,
+    #[error("no such status")]
+    UnknownStatus,
+    #[error("transition not allowed from {from}")]
+    NotAllowed { from: String, to: String },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The code of the status that gives stock back when an order enters it.
+pub const CANCELLED: &str = "CANCELLED";
+
+/// Moves order `order_id` to the status `target` (id or code) if the workflow allows it from
+/// where the order is now, recording who did it. Entering CANCELLED gives the stock back; the
+/// change is conditional on the status read, so of two concurrent changes one wins and the
+/// other is refused (stock is given back once). Returns the product ids whose stock changed.
+pub async fn change_status(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    order_id: &str,
+    target: &str,
+    by: Option<&str>,
+    note: Option<&str>,
+) -> Result<Vec<String>, StatusChangeError> {
+    let current: Option<(String, String)> = sqlx::query(
+        "SELECT o.status_id, s.code FROM orders o JOIN order_statuses s ON s.id = o.status_id WHERE o.id = $1 AND o.store_id = $2",
+    )
+    .bind(order_id)
+    .bind(store_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| Ok::<_, sqlx::Error>((r.try_get("status_id")?, r.try_get("code")?)))
+    .transpose()?;
+    let (from_id, from_code) = current.ok_or(StatusChangeError::UnknownOrder)?;
+    let to = match order_statuses::find(conn, store_id, Key::Id(target)).await? {
+        Some(status) => status,
+        None => order_statuses::find(conn, store_id, Key::Code(target)).await?.ok_or(StatusChangeError::UnknownStatus)?,
+    };
+    let from = order_statuses::find(conn, store_id, Key::Id(&from_id)).await?.ok_or(StatusChangeError::UnknownStatus)?;
+    if !to.is_active || !from.can_transition_to.contains(&to.id) {
+        return Err(StatusChangeError::NotAllowed { from: from_code, to: to.code });
+    }
+    let now = time::to_db(time::now());
+    let moved = sqlx::query("UPDATE orders SET status_id = $1, updated_at = $2 WHERE id = $3 AND status_id = $4")
+        .bind(&to.id)
+        .bind(&now)
+        .bind(order_id)
+        .bind(&from_id)
+        .execute(&mut *conn)
+        .await?;
+    if moved.rows_affected() != 1 {
+        // Another change got there first; from where it left the order, this one is not valid.
+        return Err(StatusChangeError::NotAllowed { from: from_code, to: to.code });
+    }
+    record_status(conn, order_id, &to.id, by, note, &now).await?;
+    let mut restocked = Vec::new();
+    if to.code == CANCELLED {
+        let items = sqlx::query("SELECT product_id, quantity FROM order_items WHERE order_id = $1 ORDER BY product_id")
+            .bind(order_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        for item in items {
+            let (product_id, quantity): (String, i64) = (item.try_get("product_id")?, item.try_get("quantity")?);
+            let back = sqlx::query("UPDATE products SET stock = stock + $1, updated_at = $2 WHERE id = $3 AND store_id = $4")
+                .bind(quantity)
+                .bind(&now)
+                .bind(&product_id)
+                .bind(store_id)
+                .execute(&mut *conn)
+                .await?;
+            if back.rows_affected() == 1 {
+                products::record_change(conn, store_id, &product_id).await?;
+                restocked.push(product_id);
+            }
+        }
+    }
+    Ok(restocked)
+}
+
+/// One step of an order's history.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub status_code: String,
+    pub status_name: String,
+    pub color: String,
+    pub changed_by_id: Option<String>,
+    pub changed_by_name: Option<String>,
+    pub note: Option<String>,
+    pub changed_at: String,
+}
+
+/// The order's status history, oldest first.
+pub async fn history(conn: &mut AnyConnection, order_id: &str) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.code, s.name, s.color, h.changed_by, u.name AS user_name, h.note, h.changed_at FROM order_status_history h
+         JOIN order_statuses s ON s.id = h.status_id LEFT JOIN users u ON u.id = h.changed_by
+         WHERE h.order_id = $1 ORDER BY h.changed_at, h.id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                status_code: r.try_get("code")?,
+                status_name: r.try_get("name")?,
+                color: r.try_get("color")?,
+                changed_by_id: r.try_get("changed_by")?,
+                changed_by_name: r.try_get("user_name")?,
+                note: r.try_get("note")?,
+                changed_at: r.try_get("changed_at")?,
+            })
+        })
+        .collect()
 }

@@ -70,6 +70,12 @@ async fn every_route_is_documented() {
             (format!("{prefix}/sales"), "post"),
             (format!("{prefix}/sales/my-orders"), "get"),
             (format!("{prefix}/sales/{{id}}"), "get"),
+            (format!("{prefix}/sales"), "get"),
+            (format!("{prefix}/sales/{{id}}/status"), "patch"),
+            (format!("{prefix}/sales/{{id}}/cancel"), "post"),
+            (format!("{prefix}/sales/{{id}}/tracking"), "get"),
+            (format!("{prefix}/sales/by-customer/{{id}}"), "get"),
+            (format!("{prefix}/sales/by-date-range"), "post"),
         ]);
     }
     for resource in [

@@ -195,8 +195,8 @@ async fn a_user_orders_to_a_saved_address_and_sees_only_their_orders() {
     assert_eq!(expect_status(t.get(&path, Some(&ana)).await, StatusCode::OK).await["orderNumber"], order["orderNumber"]);
     assert_eq!(expect_status(t.get(&path, Some(&admin)).await, StatusCode::OK).await["id"], order["id"]);
     let mine = expect_status(t.get("/api/sales/my-orders", Some(&ana)).await, StatusCode::OK).await;
-    assert_eq!((mine["total"].as_i64(), mine["orders"][0]["id"].clone()), (Some(1), order["id"].clone()));
-    assert_eq!(expect_status(t.get("/api/sales/my-orders", Some(&bruno)).await, StatusCode::OK).await["total"], 0);
+    assert_eq!((mine["pagination"]["total"].as_i64(), mine["orders"][0]["id"].clone()), (Some(1), order["id"].clone()));
+    assert_eq!(expect_status(t.get("/api/sales/my-orders", Some(&bruno)).await, StatusCode::OK).await["pagination"]["total"], 0);
     expect_error(
         t.request(Method::POST, "/api/sales", Some(&json!({"items": items})), Some("not-a-token")).await,
         StatusCode::UNAUTHORIZED,
@@ -258,4 +258,120 @@ async fn a_coupon_limited_to_five_uses_is_used_five_times_under_fifty_orders() {
     let coupons = expect_status(t.get("/api/coupons?expired=true", Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(coupons["coupons"][0]["usedCount"], 5);
     assert_eq!(stock_of(t, &ids[0]).await, 995, "refused orders took no stock");
+}
+
+#[tokio::test]
+async fn orders_move_through_the_workflow_and_cancelling_gives_stock_back_once() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Asado", "60", "21", 10)]).await;
+    let ana_body = t.register("Ana", "ana@example.com", "secreto1").await;
+    let ana = ana_body["token"].as_str().unwrap().to_string();
+    let mut body = guest_order(json!([{"productId": ids[0], "quantity": 3}]), "x@example.com");
+    body.as_object_mut().unwrap().remove("customerData");
+    let placed = expect_status(t.request(Method::POST, "/api/sales", Some(&body), Some(&ana)).await, StatusCode::CREATED).await;
+    let id = placed["order"]["id"].as_str().unwrap().to_string();
+    assert_eq!(stock_of(&t, &ids[0]).await, 7);
+
+    let status = |s: &str| json!({"status": s, "note": format!("a {s}")});
+    let path = format!("/api/sales/{id}/status");
+    expect_error(t.request(Method::PATCH, &path, Some(&status("confirmed")), Some(&ana)).await, StatusCode::FORBIDDEN, "forbidden").await;
+    let err = expect_error(
+        t.request(Method::PATCH, &path, Some(&status("shipped")), Some(&admin)).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    assert!(err["error"].as_str().unwrap().contains("PENDING"), "{err}");
+    expect_error(
+        t.request(Method::PATCH, &path, Some(&status("lost")), Some(&admin)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let moved = expect_status(t.request(Method::PATCH, &path, Some(&status("confirmed")), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!((moved["message"].as_str(), moved["order"]["status"].as_str()), (Some("Estado del pedido actualizado"), Some("CONFIRMED")));
+    // The owner may only cancel while PENDING.
+    let cancel = format!("/api/sales/{id}/cancel");
+    expect_error(t.request(Method::POST, &cancel, None, Some(&ana)).await, StatusCode::CONFLICT, "invalid_transition").await;
+    // Two admins cancel at once: one wins, the stock comes back once.
+    let (first, second) = (json!({"reason": "sin stock de carbón"}), json!({"reason": "duplicado"}));
+    let (a, b) = tokio::join!(
+        t.request(Method::POST, &cancel, Some(&first), Some(&admin)),
+        t.request(Method::POST, &cancel, Some(&second), Some(&admin)),
+    );
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    assert_eq!(stock_of(&t, &ids[0]).await, 10, "given back exactly once");
+    expect_error(t.request(Method::PATCH, &path, Some(&status("pending")), Some(&admin)).await, StatusCode::CONFLICT, "invalid_transition")
+        .await;
+
+    let tracking = expect_status(t.get(&format!("/api/sales/{id}/tracking"), Some(&ana)).await, StatusCode::OK).await;
+    let steps: Vec<&str> = tracking["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
+    assert_eq!((tracking["status"].as_str(), steps), (Some("CANCELLED"), vec!["PENDING", "CONFIRMED", "CANCELLED"]));
+    assert_eq!(tracking["history"][0]["changedBy"]["id"], ana_body["user"]["id"], "placed by Ana");
+    assert_eq!(
+        (tracking["history"][1]["changedBy"]["name"].as_str(), tracking["history"][1]["note"].as_str()),
+        (Some("Admin"), Some("a confirmed"))
+    );
+    let bruno = t.register("Bruno", "bruno@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
+    expect_error(t.get(&format!("/api/sales/{id}/tracking"), Some(&bruno)).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(t.request(Method::POST, &cancel, None, Some(&bruno)).await, StatusCode::NOT_FOUND, "not_found").await;
+
+    // An owner cancels a pending order of theirs.
+    let again = expect_status(t.request(Method::POST, "/api/sales", Some(&body), Some(&ana)).await, StatusCode::CREATED).await;
+    let cancelled = expect_status(
+        t.request(Method::POST, &format!("/api/sales/{}/cancel", again["order"]["id"].as_str().unwrap()), None, Some(&ana)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cancelled["order"]["status"], "CANCELLED");
+    assert_eq!(stock_of(&t, &ids[0]).await, 10);
+}
+
+#[tokio::test]
+async fn admins_list_orders_by_status_customer_and_dates() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Lomo", "120", "21", 100)]).await;
+    let mut customers = Vec::new();
+    for email in ["a@example.com", "b@example.com", "a@example.com"] {
+        let placed = expect_status(
+            t.request(Method::POST, "/api/sales", Some(&guest_order(json!([{"productId": ids[0], "quantity": 1}]), email)), None).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        customers
+            .push((placed["order"]["id"].as_str().unwrap().to_string(), placed["order"]["customer"]["id"].as_str().unwrap().to_string()));
+    }
+    let path = format!("/api/sales/{}/status", customers[1].0);
+    expect_status(t.request(Method::PATCH, &path, Some(&json!({"status": "CONFIRMED"})), Some(&admin)).await, StatusCode::OK).await;
+
+    let user = t.register("Ana", "ana@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
+    expect_error(t.get("/api/sales", Some(&user)).await, StatusCode::FORBIDDEN, "forbidden").await;
+    let all = expect_status(t.get("/api/sales?limit=2", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(all["pagination"], json!({"page": 1, "limit": 2, "total": 3, "totalPages": 2}));
+    assert_eq!(all["orders"][0]["orderNumber"], "ORD-000003", "newest first");
+    let pending = expect_status(t.get("/api/sales?status=pending", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(pending["pagination"]["total"], 2);
+    let of_a = expect_status(t.get(&format!("/api/sales/by-customer/{}", customers[0].1), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(of_a["pagination"]["total"], 2, "the guest was reused");
+    expect_error(t.get("/api/sales/by-customer/nope", Some(&admin)).await, StatusCode::NOT_FOUND, "not_found").await;
+
+    let today = chrono::Utc::now().date_naive();
+    let range = json!({"startDate": today.to_string(), "endDate": today.to_string()});
+    let found = expect_status(t.request(Method::POST, "/api/sales/by-date-range", Some(&range), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(found["pagination"]["total"], 3, "a date range includes its last day");
+    let before = json!({"startDate": "2020-01-01", "endDate": "2020-12-31"});
+    let none = expect_status(t.request(Method::POST, "/api/sales/by-date-range", Some(&before), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(none["pagination"]["total"], 0);
+    let backwards = json!({"startDate": "2021-01-01", "endDate": "2020-01-01"});
+    expect_error(
+        t.request(Method::POST, "/api/sales/by-date-range", Some(&backwards), Some(&admin)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    expect_error(t.get("/api/sales?from=ayer", Some(&admin)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }
