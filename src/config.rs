@@ -63,6 +63,27 @@ pub struct EmailConfig {
     pub smtp: SmtpSettings,
 }
 
+/// The Telegram bot that tells the shop about orders.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    pub token: Secret,
+    pub chat_id: String,
+    /// `https://api.telegram.org` unless pointed elsewhere.
+    pub api_url: String,
+}
+
+/// Where the shop hears about orders (seed 001 "Sistema de Notificaciones").
+#[derive(Debug, Clone)]
+pub struct NotificationsConfig {
+    /// `NOTIFICATION_CHANNELS` has `email`.
+    pub email: bool,
+    /// `NOTIFICATION_CHANNELS` has `telegram`.
+    pub telegram: bool,
+    /// The shop's address for new-order emails (`EMAIL_TO`).
+    pub email_to: Option<String>,
+    pub telegram_bot: Option<TelegramConfig>,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -104,6 +125,7 @@ pub struct Config {
     pub password_reset_ttl: Duration,
     pub argon2: Argon2Cost,
     pub jobs: JobsConfig,
+    pub notifications: NotificationsConfig,
 }
 
 /// Raw settings by name (upper case), as read from the sources.
@@ -160,6 +182,11 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "JOB_POLL_INTERVAL_MS",
     "JOB_BACKOFF_BASE_MS",
     "JOB_BACKOFF_CAP_MS",
+    "NOTIFICATION_CHANNELS",
+    "EMAIL_TO",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_CHAT_ID",
+    "TELEGRAM_API_URL",
 ];
 
 /// Reads `feria.toml` (or `FERIA_CONFIG`), then `.env`, then the process environment, later
@@ -423,6 +450,7 @@ impl Config {
         if jobs.max_attempts < 1 {
             r.problems.push("JOB_MAX_ATTEMPTS: must be at least 1".into());
         }
+        let notifications = read_notifications(&mut r);
         for name in settings.keys().filter(|k| !KNOWN_SETTINGS.contains(&k.as_str()) && k.starts_with("FERIA_")) {
             warnings.push(format!("{name} is not a feria setting and is ignored"));
         }
@@ -462,6 +490,7 @@ impl Config {
             password_reset_ttl,
             argon2,
             jobs,
+            notifications,
         };
         Ok(Loaded { config, warnings })
     }
@@ -535,6 +564,18 @@ impl Config {
             ("JOB_BACKOFF_BASE_MS", self.jobs.backoff_base.as_millis().to_string()),
             ("JOB_BACKOFF_CAP_MS", self.jobs.backoff_cap.as_millis().to_string()),
         ]);
+        let n = &self.notifications;
+        let channels: Vec<&str> = [("email", n.email), ("telegram", n.telegram)].iter().filter(|(_, on)| *on).map(|(c, _)| *c).collect();
+        lines.push(("NOTIFICATION_CHANNELS", channels.join(",")));
+        lines.push(("EMAIL_TO", n.email_to.clone().unwrap_or_else(|| "(not set: no new-order emails to the shop)".into())));
+        match &n.telegram_bot {
+            None => lines.push(("TELEGRAM_BOT_TOKEN", "(not set: no Telegram messages)".into())),
+            Some(t) => lines.extend([
+                ("TELEGRAM_BOT_TOKEN", set(true)),
+                ("TELEGRAM_CHAT_ID", t.chat_id.clone()),
+                ("TELEGRAM_API_URL", t.api_url.clone()),
+            ]),
+        }
         lines.into_iter().map(|(k, v)| format!("{k} = {v}")).collect()
     }
 }
@@ -554,6 +595,38 @@ fn read_s3(r: &mut Reader<'_>) -> Option<S3Settings> {
     };
     let public_url = r.text("AWS_S3_PUBLIC_URL").unwrap_or_else(|| format!("{}/{bucket}", endpoint.trim_end_matches('/')));
     Some(S3Settings { endpoint, region, bucket, access_key_id, secret_access_key, public_url })
+}
+
+/// `NOTIFICATION_CHANNELS` (comma-separated `email`, `telegram`; default both), `EMAIL_TO`, and
+/// the Telegram bot, which needs both `TELEGRAM_BOT_TOKEN` and `TELEGRAM_CHAT_ID`.
+fn read_notifications(r: &mut Reader<'_>) -> NotificationsConfig {
+    let channels = r.text("NOTIFICATION_CHANNELS").unwrap_or_else(|| "email,telegram".into()).to_ascii_lowercase();
+    let mut email = false;
+    let mut telegram = false;
+    for channel in channels.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        match channel {
+            "email" => email = true,
+            "telegram" => telegram = true,
+            other => r.problems.push(format!("NOTIFICATION_CHANNELS: '{other}' is not a channel (email, telegram)")),
+        }
+    }
+    let email_to = r.text("EMAIL_TO").map(|e| e.to_ascii_lowercase());
+    if email_to.as_deref().is_some_and(|e| !crate::http::validate::is_email(e)) {
+        r.problems.push("EMAIL_TO: not an email address".into());
+    }
+    let telegram_bot = match (r.text("TELEGRAM_BOT_TOKEN"), r.text("TELEGRAM_CHAT_ID")) {
+        (Some(token), Some(chat_id)) => Some(TelegramConfig {
+            token: Secret::new(token),
+            chat_id,
+            api_url: r.text("TELEGRAM_API_URL").unwrap_or_else(|| "https://api.telegram.org".into()),
+        }),
+        (None, None) => None,
+        _ => {
+            r.problems.push("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID: set both or neither".into());
+            None
+        }
+    };
+    NotificationsConfig { email, telegram, email_to, telegram_bot }
 }
 
 fn read_email(r: &mut Reader<'_>) -> Option<EmailConfig> {

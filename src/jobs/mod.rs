@@ -2,6 +2,7 @@
 
 pub mod import_products;
 pub mod send_email;
+pub mod send_telegram;
 
 use std::sync::Arc;
 
@@ -11,8 +12,11 @@ use crate::app::AppState;
 
 /// A runner with every handler feria has, named `worker_id`.
 pub fn runner(app: &AppState, worker_id: String) -> anyhow::Result<Runner> {
-    let handlers: Vec<Arc<dyn JobHandler>> =
-        vec![Arc::new(send_email::SendEmail::new(app.clone())?), Arc::new(import_products::ImportProducts { app: app.clone() })];
+    let handlers: Vec<Arc<dyn JobHandler>> = vec![
+        Arc::new(send_email::SendEmail::new(app.clone())?),
+        Arc::new(send_telegram::SendTelegram::new(app)?),
+        Arc::new(import_products::ImportProducts { app: app.clone() }),
+    ];
     let jobs = &app.config.jobs;
     let config = RunnerConfig {
         worker_id,

@@ -19,7 +19,7 @@ use crate::routes::customers::is_phone;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::Refusal;
 use crate::services::orders::{self, Buyer, NewOrder, Order, OrderError, OrderFilter, RequestedLine, ShippingAddress, StatusChangeError};
-use crate::services::{addresses, customers, geography};
+use crate::services::{addresses, customers, geography, order_notifications};
 use feria_domain::roles::Role;
 
 /// One requested line. `unitPrice` and `taxRate` are accepted but never trusted: the catalog's
@@ -417,7 +417,9 @@ pub async fn create(
     };
     let placed = orders::place(&mut tx, &store, new).await.map_err(order_error)?;
     let order = orders::find(&mut tx, &store.id, &placed.order_id).await?.ok_or_else(order_not_found)?;
+    order_notifications::order_placed(&mut tx, &app, &store, &order).await?;
     tx.commit().await?;
+    app.job_wake.notify_one();
     app.catalog_changed(Some(&placed.products)).await;
     Ok((StatusCode::CREATED, Json(SalePlaced { order: SaleView::new(order, &store), warnings: placed.warnings })))
 }
@@ -627,7 +629,9 @@ async fn move_order(app: &AppState, store: &Store, id: &str, target: &str, by: &
     let mut tx = app.db.begin().await?;
     let restocked = orders::change_status(&mut tx, &store.id, id, target, Some(by), note).await.map_err(status_error)?;
     let order = orders::find(&mut tx, &store.id, id).await?.ok_or_else(order_not_found)?;
+    order_notifications::status_changed(&mut tx, app, store, &order).await?;
     tx.commit().await?;
+    app.job_wake.notify_one();
     if !restocked.is_empty() {
         app.catalog_changed(Some(&restocked)).await;
     }

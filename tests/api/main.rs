@@ -3,6 +3,7 @@
 
 mod fake_s3;
 mod fake_smtp;
+mod fake_telegram;
 mod harness;
 
 mod addresses;
@@ -20,6 +21,7 @@ mod import;
 mod jobs;
 mod monitoring;
 mod openapi;
+mod order_notifications;
 mod order_statuses;
 mod password_reset;
 mod payment_methods;

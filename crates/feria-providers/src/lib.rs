@@ -4,3 +4,4 @@
 
 pub mod email;
 pub mod s3;
+pub mod telegram;

@@ -65,8 +65,8 @@ pub async fn reset(app: &App, raw: &str, new_password_hash: &str) -> Result<bool
 
 /// The Spanish reset message, in text and HTML.
 fn reset_email(to: &str, name: &str, link: &str, minutes: u64) -> Email {
-    let name_html = html_escape(name);
-    let link_html = html_escape(link);
+    let name_html = crate::services::html::escape(name);
+    let link_html = crate::services::html::escape(link);
     Email {
         to: to.to_string(),
         subject: "Restablecé tu contraseña".to_string(),
@@ -85,10 +85,6 @@ fn reset_email(to: &str, name: &str, link: &str, minutes: u64) -> Email {
              </body></html>"
         ),
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]
