@@ -63,6 +63,14 @@ impl App {
         }
     }
 
+    /// After an order took or gave back stock: drops those products from this node's cache, so
+    /// a product read shows the new stock at once. The index (stock filters and sorting) follows
+    /// at the follower's next poll, in one batch for all the orders of that moment, instead of
+    /// one index commit per order.
+    pub fn stock_changed(&self, products: &[String]) {
+        self.catalog_cache.forget(products);
+    }
+
     /// Connects the database (and Redis when configured). Migrations are not run here.
     pub async fn connect(config: Config) -> anyhow::Result<App> {
         let db = Db::connect(&config.database_url, config.database_max_connections)

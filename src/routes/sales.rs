@@ -420,7 +420,7 @@ pub async fn create(
     order_notifications::order_placed(&mut tx, &app, &store, &order).await?;
     tx.commit().await?;
     app.job_wake.notify_one();
-    app.catalog_changed(Some(&placed.products)).await;
+    app.stock_changed(&placed.products);
     Ok((StatusCode::CREATED, Json(SalePlaced { order: SaleView::new(order, &store), warnings: placed.warnings })))
 }
 
@@ -632,9 +632,7 @@ async fn move_order(app: &AppState, store: &Store, id: &str, target: &str, by: &
     order_notifications::status_changed(&mut tx, app, store, &order).await?;
     tx.commit().await?;
     app.job_wake.notify_one();
-    if !restocked.is_empty() {
-        app.catalog_changed(Some(&restocked)).await;
-    }
+    app.stock_changed(&restocked);
     Ok(StatusChanged { id: order.id, status: order.status_code, updated_at: order.updated_at })
 }
 

@@ -210,20 +210,20 @@ pub async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -
     Ok(from_rows(conn, store_id, vec![row]).await?.remove(0))
 }
 
-/// The store's guest customer with this email, created the first time (two checkouts at once
-/// agree on one, through the partial unique index on guests' emails).
-pub async fn for_guest(
+/// The id of the store's guest customer with this email, created the first time (two
+/// checkouts at once agree on one, through the partial unique index on guests' emails).
+pub async fn guest_id(
     conn: &mut AnyConnection,
     store_id: &str,
     name: &str,
     email: &str,
     phone: Option<&str>,
-) -> Result<Customer, sqlx::Error> {
+) -> Result<String, sqlx::Error> {
     let email = email.trim().to_lowercase();
-    sqlx::query(
+    let created: Option<String> = sqlx::query_scalar(
         "INSERT INTO customers (id, store_id, user_id, name, email, phone, address, is_active, is_guest, created_at, updated_at)
          VALUES ($1, $2, NULL, $3, $4, $5, '', 1, 1, $6, $6)
-         ON CONFLICT (store_id, email) WHERE user_id IS NULL DO NOTHING",
+         ON CONFLICT (store_id, email) WHERE user_id IS NULL DO NOTHING RETURNING id",
     )
     .bind(new_id())
     .bind(store_id)
@@ -231,9 +231,16 @@ pub async fn for_guest(
     .bind(&email)
     .bind(phone)
     .bind(time::to_db(time::now()))
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    let sql = format!("SELECT {COLUMNS} FROM customers WHERE store_id = $1 AND email = $2 AND user_id IS NULL");
-    let row = sqlx::query(&sql).bind(store_id).bind(&email).fetch_one(&mut *conn).await?;
-    Ok(from_rows(conn, store_id, vec![row]).await?.remove(0))
+    match created {
+        Some(id) => Ok(id),
+        None => {
+            sqlx::query_scalar("SELECT id FROM customers WHERE store_id = $1 AND email = $2 AND user_id IS NULL")
+                .bind(store_id)
+                .bind(&email)
+                .fetch_one(conn)
+                .await
+        }
+    }
 }

@@ -77,11 +77,18 @@ fn page(body: &str) -> String {
     format!("<!doctype html><html lang=\"es\"><body style=\"font-family:sans-serif\">{body}</body></html>")
 }
 
-/// Queues the new-order notifications on the channels configured: an email to the shop
-/// (`EMAIL_TO`), a Telegram message to the shop's chat, and a confirmation to the customer.
+/// Whether emails go out: the channel is on and an SMTP server is configured.
+fn emailing(app: &App) -> bool {
+    app.config.notifications.email && app.config.email.is_some()
+}
+
+/// Queues the new-order notifications on the channels that are on and configured (a channel
+/// without its provider is reported once, in the configuration summary at start): an email to
+/// the shop (`EMAIL_TO`), a Telegram message to the shop's chat, and a confirmation to the
+/// customer.
 pub async fn order_placed(conn: &mut AnyConnection, app: &App, store: &Store, o: &Order) -> Result<(), sqlx::Error> {
     let n = &app.config.notifications;
-    if n.email {
+    if emailing(app) {
         if let Some(shop) = &n.email_to {
             let email = send_email::Email {
                 to: shop.clone(),
@@ -111,7 +118,7 @@ pub async fn order_placed(conn: &mut AnyConnection, app: &App, store: &Store, o:
         };
         send_email::enqueue(conn, app, &confirmation).await?;
     }
-    if n.telegram {
+    if n.telegram && n.telegram_bot.is_some() {
         let lines: String = o.lines.iter().map(|l| format!("• {} × {}\n", l.quantity, escape(&l.product_name))).collect();
         let text = format!(
             "🛒 <b>Nuevo pedido {}</b>\nCliente: {} ({})\n{lines}Total: <b>{}</b>\nEntrega: {}",
@@ -128,7 +135,7 @@ pub async fn order_placed(conn: &mut AnyConnection, app: &App, store: &Store, o:
 
 /// Queues the customer's email about a status change.
 pub async fn status_changed(conn: &mut AnyConnection, app: &App, store: &Store, o: &Order) -> Result<(), sqlx::Error> {
-    if !app.config.notifications.email {
+    if !emailing(app) {
         return Ok(());
     }
     let email = send_email::Email {

@@ -128,6 +128,11 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, key: Key<'_>) -> Res
     Ok(with_transitions(conn, store_id, vec![from_row(&row)?]).await?.pop())
 }
 
+/// The id of the store's default status (one query, without its transitions).
+pub async fn default_id(conn: &mut AnyConnection, store_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM order_statuses WHERE store_id = $1 AND is_default = 1").bind(store_id).fetch_optional(conn).await
+}
+
 /// The fields of a status; `None` keeps the current value (on create: the default one).
 #[derive(Debug, Default)]
 pub struct StatusFields {

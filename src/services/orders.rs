@@ -10,7 +10,7 @@ use feria_db::{AnyConnection, AnyRow, Row};
 use feria_domain::pricing::{self, LineInput, Totals};
 use feria_domain::{ids::new_id, time};
 
-use crate::services::catalog::products::{self, Product};
+use crate::services::catalog::products::{self, Priced};
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, Refusal};
 use crate::services::order_statuses::{self, Key};
@@ -95,12 +95,12 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Re
                 .ok_or(OrderError::UnknownPaymentMethod)?;
             (Some(method.id), method.default_order_status.id)
         }
-        None => (None, order_statuses::find(conn, &store.id, Key::Default).await?.ok_or(OrderError::NoDefaultStatus)?.id),
+        None => (None, order_statuses::default_id(conn, &store.id).await?.ok_or(OrderError::NoDefaultStatus)?),
     };
 
     let ids: Vec<String> = new.lines.iter().map(|l| l.product_id.clone()).collect();
-    let found = products::find_many(conn, &store.id, &ids).await?;
-    let mut lines: Vec<(&RequestedLine, &Product)> = Vec::with_capacity(new.lines.len());
+    let found = products::priced(conn, &store.id, &ids).await?;
+    let mut lines: Vec<(&RequestedLine, &Priced)> = Vec::with_capacity(new.lines.len());
     let mut warnings = Vec::new();
     for (i, requested) in new.lines.iter().enumerate() {
         let product = found.iter().find(|p| p.id == requested.product_id).ok_or(OrderError::UnknownProduct(i))?;
@@ -143,8 +143,9 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Re
             let stock: i64 = sqlx::query_scalar("SELECT stock FROM products WHERE id = $1").bind(*id).fetch_one(&mut *conn).await?;
             return Err(OrderError::InsufficientStock { name: name.to_string(), stock });
         }
-        products::record_change(conn, &store.id, id).await?;
     }
+    let changed: Vec<String> = by_product.iter().map(|(id, _, _)| id.to_string()).collect();
+    products::record_changes(conn, &store.id, &changed).await?;
     if let Some(coupon) = &coupon {
         let claimed = sqlx::query(
             "UPDATE coupons SET used_count = used_count + 1 WHERE id = $1 AND (usage_limit IS NULL OR used_count < usage_limit)",
@@ -159,7 +160,7 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Re
 
     let (customer_id, user_id) = match &new.buyer {
         Buyer::User(user_id) => (customers::for_user(conn, &store.id, user_id).await?.id, Some(user_id.clone())),
-        Buyer::Guest { name, email, phone } => (customers::for_guest(conn, &store.id, name, email, phone.as_deref()).await?.id, None),
+        Buyer::Guest { name, email, phone } => (customers::guest_id(conn, &store.id, name, email, phone.as_deref()).await?, None),
     };
     let order_number = next_number(conn, &store.id).await?;
     let order_id = new_id();
@@ -178,27 +179,47 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Re
         &now,
     )
     .await?;
+    // All lines in one statement.
+    let values: Vec<String> = (0..lines.len())
+        .map(|i| {
+            let p = 2 + i * 10;
+            format!(
+                "(${}, $1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7,
+                p + 8,
+                p + 9
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO order_items (id, order_id, position, product_id, product_name, unit_price, quantity, tax_rate_bp, net, discount, tax)
+         VALUES {}",
+        values.join(", ")
+    );
+    let mut insert = sqlx::query(&sql).bind(&order_id);
     for (position, ((requested, product), amounts)) in lines.iter().zip(&totals.lines).enumerate() {
-        sqlx::query(
-            "INSERT INTO order_items (id, order_id, position, product_id, product_name, unit_price, quantity, tax_rate_bp, net, discount, tax)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(new_id())
-        .bind(&order_id)
-        .bind(position as i64)
-        .bind(&product.id)
-        .bind(&product.name)
-        .bind(product.price)
-        .bind(requested.quantity)
-        .bind(product.tax_rate_bp)
-        .bind(amounts.net)
-        .bind(amounts.discount)
-        .bind(amounts.tax)
-        .execute(&mut *conn)
-        .await?;
+        insert = insert
+            .bind(new_id())
+            .bind(position as i64)
+            .bind(&product.id)
+            .bind(&product.name)
+            .bind(product.price)
+            .bind(requested.quantity)
+            .bind(product.tax_rate_bp)
+            .bind(amounts.net)
+            .bind(amounts.discount)
+            .bind(amounts.tax);
     }
+    insert.execute(&mut *conn).await?;
     record_status(conn, &order_id, &status_id, user_id.as_deref(), Some("Pedido creado"), &now).await?;
-    Ok(Placed { order_id, products: by_product.iter().map(|(id, _, _)| id.to_string()).collect(), warnings })
+    Ok(Placed { order_id, products: changed, warnings })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -255,15 +276,13 @@ async fn insert_order(
 /// The store's next order number, `ORD-000001` onwards (the counter row is locked until the
 /// placing transaction ends, which is why it is taken last).
 async fn next_number(conn: &mut AnyConnection, store_id: &str) -> Result<String, sqlx::Error> {
-    sqlx::query("INSERT INTO order_counters (store_id, last_number) VALUES ($1, 0) ON CONFLICT (store_id) DO NOTHING")
-        .bind(store_id)
-        .execute(&mut *conn)
-        .await?;
-    let number: i64 =
-        sqlx::query_scalar("UPDATE order_counters SET last_number = last_number + 1 WHERE store_id = $1 RETURNING last_number")
-            .bind(store_id)
-            .fetch_one(conn)
-            .await?;
+    let number: i64 = sqlx::query_scalar(
+        "INSERT INTO order_counters (store_id, last_number) VALUES ($1, 1)
+         ON CONFLICT (store_id) DO UPDATE SET last_number = order_counters.last_number + 1 RETURNING last_number",
+    )
+    .bind(store_id)
+    .fetch_one(conn)
+    .await?;
     Ok(format!("ORD-{number:06}"))
 }
 

@@ -125,13 +125,21 @@ async fn attach_details(conn: &mut AnyConnection, products: &mut [Product]) -> R
 
 /// Notes in the change log that `product_id` changed, so every node's search index follows.
 pub async fn record_change(conn: &mut AnyConnection, store_id: &str, product_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO catalog_changes (id, store_id, product_id, changed_at) VALUES ($1, $2, $3, $4)")
-        .bind(new_id())
-        .bind(store_id)
-        .bind(product_id)
-        .bind(time::to_db(time::now()))
-        .execute(conn)
-        .await?;
+    record_changes(conn, store_id, &[product_id.to_string()]).await
+}
+
+/// [`record_change`] for several products, in one statement.
+pub async fn record_changes(conn: &mut AnyConnection, store_id: &str, product_ids: &[String]) -> Result<(), sqlx::Error> {
+    if product_ids.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..product_ids.len()).map(|i| format!("(${}, $1, ${}, $2)", 3 + 2 * i, 4 + 2 * i)).collect();
+    let sql = format!("INSERT INTO catalog_changes (id, store_id, product_id, changed_at) VALUES {}", values.join(", "));
+    let mut query = sqlx::query(&sql).bind(store_id).bind(time::to_db(time::now()));
+    for id in product_ids {
+        query = query.bind(new_id()).bind(id);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
@@ -165,6 +173,45 @@ pub async fn find_many(conn: &mut AnyConnection, store_id: &str, ids: &[String])
     attach_details(conn, &mut found).await?;
     let mut by_id: HashMap<String, Product> = found.into_iter().map(|p| (p.id.clone(), p)).collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// What an order needs of a product: the price and stock as they are now.
+#[derive(Debug, Clone)]
+pub struct Priced {
+    pub id: String,
+    pub name: String,
+    pub price: i64,
+    pub tax_rate_bp: i64,
+    pub is_active: bool,
+}
+
+/// The store's products with `ids` priced for an order (unknown ids skipped), in one query.
+pub async fn priced(conn: &mut AnyConnection, store_id: &str, ids: &[String]) -> Result<Vec<Priced>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, name, price, tax_rate_bp, is_active FROM products WHERE store_id = $1 AND id IN ({})",
+        placeholders(2, ids.len())
+    );
+    let mut query = sqlx::query(&sql).bind(store_id);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Priced {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                price: r.try_get("price")?,
+                tax_rate_bp: r.try_get("tax_rate_bp")?,
+                is_active: r.try_get::<i64, _>("is_active")? != 0,
+            })
+        })
+        .collect()
 }
 
 /// Which products a listing shows.
