@@ -39,10 +39,12 @@ const COLUMNS: &str = "id, customer_id, recipient_name, phone, street_address, n
     is_default, created_at, updated_at";
 
 async fn from_rows(conn: &mut AnyConnection, store_id: &str, rows: Vec<AnyRow>) -> Result<Vec<Address>, sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get("neighborhood_id")).collect::<Result<_, _>>()?;
+    let neighborhoods = geography::neighborhoods_by_id(conn, store_id, &ids).await?;
     let mut addresses = Vec::with_capacity(rows.len());
     for row in rows {
         let neighborhood_id: String = row.try_get("neighborhood_id")?;
-        let neighborhood = geography::find_neighborhood(conn, store_id, &neighborhood_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        let neighborhood = neighborhoods.get(&neighborhood_id).cloned().ok_or(sqlx::Error::RowNotFound)?;
         addresses.push(Address {
             id: row.try_get("id")?,
             customer_id: row.try_get("customer_id")?,

@@ -24,13 +24,12 @@ pub struct Customer {
 const COLUMNS: &str = "id, name, email, phone, address, neighborhood_id, is_active, user_id, created_at, updated_at";
 
 async fn from_rows(conn: &mut AnyConnection, store_id: &str, rows: Vec<AnyRow>) -> Result<Vec<Customer>, sqlx::Error> {
+    let ids: Vec<String> = rows.iter().filter_map(|r| r.try_get::<Option<String>, _>("neighborhood_id").ok().flatten()).collect();
+    let neighborhoods = geography::neighborhoods_by_id(conn, store_id, &ids).await?;
     let mut customers = Vec::with_capacity(rows.len());
     for row in rows {
         let neighborhood_id: Option<String> = row.try_get("neighborhood_id")?;
-        let neighborhood = match neighborhood_id {
-            Some(id) => geography::find_neighborhood(conn, store_id, &id).await?,
-            None => None,
-        };
+        let neighborhood = neighborhood_id.and_then(|id| neighborhoods.get(&id).cloned());
         customers.push(Customer {
             id: row.try_get("id")?,
             name: row.try_get("name")?,

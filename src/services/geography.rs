@@ -4,6 +4,8 @@
 use feria_db::{AnyConnection, AnyRow, Row};
 use feria_domain::{ids::new_id, time};
 
+use crate::services::name_key;
+
 /// A city of a store.
 #[derive(Debug, Clone)]
 pub struct City {
@@ -51,11 +53,6 @@ pub enum PlaceError {
     UnknownCity,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-}
-
-/// The key names are unique by: trimmed and lower-cased.
-fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
 }
 
 const CITY_COLUMNS: &str = "c.id, c.name, c.description, c.is_active, c.created_at, c.updated_at";
@@ -174,6 +171,24 @@ pub async fn list_neighborhoods(
 pub async fn find_neighborhood(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<Neighborhood>, sqlx::Error> {
     let sql = format!("{NEIGHBORHOOD_SELECT} WHERE n.id = $1 AND n.store_id = $2");
     sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(conn).await?.as_ref().map(neighborhood_from).transpose()
+}
+
+/// The store's neighborhoods with `ids` (unknown ones left out), by id, in one query.
+pub async fn neighborhoods_by_id(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Neighborhood>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let sql = format!("{NEIGHBORHOOD_SELECT} WHERE n.store_id = $1 AND n.id IN ({})", feria_db::placeholders(2, ids.len()));
+    let mut query = sqlx::query(&sql).bind(store_id);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let found = query.fetch_all(conn).await?.iter().map(neighborhood_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(found.into_iter().map(|n| (n.id.clone(), n)).collect())
 }
 
 async fn check_city(conn: &mut AnyConnection, store_id: &str, city_id: &str) -> Result<(), PlaceError> {

@@ -14,3 +14,9 @@ pub mod order_statuses;
 pub mod orders;
 pub mod payment_methods;
 pub mod store_defaults;
+
+/// The key names are unique by (categories, tags, units, cities, neighborhoods): trimmed and
+/// lower-cased.
+pub(crate) fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}

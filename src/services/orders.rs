@@ -6,13 +6,15 @@
 //! store's order counter), so concurrent orders on PostgreSQL queue instead of deadlocking; on
 //! SQLite the single writer serialises them anyway.
 
+use std::collections::HashMap;
+
 use feria_db::{AnyConnection, AnyRow, Row};
 use feria_domain::pricing::{self, LineInput, Totals};
 use feria_domain::{ids::new_id, time};
 
 use crate::services::catalog::products::{self, Priced};
 use crate::services::catalog::stores::Store;
-use crate::services::coupons::{self, Coupon, Refusal};
+use crate::services::coupons::{self, Coupon, DiscountType, Refusal};
 use crate::services::order_statuses::{self, Key};
 use crate::services::{customers, payment_methods};
 
@@ -319,7 +321,7 @@ pub struct Order {
     pub status_code: String,
     pub status_name: String,
     pub payment_method_code: Option<String>,
-    pub coupon: Option<Coupon>,
+    pub coupon: Option<AppliedCoupon>,
     pub currency: String,
     pub subtotal: i64,
     pub discount: i64,
@@ -331,6 +333,15 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// The coupon of an order, as it is now.
+#[derive(Debug, Clone)]
+pub struct AppliedCoupon {
+    pub code: String,
+    pub discount_type: DiscountType,
+    /// Hundredths of a percent, or minor units.
+    pub discount_value: i64,
 }
 
 /// One line of an order, as priced when it was placed.
@@ -347,28 +358,30 @@ pub struct OrderLine {
 }
 
 const ORDER_SELECT: &str = "SELECT o.id, o.order_number, o.customer_id, c.name AS customer_name, c.email AS customer_email, o.user_id,
-    s.code AS status_code, s.name AS status_name, m.code AS method_code, o.coupon_id, o.currency, o.subtotal, o.discount, o.tax,
+    s.code AS status_code, s.name AS status_name, m.code AS method_code, cp.code AS coupon_code, cp.discount_type AS coupon_type,
+    cp.discount_value AS coupon_value, o.currency, o.subtotal, o.discount, o.tax,
     o.shipping, o.total, o.ship_street, o.ship_number, o.ship_neighborhood, o.ship_city, o.ship_zip_code, o.ship_details,
     o.ship_recipient, o.ship_phone, o.notes, o.created_at, o.updated_at
     FROM orders o JOIN customers c ON c.id = o.customer_id JOIN order_statuses s ON s.id = o.status_id
-    LEFT JOIN payment_methods m ON m.id = o.payment_method_id";
+    LEFT JOIN payment_methods m ON m.id = o.payment_method_id LEFT JOIN coupons cp ON cp.id = o.coupon_id";
 
-async fn order_from(conn: &mut AnyConnection, store_id: &str, row: &AnyRow) -> Result<Order, sqlx::Error> {
-    let id: String = row.try_get("id")?;
-    let coupon_id: Option<String> = row.try_get("coupon_id")?;
-    let coupon = match coupon_id {
-        Some(coupon_id) => coupons::find(conn, store_id, &coupon_id).await?,
-        None => None,
-    };
-    let lines = sqlx::query(
-        "SELECT product_id, product_name, unit_price, quantity, tax_rate_bp, net, discount, tax FROM order_items WHERE order_id = $1 ORDER BY position",
-    )
-    .bind(&id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(OrderLine {
+/// The lines of `orders`, by order id, in one query.
+async fn lines_of(conn: &mut AnyConnection, orders: &[String]) -> Result<HashMap<String, Vec<OrderLine>>, sqlx::Error> {
+    let mut lines: HashMap<String, Vec<OrderLine>> = HashMap::new();
+    if orders.is_empty() {
+        return Ok(lines);
+    }
+    let sql = format!(
+        "SELECT order_id, product_id, product_name, unit_price, quantity, tax_rate_bp, net, discount, tax FROM order_items
+         WHERE order_id IN ({}) ORDER BY order_id, position",
+        feria_db::placeholders(1, orders.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in orders {
+        query = query.bind(id);
+    }
+    for r in query.fetch_all(conn).await? {
+        lines.entry(r.try_get("order_id")?).or_default().push(OrderLine {
             product_id: r.try_get("product_id")?,
             product_name: r.try_get("product_name")?,
             unit_price: r.try_get("unit_price")?,
@@ -377,9 +390,33 @@ async fn order_from(conn: &mut AnyConnection, store_id: &str, row: &AnyRow) -> R
             net: r.try_get("net")?,
             discount: r.try_get("discount")?,
             tax: r.try_get("tax")?,
-        })
-    })
-    .collect::<Result<_, sqlx::Error>>()?;
+        });
+    }
+    Ok(lines)
+}
+
+/// Orders from rows of [`ORDER_SELECT`], with their lines.
+async fn orders_from(conn: &mut AnyConnection, rows: &[AnyRow]) -> Result<Vec<Order>, sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+    let mut lines = lines_of(conn, &ids).await?;
+    rows.iter().map(|row| order_from(row, &mut lines)).collect()
+}
+
+fn order_from(row: &AnyRow, lines: &mut HashMap<String, Vec<OrderLine>>) -> Result<Order, sqlx::Error> {
+    let id: String = row.try_get("id")?;
+    let coupon_code: Option<String> = row.try_get("coupon_code")?;
+    let coupon = match coupon_code {
+        Some(code) => {
+            let kind: String = row.try_get("coupon_type")?;
+            Some(AppliedCoupon {
+                code,
+                discount_type: DiscountType::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("discount type {kind}").into()))?,
+                discount_value: row.try_get("coupon_value")?,
+            })
+        }
+        None => None,
+    };
+    let lines = lines.remove(&id).unwrap_or_default();
     Ok(Order {
         id,
         order_number: row.try_get("order_number")?,
@@ -417,8 +454,8 @@ async fn order_from(conn: &mut AnyConnection, store_id: &str, row: &AnyRow) -> R
 /// The store's order `id`.
 pub async fn find(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<Order>, sqlx::Error> {
     let sql = format!("{ORDER_SELECT} WHERE o.id = $1 AND o.store_id = $2");
-    let Some(row) = sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(&mut *conn).await? else { return Ok(None) };
-    Ok(Some(order_from(conn, store_id, &row).await?))
+    let rows: Vec<AnyRow> = sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(&mut *conn).await?.into_iter().collect();
+    Ok(orders_from(conn, &rows).await?.pop())
 }
 
 /// Which of a store's orders a listing shows.
@@ -464,11 +501,7 @@ pub async fn list(
         query = query.bind(value);
     }
     let rows = query.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
-    let mut orders = Vec::with_capacity(rows.len());
-    for row in &rows {
-        orders.push(order_from(conn, store_id, row).await?);
-    }
-    Ok((total, orders))
+    Ok((total, orders_from(conn, &rows).await?))
 }
 
 /// Why a status change was refused; nothing was written.

@@ -18,5 +18,18 @@ pub fn flag(value: bool) -> i64 {
     i64::from(value)
 }
 
+/// `$first, $first+1, …` for `n` values (an `IN (…)` list).
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// A write transaction on the database.
 pub type Tx = Transaction<'static, Any>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered_from_first() {
+        assert_eq!(super::placeholders(3, 3), "$3, $4, $5");
+    }
+}

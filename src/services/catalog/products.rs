@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Row, placeholders};
 use feria_domain::{ids::new_id, time};
 
 use super::taxonomy::{self, Taxonomy};
@@ -80,11 +80,6 @@ fn from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
-}
-
-/// `$first, $first+1, …` for `n` values.
-pub(crate) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Fills in tags and images for `products` with one query each.
@@ -438,12 +433,4 @@ pub async fn delete(conn: &mut AnyConnection, store_id: &str, id: &str) -> Resul
         record_change(conn, store_id, id).await?;
     }
     Ok(deleted)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_are_numbered_from_first() {
-        assert_eq!(super::placeholders(3, 3), "$3, $4, $5");
-    }
 }

@@ -15,12 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
-use feria_db::{AnyConnection, Db, Row};
+use feria_db::{AnyConnection, Db, Row, placeholders};
 use feria_domain::time;
 use feria_search::{Hits, ProductDoc, SearchIndex, SearchQuery};
 use tokio::sync::{Notify, watch};
-
-use super::products::placeholders;
 
 /// How far back a full poll re-reads the change log.
 const OVERLAP: TimeDelta = TimeDelta::seconds(5);

@@ -4,6 +4,8 @@
 use feria_db::{AnyConnection, AnyRow, Row};
 use feria_domain::{ids::new_id, time};
 
+use crate::services::name_key;
+
 /// Which list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Taxonomy {
@@ -63,11 +65,6 @@ fn from_row(row: &AnyRow) -> Result<Entry, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
-}
-
-/// The key names are unique by: trimmed and lower-cased.
-fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
 }
 
 /// One page of a store's entries by name, with the total; `only_active` hides inactive ones.
