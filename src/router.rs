@@ -113,7 +113,7 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(sales::my_orders))
         .routes(routes!(sales::by_customer))
         .routes(routes!(sales::by_date_range))
-        .routes(routes!(sales::get))
+        .routes(routes!(sales::get, sales::update))
         .routes(routes!(sales::set_status))
         .routes(routes!(sales::cancel))
         .routes(routes!(sales::tracking))

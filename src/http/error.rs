@@ -34,6 +34,7 @@ pub mod codes {
     pub const DEFAULT_REQUIRED: &str = "default_required";
     pub const INSUFFICIENT_STOCK: &str = "insufficient_stock";
     pub const INVALID_TRANSITION: &str = "invalid_transition";
+    pub const ORDER_NOT_EDITABLE: &str = "order_not_editable";
     pub const PRODUCT_UNAVAILABLE: &str = "product_unavailable";
     pub const COUPON_NOT_FOUND: &str = "coupon_not_found";
     pub const COUPON_INACTIVE: &str = "coupon_inactive";

@@ -40,6 +40,12 @@ impl Validator {
         Some(v.to_string())
     }
 
+    /// A text that can be cleared: absent keeps (`None`), `null` or blank clears (`Some(None)`),
+    /// otherwise at most `max` characters, trimmed.
+    pub fn clearable_text(&mut self, field: &str, value: Option<Option<String>>, max: usize) -> Option<Option<String>> {
+        value.map(|text| text.and_then(|t| self.optional_text(field, Some(&t), 0, max)).filter(|t| !t.is_empty()))
+    }
+
     fn text_len(&mut self, field: &str, value: &str, min: usize, max: usize) {
         let len = value.chars().count();
         if len < min {

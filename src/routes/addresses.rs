@@ -126,10 +126,6 @@ fn address_error(err: AddressError) -> ApiError {
     }
 }
 
-fn optional(v: &mut Validator, field: &str, value: Option<Option<String>>, max: usize) -> Option<Option<String>> {
-    value.map(|text| text.and_then(|t| v.optional_text(field, Some(&t), 0, max)).filter(|t| !t.is_empty()))
-}
-
 fn fields(body: AddressRequest, creating: bool) -> ApiResult<AddressFields> {
     let mut v = Validator::new();
     let text = |v: &mut Validator, field: &str, value: Option<&str>, min: usize, max: usize| {
@@ -145,9 +141,9 @@ fn fields(body: AddressRequest, creating: bool) -> ApiResult<AddressFields> {
     if creating && neighborhood_id.as_deref().is_none_or(str::is_empty) {
         v.add("selectedNeighborhoodId", "Es obligatorio");
     }
-    let postal_code = optional(&mut v, "postalCode", body.postal_code, 20);
-    let additional_info = optional(&mut v, "additionalInfo", body.additional_info, 500);
-    let alias = optional(&mut v, "alias", body.alias, 50);
+    let postal_code = v.clearable_text("postalCode", body.postal_code, 20);
+    let additional_info = v.clearable_text("additionalInfo", body.additional_info, 500);
+    let alias = v.clearable_text("alias", body.alias, 50);
     v.finish()?;
     Ok(AddressFields {
         recipient_name,

@@ -9,6 +9,7 @@ pub mod files;
 pub mod geography;
 pub mod html;
 pub mod identity;
+pub mod order_edits;
 pub mod order_notifications;
 pub mod order_statuses;
 pub mod orders;

@@ -56,7 +56,7 @@ pub struct NewOrder {
     pub notes: Option<String>,
 }
 
-/// Why an order was not placed; nothing was written.
+/// Why an order was not placed or changed; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
     #[error("line {0}: no such product in the store")]
@@ -73,6 +73,10 @@ pub enum OrderError {
     UnknownPaymentMethod,
     #[error("the store has no default order status")]
     NoDefaultStatus,
+    #[error("no such order")]
+    UnknownOrder,
+    #[error("an order in {0} cannot be changed")]
+    NotEditable(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -129,35 +133,11 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Re
     };
     let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), 0);
 
-    // Stock, in product-id order (one lock order for every placement).
-    let mut by_product: Vec<(&str, i64, &str)> = lines.iter().map(|(r, p)| (p.id.as_str(), r.quantity, p.name.as_str())).collect();
-    by_product.sort_by_key(|(id, _, _)| *id);
     let now = time::to_db(time::now());
-    for (id, quantity, name) in &by_product {
-        let taken = sqlx::query("UPDATE products SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND store_id = $4 AND stock >= $1")
-            .bind(quantity)
-            .bind(&now)
-            .bind(*id)
-            .bind(&store.id)
-            .execute(&mut *conn)
-            .await?;
-        if taken.rows_affected() != 1 {
-            let stock: i64 = sqlx::query_scalar("SELECT stock FROM products WHERE id = $1").bind(*id).fetch_one(&mut *conn).await?;
-            return Err(OrderError::InsufficientStock { name: name.to_string(), stock });
-        }
-    }
-    let changed: Vec<String> = by_product.iter().map(|(id, _, _)| id.to_string()).collect();
-    products::record_changes(conn, &store.id, &changed).await?;
+    let taken: Vec<(String, i64, String)> = lines.iter().map(|(r, p)| (p.id.clone(), r.quantity, p.name.clone())).collect();
+    let changed = move_stock(conn, &store.id, taken, &now).await?;
     if let Some(coupon) = &coupon {
-        let claimed = sqlx::query(
-            "UPDATE coupons SET used_count = used_count + 1 WHERE id = $1 AND (usage_limit IS NULL OR used_count < usage_limit)",
-        )
-        .bind(&coupon.id)
-        .execute(&mut *conn)
-        .await?;
-        if claimed.rows_affected() != 1 {
-            return Err(OrderError::CouponRefused(Refusal::UsedUp));
-        }
+        claim_coupon(conn, &coupon.id).await?;
     }
 
     let (customer_id, user_id) = match &new.buyer {
@@ -181,23 +161,92 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Re
         &now,
     )
     .await?;
-    // All lines in one statement.
+    let sold: Vec<SoldLine> = lines
+        .iter()
+        .map(|(r, p)| SoldLine {
+            product_id: p.id.clone(),
+            product_name: p.name.clone(),
+            unit_price: p.price,
+            tax_rate_bp: p.tax_rate_bp,
+            quantity: r.quantity,
+        })
+        .collect();
+    insert_lines(conn, &order_id, &sold, &totals).await?;
+    record_status(conn, &order_id, &status_id, user_id.as_deref(), Some("Pedido creado"), &now).await?;
+    Ok(Placed { order_id, products: changed, warnings })
+}
+
+/// A line as stored on an order: the product as it was sold.
+pub(crate) struct SoldLine {
+    pub product_id: String,
+    pub product_name: String,
+    pub unit_price: i64,
+    pub tax_rate_bp: i64,
+    pub quantity: i64,
+}
+
+/// Takes `units` of each product from its stock (negative units give stock back), in product-id
+/// order so that concurrent orders lock rows in one order and queue instead of deadlocking.
+/// Taking more than the stock fails the whole change with the product's name and stock; giving
+/// back to a product that no longer exists is skipped. Records the changed products for the
+/// catalog and returns their ids.
+pub(crate) async fn move_stock(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    mut units: Vec<(String, i64, String)>,
+    now: &str,
+) -> Result<Vec<String>, OrderError> {
+    units.retain(|(_, n, _)| *n != 0);
+    units.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut changed = Vec::with_capacity(units.len());
+    for (id, n, name) in units {
+        let sql = if n > 0 {
+            "UPDATE products SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND store_id = $4 AND stock >= $1"
+        } else {
+            "UPDATE products SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND store_id = $4"
+        };
+        let moved = sqlx::query(sql).bind(n).bind(now).bind(&id).bind(store_id).execute(&mut *conn).await?;
+        if moved.rows_affected() == 1 {
+            changed.push(id);
+        } else if n > 0 {
+            let stock: Option<i64> =
+                sqlx::query_scalar("SELECT stock FROM products WHERE id = $1").bind(&id).fetch_optional(&mut *conn).await?;
+            return Err(match stock {
+                Some(stock) => OrderError::InsufficientStock { name, stock },
+                None => OrderError::Unavailable(name),
+            });
+        }
+    }
+    products::record_changes(conn, store_id, &changed).await?;
+    Ok(changed)
+}
+
+/// Counts one use of the coupon, unless that would pass its usage limit.
+pub(crate) async fn claim_coupon(conn: &mut AnyConnection, coupon_id: &str) -> Result<(), OrderError> {
+    let claimed =
+        sqlx::query("UPDATE coupons SET used_count = used_count + 1 WHERE id = $1 AND (usage_limit IS NULL OR used_count < usage_limit)")
+            .bind(coupon_id)
+            .execute(&mut *conn)
+            .await?;
+    if claimed.rows_affected() != 1 {
+        return Err(OrderError::CouponRefused(Refusal::UsedUp));
+    }
+    Ok(())
+}
+
+/// Gives back one use of the coupon (an order stopped using it).
+pub(crate) async fn release_coupon(conn: &mut AnyConnection, coupon_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE coupons SET used_count = used_count - 1 WHERE id = $1 AND used_count > 0").bind(coupon_id).execute(conn).await?;
+    Ok(())
+}
+
+/// Inserts the order's lines with their amounts (`totals.lines`, same order), in one statement.
+pub(crate) async fn insert_lines(conn: &mut AnyConnection, order_id: &str, lines: &[SoldLine], totals: &Totals) -> Result<(), sqlx::Error> {
     let values: Vec<String> = (0..lines.len())
         .map(|i| {
             let p = 2 + i * 10;
-            format!(
-                "(${}, $1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                p,
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6,
-                p + 7,
-                p + 8,
-                p + 9
-            )
+            let params: Vec<String> = (p..p + 10).map(|n| format!("${n}")).collect();
+            format!("(${p}, $1, {})", params[1..].join(", "))
         })
         .collect();
     let sql = format!(
@@ -205,23 +254,22 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Re
          VALUES {}",
         values.join(", ")
     );
-    let mut insert = sqlx::query(&sql).bind(&order_id);
-    for (position, ((requested, product), amounts)) in lines.iter().zip(&totals.lines).enumerate() {
+    let mut insert = sqlx::query(&sql).bind(order_id);
+    for (position, (line, amounts)) in lines.iter().zip(&totals.lines).enumerate() {
         insert = insert
             .bind(new_id())
             .bind(position as i64)
-            .bind(&product.id)
-            .bind(&product.name)
-            .bind(product.price)
-            .bind(requested.quantity)
-            .bind(product.tax_rate_bp)
+            .bind(&line.product_id)
+            .bind(&line.product_name)
+            .bind(line.unit_price)
+            .bind(line.quantity)
+            .bind(line.tax_rate_bp)
             .bind(amounts.net)
             .bind(amounts.discount)
             .bind(amounts.tax);
     }
-    insert.execute(&mut *conn).await?;
-    record_status(conn, &order_id, &status_id, user_id.as_deref(), Some("Pedido creado"), &now).await?;
-    Ok(Placed { order_id, products: changed, warnings })
+    insert.execute(conn).await?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -318,6 +366,7 @@ pub struct Order {
     pub customer_name: String,
     pub customer_email: String,
     pub user_id: Option<String>,
+    pub status_id: String,
     pub status_code: String,
     pub status_name: String,
     pub payment_method_code: Option<String>,
@@ -338,6 +387,7 @@ pub struct Order {
 /// The coupon of an order, as it is now.
 #[derive(Debug, Clone)]
 pub struct AppliedCoupon {
+    pub id: String,
     pub code: String,
     pub discount_type: DiscountType,
     /// Hundredths of a percent, or minor units.
@@ -358,7 +408,7 @@ pub struct OrderLine {
 }
 
 const ORDER_SELECT: &str = "SELECT o.id, o.order_number, o.customer_id, c.name AS customer_name, c.email AS customer_email, o.user_id,
-    s.code AS status_code, s.name AS status_name, m.code AS method_code, cp.code AS coupon_code, cp.discount_type AS coupon_type,
+    o.status_id, s.code AS status_code, s.name AS status_name, m.code AS method_code, cp.id AS coupon_id, cp.code AS coupon_code, cp.discount_type AS coupon_type,
     cp.discount_value AS coupon_value, o.currency, o.subtotal, o.discount, o.tax,
     o.shipping, o.total, o.ship_street, o.ship_number, o.ship_neighborhood, o.ship_city, o.ship_zip_code, o.ship_details,
     o.ship_recipient, o.ship_phone, o.notes, o.created_at, o.updated_at
@@ -409,6 +459,7 @@ fn order_from(row: &AnyRow, lines: &mut HashMap<String, Vec<OrderLine>>) -> Resu
         Some(code) => {
             let kind: String = row.try_get("coupon_type")?;
             Some(AppliedCoupon {
+                id: row.try_get("coupon_id")?,
                 code,
                 discount_type: DiscountType::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("discount type {kind}").into()))?,
                 discount_value: row.try_get("coupon_value")?,
@@ -424,6 +475,7 @@ fn order_from(row: &AnyRow, lines: &mut HashMap<String, Vec<OrderLine>>) -> Resu
         customer_name: row.try_get("customer_name")?,
         customer_email: row.try_get("customer_email")?,
         user_id: row.try_get("user_id")?,
+        status_id: row.try_get("status_id")?,
         status_code: row.try_get("status_code")?,
         status_name: row.try_get("status_name")?,
         payment_method_code: row.try_get("method_code")?,
@@ -563,28 +615,21 @@ pub async fn change_status(
         return Err(StatusChangeError::NotAllowed { from: from_code, to: to.code });
     }
     record_status(conn, order_id, &to.id, by, note, &now).await?;
-    let mut restocked = Vec::new();
-    if to.code == CANCELLED {
-        let items = sqlx::query("SELECT product_id, quantity FROM order_items WHERE order_id = $1 ORDER BY product_id")
-            .bind(order_id)
-            .fetch_all(&mut *conn)
-            .await?;
-        for item in items {
-            let (product_id, quantity): (String, i64) = (item.try_get("product_id")?, item.try_get("quantity")?);
-            let back = sqlx::query("UPDATE products SET stock = stock + $1, updated_at = $2 WHERE id = $3 AND store_id = $4")
-                .bind(quantity)
-                .bind(&now)
-                .bind(&product_id)
-                .bind(store_id)
-                .execute(&mut *conn)
-                .await?;
-            if back.rows_affected() == 1 {
-                products::record_change(conn, store_id, &product_id).await?;
-                restocked.push(product_id);
-            }
-        }
+    if to.code != CANCELLED {
+        return Ok(Vec::new());
     }
-    Ok(restocked)
+    let items = sqlx::query("SELECT product_id, product_name, quantity FROM order_items WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let back = items
+        .iter()
+        .map(|r| Ok((r.try_get("product_id")?, -r.try_get::<i64, _>("quantity")?, r.try_get("product_name")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    move_stock(conn, store_id, back, &now).await.map_err(|e| match e {
+        OrderError::Database(e) => StatusChangeError::Database(e),
+        other => StatusChangeError::Database(sqlx::Error::Protocol(format!("giving stock back: {other}"))),
+    })
 }
 
 /// One step of an order's history.

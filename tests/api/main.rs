@@ -29,5 +29,6 @@ mod platform;
 mod products;
 mod rate_limit;
 mod sales;
+mod sales_edit;
 mod search;
 mod users_admin;

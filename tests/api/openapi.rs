@@ -70,6 +70,7 @@ async fn every_route_is_documented() {
             (format!("{prefix}/sales"), "post"),
             (format!("{prefix}/sales/my-orders"), "get"),
             (format!("{prefix}/sales/{{id}}"), "get"),
+            (format!("{prefix}/sales/{{id}}"), "put"),
             (format!("{prefix}/sales"), "get"),
             (format!("{prefix}/sales/{{id}}/status"), "patch"),
             (format!("{prefix}/sales/{{id}}/cancel"), "post"),

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::harness::{TestApp, expect_error, expect_status};
 
 /// feria with rate limits out of the way (the concurrency tests send hundreds of requests).
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     TestApp::with(|s| {
         s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
     })
@@ -16,7 +16,7 @@ async fn app() -> TestApp {
 }
 
 /// Creates products `(name, price, tax rate, stock)` in the default store; returns their ids.
-async fn products(t: &TestApp, admin: &str, list: &[(&str, &str, &str, i64)]) -> Vec<String> {
+pub(crate) async fn products(t: &TestApp, admin: &str, list: &[(&str, &str, &str, i64)]) -> Vec<String> {
     let post = |path: &'static str, body: Value| async move {
         expect_status(t.request(Method::POST, path, Some(&body), Some(admin)).await, StatusCode::CREATED).await["id"]
             .as_str()
@@ -34,7 +34,7 @@ async fn products(t: &TestApp, admin: &str, list: &[(&str, &str, &str, i64)]) ->
     ids
 }
 
-fn guest_order(items: Value, email: &str) -> Value {
+pub(crate) fn guest_order(items: Value, email: &str) -> Value {
     json!({
         "items": items,
         "customerData": {"name": "Carla Gómez", "email": email, "phone": "+54 11 4444-5555"},
@@ -42,7 +42,7 @@ fn guest_order(items: Value, email: &str) -> Value {
     })
 }
 
-async fn stock_of(t: &TestApp, id: &str) -> i64 {
+pub(crate) async fn stock_of(t: &TestApp, id: &str) -> i64 {
     expect_status(t.get(&format!("/api/products/{id}"), None).await, StatusCode::OK).await["stock"].as_i64().unwrap()
 }
 
