@@ -14,8 +14,9 @@ use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::{CodeParam, IdParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
+use crate::services::order_statuses::StatusRef;
 use crate::services::order_statuses::{Filter, Key};
-use crate::services::payment_methods::{self, MethodError, MethodFields, PaymentMethod, StatusRef};
+use crate::services::payment_methods::{self, MethodError, MethodFields, PaymentMethod};
 
 /// The order status a method starts orders in (seed 001 embeds it as `defaultOrderStatusId`).
 #[derive(Debug, Serialize, ToSchema)]

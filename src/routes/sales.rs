@@ -18,6 +18,7 @@ use crate::http::validate::Validator;
 use crate::routes::customers::is_phone;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::Refusal;
+use crate::services::identity::users;
 use crate::services::order_edits::{self, Editor, OrderChanges, ShippingChanges};
 use crate::services::orders::{self, Buyer, NewOrder, Order, OrderError, OrderFilter, RequestedLine, ShippingAddress, StatusChangeError};
 use crate::services::{addresses, customers, geography, order_notifications};
@@ -368,20 +369,27 @@ pub async fn create(
     let mut v = Validator::new();
     let lines = lines(&mut v, body.items, store.currency.exponent());
     let notes = v.optional_text("notes", body.notes.as_deref(), 0, 500).filter(|n| !n.is_empty());
-    let mut tx = app.db.begin().await?;
+    // Everything that only reads happens before the write transaction (on SQLite it holds the
+    // single writer).
+    let mut conn = app.db.reader().acquire().await?;
     let (buyer, shipping) = match &user {
         Some(user) => {
-            let customer = customers::for_user(&mut tx, &store.id, &user.id).await?;
+            let customer = customers::find(&mut conn, &store.id, customers::Lookup::User(&user.id)).await?;
+            let (name, phone) = match &customer {
+                Some(c) => (c.name.clone(), c.phone.clone()),
+                None => (users::find_by_id(&mut conn, &user.id).await?.map(|u| u.name).unwrap_or_default(), None),
+            };
+            let customer_id = customer.map(|c| c.id).unwrap_or_default();
             let shipping = match (body.selected_address_id.as_deref(), body.shipping_address) {
-                (Some(id), _) => match addresses::find(&mut tx, &store.id, &customer.id, id).await? {
+                (Some(id), _) => match addresses::find(&mut conn, &store.id, &customer_id, id).await? {
                     Some(address) => Some(saved(address)),
                     None => {
                         v.add("selectedAddressId", "No es una de tus direcciones");
                         None
                     }
                 },
-                (None, Some(s)) => Some(shipping_from(&mut tx, &mut v, &store, s, &customer.name, customer.phone.clone()).await?),
-                (None, None) => match addresses::find_default(&mut tx, &store.id, &customer.id).await? {
+                (None, Some(s)) => Some(shipping_from(&mut conn, &mut v, &store, s, &name, phone).await?),
+                (None, None) => match addresses::find_default(&mut conn, &store.id, &customer_id).await? {
                     Some(address) => Some(saved(address)),
                     None => {
                         v.add("shippingAddress", "Es obligatoria: no tenés una dirección guardada");
@@ -403,7 +411,7 @@ pub async fn create(
                 v.add("customerData.phone", "No es un teléfono válido");
             }
             let shipping = match body.shipping_address {
-                Some(s) => Some(shipping_from(&mut tx, &mut v, &store, s, &name, phone.clone()).await?),
+                Some(s) => Some(shipping_from(&mut conn, &mut v, &store, s, &name, phone.clone()).await?),
                 None => {
                     v.add("shippingAddress", "Es obligatoria");
                     None
@@ -421,13 +429,15 @@ pub async fn create(
         payment_method_code: body.payment_method_code.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
         notes,
     };
-    let placed = orders::place(&mut tx, &store, new).await.map_err(order_error)?;
-    let order = orders::find(&mut tx, &store.id, &placed.order_id).await?.ok_or_else(order_not_found)?;
-    order_notifications::order_placed(&mut tx, &app, &store, &order).await?;
+    let quote = orders::quote(&mut conn, &store, &new).await.map_err(order_error)?;
+    drop(conn);
+    let mut tx = app.db.begin().await?;
+    let placed = orders::place(&mut tx, &store, new, quote).await.map_err(order_error)?;
+    order_notifications::order_placed(&mut tx, &app, &store, &placed.order).await?;
     tx.commit().await?;
     app.job_wake.notify_one();
     app.stock_changed(&placed.products);
-    Ok((StatusCode::CREATED, Json(SalePlaced { order: SaleView::new(order, &store), warnings: placed.warnings })))
+    Ok((StatusCode::CREATED, Json(SalePlaced { order: SaleView::new(placed.order, &store), warnings: placed.warnings })))
 }
 
 /// Changes to the order's shipping snapshot; each field sent replaces the current one, and an

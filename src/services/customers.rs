@@ -71,6 +71,8 @@ pub enum Lookup<'a> {
     Id(&'a str),
     /// The registered customer with this email, else the guest.
     Email(&'a str),
+    /// The customer of this registered user.
+    User(&'a str),
 }
 
 /// The store's customer found by `lookup`.
@@ -78,6 +80,7 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, lookup: Lookup<'_>) 
     let (condition, value) = match lookup {
         Lookup::Id(id) => ("id = $2", id.to_string()),
         Lookup::Email(email) => ("email = $2", email.trim().to_lowercase()),
+        Lookup::User(id) => ("user_id = $2", id.to_string()),
     };
     let sql = format!("SELECT {COLUMNS} FROM customers WHERE store_id = $1 AND {condition} ORDER BY user_id IS NULL, created_at LIMIT 1");
     let rows = sqlx::query(&sql).bind(store_id).bind(value).fetch_all(&mut *conn).await?;
@@ -209,37 +212,36 @@ pub async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -
     Ok(from_rows(conn, store_id, vec![row]).await?.remove(0))
 }
 
-/// The id of the store's guest customer with this email, created the first time (two
-/// checkouts at once agree on one, through the partial unique index on guests' emails).
-pub async fn guest_id(
+/// Who an order is for, as the order shows it.
+#[derive(Debug, Clone)]
+pub struct CustomerRef {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// The store's guest customer with this email, created the first time (two checkouts at once
+/// agree on one, through the partial unique index on guests' emails). One statement.
+pub async fn guest(
     conn: &mut AnyConnection,
     store_id: &str,
     name: &str,
     email: &str,
     phone: Option<&str>,
-) -> Result<String, sqlx::Error> {
-    let email = email.trim().to_lowercase();
-    let created: Option<String> = sqlx::query_scalar(
+) -> Result<CustomerRef, sqlx::Error> {
+    let row = sqlx::query(
         "INSERT INTO customers (id, store_id, user_id, name, email, phone, address, is_active, is_guest, created_at, updated_at)
          VALUES ($1, $2, NULL, $3, $4, $5, '', 1, 1, $6, $6)
-         ON CONFLICT (store_id, email) WHERE user_id IS NULL DO NOTHING RETURNING id",
+         ON CONFLICT (store_id, email) WHERE user_id IS NULL DO UPDATE SET updated_at = excluded.updated_at
+         RETURNING id, name, email",
     )
     .bind(new_id())
     .bind(store_id)
     .bind(name)
-    .bind(&email)
+    .bind(email.trim().to_lowercase())
     .bind(phone)
     .bind(time::to_db(time::now()))
-    .fetch_optional(&mut *conn)
+    .fetch_one(conn)
     .await?;
-    match created {
-        Some(id) => Ok(id),
-        None => {
-            sqlx::query_scalar("SELECT id FROM customers WHERE store_id = $1 AND email = $2 AND user_id IS NULL")
-                .bind(store_id)
-                .bind(&email)
-                .fetch_one(conn)
-                .await
-        }
-    }
+    Ok(CustomerRef { id: row.try_get("id")?, name: row.try_get("name")?, email: row.try_get("email")? })
 }

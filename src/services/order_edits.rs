@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use feria_db::AnyConnection;
-use feria_domain::pricing::{self, LineInput};
+use feria_domain::pricing;
 use feria_domain::time;
 
 use crate::services::catalog::products;
@@ -158,8 +158,7 @@ pub async fn edit(
             sold
         }
     };
-    let inputs: Vec<LineInput> =
-        sold.iter().map(|l| LineInput { unit_price: l.unit_price, quantity: l.quantity, tax_rate_bp: l.tax_rate_bp }).collect();
+    let inputs = orders::line_inputs(&sold);
     let subtotal = pricing::totals(&inputs, None, 0).subtotal;
 
     let current_coupon = order.coupon.as_ref().map(|c| c.id.clone());
@@ -202,7 +201,7 @@ pub async fn edit(
         swaps.sort();
         for (id, claim) in swaps {
             if claim {
-                orders::claim_coupon(conn, id).await?;
+                orders::claim_coupon(conn, &store.id, id, &now).await?;
             } else {
                 orders::release_coupon(conn, id).await?;
             }

@@ -7,6 +7,16 @@ use std::collections::HashMap;
 use feria_db::{AnyConnection, AnyRow, Row};
 use feria_domain::{ids::new_id, time};
 
+/// A status as embedded in what refers to it (a payment method, a new order).
+#[derive(Debug, Clone)]
+pub struct StatusRef {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub color: String,
+}
+
 /// One status of a store's workflow.
 #[derive(Debug, Clone)]
 pub struct OrderStatus {
@@ -128,9 +138,22 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, key: Key<'_>) -> Res
     Ok(with_transitions(conn, store_id, vec![from_row(&row)?]).await?.pop())
 }
 
-/// The id of the store's default status (one query, without its transitions).
-pub async fn default_id(conn: &mut AnyConnection, store_id: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM order_statuses WHERE store_id = $1 AND is_default = 1").bind(store_id).fetch_optional(conn).await
+/// The store's default status (one query, without its transitions).
+pub async fn default_ref(conn: &mut AnyConnection, store_id: &str) -> Result<Option<StatusRef>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, code, name, description, color FROM order_statuses WHERE store_id = $1 AND is_default = 1")
+        .bind(store_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| {
+        Ok(StatusRef {
+            id: r.try_get("id")?,
+            code: r.try_get("code")?,
+            name: r.try_get("name")?,
+            description: r.try_get("description")?,
+            color: r.try_get("color")?,
+        })
+    })
+    .transpose()
 }
 
 /// The fields of a status; `None` keeps the current value (on create: the default one).

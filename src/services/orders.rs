@@ -12,10 +12,11 @@ use feria_db::{AnyConnection, AnyRow, Row};
 use feria_domain::pricing::{self, LineInput, Totals};
 use feria_domain::{ids::new_id, time};
 
-use crate::services::catalog::products::{self, Priced};
+use crate::services::catalog::products;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, DiscountType, Refusal};
-use crate::services::order_statuses::{self, Key};
+use crate::services::customers::CustomerRef;
+use crate::services::order_statuses::{self, Key, StatusRef};
 use crate::services::{customers, payment_methods};
 
 /// Who is buying.
@@ -81,32 +82,38 @@ pub enum OrderError {
     Database(#[from] sqlx::Error),
 }
 
-/// A placed order and what the client should know about it.
-pub struct Placed {
-    pub order_id: String,
-    /// Product ids whose stock changed.
-    pub products: Vec<String>,
+/// An order priced and checked against the catalog, ready to be placed.
+pub struct Quote {
+    status: StatusRef,
+    /// Id and code.
+    payment_method: Option<(String, String)>,
+    lines: Vec<SoldLine>,
+    coupon: Option<Coupon>,
+    totals: Totals,
     /// Human notes, e.g. a client price that was not the catalog's.
     pub warnings: Vec<String>,
 }
 
-/// Places `new` in `store`.
-pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Result<Placed, OrderError> {
+/// Prices `new` from the catalog: the first status (the payment method's, else the store's
+/// default), catalog prices and tax rates, the coupon checked, the totals. Only reads, so it
+/// runs before the write transaction; [`place`] re-checks under lock what may have changed
+/// since (stock, the product still on sale, the coupon still usable).
+pub async fn quote(conn: &mut AnyConnection, store: &Store, new: &NewOrder) -> Result<Quote, OrderError> {
     let exponent = store.currency.exponent();
-    let (payment_method_id, status_id) = match new.payment_method_code.as_deref() {
+    let (payment_method, status) = match new.payment_method_code.as_deref() {
         Some(code) => {
             let method = payment_methods::find(conn, &store.id, Key::Code(code))
                 .await?
                 .filter(|m| m.is_active)
                 .ok_or(OrderError::UnknownPaymentMethod)?;
-            (Some(method.id), method.default_order_status.id)
+            (Some((method.id, method.code)), method.default_order_status)
         }
-        None => (None, order_statuses::default_id(conn, &store.id).await?.ok_or(OrderError::NoDefaultStatus)?),
+        None => (None, order_statuses::default_ref(conn, &store.id).await?.ok_or(OrderError::NoDefaultStatus)?),
     };
 
     let ids: Vec<String> = new.lines.iter().map(|l| l.product_id.clone()).collect();
     let found = products::priced(conn, &store.id, &ids).await?;
-    let mut lines: Vec<(&RequestedLine, &Priced)> = Vec::with_capacity(new.lines.len());
+    let mut lines = Vec::with_capacity(new.lines.len());
     let mut warnings = Vec::new();
     for (i, requested) in new.lines.iter().enumerate() {
         let product = found.iter().find(|p| p.id == requested.product_id).ok_or(OrderError::UnknownProduct(i))?;
@@ -117,11 +124,15 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Re
             let price = feria_domain::money::format_scaled(product.price, exponent);
             warnings.push(format!("El precio de {} es {price}; se usó el precio actual del catálogo", product.name));
         }
-        lines.push((requested, product));
+        lines.push(SoldLine {
+            product_id: product.id.clone(),
+            product_name: product.name.clone(),
+            unit_price: product.price,
+            tax_rate_bp: product.tax_rate_bp,
+            quantity: requested.quantity,
+        });
     }
-    let inputs: Vec<LineInput> =
-        lines.iter().map(|(r, p)| LineInput { unit_price: p.price, quantity: r.quantity, tax_rate_bp: p.tax_rate_bp }).collect();
-
+    let inputs = line_inputs(&lines);
     let coupon: Option<Coupon> = match new.coupon_code.as_deref() {
         None => None,
         Some(code) => {
@@ -132,48 +143,89 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder) -> Re
         }
     };
     let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), 0);
+    Ok(Quote { status, payment_method, lines, coupon, totals, warnings })
+}
 
-    let now = time::to_db(time::now());
-    let taken: Vec<(String, i64, String)> = lines.iter().map(|(r, p)| (p.id.clone(), r.quantity, p.name.clone())).collect();
-    let changed = move_stock(conn, &store.id, taken, &now).await?;
-    if let Some(coupon) = &coupon {
-        claim_coupon(conn, &coupon.id).await?;
-    }
+/// The pricing inputs of `lines`.
+pub(crate) fn line_inputs(lines: &[SoldLine]) -> Vec<LineInput> {
+    lines.iter().map(|l| LineInput { unit_price: l.unit_price, quantity: l.quantity, tax_rate_bp: l.tax_rate_bp }).collect()
+}
 
-    let (customer_id, user_id) = match &new.buyer {
-        Buyer::User(user_id) => (customers::for_user(conn, &store.id, user_id).await?.id, Some(user_id.clone())),
-        Buyer::Guest { name, email, phone } => (customers::guest_id(conn, &store.id, name, email, phone.as_deref()).await?, None),
+/// A placed order and what the client should know about it.
+pub struct Placed {
+    pub order: Order,
+    /// Product ids whose stock changed.
+    pub products: Vec<String>,
+    /// Human notes, e.g. a client price that was not the catalog's.
+    pub warnings: Vec<String>,
+}
+
+/// Places `new` in `store` as `quote` priced it. The rows every order contends for (product
+/// stock, the coupon, the order counter) are taken last, so they stay locked for as little of
+/// the transaction as possible.
+pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote: Quote) -> Result<Placed, OrderError> {
+    let (customer, user_id) = match &new.buyer {
+        Buyer::User(user_id) => {
+            let c = customers::for_user(conn, &store.id, user_id).await?;
+            (CustomerRef { id: c.id, name: c.name, email: c.email }, Some(user_id.clone()))
+        }
+        Buyer::Guest { name, email, phone } => (customers::guest(conn, &store.id, name, email, phone.as_deref()).await?, None),
     };
-    let order_number = next_number(conn, &store.id).await?;
-    let order_id = new_id();
-    insert_order(
-        conn,
-        store,
-        &order_id,
-        &order_number,
-        &customer_id,
-        user_id.as_deref(),
-        &status_id,
-        payment_method_id.as_deref(),
-        &coupon,
-        &totals,
-        &new,
-        &now,
-    )
-    .await?;
-    let sold: Vec<SoldLine> = lines
-        .iter()
-        .map(|(r, p)| SoldLine {
-            product_id: p.id.clone(),
-            product_name: p.name.clone(),
-            unit_price: p.price,
-            tax_rate_bp: p.tax_rate_bp,
-            quantity: r.quantity,
+    let now = time::to_db(time::now());
+    let taken: Vec<(String, i64, String)> =
+        quote.lines.iter().map(|l| (l.product_id.clone(), l.quantity, l.product_name.clone())).collect();
+    let changed = move_stock(conn, &store.id, taken, &now).await?;
+    if let Some(coupon) = &quote.coupon {
+        claim_coupon(conn, &store.id, &coupon.id, &now).await?;
+    }
+    let order = Order {
+        id: new_id(),
+        order_number: next_number(conn, &store.id).await?,
+        customer_id: customer.id,
+        customer_name: customer.name,
+        customer_email: customer.email,
+        user_id,
+        status_id: quote.status.id,
+        status_code: quote.status.code,
+        status_name: quote.status.name,
+        payment_method_code: quote.payment_method.as_ref().map(|(_, code)| code.clone()),
+        coupon: quote.coupon.map(|c| AppliedCoupon {
+            id: c.id,
+            code: c.code,
+            discount_type: c.discount_type,
+            discount_value: c.discount_value,
+        }),
+        currency: store.currency.code().to_string(),
+        subtotal: quote.totals.subtotal,
+        discount: quote.totals.discount,
+        tax: quote.totals.tax,
+        shipping: quote.totals.shipping,
+        total: quote.totals.total,
+        address: new.shipping,
+        notes: new.notes,
+        lines: Vec::new(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+    };
+    insert_order(conn, &store.id, &order, quote.payment_method.as_ref().map(|(id, _)| id.as_str())).await?;
+    insert_lines(conn, &order.id, &quote.lines, &quote.totals).await?;
+    record_status(conn, &order.id, &order.status_id, order.user_id.as_deref(), Some("Pedido creado"), &now).await?;
+    let lines = quote
+        .lines
+        .into_iter()
+        .zip(quote.totals.lines)
+        .map(|(l, t)| OrderLine {
+            product_id: l.product_id,
+            product_name: l.product_name,
+            unit_price: l.unit_price,
+            quantity: l.quantity,
+            tax_rate_bp: l.tax_rate_bp,
+            net: t.net,
+            discount: t.discount,
+            tax: t.tax,
         })
         .collect();
-    insert_lines(conn, &order_id, &sold, &totals).await?;
-    record_status(conn, &order_id, &status_id, user_id.as_deref(), Some("Pedido creado"), &now).await?;
-    Ok(Placed { order_id, products: changed, warnings })
+    Ok(Placed { order: Order { lines, ..order }, products: changed, warnings: quote.warnings })
 }
 
 /// A line as stored on an order: the product as it was sold.
@@ -187,9 +239,9 @@ pub(crate) struct SoldLine {
 
 /// Takes `units` of each product from its stock (negative units give stock back), in product-id
 /// order so that concurrent orders lock rows in one order and queue instead of deadlocking.
-/// Taking more than the stock fails the whole change with the product's name and stock; giving
-/// back to a product that no longer exists is skipped. Records the changed products for the
-/// catalog and returns their ids.
+/// Taking fails the whole change when the product has too little stock or is no longer on sale;
+/// giving back to a product that no longer exists is skipped. Records the products as changed
+/// for the catalog and returns their ids.
 pub(crate) async fn move_stock(
     conn: &mut AnyConnection,
     store_id: &str,
@@ -198,40 +250,43 @@ pub(crate) async fn move_stock(
 ) -> Result<Vec<String>, OrderError> {
     units.retain(|(_, n, _)| *n != 0);
     units.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut changed = Vec::with_capacity(units.len());
+    let ids: Vec<String> = units.iter().map(|(id, _, _)| id.clone()).collect();
+    products::record_changes(conn, store_id, &ids).await?;
     for (id, n, name) in units {
         let sql = if n > 0 {
-            "UPDATE products SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND store_id = $4 AND stock >= $1"
+            "UPDATE products SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND store_id = $4 AND stock >= $1 AND is_active = 1"
         } else {
             "UPDATE products SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND store_id = $4"
         };
         let moved = sqlx::query(sql).bind(n).bind(now).bind(&id).bind(store_id).execute(&mut *conn).await?;
-        if moved.rows_affected() == 1 {
-            changed.push(id);
-        } else if n > 0 {
-            let stock: Option<i64> =
-                sqlx::query_scalar("SELECT stock FROM products WHERE id = $1").bind(&id).fetch_optional(&mut *conn).await?;
-            return Err(match stock {
-                Some(stock) => OrderError::InsufficientStock { name, stock },
-                None => OrderError::Unavailable(name),
+        if moved.rows_affected() != 1 && n > 0 {
+            let row = sqlx::query("SELECT stock, is_active FROM products WHERE id = $1").bind(&id).fetch_optional(&mut *conn).await?;
+            return Err(match row {
+                Some(r) if r.try_get::<i64, _>("is_active")? != 0 => OrderError::InsufficientStock { name, stock: r.try_get("stock")? },
+                _ => OrderError::Unavailable(name),
             });
         }
     }
-    products::record_changes(conn, store_id, &changed).await?;
-    Ok(changed)
+    Ok(ids)
 }
 
-/// Counts one use of the coupon, unless that would pass its usage limit.
-pub(crate) async fn claim_coupon(conn: &mut AnyConnection, coupon_id: &str) -> Result<(), OrderError> {
-    let claimed =
-        sqlx::query("UPDATE coupons SET used_count = used_count + 1 WHERE id = $1 AND (usage_limit IS NULL OR used_count < usage_limit)")
-            .bind(coupon_id)
-            .execute(&mut *conn)
-            .await?;
-    if claimed.rows_affected() != 1 {
-        return Err(OrderError::CouponRefused(Refusal::UsedUp));
+/// Counts one use of the store's coupon `coupon_id` if it is still active, not expired and under
+/// its usage limit; otherwise says which of those failed.
+pub(crate) async fn claim_coupon(conn: &mut AnyConnection, store_id: &str, coupon_id: &str, now: &str) -> Result<(), OrderError> {
+    let claimed = sqlx::query(
+        "UPDATE coupons SET used_count = used_count + 1 WHERE id = $1 AND is_active = 1 AND (expires_at IS NULL OR expires_at > $2)
+         AND (usage_limit IS NULL OR used_count < usage_limit)",
+    )
+    .bind(coupon_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if claimed.rows_affected() == 1 {
+        return Ok(());
     }
-    Ok(())
+    let current = coupons::find(conn, store_id, coupon_id).await?;
+    let refusal = current.and_then(|c| c.check(None, now).err()).unwrap_or(Refusal::Inactive);
+    Err(OrderError::CouponRefused(refusal))
 }
 
 /// Gives back one use of the coupon (an order stopped using it).
@@ -245,8 +300,8 @@ pub(crate) async fn insert_lines(conn: &mut AnyConnection, order_id: &str, lines
     let values: Vec<String> = (0..lines.len())
         .map(|i| {
             let p = 2 + i * 10;
-            let params: Vec<String> = (p..p + 10).map(|n| format!("${n}")).collect();
-            format!("(${p}, $1, {})", params[1..].join(", "))
+            let params: Vec<String> = (p + 1..p + 10).map(|n| format!("${n}")).collect();
+            format!("(${p}, $1, {})", params.join(", "))
         })
         .collect();
     let sql = format!(
@@ -272,42 +327,29 @@ pub(crate) async fn insert_lines(conn: &mut AnyConnection, order_id: &str, lines
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_order(
-    conn: &mut AnyConnection,
-    store: &Store,
-    id: &str,
-    number: &str,
-    customer_id: &str,
-    user_id: Option<&str>,
-    status_id: &str,
-    payment_method_id: Option<&str>,
-    coupon: &Option<Coupon>,
-    totals: &Totals,
-    new: &NewOrder,
-    now: &str,
-) -> Result<(), sqlx::Error> {
-    let ship = &new.shipping;
+/// Inserts `order` (without its lines).
+async fn insert_order(conn: &mut AnyConnection, store_id: &str, o: &Order, payment_method_id: Option<&str>) -> Result<(), sqlx::Error> {
+    let ship = &o.address;
     sqlx::query(
         "INSERT INTO orders (id, store_id, order_number, customer_id, user_id, status_id, payment_method_id, coupon_id, currency,
          subtotal, discount, tax, shipping, total, ship_street, ship_number, ship_neighborhood, ship_city, ship_zip_code, ship_details,
          ship_recipient, ship_phone, notes, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24)",
     )
-    .bind(id)
-    .bind(&store.id)
-    .bind(number)
-    .bind(customer_id)
-    .bind(user_id)
-    .bind(status_id)
+    .bind(&o.id)
+    .bind(store_id)
+    .bind(&o.order_number)
+    .bind(&o.customer_id)
+    .bind(&o.user_id)
+    .bind(&o.status_id)
     .bind(payment_method_id)
-    .bind(coupon.as_ref().map(|c| c.id.clone()))
-    .bind(store.currency.code())
-    .bind(totals.subtotal)
-    .bind(totals.discount)
-    .bind(totals.tax)
-    .bind(totals.shipping)
-    .bind(totals.total)
+    .bind(o.coupon.as_ref().map(|c| c.id.clone()))
+    .bind(&o.currency)
+    .bind(o.subtotal)
+    .bind(o.discount)
+    .bind(o.tax)
+    .bind(o.shipping)
+    .bind(o.total)
     .bind(&ship.street)
     .bind(&ship.number)
     .bind(&ship.neighborhood)
@@ -316,8 +358,8 @@ async fn insert_order(
     .bind(&ship.details)
     .bind(&ship.recipient)
     .bind(&ship.phone)
-    .bind(&new.notes)
-    .bind(now)
+    .bind(&o.notes)
+    .bind(&o.created_at)
     .execute(conn)
     .await?;
     Ok(())

@@ -4,17 +4,7 @@
 use feria_db::{AnyConnection, AnyRow, Row};
 use feria_domain::{ids::new_id, time};
 
-use crate::services::order_statuses::{self, Filter, Key};
-
-/// The order status a method starts orders in, as embedded in the method.
-#[derive(Debug, Clone)]
-pub struct StatusRef {
-    pub id: String,
-    pub code: String,
-    pub name: String,
-    pub description: String,
-    pub color: String,
-}
+use crate::services::order_statuses::{self, Filter, Key, StatusRef};
 
 /// One payment method.
 #[derive(Debug, Clone)]

@@ -80,6 +80,8 @@ async fn a_guest_order_uses_catalog_prices_the_coupon_and_takes_stock() {
     assert!(placed["warnings"][0].as_str().unwrap().contains("Bife de chorizo"));
     assert_eq!((order["customer"]["email"].as_str(), order["shippingAddress"]["city"].as_str()), (Some("carla@example.com"), Some("CABA")));
     assert_eq!(order["coupon"], json!({"code": "DIEZ", "discountType": "percentage", "discountValue": 10}));
+    let stored = expect_status(t.get(&format!("/api/sales/{}", order["id"].as_str().unwrap()), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(&stored, order, "the answer is the order as stored");
     assert_eq!((stock_of(&t, &ids[0]).await, stock_of(&t, &ids[1]).await), (8, 4));
     let coupons = expect_status(t.get("/api/coupons", Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(coupons["coupons"][0]["usedCount"], 1);
