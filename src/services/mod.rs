@@ -12,6 +12,7 @@ pub mod identity;
 pub mod order_edits;
 pub mod order_notifications;
 pub mod order_statuses;
+pub mod order_writes;
 pub mod orders;
 pub mod payment_methods;
 pub mod store_defaults;

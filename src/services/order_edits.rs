@@ -16,7 +16,8 @@ use feria_domain::time;
 use crate::services::catalog::products;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, Refusal};
-use crate::services::orders::{self, Order, OrderError, RequestedLine, ShippingAddress, SoldLine};
+use crate::services::order_writes::{self, SoldLine, StockMove};
+use crate::services::orders::{self, Order, OrderError, RequestedLine, ShippingAddress};
 
 /// The statuses in which an order can still be edited.
 pub const EDITABLE: [&str; 2] = ["PENDING", "CONFIRMED"];
@@ -190,8 +191,8 @@ pub async fn edit(
     for l in &sold {
         units.entry(l.product_id.clone()).or_insert((0, l.product_name.clone())).0 += l.quantity;
     }
-    let units: Vec<(String, i64, String)> = units.into_iter().map(|(id, (n, name))| (id, n, name)).collect();
-    let moved = orders::move_stock(conn, &store.id, units, &now).await?;
+    let moves = units.into_iter().map(|(product_id, (units, name))| StockMove { product_id, units, name }).collect();
+    let moved = order_writes::move_stock(conn, &store.id, moves, &now).await?;
 
     // Coupon uses, in id order like every other lock.
     let new_coupon = coupon.as_ref().map(|c| c.id.clone());
@@ -201,9 +202,9 @@ pub async fn edit(
         swaps.sort();
         for (id, claim) in swaps {
             if claim {
-                orders::claim_coupon(conn, &store.id, id, &now).await?;
+                order_writes::claim_coupon(conn, &store.id, id, &now).await?;
             } else {
-                orders::release_coupon(conn, id).await?;
+                order_writes::release_coupon(conn, id).await?;
             }
         }
     }
@@ -234,8 +235,8 @@ pub async fn edit(
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM order_items WHERE order_id = $1").bind(order_id).execute(&mut *conn).await?;
-    orders::insert_lines(conn, order_id, &sold, &totals).await?;
-    orders::record_status(conn, order_id, &order.status_id, Some(by), Some("Pedido modificado"), &now).await?;
+    order_writes::insert_lines(conn, order_id, &sold, &totals).await?;
+    order_writes::record_status(conn, order_id, &order.status_id, Some(by), Some("Pedido modificado"), &now).await?;
     let order = orders::find(conn, &store.id, order_id).await?.ok_or(OrderError::UnknownOrder)?;
     Ok(Edited { order, products: moved, warnings })
 }

@@ -17,6 +17,7 @@ use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, DiscountType, Refusal};
 use crate::services::customers::CustomerRef;
 use crate::services::order_statuses::{self, Key, StatusRef};
+use crate::services::order_writes::{self, SoldLine, StockMove};
 use crate::services::{customers, payment_methods};
 
 /// Who is buying.
@@ -162,7 +163,7 @@ pub struct Placed {
 
 /// Places `new` in `store` as `quote` priced it. The rows every order contends for (product
 /// stock, the coupon, the order counter) are taken last, so they stay locked for as little of
-/// the transaction as possible.
+/// the transaction as possible; the order is inserted first and numbered at the end.
 pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote: Quote) -> Result<Placed, OrderError> {
     let (customer, user_id) = match &new.buyer {
         Buyer::User(user_id) => {
@@ -172,15 +173,11 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
         Buyer::Guest { name, email, phone } => (customers::guest(conn, &store.id, name, email, phone.as_deref()).await?, None),
     };
     let now = time::to_db(time::now());
-    let taken: Vec<(String, i64, String)> =
-        quote.lines.iter().map(|l| (l.product_id.clone(), l.quantity, l.product_name.clone())).collect();
-    let changed = move_stock(conn, &store.id, taken, &now).await?;
-    if let Some(coupon) = &quote.coupon {
-        claim_coupon(conn, &store.id, &coupon.id, &now).await?;
-    }
-    let order = Order {
-        id: new_id(),
-        order_number: next_number(conn, &store.id).await?,
+    let id = new_id();
+    let mut order = Order {
+        // Numbered last, from the store's counter (`take_contended`).
+        order_number: id.clone(),
+        id,
         customer_id: customer.id,
         customer_name: customer.name,
         customer_email: customer.email,
@@ -189,9 +186,9 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
         status_code: quote.status.code,
         status_name: quote.status.name,
         payment_method_code: quote.payment_method.as_ref().map(|(_, code)| code.clone()),
-        coupon: quote.coupon.map(|c| AppliedCoupon {
-            id: c.id,
-            code: c.code,
+        coupon: quote.coupon.as_ref().map(|c| AppliedCoupon {
+            id: c.id.clone(),
+            code: c.code.clone(),
             discount_type: c.discount_type,
             discount_value: c.discount_value,
         }),
@@ -207,9 +204,24 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
         created_at: now.clone(),
         updated_at: now.clone(),
     };
-    insert_order(conn, &store.id, &order, quote.payment_method.as_ref().map(|(id, _)| id.as_str())).await?;
-    insert_lines(conn, &order.id, &quote.lines, &quote.totals).await?;
-    record_status(conn, &order.id, &order.status_id, order.user_id.as_deref(), Some("Pedido creado"), &now).await?;
+    order_writes::insert_new(
+        conn,
+        &store.id,
+        &order,
+        quote.payment_method.as_ref().map(|(id, _)| id.as_str()),
+        &quote.lines,
+        &quote.totals,
+    )
+    .await?;
+    // The contended rows, last and in one round trip: stock, coupon, order counter.
+    let moves: Vec<StockMove> = quote
+        .lines
+        .iter()
+        .map(|l| StockMove { product_id: l.product_id.clone(), units: l.quantity, name: l.product_name.clone() })
+        .collect();
+    let coupon_id = quote.coupon.as_ref().map(|c| c.id.as_str());
+    order.order_number = order_writes::take_contended(conn, &store.id, &order.id, &moves, coupon_id, &now).await?;
+    let changed = moves.into_iter().map(|m| m.product_id).collect();
     let lines = quote
         .lines
         .into_iter()
@@ -225,178 +237,8 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
             tax: t.tax,
         })
         .collect();
-    Ok(Placed { order: Order { lines, ..order }, products: changed, warnings: quote.warnings })
-}
-
-/// A line as stored on an order: the product as it was sold.
-pub(crate) struct SoldLine {
-    pub product_id: String,
-    pub product_name: String,
-    pub unit_price: i64,
-    pub tax_rate_bp: i64,
-    pub quantity: i64,
-}
-
-/// Takes `units` of each product from its stock (negative units give stock back), in product-id
-/// order so that concurrent orders lock rows in one order and queue instead of deadlocking.
-/// Taking fails the whole change when the product has too little stock or is no longer on sale;
-/// giving back to a product that no longer exists is skipped. Records the products as changed
-/// for the catalog and returns their ids.
-pub(crate) async fn move_stock(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    mut units: Vec<(String, i64, String)>,
-    now: &str,
-) -> Result<Vec<String>, OrderError> {
-    units.retain(|(_, n, _)| *n != 0);
-    units.sort_by(|a, b| a.0.cmp(&b.0));
-    let ids: Vec<String> = units.iter().map(|(id, _, _)| id.clone()).collect();
-    products::record_changes(conn, store_id, &ids).await?;
-    for (id, n, name) in units {
-        let sql = if n > 0 {
-            "UPDATE products SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND store_id = $4 AND stock >= $1 AND is_active = 1"
-        } else {
-            "UPDATE products SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND store_id = $4"
-        };
-        let moved = sqlx::query(sql).bind(n).bind(now).bind(&id).bind(store_id).execute(&mut *conn).await?;
-        if moved.rows_affected() != 1 && n > 0 {
-            let row = sqlx::query("SELECT stock, is_active FROM products WHERE id = $1").bind(&id).fetch_optional(&mut *conn).await?;
-            return Err(match row {
-                Some(r) if r.try_get::<i64, _>("is_active")? != 0 => OrderError::InsufficientStock { name, stock: r.try_get("stock")? },
-                _ => OrderError::Unavailable(name),
-            });
-        }
-    }
-    Ok(ids)
-}
-
-/// Counts one use of the store's coupon `coupon_id` if it is still active, not expired and under
-/// its usage limit; otherwise says which of those failed.
-pub(crate) async fn claim_coupon(conn: &mut AnyConnection, store_id: &str, coupon_id: &str, now: &str) -> Result<(), OrderError> {
-    let claimed = sqlx::query(
-        "UPDATE coupons SET used_count = used_count + 1 WHERE id = $1 AND is_active = 1 AND (expires_at IS NULL OR expires_at > $2)
-         AND (usage_limit IS NULL OR used_count < usage_limit)",
-    )
-    .bind(coupon_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    if claimed.rows_affected() == 1 {
-        return Ok(());
-    }
-    let current = coupons::find(conn, store_id, coupon_id).await?;
-    let refusal = current.and_then(|c| c.check(None, now).err()).unwrap_or(Refusal::Inactive);
-    Err(OrderError::CouponRefused(refusal))
-}
-
-/// Gives back one use of the coupon (an order stopped using it).
-pub(crate) async fn release_coupon(conn: &mut AnyConnection, coupon_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE coupons SET used_count = used_count - 1 WHERE id = $1 AND used_count > 0").bind(coupon_id).execute(conn).await?;
-    Ok(())
-}
-
-/// Inserts the order's lines with their amounts (`totals.lines`, same order), in one statement.
-pub(crate) async fn insert_lines(conn: &mut AnyConnection, order_id: &str, lines: &[SoldLine], totals: &Totals) -> Result<(), sqlx::Error> {
-    let values: Vec<String> = (0..lines.len())
-        .map(|i| {
-            let p = 2 + i * 10;
-            let params: Vec<String> = (p + 1..p + 10).map(|n| format!("${n}")).collect();
-            format!("(${p}, $1, {})", params.join(", "))
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO order_items (id, order_id, position, product_id, product_name, unit_price, quantity, tax_rate_bp, net, discount, tax)
-         VALUES {}",
-        values.join(", ")
-    );
-    let mut insert = sqlx::query(&sql).bind(order_id);
-    for (position, (line, amounts)) in lines.iter().zip(&totals.lines).enumerate() {
-        insert = insert
-            .bind(new_id())
-            .bind(position as i64)
-            .bind(&line.product_id)
-            .bind(&line.product_name)
-            .bind(line.unit_price)
-            .bind(line.quantity)
-            .bind(line.tax_rate_bp)
-            .bind(amounts.net)
-            .bind(amounts.discount)
-            .bind(amounts.tax);
-    }
-    insert.execute(conn).await?;
-    Ok(())
-}
-
-/// Inserts `order` (without its lines).
-async fn insert_order(conn: &mut AnyConnection, store_id: &str, o: &Order, payment_method_id: Option<&str>) -> Result<(), sqlx::Error> {
-    let ship = &o.address;
-    sqlx::query(
-        "INSERT INTO orders (id, store_id, order_number, customer_id, user_id, status_id, payment_method_id, coupon_id, currency,
-         subtotal, discount, tax, shipping, total, ship_street, ship_number, ship_neighborhood, ship_city, ship_zip_code, ship_details,
-         ship_recipient, ship_phone, notes, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24)",
-    )
-    .bind(&o.id)
-    .bind(store_id)
-    .bind(&o.order_number)
-    .bind(&o.customer_id)
-    .bind(&o.user_id)
-    .bind(&o.status_id)
-    .bind(payment_method_id)
-    .bind(o.coupon.as_ref().map(|c| c.id.clone()))
-    .bind(&o.currency)
-    .bind(o.subtotal)
-    .bind(o.discount)
-    .bind(o.tax)
-    .bind(o.shipping)
-    .bind(o.total)
-    .bind(&ship.street)
-    .bind(&ship.number)
-    .bind(&ship.neighborhood)
-    .bind(&ship.city)
-    .bind(&ship.zip_code)
-    .bind(&ship.details)
-    .bind(&ship.recipient)
-    .bind(&ship.phone)
-    .bind(&o.notes)
-    .bind(&o.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// The store's next order number, `ORD-000001` onwards (the counter row is locked until the
-/// placing transaction ends, which is why it is taken last).
-async fn next_number(conn: &mut AnyConnection, store_id: &str) -> Result<String, sqlx::Error> {
-    let number: i64 = sqlx::query_scalar(
-        "INSERT INTO order_counters (store_id, last_number) VALUES ($1, 1)
-         ON CONFLICT (store_id) DO UPDATE SET last_number = order_counters.last_number + 1 RETURNING last_number",
-    )
-    .bind(store_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(format!("ORD-{number:06}"))
-}
-
-/// Appends to the order's status history.
-pub async fn record_status(
-    conn: &mut AnyConnection,
-    order_id: &str,
-    status_id: &str,
-    changed_by: Option<&str>,
-    note: Option<&str>,
-    at: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO order_status_history (id, order_id, status_id, changed_by, note, changed_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(new_id())
-        .bind(order_id)
-        .bind(status_id)
-        .bind(changed_by)
-        .bind(note)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    Ok(())
+    order.lines = lines;
+    Ok(Placed { order, products: changed, warnings: quote.warnings })
 }
 
 /// A stored order with its lines, status, customer and coupon.
@@ -656,7 +498,7 @@ pub async fn change_status(
         // Another change got there first; from where it left the order, this one is not valid.
         return Err(StatusChangeError::NotAllowed { from: from_code, to: to.code });
     }
-    record_status(conn, order_id, &to.id, by, note, &now).await?;
+    order_writes::record_status(conn, order_id, &to.id, by, note, &now).await?;
     if to.code != CANCELLED {
         return Ok(Vec::new());
     }
@@ -666,10 +508,17 @@ pub async fn change_status(
         .await?;
     let back = items
         .iter()
-        .map(|r| Ok((r.try_get("product_id")?, -r.try_get::<i64, _>("quantity")?, r.try_get("product_name")?)))
+        .map(|r| {
+            Ok(StockMove {
+                product_id: r.try_get("product_id")?,
+                units: -r.try_get::<i64, _>("quantity")?,
+                name: r.try_get("product_name")?,
+            })
+        })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    move_stock(conn, store_id, back, &now).await.map_err(|e| match e {
+    order_writes::move_stock(conn, store_id, back, &now).await.map_err(|e| match e {
         OrderError::Database(e) => StatusChangeError::Database(e),
+        // Giving back never runs short.
         other => StatusChangeError::Database(sqlx::Error::Protocol(format!("giving stock back: {other}"))),
     })
 }

@@ -16,6 +16,13 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The engine behind a connection.
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name() == "PostgreSQL" { Backend::Postgres } else { Backend::Sqlite }
+    }
+}
+
 /// Connection counts of the two pools, for metrics.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStats {

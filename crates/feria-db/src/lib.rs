@@ -23,11 +23,57 @@ pub fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// A query's arguments, each added with the placeholder that refers to it (`$1`, `$2`, … in
+/// the order added), so a statement can be written while its values are bound.
+#[derive(Default)]
+pub struct Args<'q>(sqlx::any::AnyArguments<'q>);
+
+impl<'q> Args<'q> {
+    /// Adds `value`; returns its placeholder.
+    pub fn add<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(&mut self, value: T) -> String {
+        use sqlx::Arguments;
+        // Encoding into the `Any` driver's own values does not fail for the types it supports.
+        self.0.add(value).expect("a value the Any driver supports");
+        format!("${}", self.0.len())
+    }
+
+    /// The arguments, for `sqlx::query_with`.
+    pub fn into_inner(self) -> sqlx::any::AnyArguments<'q> {
+        self.0
+    }
+}
+
+/// Data-changing statements joined to run in one round trip: on PostgreSQL the first ones
+/// become `WITH` sub-statements of the last (one snapshot: they cannot see each other's rows,
+/// but constraints are checked when the whole statement ends), on SQLite a multi-statement
+/// query. Placeholders are numbered across all of them (see [`Args`]).
+pub fn one_round_trip(backend: Backend, statements: &[String]) -> String {
+    match backend {
+        Backend::Sqlite => statements.join(";\n"),
+        Backend::Postgres => match statements.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, first)) => {
+                let with: Vec<String> = first.iter().enumerate().map(|(i, s)| format!("w{i} AS ({s})")).collect();
+                format!("WITH {} {last}", with.join(", "))
+            }
+            None => String::new(),
+        },
+    }
+}
+
 /// A write transaction on the database.
 pub type Tx = Transaction<'static, Any>;
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    #[test]
+    fn statements_join_per_backend() {
+        let statements = ["INSERT INTO a VALUES ($1)".to_string(), "INSERT INTO b VALUES ($2)".to_string()];
+        assert_eq!(one_round_trip(Backend::Sqlite, &statements), "INSERT INTO a VALUES ($1);\nINSERT INTO b VALUES ($2)");
+        assert_eq!(one_round_trip(Backend::Postgres, &statements), "WITH w0 AS (INSERT INTO a VALUES ($1)) INSERT INTO b VALUES ($2)");
+    }
+
     #[test]
     fn placeholders_are_numbered_from_first() {
         assert_eq!(super::placeholders(3, 3), "$3, $4, $5");

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use feria_db::{AnyConnection, AnyRow, Row, placeholders};
+use feria_db::{AnyConnection, AnyRow, Args, Row, placeholders};
 use feria_domain::{ids::new_id, time};
 
 use super::taxonomy::{self, Taxonomy};
@@ -128,14 +128,18 @@ pub async fn record_changes(conn: &mut AnyConnection, store_id: &str, product_id
     if product_ids.is_empty() {
         return Ok(());
     }
-    let values: Vec<String> = (0..product_ids.len()).map(|i| format!("(${}, $1, ${}, $2)", 3 + 2 * i, 4 + 2 * i)).collect();
-    let sql = format!("INSERT INTO catalog_changes (id, store_id, product_id, changed_at) VALUES {}", values.join(", "));
-    let mut query = sqlx::query(&sql).bind(store_id).bind(time::to_db(time::now()));
-    for id in product_ids {
-        query = query.bind(new_id()).bind(id);
-    }
-    query.execute(conn).await?;
+    let mut args = Args::default();
+    let sql = changes_sql(&mut args, store_id, product_ids);
+    sqlx::query_with(&sql, args.into_inner()).execute(conn).await?;
     Ok(())
+}
+
+/// The statement of [`record_changes`] (`product_ids` not empty), to join with others.
+pub fn changes_sql(args: &mut Args<'_>, store_id: &str, product_ids: &[String]) -> String {
+    let (store, at) = (args.add(store_id.to_string()), args.add(time::to_db(time::now())));
+    let values: Vec<String> =
+        product_ids.iter().map(|id| format!("({}, {store}, {}, {at})", args.add(new_id()), args.add(id.clone()))).collect();
+    format!("INSERT INTO catalog_changes (id, store_id, product_id, changed_at) VALUES {}", values.join(", "))
 }
 
 /// Notes a change for every product using the category, unit or tag `entry_id` (its name is

@@ -1,0 +1,311 @@
+//! The statements that write orders, shared by placing, editing and cancelling. Each builds its
+//! SQL while binding its values ([`Args`]), so placing can join several into one round trip
+//! ([`feria_db::one_round_trip`]): under load the time a transaction holds the contended rows
+//! (stock, coupon, order counter) is mostly round trips, so placing takes them all in one.
+//!
+//! Lock order, for every writer: products by id, then coupons by id, then the store's order
+//! counter. On PostgreSQL the products are locked explicitly in id order; on SQLite the single
+//! writer serialises transactions anyway.
+
+use feria_db::{AnyConnection, Args, Backend, Row};
+use feria_domain::ids::new_id;
+use feria_domain::pricing::Totals;
+
+use crate::services::catalog::products;
+use crate::services::coupons::{self, Refusal};
+use crate::services::orders::{Order, OrderError};
+
+/// A line as stored on an order: the product as it was sold.
+pub struct SoldLine {
+    pub product_id: String,
+    pub product_name: String,
+    pub unit_price: i64,
+    pub tax_rate_bp: i64,
+    pub quantity: i64,
+}
+
+/// Units of a product to take from its stock (negative: to give back), with its name for errors.
+pub struct StockMove {
+    pub product_id: String,
+    pub units: i64,
+    pub name: String,
+}
+
+/// `UPDATE products` taking each move's units in one statement, returning `('taken', id)` per
+/// product changed. Taking needs the stock and the product on sale; giving back always applies.
+fn stock_sql(args: &mut Args<'_>, backend: Backend, store: &str, now: &str, moves: &[StockMove]) -> String {
+    let when: String = moves.iter().map(|m| format!(" WHEN {} THEN {}", args.add(m.product_id.clone()), args.add(m.units))).collect();
+    let units = format!("CASE id{when} END");
+    let list = moves.iter().map(|m| args.add(m.product_id.clone())).collect::<Vec<_>>().join(", ");
+    let lock = match backend {
+        Backend::Postgres => format!(" AND id IN (SELECT id FROM products WHERE id IN ({list}) ORDER BY id FOR UPDATE)"),
+        Backend::Sqlite => String::new(),
+    };
+    format!(
+        "UPDATE products SET stock = stock - {units}, updated_at = {now}
+         WHERE store_id = {store} AND id IN ({list}){lock} AND ({units} < 0 OR (stock >= {units} AND is_active = 1))
+         RETURNING 'taken' AS kind, id AS value"
+    )
+}
+
+/// `UPDATE coupons` counting one use if the coupon is active, not expired and under its limit
+/// (and `also` holds), returning `('claimed', id)`.
+fn claim_sql(args: &mut Args<'_>, coupon_id: &str, now: &str, also: &str) -> String {
+    format!(
+        "UPDATE coupons SET used_count = used_count + 1 WHERE id = {} AND is_active = 1 AND (expires_at IS NULL OR expires_at > {now})
+         AND (usage_limit IS NULL OR used_count < usage_limit){also} RETURNING 'claimed' AS kind, id AS value",
+        args.add(coupon_id.to_string())
+    )
+}
+
+fn lines_sql(args: &mut Args<'_>, order_id: &str, lines: &[SoldLine], totals: &Totals) -> String {
+    let order = args.add(order_id.to_string());
+    let values: Vec<String> = lines
+        .iter()
+        .zip(&totals.lines)
+        .enumerate()
+        .map(|(position, (l, t))| {
+            let values = [
+                args.add(new_id()),
+                order.clone(),
+                args.add(position as i64),
+                args.add(l.product_id.clone()),
+                args.add(l.product_name.clone()),
+                args.add(l.unit_price),
+                args.add(l.quantity),
+                args.add(l.tax_rate_bp),
+                args.add(t.net),
+                args.add(t.discount),
+                args.add(t.tax),
+            ];
+            format!("({})", values.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO order_items (id, order_id, position, product_id, product_name, unit_price, quantity, tax_rate_bp, net, discount, tax)
+         VALUES {}",
+        values.join(", ")
+    )
+}
+
+fn status_sql(args: &mut Args<'_>, order_id: &str, status_id: &str, by: Option<&str>, note: Option<&str>, at: &str) -> String {
+    format!(
+        "INSERT INTO order_status_history (id, order_id, status_id, changed_by, note, changed_at) VALUES ({}, {}, {}, {}, {}, {})",
+        args.add(new_id()),
+        args.add(order_id.to_string()),
+        args.add(status_id.to_string()),
+        args.add(by.map(str::to_string)),
+        args.add(note.map(str::to_string)),
+        args.add(at.to_string())
+    )
+}
+
+fn order_sql(args: &mut Args<'_>, store_id: &str, o: &Order, payment_method_id: Option<&str>) -> String {
+    let ship = &o.address;
+    let values = [
+        args.add(o.id.clone()),
+        args.add(store_id.to_string()),
+        args.add(o.order_number.clone()),
+        args.add(o.customer_id.clone()),
+        args.add(o.user_id.clone()),
+        args.add(o.status_id.clone()),
+        args.add(payment_method_id.map(str::to_string)),
+        args.add(o.coupon.as_ref().map(|c| c.id.clone())),
+        args.add(o.currency.clone()),
+        args.add(o.subtotal),
+        args.add(o.discount),
+        args.add(o.tax),
+        args.add(o.shipping),
+        args.add(o.total),
+        args.add(ship.street.clone()),
+        args.add(ship.number.clone()),
+        args.add(ship.neighborhood.clone()),
+        args.add(ship.city.clone()),
+        args.add(ship.zip_code.clone()),
+        args.add(ship.details.clone()),
+        args.add(ship.recipient.clone()),
+        args.add(ship.phone.clone()),
+        args.add(o.notes.clone()),
+        args.add(o.created_at.clone()),
+        args.add(o.updated_at.clone()),
+    ];
+    format!(
+        "INSERT INTO orders (id, store_id, order_number, customer_id, user_id, status_id, payment_method_id, coupon_id, currency,
+         subtotal, discount, tax, shipping, total, ship_street, ship_number, ship_neighborhood, ship_city, ship_zip_code, ship_details,
+         ship_recipient, ship_phone, notes, created_at, updated_at) VALUES ({})",
+        values.join(", ")
+    )
+}
+
+/// Writes a new order (its `order_number` a placeholder until [`take_contended`] numbers it),
+/// its lines, its first history entry and the catalog notes for its products, in one round trip.
+pub async fn insert_new(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    order: &Order,
+    payment_method_id: Option<&str>,
+    lines: &[SoldLine],
+    totals: &Totals,
+) -> Result<(), sqlx::Error> {
+    let backend = Backend::of(conn);
+    let mut args = Args::default();
+    let ids: Vec<String> = lines.iter().map(|l| l.product_id.clone()).collect();
+    let statements = [
+        order_sql(&mut args, store_id, order, payment_method_id),
+        lines_sql(&mut args, &order.id, lines, totals),
+        status_sql(&mut args, &order.id, &order.status_id, order.user_id.as_deref(), Some("Pedido creado"), &order.created_at),
+        products::changes_sql(&mut args, store_id, &ids),
+    ];
+    sqlx::query_with(&feria_db::one_round_trip(backend, &statements), args.into_inner()).execute(conn).await?;
+    Ok(())
+}
+
+/// Takes the contended rows of a new order in one round trip: its lines' stock, one use of its
+/// coupon, and the store's next order number (`ORD-000001` onwards, gapless: a failed order
+/// rolls its number back), written on the order. Returns the number; when a product lacks
+/// stock or is off sale, or the coupon cannot be used, says which (the caller rolls back).
+pub async fn take_contended(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    order_id: &str,
+    moves: &[StockMove],
+    coupon_id: Option<&str>,
+    now: &str,
+) -> Result<String, OrderError> {
+    let backend = Backend::of(conn);
+    let mut args = Args::default();
+    let (store, at) = (args.add(store_id.to_string()), args.add(now.to_string()));
+    let stock = stock_sql(&mut args, backend, &store, &at, moves);
+    let order = args.add(order_id.to_string());
+    let sql = match backend {
+        // Each step runs only if the one before took everything, which also fixes the lock order.
+        Backend::Postgres => {
+            let expected = args.add(moves.len() as i64);
+            let claim = coupon_id.map(|id| claim_sql(&mut args, id, &at, &format!(" AND (SELECT COUNT(*) FROM taken) = {expected}")));
+            let claimed = args.add(i64::from(claim.is_some()));
+            let claim = claim.unwrap_or_else(|| "SELECT 'claimed' AS kind, '' AS value WHERE 1 = 0".into());
+            format!(
+                "WITH taken AS ({stock}), claimed AS ({claim}),
+                 counted AS (INSERT INTO order_counters (store_id, last_number)
+                   SELECT {store}, 1 WHERE (SELECT COUNT(*) FROM taken) = {expected} AND (SELECT COUNT(*) FROM claimed) = {claimed}
+                   ON CONFLICT (store_id) DO UPDATE SET last_number = order_counters.last_number + 1 RETURNING last_number),
+                 numbered AS (UPDATE orders SET order_number = 'ORD-' || CASE WHEN counted.last_number < 1000000
+                   THEN lpad(counted.last_number::text, 6, '0') ELSE counted.last_number::text END
+                   FROM counted WHERE orders.id = {order} RETURNING 'number' AS kind, orders.order_number AS value)
+                 SELECT kind, value FROM taken UNION ALL SELECT kind, value FROM claimed UNION ALL SELECT kind, value FROM numbered"
+            )
+        }
+        // One writer: nothing else runs in between; a failure is rolled back by the caller.
+        Backend::Sqlite => {
+            let claim = coupon_id.map(|id| claim_sql(&mut args, id, &at, "") + ";\n").unwrap_or_default();
+            format!(
+                "{stock};\n{claim}INSERT INTO order_counters (store_id, last_number) VALUES ({store}, 1)
+                 ON CONFLICT (store_id) DO UPDATE SET last_number = last_number + 1;
+                 UPDATE orders SET order_number = printf('ORD-%06d', (SELECT last_number FROM order_counters WHERE store_id = {store}))
+                 WHERE id = {order} RETURNING 'number' AS kind, order_number AS value"
+            )
+        }
+    };
+    let rows = sqlx::query_with(&sql, args.into_inner()).fetch_all(&mut *conn).await?;
+    let mut taken = Vec::new();
+    let (mut claimed, mut number) = (false, None);
+    for row in rows {
+        let value: String = row.try_get("value")?;
+        match row.try_get::<String, _>("kind")?.as_str() {
+            "taken" => taken.push(value),
+            "claimed" => claimed = true,
+            _ => number = Some(value),
+        }
+    }
+    if let Some(short) = moves.iter().find(|m| !taken.contains(&m.product_id)) {
+        return Err(shortage(conn, short).await?);
+    }
+    if let Some(id) = coupon_id.filter(|_| !claimed) {
+        return Err(coupon_refusal(conn, store_id, id, now).await?);
+    }
+    number.ok_or_else(|| OrderError::Database(sqlx::Error::RowNotFound))
+}
+
+/// Why `m` could not be taken: the product's stock (unchanged by the failed update) or it being
+/// off sale or gone.
+async fn shortage(conn: &mut AnyConnection, m: &StockMove) -> Result<OrderError, sqlx::Error> {
+    let row = sqlx::query("SELECT stock, is_active FROM products WHERE id = $1").bind(&m.product_id).fetch_optional(conn).await?;
+    Ok(match row {
+        Some(r) if r.try_get::<i64, _>("is_active")? != 0 => {
+            OrderError::InsufficientStock { name: m.name.clone(), stock: r.try_get("stock")? }
+        }
+        _ => OrderError::Unavailable(m.name.clone()),
+    })
+}
+
+/// Why the coupon could not be claimed.
+async fn coupon_refusal(conn: &mut AnyConnection, store_id: &str, coupon_id: &str, now: &str) -> Result<OrderError, sqlx::Error> {
+    let current = coupons::find(conn, store_id, coupon_id).await?;
+    Ok(OrderError::CouponRefused(current.and_then(|c| c.check(None, now).err()).unwrap_or(Refusal::Inactive)))
+}
+
+/// Moves stock by `moves` (positive takes, negative gives back) in one statement; taking fails
+/// the whole change when a product lacks stock or is off sale, giving back to a product that no
+/// longer exists is skipped. Notes the products as changed for the catalog; returns their ids.
+pub async fn move_stock(conn: &mut AnyConnection, store_id: &str, mut moves: Vec<StockMove>, now: &str) -> Result<Vec<String>, OrderError> {
+    moves.retain(|m| m.units != 0);
+    if moves.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = moves.iter().map(|m| m.product_id.clone()).collect();
+    products::record_changes(conn, store_id, &ids).await?;
+    let backend = Backend::of(conn);
+    let mut args = Args::default();
+    let (store, at) = (args.add(store_id.to_string()), args.add(now.to_string()));
+    let sql = stock_sql(&mut args, backend, &store, &at, &moves);
+    let moved: Vec<String> = sqlx::query_with(&sql, args.into_inner())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get("value"))
+        .collect::<Result<_, _>>()?;
+    if let Some(short) = moves.iter().find(|m| m.units > 0 && !moved.contains(&m.product_id)) {
+        return Err(shortage(conn, short).await?);
+    }
+    Ok(ids)
+}
+
+/// Counts one use of the store's coupon `coupon_id`, or says why it cannot be used.
+pub async fn claim_coupon(conn: &mut AnyConnection, store_id: &str, coupon_id: &str, now: &str) -> Result<(), OrderError> {
+    let mut args = Args::default();
+    let at = args.add(now.to_string());
+    let sql = claim_sql(&mut args, coupon_id, &at, "");
+    if sqlx::query_with(&sql, args.into_inner()).fetch_optional(&mut *conn).await?.is_some() {
+        return Ok(());
+    }
+    Err(coupon_refusal(conn, store_id, coupon_id, now).await?)
+}
+
+/// Gives back one use of the coupon (an order stopped using it).
+pub async fn release_coupon(conn: &mut AnyConnection, coupon_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE coupons SET used_count = used_count - 1 WHERE id = $1 AND used_count > 0").bind(coupon_id).execute(conn).await?;
+    Ok(())
+}
+
+/// Inserts an order's lines with their amounts (`totals.lines`, same order).
+pub async fn insert_lines(conn: &mut AnyConnection, order_id: &str, lines: &[SoldLine], totals: &Totals) -> Result<(), sqlx::Error> {
+    let mut args = Args::default();
+    let sql = lines_sql(&mut args, order_id, lines, totals);
+    sqlx::query_with(&sql, args.into_inner()).execute(conn).await?;
+    Ok(())
+}
+
+/// Appends to an order's status history.
+pub async fn record_status(
+    conn: &mut AnyConnection,
+    order_id: &str,
+    status_id: &str,
+    by: Option<&str>,
+    note: Option<&str>,
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    let mut args = Args::default();
+    let sql = status_sql(&mut args, order_id, status_id, by, note, at);
+    sqlx::query_with(&sql, args.into_inner()).execute(conn).await?;
+    Ok(())
+}
