@@ -16,7 +16,7 @@ use feria_domain::time;
 use crate::services::catalog::products;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, Refusal};
-use crate::services::order_writes::{self, SoldLine, StockMove};
+use crate::services::order_writes::{self, SoldLine, StatusEntry, StockMove};
 use crate::services::orders::{self, Order, OrderError, RequestedLine, ShippingAddress};
 
 /// The statuses in which an order can still be edited.
@@ -236,7 +236,8 @@ pub async fn edit(
     .await?;
     sqlx::query("DELETE FROM order_items WHERE order_id = $1").bind(order_id).execute(&mut *conn).await?;
     order_writes::insert_lines(conn, order_id, &sold, &totals).await?;
-    order_writes::record_status(conn, order_id, &order.status_id, Some(by), Some("Pedido modificado"), &now).await?;
+    let entry = StatusEntry { order_id, status_id: &order.status_id, by: Some(by), note: Some("Pedido modificado"), at: &now };
+    order_writes::record_status(conn, entry).await?;
     let order = orders::find(conn, &store.id, order_id).await?.ok_or(OrderError::UnknownOrder)?;
     Ok(Edited { order, products: moved, warnings })
 }

@@ -58,7 +58,8 @@ fn claim_sql(args: &mut Args<'_>, coupon_id: &str, now: &str, also: &str) -> Str
     )
 }
 
-fn lines_sql(args: &mut Args<'_>, order_id: &str, lines: &[SoldLine], totals: &Totals) -> String {
+/// `INSERT INTO order_items`, inserting only when `guard` (a `WHERE …` or "") holds.
+fn lines_sql(args: &mut Args<'_>, order_id: &str, lines: &[SoldLine], totals: &Totals, guard: &str) -> String {
     let order = args.add(order_id.to_string());
     let values: Vec<String> = lines
         .iter()
@@ -83,14 +84,16 @@ fn lines_sql(args: &mut Args<'_>, order_id: &str, lines: &[SoldLine], totals: &T
         .collect();
     format!(
         "INSERT INTO order_items (id, order_id, position, product_id, product_name, unit_price, quantity, tax_rate_bp, net, discount, tax)
-         VALUES {}",
+         SELECT * FROM (VALUES {}) AS v{guard}",
         values.join(", ")
     )
 }
 
-fn status_sql(args: &mut Args<'_>, order_id: &str, status_id: &str, by: Option<&str>, note: Option<&str>, at: &str) -> String {
+/// `INSERT INTO order_status_history`, inserting only when `guard` (a `WHERE …` or "") holds.
+fn status_sql(args: &mut Args<'_>, entry: &StatusEntry<'_>, guard: &str) -> String {
+    let StatusEntry { order_id, status_id, by, note, at } = *entry;
     format!(
-        "INSERT INTO order_status_history (id, order_id, status_id, changed_by, note, changed_at) VALUES ({}, {}, {}, {}, {}, {})",
+        "INSERT INTO order_status_history (id, order_id, status_id, changed_by, note, changed_at) SELECT {}, {}, {}, {}, {}, {}{guard}",
         args.add(new_id()),
         args.add(order_id.to_string()),
         args.add(status_id.to_string()),
@@ -100,12 +103,13 @@ fn status_sql(args: &mut Args<'_>, order_id: &str, status_id: &str, by: Option<&
     )
 }
 
-fn order_sql(args: &mut Args<'_>, store_id: &str, o: &Order, payment_method_id: Option<&str>) -> String {
+/// `INSERT INTO orders … SELECT … {from}` with the order number given as SQL.
+fn order_sql(args: &mut Args<'_>, store: &str, o: &Order, payment_method_id: Option<&str>, number: &str, from: &str) -> String {
     let ship = &o.address;
     let values = [
         args.add(o.id.clone()),
-        args.add(store_id.to_string()),
-        args.add(o.order_number.clone()),
+        store.to_string(),
+        number.to_string(),
         args.add(o.customer_id.clone()),
         args.add(o.user_id.clone()),
         args.add(o.status_id.clone()),
@@ -132,78 +136,91 @@ fn order_sql(args: &mut Args<'_>, store_id: &str, o: &Order, payment_method_id: 
     format!(
         "INSERT INTO orders (id, store_id, order_number, customer_id, user_id, status_id, payment_method_id, coupon_id, currency,
          subtotal, discount, tax, shipping, total, ship_street, ship_number, ship_neighborhood, ship_city, ship_zip_code, ship_details,
-         ship_recipient, ship_phone, notes, created_at, updated_at) VALUES ({})",
+         ship_recipient, ship_phone, notes, created_at, updated_at) SELECT {} {from} RETURNING 'number' AS kind, order_number AS value",
         values.join(", ")
     )
 }
 
-/// Writes a new order (its `order_number` a placeholder until [`take_contended`] numbers it),
-/// its lines, its first history entry and the catalog notes for its products, in one round trip.
-pub async fn insert_new(
+/// An entry of an order's status history.
+#[derive(Clone, Copy)]
+pub struct StatusEntry<'a> {
+    pub order_id: &'a str,
+    pub status_id: &'a str,
+    pub by: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub at: &'a str,
+}
+
+/// Writes a new order in one round trip: takes its lines' stock and one use of its coupon, then
+/// numbers it from the store's counter (`ORD-000001` onwards, gapless: a failed order rolls
+/// its number back) and inserts it with its lines, its first history entry and the catalog
+/// notes for its products. Returns the order number; when a product lacks stock or is off
+/// sale, or the coupon cannot be used, says which (the caller rolls back).
+pub async fn write_new(
     conn: &mut AnyConnection,
     store_id: &str,
     order: &Order,
     payment_method_id: Option<&str>,
     lines: &[SoldLine],
     totals: &Totals,
-) -> Result<(), sqlx::Error> {
-    let backend = Backend::of(conn);
-    let mut args = Args::default();
-    let ids: Vec<String> = lines.iter().map(|l| l.product_id.clone()).collect();
-    let statements = [
-        order_sql(&mut args, store_id, order, payment_method_id),
-        lines_sql(&mut args, &order.id, lines, totals),
-        status_sql(&mut args, &order.id, &order.status_id, order.user_id.as_deref(), Some("Pedido creado"), &order.created_at),
-        products::changes_sql(&mut args, store_id, &ids),
-    ];
-    sqlx::query_with(&feria_db::one_round_trip(backend, &statements), args.into_inner()).execute(conn).await?;
-    Ok(())
-}
-
-/// Takes the contended rows of a new order in one round trip: its lines' stock, one use of its
-/// coupon, and the store's next order number (`ORD-000001` onwards, gapless: a failed order
-/// rolls its number back), written on the order. Returns the number; when a product lacks
-/// stock or is off sale, or the coupon cannot be used, says which (the caller rolls back).
-pub async fn take_contended(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    order_id: &str,
-    moves: &[StockMove],
-    coupon_id: Option<&str>,
-    now: &str,
 ) -> Result<String, OrderError> {
     let backend = Backend::of(conn);
+    let coupon_id = order.coupon.as_ref().map(|c| c.id.as_str());
+    let moves: Vec<StockMove> =
+        lines.iter().map(|l| StockMove { product_id: l.product_id.clone(), units: l.quantity, name: l.product_name.clone() }).collect();
+    let ids: Vec<String> = lines.iter().map(|l| l.product_id.clone()).collect();
+    let first = StatusEntry {
+        order_id: &order.id,
+        status_id: &order.status_id,
+        by: order.user_id.as_deref(),
+        note: Some("Pedido creado"),
+        at: &order.created_at,
+    };
     let mut args = Args::default();
-    let (store, at) = (args.add(store_id.to_string()), args.add(now.to_string()));
-    let stock = stock_sql(&mut args, backend, &store, &at, moves);
-    let order = args.add(order_id.to_string());
+    let (store, at) = (args.add(store_id.to_string()), args.add(order.created_at.clone()));
+    let stock = stock_sql(&mut args, backend, &store, &at, &moves);
     let sql = match backend {
-        // Each step runs only if the one before took everything, which also fixes the lock order.
+        // One statement: each step runs only if the one before took everything, which also
+        // fixes the lock order (products, coupon, counter). Sub-statements cannot see each
+        // other's rows, so the order is inserted with its number rather than numbered after.
         Backend::Postgres => {
             let expected = args.add(moves.len() as i64);
             let claim = coupon_id.map(|id| claim_sql(&mut args, id, &at, &format!(" AND (SELECT COUNT(*) FROM taken) = {expected}")));
             let claimed = args.add(i64::from(claim.is_some()));
             let claim = claim.unwrap_or_else(|| "SELECT 'claimed' AS kind, '' AS value WHERE 1 = 0".into());
+            let number = "'ORD-' || CASE WHEN counted.last_number < 1000000 THEN lpad(counted.last_number::text, 6, '0') \
+                          ELSE counted.last_number::text END";
+            let placed = order_sql(&mut args, &store, order, payment_method_id, number, "FROM counted");
+            let guard = " WHERE EXISTS (SELECT 1 FROM counted)";
+            let items = lines_sql(&mut args, &order.id, lines, totals, guard);
+            let history = status_sql(&mut args, &first, guard);
+            let changes = products::changes_sql(&mut args, store_id, &ids);
             format!(
                 "WITH taken AS ({stock}), claimed AS ({claim}),
                  counted AS (INSERT INTO order_counters (store_id, last_number)
                    SELECT {store}, 1 WHERE (SELECT COUNT(*) FROM taken) = {expected} AND (SELECT COUNT(*) FROM claimed) = {claimed}
                    ON CONFLICT (store_id) DO UPDATE SET last_number = order_counters.last_number + 1 RETURNING last_number),
-                 numbered AS (UPDATE orders SET order_number = 'ORD-' || CASE WHEN counted.last_number < 1000000
-                   THEN lpad(counted.last_number::text, 6, '0') ELSE counted.last_number::text END
-                   FROM counted WHERE orders.id = {order} RETURNING 'number' AS kind, orders.order_number AS value)
-                 SELECT kind, value FROM taken UNION ALL SELECT kind, value FROM claimed UNION ALL SELECT kind, value FROM numbered"
+                 placed AS ({placed}), items AS ({items}), history AS ({history}), changes AS ({changes})
+                 SELECT kind, value FROM taken UNION ALL SELECT kind, value FROM claimed UNION ALL SELECT kind, value FROM placed"
             )
         }
-        // One writer: nothing else runs in between; a failure is rolled back by the caller.
+        // One writer: the statements run in turn with nothing in between; a failure is rolled
+        // back by the caller.
         Backend::Sqlite => {
-            let claim = coupon_id.map(|id| claim_sql(&mut args, id, &at, "") + ";\n").unwrap_or_default();
-            format!(
-                "{stock};\n{claim}INSERT INTO order_counters (store_id, last_number) VALUES ({store}, 1)
-                 ON CONFLICT (store_id) DO UPDATE SET last_number = last_number + 1;
-                 UPDATE orders SET order_number = printf('ORD-%06d', (SELECT last_number FROM order_counters WHERE store_id = {store}))
-                 WHERE id = {order} RETURNING 'number' AS kind, order_number AS value"
-            )
+            let claim = coupon_id.map(|id| claim_sql(&mut args, id, &at, "")).into_iter();
+            let counter = format!(
+                "INSERT INTO order_counters (store_id, last_number) VALUES ({store}, 1)
+                 ON CONFLICT (store_id) DO UPDATE SET last_number = last_number + 1"
+            );
+            let number = format!("printf('ORD-%06d', (SELECT last_number FROM order_counters WHERE store_id = {store}))");
+            let rest = [
+                counter,
+                order_sql(&mut args, &store, order, payment_method_id, &number, ""),
+                lines_sql(&mut args, &order.id, lines, totals, ""),
+                status_sql(&mut args, &first, ""),
+                products::changes_sql(&mut args, store_id, &ids),
+            ];
+            std::iter::once(stock).chain(claim).chain(rest).collect::<Vec<_>>().join(";\n")
         }
     };
     let rows = sqlx::query_with(&sql, args.into_inner()).fetch_all(&mut *conn).await?;
@@ -221,7 +238,7 @@ pub async fn take_contended(
         return Err(shortage(conn, short).await?);
     }
     if let Some(id) = coupon_id.filter(|_| !claimed) {
-        return Err(coupon_refusal(conn, store_id, id, now).await?);
+        return Err(coupon_refusal(conn, store_id, id, &order.created_at).await?);
     }
     number.ok_or_else(|| OrderError::Database(sqlx::Error::RowNotFound))
 }
@@ -290,22 +307,15 @@ pub async fn release_coupon(conn: &mut AnyConnection, coupon_id: &str) -> Result
 /// Inserts an order's lines with their amounts (`totals.lines`, same order).
 pub async fn insert_lines(conn: &mut AnyConnection, order_id: &str, lines: &[SoldLine], totals: &Totals) -> Result<(), sqlx::Error> {
     let mut args = Args::default();
-    let sql = lines_sql(&mut args, order_id, lines, totals);
+    let sql = lines_sql(&mut args, order_id, lines, totals, "");
     sqlx::query_with(&sql, args.into_inner()).execute(conn).await?;
     Ok(())
 }
 
 /// Appends to an order's status history.
-pub async fn record_status(
-    conn: &mut AnyConnection,
-    order_id: &str,
-    status_id: &str,
-    by: Option<&str>,
-    note: Option<&str>,
-    at: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn record_status(conn: &mut AnyConnection, entry: StatusEntry<'_>) -> Result<(), sqlx::Error> {
     let mut args = Args::default();
-    let sql = status_sql(&mut args, order_id, status_id, by, note, at);
+    let sql = status_sql(&mut args, &entry, "");
     sqlx::query_with(&sql, args.into_inner()).execute(conn).await?;
     Ok(())
 }

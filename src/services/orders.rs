@@ -17,7 +17,7 @@ use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, DiscountType, Refusal};
 use crate::services::customers::CustomerRef;
 use crate::services::order_statuses::{self, Key, StatusRef};
-use crate::services::order_writes::{self, SoldLine, StockMove};
+use crate::services::order_writes::{self, SoldLine, StatusEntry, StockMove};
 use crate::services::{customers, payment_methods};
 
 /// Who is buying.
@@ -161,9 +161,9 @@ pub struct Placed {
     pub warnings: Vec<String>,
 }
 
-/// Places `new` in `store` as `quote` priced it. The rows every order contends for (product
-/// stock, the coupon, the order counter) are taken last, so they stay locked for as little of
-/// the transaction as possible; the order is inserted first and numbered at the end.
+/// Places `new` in `store` as `quote` priced it: the customer found or created, then the order
+/// written in one round trip (`order_writes::write_new`), so the rows every order contends for
+/// (product stock, the coupon, the order counter) stay locked for as little as possible.
 pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote: Quote) -> Result<Placed, OrderError> {
     let (customer, user_id) = match &new.buyer {
         Buyer::User(user_id) => {
@@ -175,8 +175,8 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
     let now = time::to_db(time::now());
     let id = new_id();
     let mut order = Order {
-        // Numbered last, from the store's counter (`take_contended`).
-        order_number: id.clone(),
+        // Numbered by `write_new`, from the store's counter.
+        order_number: String::new(),
         id,
         customer_id: customer.id,
         customer_name: customer.name,
@@ -204,24 +204,9 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
         created_at: now.clone(),
         updated_at: now.clone(),
     };
-    order_writes::insert_new(
-        conn,
-        &store.id,
-        &order,
-        quote.payment_method.as_ref().map(|(id, _)| id.as_str()),
-        &quote.lines,
-        &quote.totals,
-    )
-    .await?;
-    // The contended rows, last and in one round trip: stock, coupon, order counter.
-    let moves: Vec<StockMove> = quote
-        .lines
-        .iter()
-        .map(|l| StockMove { product_id: l.product_id.clone(), units: l.quantity, name: l.product_name.clone() })
-        .collect();
-    let coupon_id = quote.coupon.as_ref().map(|c| c.id.as_str());
-    order.order_number = order_writes::take_contended(conn, &store.id, &order.id, &moves, coupon_id, &now).await?;
-    let changed = moves.into_iter().map(|m| m.product_id).collect();
+    let payment_method_id = quote.payment_method.as_ref().map(|(id, _)| id.as_str());
+    order.order_number = order_writes::write_new(conn, &store.id, &order, payment_method_id, &quote.lines, &quote.totals).await?;
+    let changed = quote.lines.iter().map(|l| l.product_id.clone()).collect();
     let lines = quote
         .lines
         .into_iter()
@@ -498,7 +483,7 @@ pub async fn change_status(
         // Another change got there first; from where it left the order, this one is not valid.
         return Err(StatusChangeError::NotAllowed { from: from_code, to: to.code });
     }
-    order_writes::record_status(conn, order_id, &to.id, by, note, &now).await?;
+    order_writes::record_status(conn, StatusEntry { order_id, status_id: &to.id, by, note, at: &now }).await?;
     if to.code != CANCELLED {
         return Ok(Vec::new());
     }
