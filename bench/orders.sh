@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Order benchmark: a fresh release feria with 3 products (stock for millions of units) and an
+# Order benchmark: a fresh release feria with 60 products (stock for millions of units) and an
 # unlimited 10 % coupon; wrk at 32 connections places guest orders of 3 lines with the coupon
-# (bench/orders.lua), then adds to a cart as one logged-in user. Prints req/s, p50, p99, RSS
-# and checks afterwards that every order took its stock.
+# (bench/orders.lua): first across the catalog (each order the next 3 products), then as a flash
+# sale (every order the same 3 products, whose stock rows serialise the orders); then adds to a
+# cart as one logged-in user. Prints req/s, p50, p99, RSS, and checks afterwards that the stock
+# taken is exactly what the orders asked for.
 #
 #   bash bench/orders.sh
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/feria_bench bash bench/orders.sh
@@ -22,24 +24,24 @@ field() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
 category=$(post /api/categories '{"name":"Carnes","description":"Bench"}' | field '["id"]')
 unit=$(post /api/units '{"name":"Unidad","description":"Bench"}' | field '["id"]')
 ids=()
-for p in "Bife de chorizo:12500.50:21" "Provoleta:4600:10.5" "Malbec:8900:21"; do
-  IFS=: read -r name price tax <<<"$p"
-  ids+=("$(post /api/products "{\"name\":\"$name\",\"description\":\"Bench\",\"price\":$price,\"taxRate\":$tax,\"stock\":100000000,\"category\":\"$category\",\"unit\":\"$unit\"}" | field '["id"]')")
+for i in $(seq -w 1 60); do
+  ids+=("$(post /api/products "{\"name\":\"Producto $i\",\"description\":\"Bench\",\"price\":12500.50,\"taxRate\":21,\"stock\":100000000,\"category\":\"$category\",\"unit\":\"$unit\"}" | field '["id"]')")
 done
 post /api/coupons '{"code":"BENCH10","discountType":"percentage","discountValue":10}' >/dev/null
-export PRODUCT_IDS=$(IFS=,; echo "${ids[*]}")
 
 report() {
-  printf '%-44s %10s req/s   p50 %8s   p99 %8s   RSS %s MB %s\n' "$1" \
+  printf '%-52s %10s req/s   p50 %8s   p99 %8s   RSS %s MB %s\n' "$1" \
     "$(awk '/Requests\/sec/ {print $2}' <<<"$2")" "$(awk '$1 == "50%" {print $2}' <<<"$2")" \
     "$(awk '$1 == "99%" {print $2}' <<<"$2")" "$(rss_mb)" "$(awk '/Non-2xx|Socket errors/' <<<"$2")"
 }
 
-out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/orders.lua "$base")
-report "POST /api/sales (3 lines, coupon, guest)" "$out"
+out=$(PRODUCT_IDS=$(IFS=,; echo "${ids[*]}") wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/orders.lua "$base")
+report "POST /api/sales across 60 products (3 lines, coupon)" "$out"
+out=$(PRODUCT_IDS="${ids[0]},${ids[1]},${ids[2]}" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/orders.lua "$base")
+report "POST /api/sales flash sale: same 3 products" "$out"
 placed=$(curl -fs "$base/api/sales?limit=1" -H "Authorization: Bearer $token" | field '["pagination"]["total"]')
-left=$(curl -fs "$base/api/products/${ids[1]}" | field '["stock"]')
-echo "orders placed: $placed; stock check: $((100000000 - left)) units of the 2-per-order product taken (expected $((2 * placed)))"
+taken=$(curl -fs "$base/api/products?limit=100" | python3 -c 'import sys, json; print(sum(100000000 - p["stock"] for p in json.load(sys.stdin)["products"]))')
+echo "orders placed: $placed; stock check: $taken units taken (expected $((4 * placed)))"
 
 cat > "$work/cart.lua" <<LUA
 wrk.method = "POST"

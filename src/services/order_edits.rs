@@ -1,11 +1,12 @@
 //! Editing a placed order (seed 001 `PUT /api/sales/:id`) while it is still PENDING or
 //! CONFIRMED: lines, shipping details, notes and coupon, in one transaction. Stock moves by the
-//! difference between the old and the new quantities, a swapped coupon gives its use back and
-//! claims the new one, and the totals are recomputed.
+//! difference between the old and the new quantities, a new coupon must still be usable (the
+//! one it replaces counts one use less, as uses are the orders applying a coupon), and the
+//! totals are recomputed.
 //!
 //! Lines of products already on the order keep the price and tax rate they were sold at; new
-//! products come at the catalog's price. The order row is locked first (then products, then
-//! coupons, like placing and cancelling), so an edit and a status change never interleave.
+//! products come at the catalog's price. The order row is locked first (then a limited coupon,
+//! then products, like placing and cancelling), so an edit and a status change never interleave.
 
 use std::collections::HashMap;
 
@@ -183,6 +184,13 @@ pub async fn edit(
     }
     let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), order.shipping);
 
+    // A new coupon is claimed before stock moves (lock order); the one it replaces needs
+    // nothing: a coupon's uses are the orders applying it.
+    let new_coupon = coupon.as_ref().map(|c| c.id.clone());
+    if let Some(id) = new_coupon.as_deref().filter(|id| current_coupon.as_deref() != Some(id)) {
+        order_writes::claim_coupon(conn, &store.id, id, &now).await?;
+    }
+
     // Stock by the difference, per product.
     let mut units: HashMap<String, (i64, String)> = HashMap::new();
     for l in &order.lines {
@@ -193,21 +201,6 @@ pub async fn edit(
     }
     let moves = units.into_iter().map(|(product_id, (units, name))| StockMove { product_id, units, name }).collect();
     let moved = order_writes::move_stock(conn, &store.id, moves, &now).await?;
-
-    // Coupon uses, in id order like every other lock.
-    let new_coupon = coupon.as_ref().map(|c| c.id.clone());
-    if new_coupon != current_coupon {
-        let mut swaps: Vec<(&String, bool)> =
-            current_coupon.iter().map(|id| (id, false)).chain(new_coupon.iter().map(|id| (id, true))).collect();
-        swaps.sort();
-        for (id, claim) in swaps {
-            if claim {
-                order_writes::claim_coupon(conn, &store.id, id, &now).await?;
-            } else {
-                order_writes::release_coupon(conn, id).await?;
-            }
-        }
-    }
 
     let ship = changes.shipping.apply(order.address.clone());
     let notes = changes.notes.unwrap_or(order.notes.clone());

@@ -1,11 +1,17 @@
 //! The statements that write orders, shared by placing, editing and cancelling. Each builds its
-//! SQL while binding its values ([`Args`]), so placing can join several into one round trip
-//! ([`feria_db::one_round_trip`]): under load the time a transaction holds the contended rows
-//! (stock, coupon, order counter) is mostly round trips, so placing takes them all in one.
+//! SQL while binding its values ([`Args`]), so placing writes an order in one round trip: under
+//! load, the time a transaction holds rows other orders need (a product's stock) is mostly
+//! round trips and the commit.
 //!
-//! Lock order, for every writer: products by id, then coupons by id, then the store's order
-//! counter. On PostgreSQL the products are locked explicitly in id order; on SQLite the single
-//! writer serialises transactions anyway.
+//! Only what must be serialised is locked. A product's stock row, by every order taking from it.
+//! A coupon row, only when the coupon has a usage limit (its uses are the orders applying it,
+//! counted, so an unlimited coupon is never locked). Order numbers come from a per-store
+//! sequence on PostgreSQL (no lock; a number can be lost when a transaction fails after taking
+//! it, so a store may see a gap) and from the store's counter row on SQLite, whose single writer
+//! serialises every transaction anyway.
+//!
+//! Lock order, for every writer: a limited coupon first, then products by id (locked explicitly
+//! in id order on PostgreSQL).
 
 use feria_db::{AnyConnection, Args, Backend, Row};
 use feria_domain::ids::new_id;
@@ -48,14 +54,48 @@ fn stock_sql(args: &mut Args<'_>, backend: Backend, store: &str, now: &str, move
     )
 }
 
-/// `UPDATE coupons` counting one use if the coupon is active, not expired and under its limit
-/// (and `also` holds), returning `('claimed', id)`.
-fn claim_sql(args: &mut Args<'_>, coupon_id: &str, now: &str, also: &str) -> String {
+/// `('claimed', id)` when the coupon can be used now: active, not expired, and fewer orders
+/// than its usage limit apply it (the order being written not among them yet; counted only for
+/// a limited coupon).
+fn claim_sql(args: &mut Args<'_>, coupon_id: &str, now: &str) -> String {
+    let id = args.add(coupon_id.to_string());
     format!(
-        "UPDATE coupons SET used_count = used_count + 1 WHERE id = {} AND is_active = 1 AND (expires_at IS NULL OR expires_at > {now})
-         AND (usage_limit IS NULL OR used_count < usage_limit){also} RETURNING 'claimed' AS kind, id AS value",
-        args.add(coupon_id.to_string())
+        "SELECT 'claimed' AS kind, id AS value FROM coupons WHERE id = {id} AND is_active = 1 AND (expires_at IS NULL OR expires_at > {now})
+         AND CASE WHEN usage_limit IS NULL THEN 1 WHEN (SELECT COUNT(*) FROM orders o WHERE o.coupon_id = {id}) < usage_limit THEN 1 ELSE 0 END = 1"
     )
+}
+
+/// On PostgreSQL, locks the coupon row when the coupon has a usage limit, so that orders using
+/// it count its uses one after another (the next statement sees the uses committed before the
+/// lock was granted). A limit set while an order is being placed applies from the next order.
+async fn lock_if_limited(conn: &mut AnyConnection, coupon_id: &str) -> Result<(), sqlx::Error> {
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query("SELECT id FROM coupons WHERE id = $1 AND usage_limit IS NOT NULL FOR UPDATE").bind(coupon_id).fetch_all(conn).await?;
+    }
+    Ok(())
+}
+
+/// The per-store sequence of order numbers on PostgreSQL.
+fn sequence_name(store_id: &str) -> String {
+    // Store ids are UUIDs: hex digits and dashes.
+    let safe: String = store_id.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    format!("order_numbers_{safe}")
+}
+
+/// Creates the store's order-number sequence on PostgreSQL when missing, continuing after the
+/// store's counter if it had one; nothing on SQLite.
+pub async fn ensure_number_sequence(conn: &mut AnyConnection, store_id: &str) -> Result<(), sqlx::Error> {
+    if Backend::of(conn) != Backend::Postgres {
+        return Ok(());
+    }
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT last_number FROM order_counters WHERE store_id = $1").bind(store_id).fetch_optional(&mut *conn).await?;
+    let sql = format!("CREATE SEQUENCE IF NOT EXISTS {} START WITH {}", sequence_name(store_id), last.unwrap_or(0) + 1);
+    match sqlx::query(&sql).execute(conn).await {
+        // Another node created it at the same moment.
+        Err(e) if feria_db::is_unique_violation(&e) => Ok(()),
+        other => other.map(|_| ()),
+    }
 }
 
 /// `INSERT INTO order_items`, inserting only when `guard` (a `WHERE …` or "") holds.
@@ -151,16 +191,18 @@ pub struct StatusEntry<'a> {
     pub at: &'a str,
 }
 
-/// Writes a new order in one round trip: takes its lines' stock and one use of its coupon, then
-/// numbers it from the store's counter (`ORD-000001` onwards, gapless: a failed order rolls
-/// its number back) and inserts it with its lines, its first history entry and the catalog
-/// notes for its products. Returns the order number; when a product lacks stock or is off
-/// sale, or the coupon cannot be used, says which (the caller rolls back).
+/// Writes a new order in one round trip (two with a usage-limited coupon on PostgreSQL): takes
+/// its lines' stock, checks its coupon can still be used, numbers it (`ORD-000001` onwards, see
+/// the module) and inserts it with its lines, its first history entry and the catalog notes for
+/// its products. Returns the order number; when a product lacks stock or is off sale, or the
+/// coupon cannot be used, says which (the caller rolls back).
+#[allow(clippy::too_many_arguments)]
 pub async fn write_new(
     conn: &mut AnyConnection,
     store_id: &str,
     order: &Order,
     payment_method_id: Option<&str>,
+    coupon_limited: bool,
     lines: &[SoldLine],
     totals: &Totals,
 ) -> Result<String, OrderError> {
@@ -176,38 +218,41 @@ pub async fn write_new(
         note: Some("Pedido creado"),
         at: &order.created_at,
     };
+    if let Some(id) = coupon_id.filter(|_| coupon_limited) {
+        lock_if_limited(conn, id).await?;
+    }
     let mut args = Args::default();
     let (store, at) = (args.add(store_id.to_string()), args.add(order.created_at.clone()));
     let stock = stock_sql(&mut args, backend, &store, &at, &moves);
+    let claim = coupon_id.map(|id| claim_sql(&mut args, id, &at));
     let sql = match backend {
-        // One statement: each step runs only if the one before took everything, which also
-        // fixes the lock order (products, coupon, counter). Sub-statements cannot see each
-        // other's rows, so the order is inserted with its number rather than numbered after.
+        // One statement. The order is numbered and inserted only if every line's stock was taken
+        // and the coupon can be used; sub-statements cannot see each other's rows, so the lines
+        // and history are guarded on the order's insert.
         Backend::Postgres => {
             let expected = args.add(moves.len() as i64);
-            let claim = coupon_id.map(|id| claim_sql(&mut args, id, &at, &format!(" AND (SELECT COUNT(*) FROM taken) = {expected}")));
             let claimed = args.add(i64::from(claim.is_some()));
             let claim = claim.unwrap_or_else(|| "SELECT 'claimed' AS kind, '' AS value WHERE 1 = 0".into());
-            let number = "'ORD-' || CASE WHEN counted.last_number < 1000000 THEN lpad(counted.last_number::text, 6, '0') \
-                          ELSE counted.last_number::text END";
-            let placed = order_sql(&mut args, &store, order, payment_method_id, number, "FROM counted");
-            let guard = " WHERE EXISTS (SELECT 1 FROM counted)";
+            let number = "'ORD-' || CASE WHEN counted.n < 1000000 THEN lpad(counted.n::text, 6, '0') ELSE counted.n::text END";
+            let counted = format!(
+                "FROM (SELECT nextval('{}') AS n WHERE (SELECT COUNT(*) FROM taken) = {expected}
+                 AND (SELECT COUNT(*) FROM claimed) = {claimed}) AS counted",
+                sequence_name(store_id)
+            );
+            let placed = order_sql(&mut args, &store, order, payment_method_id, number, &counted);
+            let guard = " WHERE EXISTS (SELECT 1 FROM placed)";
             let items = lines_sql(&mut args, &order.id, lines, totals, guard);
             let history = status_sql(&mut args, &first, guard);
             let changes = products::changes_sql(&mut args, store_id, &ids);
             format!(
-                "WITH taken AS ({stock}), claimed AS ({claim}),
-                 counted AS (INSERT INTO order_counters (store_id, last_number)
-                   SELECT {store}, 1 WHERE (SELECT COUNT(*) FROM taken) = {expected} AND (SELECT COUNT(*) FROM claimed) = {claimed}
-                   ON CONFLICT (store_id) DO UPDATE SET last_number = order_counters.last_number + 1 RETURNING last_number),
-                 placed AS ({placed}), items AS ({items}), history AS ({history}), changes AS ({changes})
+                "WITH taken AS ({stock}), claimed AS ({claim}), placed AS ({placed}), items AS ({items}), history AS ({history}),
+                 changes AS ({changes})
                  SELECT kind, value FROM taken UNION ALL SELECT kind, value FROM claimed UNION ALL SELECT kind, value FROM placed"
             )
         }
         // One writer: the statements run in turn with nothing in between; a failure is rolled
         // back by the caller.
         Backend::Sqlite => {
-            let claim = coupon_id.map(|id| claim_sql(&mut args, id, &at, "")).into_iter();
             let counter = format!(
                 "INSERT INTO order_counters (store_id, last_number) VALUES ({store}, 1)
                  ON CONFLICT (store_id) DO UPDATE SET last_number = last_number + 1"
@@ -287,21 +332,17 @@ pub async fn move_stock(conn: &mut AnyConnection, store_id: &str, mut moves: Vec
     Ok(ids)
 }
 
-/// Counts one use of the store's coupon `coupon_id`, or says why it cannot be used.
+/// Checks the store's coupon `coupon_id` can be applied to one more order (locking it first
+/// when it is limited), or says why not. Call it before moving stock (lock order).
 pub async fn claim_coupon(conn: &mut AnyConnection, store_id: &str, coupon_id: &str, now: &str) -> Result<(), OrderError> {
+    lock_if_limited(conn, coupon_id).await?;
     let mut args = Args::default();
     let at = args.add(now.to_string());
-    let sql = claim_sql(&mut args, coupon_id, &at, "");
+    let sql = claim_sql(&mut args, coupon_id, &at);
     if sqlx::query_with(&sql, args.into_inner()).fetch_optional(&mut *conn).await?.is_some() {
         return Ok(());
     }
     Err(coupon_refusal(conn, store_id, coupon_id, now).await?)
-}
-
-/// Gives back one use of the coupon (an order stopped using it).
-pub async fn release_coupon(conn: &mut AnyConnection, coupon_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE coupons SET used_count = used_count - 1 WHERE id = $1 AND used_count > 0").bind(coupon_id).execute(conn).await?;
-    Ok(())
 }
 
 /// Inserts an order's lines with their amounts (`totals.lines`, same order).

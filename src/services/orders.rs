@@ -1,10 +1,8 @@
-//! Placing and reading orders. Placing is one transaction: prices from the catalog, the coupon
-//! checked and counted, stock taken from every line (or the whole order fails), the customer
-//! found or created, a per-store order number, the first status and its history entry.
-//!
-//! Rows are locked in one order by every placement (products by id, then the coupon, then the
-//! store's order counter), so concurrent orders on PostgreSQL queue instead of deadlocking; on
-//! SQLite the single writer serialises them anyway.
+//! Placing and reading orders. Placing is priced first from the catalog (reads only), then one
+//! transaction: the customer found or created, then the order written in one round trip — stock
+//! taken from every line (or the whole order fails), the coupon checked, a per-store order
+//! number, the lines, the first status and its history entry (see `order_writes` for what is
+//! locked and in which order).
 
 use std::collections::HashMap;
 
@@ -205,7 +203,8 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
         updated_at: now.clone(),
     };
     let payment_method_id = quote.payment_method.as_ref().map(|(id, _)| id.as_str());
-    order.order_number = order_writes::write_new(conn, &store.id, &order, payment_method_id, &quote.lines, &quote.totals).await?;
+    let limited = quote.coupon.as_ref().is_some_and(|c| c.usage_limit.is_some());
+    order.order_number = order_writes::write_new(conn, &store.id, &order, payment_method_id, limited, &quote.lines, &quote.totals).await?;
     let changed = quote.lines.iter().map(|l| l.product_id.clone()).collect();
     let lines = quote
         .lines

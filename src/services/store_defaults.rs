@@ -1,17 +1,19 @@
-//! What every store starts with: the default order workflow and payment methods.
+//! What every store starts with: the default order workflow and payment methods, and (on
+//! PostgreSQL) its order-number sequence.
 
 use feria_db::{AnyConnection, Db};
 
-use super::{order_statuses, payment_methods};
+use super::{order_statuses, order_writes, payment_methods};
 
 /// Seeds a store just created, in its transaction.
 pub async fn seed_new_store(conn: &mut AnyConnection, store_id: &str) -> Result<(), sqlx::Error> {
     order_statuses::seed_store(conn, store_id).await?;
-    payment_methods::seed_store(conn, store_id).await
+    payment_methods::seed_store(conn, store_id).await?;
+    order_writes::ensure_number_sequence(conn, store_id).await
 }
 
-/// Seeds what is missing in stores created before statuses or methods existed (the default
-/// store on its first start, too), one transaction per store. Safe when several nodes start
+/// Seeds what is missing in stores created before statuses, methods or number sequences existed
+/// (the default store on its first start, too), one transaction per store. Safe when several nodes start
 /// together: a store another node is seeding fails on a unique code here and is left to it.
 pub async fn seed_missing(db: &Db) -> Result<usize, sqlx::Error> {
     let stores: Vec<String> = sqlx::query_scalar(
@@ -20,6 +22,10 @@ pub async fn seed_missing(db: &Db) -> Result<usize, sqlx::Error> {
     )
     .fetch_all(db.writer())
     .await?;
+    let all: Vec<String> = sqlx::query_scalar("SELECT id FROM stores").fetch_all(db.writer()).await?;
+    for store_id in &all {
+        order_writes::ensure_number_sequence(&mut *db.writer().acquire().await?, store_id).await?;
+    }
     let mut seeded = 0;
     for store_id in &stores {
         let mut tx = db.begin().await?;

@@ -151,7 +151,7 @@ async fn checkout_validates_codes_and_computes_the_discount() {
         "expired ones hidden"
     );
     assert_eq!(expect_status(t.get("/api/coupons?expired=true", Some(&admin)).await, StatusCode::OK).await["pagination"]["total"], 2);
-    sqlx::query("UPDATE coupons SET expires_at = NULL, usage_limit = 2, used_count = 2 WHERE id = $1").bind(id).execute(db).await.unwrap();
+    sqlx::query("UPDATE coupons SET expires_at = NULL, usage_limit = 0 WHERE id = $1").bind(id).execute(db).await.unwrap();
     expect_error(t.get("/api/coupons/validate/DIEZ?orderAmount=5000", None).await, StatusCode::BAD_REQUEST, "coupon_used_up").await;
     expect_status(t.request(Method::DELETE, &format!("/api/coupons/{id}"), None, Some(&admin)).await, StatusCode::OK).await;
     expect_error(t.get("/api/coupons/validate/DIEZ?orderAmount=5000", None).await, StatusCode::BAD_REQUEST, "coupon_inactive").await;

@@ -438,6 +438,11 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX order_status_history_order_idx ON order_status_history (order_id)",
         ],
     },
+    Migration {
+        version: 15,
+        name: "coupon_uses_counted_from_orders",
+        statements: &["CREATE INDEX orders_coupon_idx ON orders (coupon_id)", "ALTER TABLE coupons DROP COLUMN used_count"],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
