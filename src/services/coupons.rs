@@ -43,6 +43,7 @@ pub struct Coupon {
     /// Percentage coupons only.
     pub max_discount_amount: Option<i64>,
     pub usage_limit: Option<i64>,
+    /// Orders applying it (looked up by code: counted only for a limited coupon, see `find_by_code`).
     pub used_count: i64,
     pub is_active: bool,
     pub expires_at: Option<String>,
@@ -88,10 +89,18 @@ impl Coupon {
 const COLUMNS: &str = "id, code, description, discount_type, discount_value, min_order_amount, max_discount_amount, usage_limit,
     is_active, expires_at, created_at, updated_at";
 
-/// [`COLUMNS`] plus `used_count`: a coupon's uses are the orders that applied it, counted, so
-/// placing an order never has to update (and lock) the coupon row.
-const SELECT: &str = "SELECT id, code, description, discount_type, discount_value, min_order_amount, max_discount_amount, usage_limit,
-    is_active, expires_at, created_at, updated_at, (SELECT COUNT(*) FROM orders o WHERE o.coupon_id = coupons.id) AS used_count FROM coupons";
+/// `SELECT` of a coupon: [`COLUMNS`] plus `used_count`, given as SQL. A coupon's uses are the
+/// orders that applied it, counted, so placing an order never has to update (and lock) the
+/// coupon row.
+fn select(used_count: &str) -> String {
+    format!(
+        "SELECT id, code, description, discount_type, discount_value, min_order_amount, max_discount_amount, usage_limit, is_active,
+         expires_at, created_at, updated_at, {used_count} AS used_count FROM coupons"
+    )
+}
+
+/// Every use counted.
+const USES: &str = "(SELECT COUNT(*) FROM orders o WHERE o.coupon_id = coupons.id)";
 
 fn from_row(row: &AnyRow) -> Result<Coupon, sqlx::Error> {
     let kind: String = row.try_get("discount_type")?;
@@ -139,7 +148,7 @@ pub async fn list(
         .bind(&now)
         .fetch_one(&mut *conn)
         .await?;
-    let sql = format!("{SELECT} WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6");
+    let sql = format!("{} WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6", select(USES));
     let rows =
         sqlx::query(&sql).bind(store_id).bind(active).bind(include_expired).bind(&now).bind(limit).bind(offset).fetch_all(conn).await?;
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
@@ -147,13 +156,17 @@ pub async fn list(
 
 /// The store's coupon with this id.
 pub async fn find(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<Coupon>, sqlx::Error> {
-    let sql = format!("{SELECT} WHERE id = $1 AND store_id = $2");
+    let sql = format!("{} WHERE id = $1 AND store_id = $2", select(USES));
     sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
 }
 
-/// The store's coupon with this code (ignoring case).
+/// The store's coupon with this code (ignoring case), for checkout: its `used_count` is counted
+/// only when it has a usage limit (0 otherwise).
 pub async fn find_by_code(conn: &mut AnyConnection, store_id: &str, code: &str) -> Result<Option<Coupon>, sqlx::Error> {
-    let sql = format!("{SELECT} WHERE code = $1 AND store_id = $2");
+    // Checkout asks by code many times per order; counting the uses of a popular unlimited
+    // coupon would cost a scan of its orders each time for nothing.
+    let uses = format!("CASE WHEN usage_limit IS NULL THEN 0 ELSE {USES} END");
+    let sql = format!("{} WHERE code = $1 AND store_id = $2", select(&uses));
     sqlx::query(&sql).bind(code.trim().to_uppercase()).bind(store_id).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
 }
 
