@@ -3,7 +3,8 @@
 //! SQL written here and in callers stays inside the subset both databases share: `$1`
 //! placeholders, `TEXT` and `BIGINT` columns, `RETURNING`, `ON CONFLICT`. Flags are `BIGINT`
 //! 0/1 (bind with [`flag`]): the `Any` driver cannot decode a SQLite `BOOLEAN` column. Where
-//! the two databases really differ (row locking), callers branch on [`Backend`].
+//! the two databases really differ (row locking, sequences, several statements in one round
+//! trip), callers branch on [`Backend`] (`Backend::of` a connection).
 
 mod connect;
 mod errors;
@@ -43,37 +44,11 @@ impl<'q> Args<'q> {
     }
 }
 
-/// Data-changing statements joined to run in one round trip: on PostgreSQL the first ones
-/// become `WITH` sub-statements of the last (one snapshot: they cannot see each other's rows,
-/// but constraints are checked when the whole statement ends), on SQLite a multi-statement
-/// query. Placeholders are numbered across all of them (see [`Args`]).
-pub fn one_round_trip(backend: Backend, statements: &[String]) -> String {
-    match backend {
-        Backend::Sqlite => statements.join(";\n"),
-        Backend::Postgres => match statements.split_last() {
-            Some((last, [])) => last.clone(),
-            Some((last, first)) => {
-                let with: Vec<String> = first.iter().enumerate().map(|(i, s)| format!("w{i} AS ({s})")).collect();
-                format!("WITH {} {last}", with.join(", "))
-            }
-            None => String::new(),
-        },
-    }
-}
-
 /// A write transaction on the database.
 pub type Tx = Transaction<'static, Any>;
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    #[test]
-    fn statements_join_per_backend() {
-        let statements = ["INSERT INTO a VALUES ($1)".to_string(), "INSERT INTO b VALUES ($2)".to_string()];
-        assert_eq!(one_round_trip(Backend::Sqlite, &statements), "INSERT INTO a VALUES ($1);\nINSERT INTO b VALUES ($2)");
-        assert_eq!(one_round_trip(Backend::Postgres, &statements), "WITH w0 AS (INSERT INTO a VALUES ($1)) INSERT INTO b VALUES ($2)");
-    }
-
     #[test]
     fn placeholders_are_numbered_from_first() {
         assert_eq!(super::placeholders(3, 3), "$3, $4, $5");
