@@ -417,7 +417,7 @@ pub async fn create(
                     None
                 }
             };
-            (Buyer::Guest { name, email, phone }, shipping)
+            (Buyer::Guest(customers::Guest { name, email, phone }), shipping)
         }
     };
     v.finish()?;

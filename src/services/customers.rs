@@ -1,7 +1,7 @@
 //! Customers of a store: registered users (linked by `user_id`, one customer per user and
 //! store) and guests (no user; one per email and store, reused at every checkout).
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Args, Row};
 use feria_domain::{ids::new_id, time};
 
 use crate::services::geography::{self, Neighborhood};
@@ -212,36 +212,29 @@ pub async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -
     Ok(from_rows(conn, store_id, vec![row]).await?.remove(0))
 }
 
-/// Who an order is for, as the order shows it.
+/// A guest at checkout.
 #[derive(Debug, Clone)]
-pub struct CustomerRef {
-    pub id: String,
+pub struct Guest {
     pub name: String,
+    /// Trimmed and lower-cased.
     pub email: String,
+    pub phone: Option<String>,
 }
 
-/// The store's guest customer with this email, created the first time (two checkouts at once
-/// agree on one, through the partial unique index on guests' emails). One statement.
-pub async fn guest(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    name: &str,
-    email: &str,
-    phone: Option<&str>,
-) -> Result<CustomerRef, sqlx::Error> {
-    let row = sqlx::query(
+/// The statement finding or creating the store's guest customer with `g`'s email (two
+/// checkouts at once agree on one, through the partial unique index on guests' emails); the
+/// name and a phone given at checkout replace the stored ones. Returns `('customer', id)`; it
+/// is joined to the statement that writes the order.
+pub fn guest_sql(args: &mut Args<'_>, store: &str, g: &Guest, at: &str) -> String {
+    format!(
         "INSERT INTO customers (id, store_id, user_id, name, email, phone, address, is_active, is_guest, created_at, updated_at)
-         VALUES ($1, $2, NULL, $3, $4, $5, '', 1, 1, $6, $6)
-         ON CONFLICT (store_id, email) WHERE user_id IS NULL DO UPDATE SET updated_at = excluded.updated_at
-         RETURNING id, name, email",
+         VALUES ({}, {store}, NULL, {}, {}, {}, '', 1, 1, {at}, {at})
+         ON CONFLICT (store_id, email) WHERE user_id IS NULL
+         DO UPDATE SET name = excluded.name, phone = COALESCE(excluded.phone, customers.phone), updated_at = excluded.updated_at
+         RETURNING 'customer' AS kind, id AS value",
+        args.add(new_id()),
+        args.add(g.name.clone()),
+        args.add(g.email.clone()),
+        args.add(g.phone.clone())
     )
-    .bind(new_id())
-    .bind(store_id)
-    .bind(name)
-    .bind(email.trim().to_lowercase())
-    .bind(phone)
-    .bind(time::to_db(time::now()))
-    .fetch_one(conn)
-    .await?;
-    Ok(CustomerRef { id: row.try_get("id")?, name: row.try_get("name")?, email: row.try_get("email")? })
 }

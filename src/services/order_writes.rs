@@ -19,6 +19,7 @@ use feria_domain::pricing::Totals;
 
 use crate::services::catalog::products;
 use crate::services::coupons::{self, Refusal};
+use crate::services::customers::{self, Guest};
 use crate::services::orders::{Order, OrderError};
 
 /// A line as stored on an order: the product as it was sold.
@@ -143,14 +144,22 @@ fn status_sql(args: &mut Args<'_>, entry: &StatusEntry<'_>, guard: &str) -> Stri
     )
 }
 
-/// `INSERT INTO orders … SELECT … {from}` with the order number given as SQL.
-fn order_sql(args: &mut Args<'_>, store: &str, o: &Order, payment_method_id: Option<&str>, number: &str, from: &str) -> String {
+/// The SQL giving a new order's number and customer id, and what it selects from.
+struct Computed<'a> {
+    number: &'a str,
+    customer: &'a str,
+    from: &'a str,
+}
+
+/// `INSERT INTO orders … SELECT … {from}` with the order number and customer given as SQL.
+fn order_sql(args: &mut Args<'_>, store: &str, o: &Order, payment_method_id: Option<&str>, computed: Computed<'_>) -> String {
+    let Computed { number, customer, from } = computed;
     let ship = &o.address;
     let values = [
         args.add(o.id.clone()),
         store.to_string(),
         number.to_string(),
-        args.add(o.customer_id.clone()),
+        customer.to_string(),
         args.add(o.user_id.clone()),
         args.add(o.status_id.clone()),
         args.add(payment_method_id.map(str::to_string)),
@@ -191,11 +200,18 @@ pub struct StatusEntry<'a> {
     pub at: &'a str,
 }
 
+/// A new order's number and customer, as written.
+pub struct Written {
+    pub number: String,
+    pub customer_id: String,
+}
+
 /// Writes a new order in one round trip (two with a usage-limited coupon on PostgreSQL): takes
-/// its lines' stock, checks its coupon can still be used, numbers it (`ORD-000001` onwards, see
-/// the module) and inserts it with its lines, its first history entry and the catalog notes for
-/// its products. Returns the order number; when a product lacks stock or is off sale, or the
-/// coupon cannot be used, says which (the caller rolls back).
+/// its lines' stock, checks its coupon can still be used, finds or creates a `guest`'s customer
+/// (otherwise the order's `customer_id` is used), numbers it (`ORD-000001` onwards, see the
+/// module) and inserts it with its lines, its first history entry and the catalog notes for its
+/// products. When a product lacks stock or is off sale, or the coupon cannot be used, says which
+/// (the caller rolls back).
 #[allow(clippy::too_many_arguments)]
 pub async fn write_new(
     conn: &mut AnyConnection,
@@ -203,9 +219,10 @@ pub async fn write_new(
     order: &Order,
     payment_method_id: Option<&str>,
     coupon_limited: bool,
+    guest: Option<&Guest>,
     lines: &[SoldLine],
     totals: &Totals,
-) -> Result<String, OrderError> {
+) -> Result<Written, OrderError> {
     let backend = Backend::of(conn);
     let coupon_id = order.coupon.as_ref().map(|c| c.id.as_str());
     let moves: Vec<StockMove> =
@@ -225,6 +242,7 @@ pub async fn write_new(
     let (store, at) = (args.add(store_id.to_string()), args.add(order.created_at.clone()));
     let stock = stock_sql(&mut args, backend, &store, &at, &moves);
     let claim = coupon_id.map(|id| claim_sql(&mut args, id, &at));
+    let mut with_customer = String::new();
     let sql = match backend {
         // One statement. The order is numbered and inserted only if every line's stock was taken
         // and the coupon can be used; sub-statements cannot see each other's rows, so the lines
@@ -239,15 +257,23 @@ pub async fn write_new(
                  AND (SELECT COUNT(*) FROM claimed) = {claimed}) AS counted",
                 sequence_name(store_id)
             );
-            let placed = order_sql(&mut args, &store, order, payment_method_id, number, &counted);
+            let customer = match guest {
+                Some(g) => {
+                    with_customer = format!("customer AS ({}), ", customers::guest_sql(&mut args, &store, g, &at));
+                    "(SELECT value FROM customer)".to_string()
+                }
+                None => args.add(order.customer_id.clone()),
+            };
+            let placed = order_sql(&mut args, &store, order, payment_method_id, Computed { number, customer: &customer, from: &counted });
             let guard = " WHERE EXISTS (SELECT 1 FROM placed)";
             let items = lines_sql(&mut args, &order.id, lines, totals, guard);
             let history = status_sql(&mut args, &first, guard);
             let changes = products::changes_sql(&mut args, store_id, &ids);
+            let customer_row = if guest.is_some() { " UNION ALL SELECT kind, value FROM customer" } else { "" };
             format!(
-                "WITH taken AS ({stock}), claimed AS ({claim}), placed AS ({placed}), items AS ({items}), history AS ({history}),
-                 changes AS ({changes})
-                 SELECT kind, value FROM taken UNION ALL SELECT kind, value FROM claimed UNION ALL SELECT kind, value FROM placed"
+                "WITH taken AS ({stock}), claimed AS ({claim}), {with_customer}placed AS ({placed}), items AS ({items}),
+                 history AS ({history}), changes AS ({changes})
+                 SELECT kind, value FROM taken UNION ALL SELECT kind, value FROM claimed UNION ALL SELECT kind, value FROM placed{customer_row}"
             )
         }
         // One writer: the statements run in turn with nothing in between; a failure is rolled
@@ -258,24 +284,35 @@ pub async fn write_new(
                  ON CONFLICT (store_id) DO UPDATE SET last_number = last_number + 1"
             );
             let number = format!("printf('ORD-%06d', (SELECT last_number FROM order_counters WHERE store_id = {store}))");
+            let (upsert, customer) = match guest {
+                Some(g) => {
+                    let upsert = customers::guest_sql(&mut args, &store, g, &at);
+                    let email = args.add(g.email.clone());
+                    (Some(upsert), format!("(SELECT id FROM customers WHERE store_id = {store} AND email = {email} AND user_id IS NULL)"))
+                }
+                None => (None, args.add(order.customer_id.clone())),
+            };
+            let placed =
+                order_sql(&mut args, &store, order, payment_method_id, Computed { number: &number, customer: &customer, from: "" });
             let rest = [
                 counter,
-                order_sql(&mut args, &store, order, payment_method_id, &number, ""),
+                placed,
                 lines_sql(&mut args, &order.id, lines, totals, ""),
                 status_sql(&mut args, &first, ""),
                 products::changes_sql(&mut args, store_id, &ids),
             ];
-            std::iter::once(stock).chain(claim).chain(rest).collect::<Vec<_>>().join(";\n")
+            upsert.into_iter().chain([stock]).chain(claim).chain(rest).collect::<Vec<_>>().join(";\n")
         }
     };
     let rows = sqlx::query_with(&sql, args.into_inner()).fetch_all(&mut *conn).await?;
     let mut taken = Vec::new();
-    let (mut claimed, mut number) = (false, None);
+    let (mut claimed, mut number, mut customer_id) = (false, None, None);
     for row in rows {
         let value: String = row.try_get("value")?;
         match row.try_get::<String, _>("kind")?.as_str() {
             "taken" => taken.push(value),
             "claimed" => claimed = true,
+            "customer" => customer_id = Some(value),
             _ => number = Some(value),
         }
     }
@@ -285,7 +322,8 @@ pub async fn write_new(
     if let Some(id) = coupon_id.filter(|_| !claimed) {
         return Err(coupon_refusal(conn, store_id, id, &order.created_at).await?);
     }
-    number.ok_or_else(|| OrderError::Database(sqlx::Error::RowNotFound))
+    let number = number.ok_or(OrderError::Database(sqlx::Error::RowNotFound))?;
+    Ok(Written { number, customer_id: customer_id.unwrap_or_else(|| order.customer_id.clone()) })
 }
 
 /// Why `m` could not be taken: the product's stock (unchanged by the failed update) or it being

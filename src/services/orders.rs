@@ -13,7 +13,6 @@ use feria_domain::{ids::new_id, time};
 use crate::services::catalog::products;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, DiscountType, Refusal};
-use crate::services::customers::CustomerRef;
 use crate::services::order_statuses::{self, Key, StatusRef};
 use crate::services::order_writes::{self, SoldLine, StatusEntry, StockMove};
 use crate::services::{customers, payment_methods};
@@ -23,7 +22,7 @@ pub enum Buyer {
     /// A logged-in user (their customer in the store is found or created).
     User(String),
     /// A guest, found by email among the store's guests or created.
-    Guest { name: String, email: String, phone: Option<String> },
+    Guest(customers::Guest),
 }
 
 /// Where the order goes, as stored on the order (a snapshot, not a reference).
@@ -159,16 +158,17 @@ pub struct Placed {
     pub warnings: Vec<String>,
 }
 
-/// Places `new` in `store` as `quote` priced it: the customer found or created, then the order
-/// written in one round trip (`order_writes::write_new`), so the rows every order contends for
-/// (product stock, the coupon, the order counter) stay locked for as little as possible.
+/// Places `new` in `store` as `quote` priced it: a user's customer found or created, then the
+/// order (with a guest's customer) written in one round trip (`order_writes::write_new`), so
+/// the rows other orders need stay locked for as little as possible.
 pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote: Quote) -> Result<Placed, OrderError> {
-    let (customer, user_id) = match &new.buyer {
+    let (customer, guest, user_id) = match &new.buyer {
         Buyer::User(user_id) => {
             let c = customers::for_user(conn, &store.id, user_id).await?;
-            (CustomerRef { id: c.id, name: c.name, email: c.email }, Some(user_id.clone()))
+            ((c.id, c.name, c.email), None, Some(user_id.clone()))
         }
-        Buyer::Guest { name, email, phone } => (customers::guest(conn, &store.id, name, email, phone.as_deref()).await?, None),
+        // Found or created with the order (`write_new`).
+        Buyer::Guest(g) => ((String::new(), g.name.clone(), g.email.clone()), Some(g), None),
     };
     let now = time::to_db(time::now());
     let id = new_id();
@@ -176,9 +176,9 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
         // Numbered by `write_new`, from the store's counter.
         order_number: String::new(),
         id,
-        customer_id: customer.id,
-        customer_name: customer.name,
-        customer_email: customer.email,
+        customer_id: customer.0,
+        customer_name: customer.1,
+        customer_email: customer.2,
         user_id,
         status_id: quote.status.id,
         status_code: quote.status.code,
@@ -204,7 +204,8 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
     };
     let payment_method_id = quote.payment_method.as_ref().map(|(id, _)| id.as_str());
     let limited = quote.coupon.as_ref().is_some_and(|c| c.usage_limit.is_some());
-    order.order_number = order_writes::write_new(conn, &store.id, &order, payment_method_id, limited, &quote.lines, &quote.totals).await?;
+    let written = order_writes::write_new(conn, &store.id, &order, payment_method_id, limited, guest, &quote.lines, &quote.totals).await?;
+    (order.order_number, order.customer_id) = (written.number, written.customer_id);
     let changed = quote.lines.iter().map(|l| l.product_id.clone()).collect();
     let lines = quote
         .lines
