@@ -433,9 +433,11 @@ pub async fn create(
     drop(conn);
     let mut tx = app.db.begin().await?;
     let placed = orders::place(&mut tx, &store, new, quote).await.map_err(order_error)?;
-    order_notifications::order_placed(&mut tx, &app, &store, &placed.order).await?;
+    let queued = order_notifications::order_placed(&mut tx, &app, &store, &placed.order).await?;
     tx.commit().await?;
-    app.job_wake.notify_one();
+    if queued {
+        app.job_wake.notify_one();
+    }
     app.stock_changed(&placed.products);
     Ok((StatusCode::CREATED, Json(SalePlaced { order: SaleView::new(placed.order, &store), warnings: placed.warnings })))
 }
@@ -728,9 +730,11 @@ async fn move_order(app: &AppState, store: &Store, id: &str, target: &str, by: &
     let mut tx = app.db.begin().await?;
     let restocked = orders::change_status(&mut tx, &store.id, id, target, Some(by), note).await.map_err(status_error)?;
     let order = orders::find(&mut tx, &store.id, id).await?.ok_or_else(order_not_found)?;
-    order_notifications::status_changed(&mut tx, app, store, &order).await?;
+    let queued = order_notifications::status_changed(&mut tx, app, store, &order).await?;
     tx.commit().await?;
-    app.job_wake.notify_one();
+    if queued {
+        app.job_wake.notify_one();
+    }
     app.stock_changed(&restocked);
     Ok(StatusChanged { id: order.id, status: order.status_code, updated_at: order.updated_at })
 }

@@ -85,9 +85,10 @@ fn emailing(app: &App) -> bool {
 /// Queues the new-order notifications on the channels that are on and configured (a channel
 /// without its provider is reported once, in the configuration summary at start): an email to
 /// the shop (`EMAIL_TO`), a Telegram message to the shop's chat, and a confirmation to the
-/// customer.
-pub async fn order_placed(conn: &mut AnyConnection, app: &App, store: &Store, o: &Order) -> Result<(), sqlx::Error> {
+/// customer. Says whether anything was queued (the job runner need not be woken otherwise).
+pub async fn order_placed(conn: &mut AnyConnection, app: &App, store: &Store, o: &Order) -> Result<bool, sqlx::Error> {
     let n = &app.config.notifications;
+    let mut queued = false;
     if emailing(app) {
         if let Some(shop) = &n.email_to {
             let email = send_email::Email {
@@ -105,6 +106,7 @@ pub async fn order_placed(conn: &mut AnyConnection, app: &App, store: &Store, o:
             };
             send_email::enqueue(conn, app, &email).await?;
         }
+        queued = true;
         let confirmation = send_email::Email {
             to: o.customer_email.clone(),
             subject: format!("Recibimos tu pedido {}", o.order_number),
@@ -129,14 +131,15 @@ pub async fn order_placed(conn: &mut AnyConnection, app: &App, store: &Store, o:
             escape(&address_line(o))
         );
         send_telegram::enqueue(conn, app, &text).await?;
+        queued = true;
     }
-    Ok(())
+    Ok(queued)
 }
 
-/// Queues the customer's email about a status change.
-pub async fn status_changed(conn: &mut AnyConnection, app: &App, store: &Store, o: &Order) -> Result<(), sqlx::Error> {
+/// Queues the customer's email about a status change; says whether it did.
+pub async fn status_changed(conn: &mut AnyConnection, app: &App, store: &Store, o: &Order) -> Result<bool, sqlx::Error> {
     if !emailing(app) {
-        return Ok(());
+        return Ok(false);
     }
     let email = send_email::Email {
         to: o.customer_email.clone(),
@@ -157,5 +160,5 @@ pub async fn status_changed(conn: &mut AnyConnection, app: &App, store: &Store, 
         )),
     };
     send_email::enqueue(conn, app, &email).await?;
-    Ok(())
+    Ok(true)
 }
