@@ -431,10 +431,18 @@ pub async fn create(
     };
     let quote = orders::quote(&mut conn, &store, &new).await.map_err(order_error)?;
     drop(conn);
-    let mut tx = app.db.begin().await?;
-    let placed = orders::place(&mut tx, &store, new, quote).await.map_err(order_error)?;
-    let queued = order_notifications::order_placed(&mut tx, &app, &store, &placed.order).await?;
-    tx.commit().await?;
+    let (shop, writer) = (store.clone(), app.clone());
+    let (placed, queued) = app
+        .db
+        .write(Box::new(move |conn| {
+            Box::pin(async move {
+                let placed = orders::place(conn, &shop, new, quote).await?;
+                let queued = order_notifications::order_placed(conn, &writer, &shop, &placed.order).await?;
+                Ok::<_, OrderError>((placed, queued))
+            })
+        }))
+        .await
+        .map_err(order_error)?;
     if queued {
         app.job_wake.notify_one();
     }

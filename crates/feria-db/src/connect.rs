@@ -8,6 +8,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 use crate::Tx;
+use crate::group_commit::{GroupCommit, Work};
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +43,11 @@ pub struct Db {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// SQLite only: the writes [`Db::write`] commits together.
+    group: Option<GroupCommit>,
 }
 
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
 
 impl Db {
@@ -58,14 +61,15 @@ impl Db {
             Backend::Postgres => {
                 let pool =
                     AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-                Ok(Db { read: pool.clone(), write: pool, backend })
+                Ok(Db { read: pool.clone(), write: pool, backend, group: None })
             }
             Backend::Sqlite => {
                 let url = prepare_sqlite_url(url)?;
                 let options = AnyConnectOptions::from_str(&url)?;
                 let write = sqlite_pool(1).connect_with(options.clone()).await?;
                 let read = sqlite_pool(max_connections).connect_with(options).await?;
-                Ok(Db { read, write, backend })
+                let group = Some(GroupCommit::start(write.clone()));
+                Ok(Db { read, write, backend, group })
             }
         }
     }
@@ -88,6 +92,24 @@ impl Db {
     /// Starts a write transaction (on SQLite, on the single writer connection).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         self.write.begin().await
+    }
+
+    /// Runs `work` in a write transaction and commits it, for the hot writes of many clients
+    /// (placing orders). On SQLite it is committed together with the writes waiting at the same
+    /// moment, each in its own savepoint (see `group_commit`); on PostgreSQL, alone. An `Err`
+    /// from `work` rolls back its changes only. The result is returned once committed.
+    pub async fn write<T, E>(&self, work: Work<T, E>) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+    {
+        if let Some(group) = &self.group {
+            return group.write(work).await;
+        }
+        let mut tx = self.begin().await?;
+        let done = work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// Round-trips a trivial query on the read pool and returns its latency.

@@ -8,10 +8,12 @@
 
 mod connect;
 mod errors;
+mod group_commit;
 pub mod migrations;
 
 pub use connect::{Backend, Db, PoolStats, backend_of, redact_url};
 pub use errors::{is_foreign_key_violation, is_unique_violation};
+pub use group_commit::Work;
 pub use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction, any::AnyRow};
 
 /// The stored form of a boolean flag column (`BIGINT` 0/1).
