@@ -22,8 +22,8 @@ use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rat
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
-    addresses, cart, coupons, customers, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, products, sales,
-    stores,
+    addresses, cart, coupons, customers, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, payments,
+    products, sales, stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -117,6 +117,18 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(sales::set_status))
         .routes(routes!(sales::cancel))
         .routes(routes!(sales::tracking))
+        .routes(routes!(payments::list))
+        .routes(routes!(payments::start))
+        .routes(routes!(payments::mercadopago_webhook))
+        .routes(routes!(payments::success))
+        .routes(routes!(payments::failure))
+        .routes(routes!(payments::pending))
+        .routes(routes!(payments::verify))
+        .routes(routes!(payments::preference))
+        .routes(routes!(payments::by_sale))
+        .routes(routes!(payments::get))
+        .routes(routes!(webhooks::list))
+        .routes(routes!(webhooks::get))
 }
 
 /// Documents the `{slug}` parameter of every per-store path.

@@ -50,6 +50,10 @@ pub mod codes {
     pub const INTERNAL: &str = "internal_error";
     pub const NOT_READY: &str = "not_ready";
     pub const UPSTREAM_ERROR: &str = "upstream_error";
+    pub const PROVIDER_NOT_CONFIGURED: &str = "provider_not_configured";
+    pub const INVALID_SIGNATURE: &str = "invalid_signature";
+    pub const ORDER_NOT_PAYABLE: &str = "order_not_payable";
+    pub const ORDER_ALREADY_PAID: &str = "order_already_paid";
 }
 
 /// One problem with one input field.

@@ -1,7 +1,6 @@
 //! HTTP plumbing shared by every route: errors, extractors, middleware, limits and metrics.
 
 pub mod auth;
-pub mod decimal;
 pub mod error;
 pub mod json;
 pub mod metrics;

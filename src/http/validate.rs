@@ -1,7 +1,7 @@
 //! Input checks that collect every field problem before answering 422.
 
-use super::decimal::DecimalText;
 use super::error::{ApiError, FieldError};
+use feria_domain::decimal::DecimalText;
 
 /// Collects field problems; [`Validator::finish`] turns them into one 422.
 #[derive(Default)]

@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 
 use crate::app::{App, AppState};
 use crate::http::auth::AuthUser;
-use crate::http::decimal::{DecimalOut, DecimalText};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
@@ -22,6 +21,7 @@ use crate::routes::products::ProductView;
 use crate::services::cart::{self, Cart, CartError, Change};
 use crate::services::catalog::stores::Store;
 use crate::services::identity::users;
+use feria_domain::decimal::{DecimalOut, DecimalText};
 
 /// The cart's owner (seed 001).
 #[derive(Debug, Serialize, ToSchema)]

@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::decimal::{DecimalOut, DecimalText};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
 use crate::http::json::{ApiJson, PageInfo, Pagination, query_flag};
 use crate::http::path::{CodeParam, IdParam};
@@ -21,6 +20,7 @@ use crate::http::validate::Validator;
 use crate::routes::taxonomy::Deleted;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, CouponFields, DiscountType, ListFilter, Refusal};
+use feria_domain::decimal::{DecimalOut, DecimalText};
 
 /// A coupon as the API shows it. Amounts are in the store's currency; a percentage in percent.
 #[derive(Debug, Serialize, ToSchema)]

@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 
 use crate::app::{App, AppState};
 use crate::http::auth::AdminUser;
-use crate::http::decimal::{DecimalOut, DecimalText};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
 use crate::http::json::{Pagination, parse_json};
 use crate::http::path::IdParam;
@@ -22,6 +21,7 @@ use crate::http::validate::Validator;
 use crate::services::catalog::products::{self, Product, ProductData, WriteError};
 use crate::services::catalog::stores::Store;
 use crate::services::files::{FileError, ImageFormat, StoredFile};
+use feria_domain::decimal::{DecimalOut, DecimalText};
 
 /// Images one product can have.
 pub const MAX_IMAGES: usize = 8;

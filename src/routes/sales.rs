@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::{AdminUser, AuthUser, MaybeUser};
-use crate::http::decimal::{DecimalOut, DecimalText};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
 use crate::http::json::{ApiJson, PageInfo, Pagination};
 use crate::http::path::IdParam;
@@ -22,6 +21,7 @@ use crate::services::identity::users;
 use crate::services::order_edits::{self, Editor, OrderChanges, ShippingChanges};
 use crate::services::orders::{self, Buyer, NewOrder, Order, OrderError, OrderFilter, RequestedLine, ShippingAddress, StatusChangeError};
 use crate::services::{addresses, customers, geography, order_notifications};
+use feria_domain::decimal::{DecimalOut, DecimalText};
 use feria_domain::roles::Role;
 
 /// One requested line. `unitPrice` and `taxRate` are accepted but never trusted: the catalog's

@@ -15,6 +15,7 @@ pub mod order_statuses;
 pub mod order_writes;
 pub mod orders;
 pub mod payment_methods;
+pub mod payments;
 pub mod store_defaults;
 
 /// The key names are unique by (categories, tags, units, cities, neighborhoods): trimmed and

@@ -162,3 +162,42 @@ pub async fn status_changed(conn: &mut AnyConnection, app: &App, store: &Store, 
     send_email::enqueue(conn, app, &email).await?;
     Ok(true)
 }
+
+/// Queues the shop's notice that an order's payment was approved (`amount`, minor units, by
+/// `provider`): an email to `EMAIL_TO` and a Telegram message, on the channels that are on.
+/// Says whether anything was queued.
+pub async fn payment_approved(
+    conn: &mut AnyConnection,
+    app: &App,
+    store: &Store,
+    o: &Order,
+    amount: i64,
+    provider: &str,
+) -> Result<bool, sqlx::Error> {
+    let n = &app.config.notifications;
+    let mut queued = false;
+    let paid = money(amount, store);
+    if let (true, Some(shop)) = (emailing(app), &n.email_to) {
+        let email = send_email::Email {
+            to: shop.clone(),
+            subject: format!("Pago aprobado — pedido {} — {paid}", o.order_number),
+            text: format!("El pago del pedido {} ({}) fue aprobado por {provider}: {paid}.", o.order_number, o.customer_name),
+            html: page(&format!(
+                "<p>El pago del pedido <strong>{}</strong> ({}) fue aprobado por {}: <strong>{}</strong>.</p>",
+                escape(&o.order_number),
+                escape(&o.customer_name),
+                escape(provider),
+                escape(&paid)
+            )),
+        };
+        send_email::enqueue(conn, app, &email).await?;
+        queued = true;
+    }
+    if n.telegram && n.telegram_bot.is_some() {
+        let text =
+            format!("💳 <b>Pago aprobado</b> del pedido {} por {}: <b>{}</b>", escape(&o.order_number), escape(provider), escape(&paid));
+        send_telegram::enqueue(conn, app, &text).await?;
+        queued = true;
+    }
+    Ok(queued)
+}

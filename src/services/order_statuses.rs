@@ -138,6 +138,37 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, key: Key<'_>) -> Res
     Ok(with_transitions(conn, store_id, vec![from_row(&row)?]).await?.pop())
 }
 
+/// The shortest way through the store's workflow from status `from_id` to the active status
+/// with code `to_code`: the ids of the statuses to enter, in order (empty when already there),
+/// or `None` when the workflow does not lead there.
+pub async fn path(conn: &mut AnyConnection, store_id: &str, from_id: &str, to_code: &str) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let (_, statuses) = list(conn, store_id, Filter::ActiveOnly, i64::MAX, 0).await?;
+    let Some(target) = statuses.iter().find(|s| s.code == to_code) else { return Ok(None) };
+    let next: HashMap<&str, &[String]> = statuses.iter().map(|s| (s.id.as_str(), s.can_transition_to.as_slice())).collect();
+    // Breadth first, remembering how each status was reached.
+    let mut came_from: HashMap<&str, &str> = HashMap::from([(from_id, "")]);
+    let mut frontier = std::collections::VecDeque::from([from_id]);
+    while let Some(at) = frontier.pop_front() {
+        if at == target.id {
+            let mut steps = Vec::new();
+            let mut step = at;
+            while step != from_id {
+                steps.push(step.to_string());
+                step = came_from[step];
+            }
+            steps.reverse();
+            return Ok(Some(steps));
+        }
+        for to in next.get(at).copied().unwrap_or_default() {
+            if next.contains_key(to.as_str()) && !came_from.contains_key(to.as_str()) {
+                came_from.insert(to, at);
+                frontier.push_back(to);
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The store's default status (one query, without its transitions).
 pub async fn default_ref(conn: &mut AnyConnection, store_id: &str) -> Result<Option<StatusRef>, sqlx::Error> {
     let row = sqlx::query("SELECT id, code, name, description, color FROM order_statuses WHERE store_id = $1 AND is_default = 1")

@@ -438,6 +438,17 @@ pub enum StatusChangeError {
     Database(#[from] sqlx::Error),
 }
 
+/// The id and code of the order's status, if the order is in the store.
+async fn current_status(conn: &mut AnyConnection, store_id: &str, order_id: &str) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query("SELECT o.status_id, s.code FROM orders o JOIN order_statuses s ON s.id = o.status_id WHERE o.id = $1 AND o.store_id = $2")
+        .bind(order_id)
+        .bind(store_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| Ok((r.try_get("status_id")?, r.try_get("code")?)))
+        .transpose()
+}
+
 /// The code of the status that gives stock back when an order enters it.
 pub const CANCELLED: &str = "CANCELLED";
 
@@ -453,16 +464,7 @@ pub async fn change_status(
     by: Option<&str>,
     note: Option<&str>,
 ) -> Result<Vec<String>, StatusChangeError> {
-    let current: Option<(String, String)> = sqlx::query(
-        "SELECT o.status_id, s.code FROM orders o JOIN order_statuses s ON s.id = o.status_id WHERE o.id = $1 AND o.store_id = $2",
-    )
-    .bind(order_id)
-    .bind(store_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(|r| Ok::<_, sqlx::Error>((r.try_get("status_id")?, r.try_get("code")?)))
-    .transpose()?;
-    let (from_id, from_code) = current.ok_or(StatusChangeError::UnknownOrder)?;
+    let (from_id, from_code) = current_status(conn, store_id, order_id).await?.ok_or(StatusChangeError::UnknownOrder)?;
     let to = match order_statuses::find(conn, store_id, Key::Id(target)).await? {
         Some(status) => status,
         None => order_statuses::find(conn, store_id, Key::Code(target)).await?.ok_or(StatusChangeError::UnknownStatus)?,
@@ -506,6 +508,28 @@ pub async fn change_status(
         // Giving back never runs short.
         other => StatusChangeError::Database(sqlx::Error::Protocol(format!("giving stock back: {other}"))),
     })
+}
+
+/// Moves order `order_id` to the status with code `target` along the shortest way the workflow
+/// allows (each step recorded in its history, by `by`), e.g. PENDING → AWAITING_PAYMENT → PAID.
+/// Says whether the order moved: `false` when it is there already; `NotAllowed` when the
+/// workflow does not lead there from where it is. Never used to cancel (no stock moves).
+pub async fn advance_to(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    order_id: &str,
+    target: &str,
+    by: Option<&str>,
+    note: Option<&str>,
+) -> Result<bool, StatusChangeError> {
+    let (from_id, from_code) = current_status(conn, store_id, order_id).await?.ok_or(StatusChangeError::UnknownOrder)?;
+    let steps = order_statuses::path(conn, store_id, &from_id, target)
+        .await?
+        .ok_or_else(|| StatusChangeError::NotAllowed { from: from_code, to: target.to_string() })?;
+    for step in &steps {
+        change_status(conn, store_id, order_id, step, by, note).await?;
+    }
+    Ok(!steps.is_empty())
 }
 
 /// One step of an order's history.

@@ -1,6 +1,7 @@
 //! The one integration-test binary: feria over real HTTP, on SQLite, or on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod fake_mercadopago;
 mod fake_s3;
 mod fake_smtp;
 mod fake_telegram;
@@ -25,6 +26,7 @@ mod order_notifications;
 mod order_statuses;
 mod password_reset;
 mod payment_methods;
+mod payments_mercadopago;
 mod platform;
 mod products;
 mod rate_limit;

@@ -78,6 +78,20 @@ async fn every_route_is_documented() {
             (format!("{prefix}/sales/by-customer/{{id}}"), "get"),
             (format!("{prefix}/sales/by-date-range"), "post"),
         ]);
+        expected.extend([
+            (format!("{prefix}/payments"), "get"),
+            (format!("{prefix}/payments/{{id}}"), "get"),
+            (format!("{prefix}/payments/by-sale/{{id}}"), "get"),
+            (format!("{prefix}/payments/sale/{{id}}"), "post"),
+            (format!("{prefix}/payments/webhook"), "post"),
+            (format!("{prefix}/payments/success"), "get"),
+            (format!("{prefix}/payments/failure"), "get"),
+            (format!("{prefix}/payments/pending"), "get"),
+            (format!("{prefix}/payments/verify"), "post"),
+            (format!("{prefix}/payments/preference/{{id}}"), "get"),
+            (format!("{prefix}/webhooks"), "get"),
+            (format!("{prefix}/webhooks/{{id}}"), "get"),
+        ]);
     }
     for resource in [
         "products",

@@ -443,6 +443,69 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "coupon_uses_counted_from_orders",
         statements: &["CREATE INDEX orders_coupon_idx ON orders (coupon_id)", "ALTER TABLE coupons DROP COLUMN used_count"],
     },
+    Migration {
+        version: 16,
+        name: "payments",
+        statements: &[
+            // One row per attempt to pay an order; its status is the provider's latest, mapped.
+            "CREATE TABLE payments (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                order_id TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+                provider TEXT NOT NULL,
+                amount BIGINT NOT NULL,
+                currency TEXT NOT NULL,
+                status TEXT NOT NULL,
+                status_detail TEXT,
+                provider_payment_id TEXT,
+                preference_id TEXT,
+                external_reference TEXT NOT NULL,
+                amount_mismatch BIGINT NOT NULL DEFAULT 0 CHECK (amount_mismatch IN (0, 1)),
+                provider_data TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT payments_provider_payment_key UNIQUE (provider, provider_payment_id)
+            )",
+            "CREATE INDEX payments_order_idx ON payments (order_id)",
+            "CREATE INDEX payments_store_created_idx ON payments (store_id, created_at)",
+            "CREATE INDEX payments_preference_idx ON payments (preference_id)",
+            // Append-only: what happened to a payment's money. `event_key` makes applying the same
+            // provider event twice a no-op.
+            "CREATE TABLE payment_events (
+                id TEXT PRIMARY KEY,
+                payment_id TEXT NOT NULL REFERENCES payments (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                amount BIGINT NOT NULL,
+                event_key TEXT NOT NULL,
+                source TEXT NOT NULL,
+                note TEXT,
+                created_at TEXT NOT NULL,
+                CONSTRAINT payment_events_key UNIQUE (payment_id, event_key)
+            )",
+            // Every provider webhook as received, stored before it is processed.
+            "CREATE TABLE webhook_logs (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                source TEXT NOT NULL,
+                event_type TEXT,
+                resource_id TEXT,
+                format TEXT NOT NULL,
+                headers TEXT NOT NULL,
+                query TEXT NOT NULL,
+                body TEXT NOT NULL,
+                ip TEXT,
+                user_agent TEXT,
+                signature_valid BIGINT NOT NULL CHECK (signature_valid IN (0, 1)),
+                processed BIGINT NOT NULL DEFAULT 0 CHECK (processed IN (0, 1)),
+                outcome TEXT,
+                duplicate_of TEXT,
+                created_at TEXT NOT NULL,
+                processed_at TEXT
+            )",
+            "CREATE INDEX webhook_logs_store_created_idx ON webhook_logs (store_id, created_at)",
+            "CREATE INDEX webhook_logs_resource_idx ON webhook_logs (source, resource_id)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

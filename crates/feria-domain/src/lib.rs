@@ -3,6 +3,7 @@
 
 pub mod coupon;
 pub mod currency;
+pub mod decimal;
 pub mod ids;
 pub mod money;
 pub mod pricing;

@@ -3,5 +3,8 @@
 //! endpoint is configurable so tests can point it at a fake speaking the same protocol.
 
 pub mod email;
+pub mod mercadopago;
 pub mod s3;
+pub mod signatures;
+pub mod stripe;
 pub mod telegram;

@@ -11,6 +11,9 @@ use std::time::Duration;
 use feria_providers::email::{SmtpSecurity, SmtpSettings};
 use feria_providers::s3::S3Settings;
 
+mod payments;
+pub use payments::{MercadoPagoConfig, PaymentsConfig, SIGNATURE_TOLERANCE_SECS, StripeConfig};
+
 /// A value that must never be printed: its `Debug` shows `***` and it has no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -126,6 +129,7 @@ pub struct Config {
     pub argon2: Argon2Cost,
     pub jobs: JobsConfig,
     pub notifications: NotificationsConfig,
+    pub payments: PaymentsConfig,
 }
 
 /// Raw settings by name (upper case), as read from the sources.
@@ -189,6 +193,11 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "TELEGRAM_API_URL",
 ];
 
+/// Whether feria reads the setting `name` (upper case).
+fn is_known(name: &str) -> bool {
+    KNOWN_SETTINGS.contains(&name) || payments::SETTINGS.contains(&name)
+}
+
 /// Reads `feria.toml` (or `FERIA_CONFIG`), then `.env`, then the process environment, later
 /// sources overriding earlier ones. Problems reading the files are returned as messages.
 pub fn read_settings(dir: &Path) -> (Settings, Vec<String>) {
@@ -217,7 +226,7 @@ pub fn read_settings(dir: &Path) -> (Settings, Vec<String>) {
             Err(e) => problems.push(format!("{}: {e}", env_path.display())),
         }
     }
-    for name in KNOWN_SETTINGS {
+    for name in KNOWN_SETTINGS.iter().chain(payments::SETTINGS) {
         if let Ok(value) = std::env::var(name) {
             settings.insert(name.to_string(), value);
         }
@@ -230,7 +239,7 @@ fn parse_toml(text: &str) -> Result<Settings, String> {
     let mut settings = Settings::new();
     for (key, value) in table {
         let name = key.to_ascii_uppercase();
-        if !KNOWN_SETTINGS.contains(&name.as_str()) {
+        if !is_known(&name) {
             return Err(format!("unknown setting '{key}'"));
         }
         let text = match value {
@@ -451,7 +460,8 @@ impl Config {
             r.problems.push("JOB_MAX_ATTEMPTS: must be at least 1".into());
         }
         let notifications = read_notifications(&mut r);
-        for name in settings.keys().filter(|k| !KNOWN_SETTINGS.contains(&k.as_str()) && k.starts_with("FERIA_")) {
+        let payments = payments::read(&mut r, port, &frontend_url, &mut warnings);
+        for name in settings.keys().filter(|k| !is_known(k) && k.starts_with("FERIA_")) {
             warnings.push(format!("{name} is not a feria setting and is ignored"));
         }
         if !r.problems.is_empty() {
@@ -491,6 +501,7 @@ impl Config {
             argon2,
             jobs,
             notifications,
+            payments,
         };
         Ok(Loaded { config, warnings })
     }
@@ -576,6 +587,7 @@ impl Config {
                 ("TELEGRAM_API_URL", t.api_url.clone()),
             ]),
         }
+        lines.extend(payments::summary(&self.payments));
         lines.into_iter().map(|(k, v)| format!("{k} = {v}")).collect()
     }
 }
@@ -665,14 +677,15 @@ mod tests {
     /// Every name the reader asks for is listed, so the process environment can set it.
     #[test]
     fn every_setting_read_is_known() {
-        let source = include_str!("config.rs");
-        let (code, _) = source.split_once("#[cfg(test)]").unwrap();
-        for quoted in code.split('"').skip(1).step_by(2) {
-            let read = ["r.text(", "r.parse(", "r.millis(", "r.duration(", "r.bool(", "r.strong_secret("]
-                .iter()
-                .any(|call| code.contains(&format!("{call}\"{quoted}\"")));
-            if read {
-                assert!(KNOWN_SETTINGS.contains(&quoted), "{quoted} is read but not in KNOWN_SETTINGS");
+        for source in [include_str!("mod.rs"), include_str!("payments.rs")] {
+            let (code, _) = source.split_once("#[cfg(test)]").unwrap_or((source, ""));
+            for quoted in code.split('"').skip(1).step_by(2) {
+                let read = ["r.text(", "r.parse(", "r.millis(", "r.duration(", "r.bool(", "r.strong_secret("]
+                    .iter()
+                    .any(|call| code.contains(&format!("{call}\"{quoted}\"")));
+                if read {
+                    assert!(is_known(quoted), "{quoted} is read but not a known setting");
+                }
             }
         }
     }

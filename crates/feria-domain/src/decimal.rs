@@ -31,7 +31,7 @@ pub struct DecimalOut(pub String);
 impl DecimalOut {
     /// The decimal `value / 10^exponent`.
     pub fn scaled(value: i64, exponent: u32) -> DecimalOut {
-        DecimalOut(feria_domain::money::format_scaled(value, exponent))
+        DecimalOut(crate::money::format_scaled(value, exponent))
     }
 }
 
@@ -51,11 +51,11 @@ mod tests {
         struct Body {
             price: DecimalText,
         }
-        let parse = |s: &str| crate::http::json::parse_json::<Body>(s.as_bytes()).map(|b| b.price.0);
+        let parse = |s: &str| serde_json::from_str::<Body>(s).map(|b| b.price.0);
         assert_eq!(parse(r#"{"price": 0.1}"#).unwrap(), "0.1");
         assert_eq!(parse(r#"{"price": 1234567.89}"#).unwrap(), "1234567.89");
         assert_eq!(parse(r#"{"price": "12.50"}"#).unwrap(), "12.50");
-        assert_eq!(parse(r#"{"price": true}"#).unwrap_err().details[0].field, "price");
+        assert!(parse(r#"{"price": true}"#).is_err());
         let out = serde_json::to_string(&serde_json::json!({"p": serde_json::to_value(DecimalOut::scaled(1250, 2)).unwrap()})).unwrap();
         assert_eq!(out, r#"{"p":12.5}"#);
     }

@@ -1,0 +1,565 @@
+//! `/api/payments` (seed 001 "Pagos"), also under `/api/stores/{slug}/…`: paying an order with
+//! Mercado Pago, its webhook and return URLs, verification, and the admin's view of the ledger.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use feria_domain::decimal::DecimalOut;
+use feria_domain::roles::Role;
+use feria_providers::mercadopago as mp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::config::SIGNATURE_TOLERANCE_SECS;
+use crate::http::auth::{AdminUser, ClientIp, MaybeUser};
+use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
+use crate::http::json::{ApiJson, PageInfo, Pagination, parse_json};
+use crate::http::path::IdParam;
+use crate::http::store::CurrentStore;
+use crate::services::catalog::stores::Store;
+use crate::services::orders;
+use crate::services::payments::mercadopago::{self as mercadopago, PaymentError};
+use crate::services::payments::webhook_log::{self, Received, WebhookFilter};
+use crate::services::payments::{self, Payment, PaymentFilter, PaymentStatus};
+
+/// A payment as the API shows it; amounts are decimals in the order's currency.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    pub id: String,
+    /// The order paid.
+    pub sale_id: String,
+    /// `mercadopago`, `stripe` or `manual`.
+    pub provider: String,
+    #[schema(value_type = f64)]
+    pub amount: DecimalOut,
+    pub currency: String,
+    /// `pending`, `authorized`, `approved`, `rejected`, `cancelled`, `refunded` or `charged_back`.
+    pub status: String,
+    pub status_detail: Option<String>,
+    /// The provider's id for the payment, once it has one.
+    pub provider_id: Option<String>,
+    pub preference_id: Option<String>,
+    pub external_reference: String,
+    /// The provider charged another amount or currency than the one asked for; the order was
+    /// not marked paid.
+    pub amount_mismatch: bool,
+    /// Charged so far.
+    #[schema(value_type = f64)]
+    pub paid_amount: DecimalOut,
+    /// Given back so far (refunds and chargebacks).
+    #[schema(value_type = f64)]
+    pub refunded_amount: DecimalOut,
+    /// The provider's last answer (admins only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub provider_data: Option<Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl PaymentView {
+    fn new(p: Payment, store: &Store, with_provider_data: bool) -> PaymentView {
+        let exponent = store.currency.exponent();
+        PaymentView {
+            id: p.id,
+            sale_id: p.order_id,
+            provider: p.provider,
+            amount: DecimalOut::scaled(p.amount, exponent),
+            currency: p.currency,
+            status: p.status,
+            status_detail: p.status_detail,
+            provider_id: p.provider_payment_id,
+            preference_id: p.preference_id,
+            external_reference: p.external_reference,
+            amount_mismatch: p.amount_mismatch,
+            paid_amount: DecimalOut::scaled(p.paid, exponent),
+            refunded_amount: DecimalOut::scaled(p.refunded, exponent),
+            provider_data: if with_provider_data { p.provider_data } else { None },
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+fn payment_error(e: PaymentError) -> ApiError {
+    match e {
+        PaymentError::NotConfigured(provider) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::PROVIDER_NOT_CONFIGURED,
+            format!("Los pagos con {provider} no están configurados en esta tienda"),
+        ),
+        PaymentError::Provider(cause) => ApiError::upstream("El proveedor de pagos no respondió correctamente; intentá de nuevo", cause),
+        PaymentError::UnknownPayment => ApiError::not_found("El pago no existe"),
+        PaymentError::Foreign => ApiError::field("providerId", "No es un pago de los pedidos de esta tienda"),
+        PaymentError::Database(e) => ApiError::internal(e),
+    }
+}
+
+/// How to pay an order (seed 001).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartPayment {
+    /// `mercadopago` (the default).
+    pub payment_method: Option<String>,
+}
+
+/// The Checkout Pro preference the buyer is sent to.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferenceView {
+    pub id: String,
+    /// Where to send the buyer.
+    pub init_point: Option<String>,
+    pub sandbox_init_point: Option<String>,
+}
+
+/// `{payment, preference}` (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentStarted {
+    pub payment: PaymentView,
+    pub preference: PreferenceView,
+}
+
+/// Starts paying an order with Mercado Pago: a Checkout Pro preference for what the order still
+/// owes, and a pending payment. A guest's order needs only its id; a user's order, its owner
+/// (or an admin).
+#[utoipa::path(post, path = "/payments/sale/{id}", tag = "payments", params(("id" = String, Path, description = "The order")),
+    request_body = StartPayment,
+    responses(
+        (status = 201, description = "Preference created", body = PaymentStarted),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "The order is cancelled, refunded or already paid", body = ErrorBody),
+        (status = 422, description = "Unknown payment method", body = ErrorBody),
+        (status = 502, description = "Mercado Pago failed; nothing was recorded", body = ErrorBody),
+        (status = 503, description = "Mercado Pago is not configured", body = ErrorBody),
+    ))]
+pub async fn start(
+    State(app): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<PaymentStarted>)> {
+    // The body is optional.
+    let body: StartPayment = if body.iter().all(u8::is_ascii_whitespace) { StartPayment::default() } else { parse_json(&body)? };
+    let method =
+        body.payment_method.as_deref().map(|m| m.trim().to_ascii_lowercase().replace('_', "")).unwrap_or_else(|| "mercadopago".into());
+    if method != "mercadopago" {
+        return Err(ApiError::field("paymentMethod", "Solo se admite mercadopago aquí"));
+    }
+    let mut conn = app.db.reader().acquire().await?;
+    let order = orders::find(&mut conn, &store.id, &id).await?.ok_or_else(|| ApiError::not_found("El pedido no existe"))?;
+    if let Some(owner) = &order.user_id
+        && user.as_ref().is_none_or(|u| &u.id != owner && !u.has_role(Role::Admin))
+    {
+        return Err(ApiError::not_found("El pedido no existe"));
+    }
+    if [orders::CANCELLED, payments::apply::REFUNDED].contains(&order.status_code.as_str()) {
+        return Err(ApiError::conflict(codes::ORDER_NOT_PAYABLE, format!("El pedido está {}", order.status_name)));
+    }
+    let money = payments::order_money(&mut conn, &order.id).await?;
+    drop(conn);
+    let owed = order.total - (money.paid - money.refunded);
+    if owed <= 0 {
+        return Err(ApiError::conflict(codes::ORDER_ALREADY_PAID, "El pedido ya está pagado"));
+    }
+    let (payment, preference) = mercadopago::start(&app, &store, &order, owed).await.map_err(payment_error)?;
+    let preference =
+        PreferenceView { id: preference.id, init_point: preference.init_point, sandbox_init_point: preference.sandbox_init_point };
+    Ok((StatusCode::CREATED, Json(PaymentStarted { payment: PaymentView::new(payment, &store, false), preference })))
+}
+
+/// The query string as a map (first value of each name).
+fn query_map(raw: Option<&str>) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    map
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The seed's answer to a webhook.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookAnswer {
+    pub message: String,
+}
+
+/// Mercado Pago's notifications: the signed JSON webhook (`x-signature` checked against
+/// `MERCADOPAGO_WEBHOOK_SECRET`, 5-minute window) and the legacy `?topic=payment&id=` form
+/// (which Mercado Pago cannot sign: only a hint). Every notification is logged first; the
+/// payment is then fetched from Mercado Pago and applied, once however often it arrives.
+#[utoipa::path(post, path = "/payments/webhook", tag = "payments",
+    responses(
+        (status = 200, description = "Processed (or not about a payment)", body = WebhookAnswer),
+        (status = 400, description = "Not a Mercado Pago notification", body = ErrorBody),
+        (status = 401, description = "Missing, wrong or stale signature; logged, nothing applied", body = ErrorBody),
+        (status = 502, description = "Mercado Pago could not be asked; it will retry", body = ErrorBody),
+    ))]
+pub async fn mercadopago_webhook(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
+    body: Bytes,
+) -> ApiResult<Json<WebhookAnswer>> {
+    let query = query_map(raw_query.as_deref());
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let data_id = query.get("data.id").cloned();
+    let (format, event_type, resource_id) = if data_id.is_some() || (json.get("type").is_some() && json.get("data").is_some()) {
+        let resource = data_id.clone().or_else(|| mp::id_text(&json["data"]["id"]));
+        ("webhook", query.get("type").cloned().or_else(|| json["type"].as_str().map(str::to_string)), resource)
+    } else if let (Some(topic), Some(id)) = (query.get("topic"), query.get("id")) {
+        ("ipn", Some(topic.clone()), Some(id.clone()))
+    } else {
+        ("unknown", None, None)
+    };
+    let signature = match format {
+        "webhook" => match mercadopago::config(&app).ok().and_then(|c| c.webhook_secret.as_ref()) {
+            None => Err("MERCADOPAGO_WEBHOOK_SECRET is not set".to_string()),
+            Some(secret) => mp::verify_signature(
+                secret.expose(),
+                header_text(&headers, "x-signature"),
+                header_text(&headers, "x-request-id"),
+                data_id.as_deref(),
+                chrono::Utc::now().timestamp(),
+                SIGNATURE_TOLERANCE_SECS,
+            )
+            .map_err(|e| e.to_string()),
+        },
+        "ipn" => Err("legacy notification (Mercado Pago does not sign them; only fetched)".to_string()),
+        _ => Err("not a Mercado Pago notification".to_string()),
+    };
+    let kept = ["x-signature", "x-request-id", "user-agent", "content-type", "x-retry"];
+    let kept_headers: serde_json::Map<String, Value> =
+        kept.iter().filter_map(|h| header_text(&headers, h).map(|v| (h.to_string(), Value::String(v.to_string())))).collect();
+    let received = Received {
+        store_id: &store.id,
+        source: "mercadopago",
+        event_type: event_type.as_deref(),
+        resource_id: resource_id.as_deref(),
+        format,
+        headers: &Value::Object(kept_headers),
+        query: &json!(query),
+        body: &text,
+        ip: &ip,
+        user_agent: header_text(&headers, "user-agent"),
+        signature_valid: signature.is_ok(),
+    };
+    let log_id = webhook_log::record(&mut *app.db.writer().acquire().await?, &received).await?;
+    let finish = |processed: bool, outcome: String, changed: bool| {
+        let app = app.clone();
+        let log_id = log_id.clone();
+        async move { webhook_log::finish(&mut *app.db.writer().acquire().await?, &log_id, processed, &outcome, changed).await }
+    };
+    match (format, &signature) {
+        ("unknown", _) => {
+            finish(false, "refused: not a Mercado Pago notification".into(), false).await?;
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, "No es una notificación de Mercado Pago"));
+        }
+        ("webhook", Err(why)) => {
+            finish(false, format!("refused: {why}"), false).await?;
+            return Err(ApiError::unauthorized(codes::INVALID_SIGNATURE, "La firma de la notificación no es válida"));
+        }
+        _ => {}
+    }
+    let processed = WebhookAnswer { message: "Webhook processed successfully".into() };
+    let (Some(resource), Some("payment")) = (resource_id.as_deref(), event_type.as_deref()) else {
+        finish(true, format!("ignored: topic {}", event_type.as_deref().unwrap_or("(none)")), false).await?;
+        return Ok(Json(processed));
+    };
+    match mercadopago::sync(&app, &store, resource, "webhook").await {
+        Ok((_, applied)) => finish(true, applied.outcome, applied.changed).await?,
+        Err(PaymentError::Foreign) => finish(true, "ignored: not a payment of this store's orders".into(), false).await?,
+        Err(e) => {
+            finish(false, format!("failed: {e}"), false).await?;
+            return Err(payment_error(e));
+        }
+    }
+    Ok(Json(processed))
+}
+
+/// Where Mercado Pago sends the buyer back: to the frontend's page for the outcome, with the
+/// payment's parameters (`"null"` values left out). They are the buyer's input: the frontend
+/// should ask `POST /api/payments/verify` for the real state.
+async fn back_to_frontend(app: &AppState, outcome: &str, raw_query: Option<&str>) -> Response {
+    let target = match (mercadopago::config(app).ok(), outcome) {
+        (Some(c), "success") => c.success_url.clone(),
+        (Some(c), "failure") => c.failure_url.clone(),
+        (Some(c), _) => c.pending_url.clone(),
+        (None, _) => format!("{}/payment/{outcome}", app.config.frontend_url),
+    };
+    let query = query_map(raw_query);
+    let pick = |names: &[&str]| names.iter().find_map(|n| query.get(*n).filter(|v| !v.is_empty() && *v != "null").cloned());
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    let params = [
+        ("payment_id", pick(&["payment_id", "collection_id"])),
+        ("status", pick(&["status", "collection_status"])),
+        ("external_reference", pick(&["external_reference"])),
+        ("preference_id", pick(&["preference_id"])),
+        ("merchant_order_id", pick(&["merchant_order_id"])),
+    ];
+    for (name, value) in params {
+        if let Some(v) = value {
+            out.append_pair(name, &v);
+        }
+    }
+    let query = out.finish();
+    let separator = if target.contains('?') { '&' } else { '?' };
+    let location = if query.is_empty() { target } else { format!("{target}{separator}{query}") };
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+/// Mercado Pago's return URL after an approved payment: 302 to the frontend.
+#[utoipa::path(get, path = "/payments/success", tag = "payments", responses((status = 302, description = "To the frontend's success page")))]
+pub async fn success(State(app): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    back_to_frontend(&app, "success", q.as_deref()).await
+}
+
+/// Mercado Pago's return URL after a failed payment: 302 to the frontend.
+#[utoipa::path(get, path = "/payments/failure", tag = "payments", responses((status = 302, description = "To the frontend's failure page")))]
+pub async fn failure(State(app): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    back_to_frontend(&app, "failure", q.as_deref()).await
+}
+
+/// Mercado Pago's return URL for a payment still pending: 302 to the frontend.
+#[utoipa::path(get, path = "/payments/pending", tag = "payments", responses((status = 302, description = "To the frontend's pending page")))]
+pub async fn pending(State(app): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    back_to_frontend(&app, "pending", q.as_deref()).await
+}
+
+/// A payment to check with its provider.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyRequest {
+    /// feria's id of the payment.
+    pub payment_id: Option<String>,
+    /// Mercado Pago's id of the payment, when the return URL gave one.
+    pub provider_id: Option<String>,
+}
+
+/// The payment after checking it (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    pub payment: PaymentView,
+    /// Checking it changed something.
+    pub is_updated: bool,
+}
+
+/// Asks Mercado Pago for the payment's current state and applies it (as a webhook would).
+#[utoipa::path(post, path = "/payments/verify", tag = "payments", request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "The payment, up to date", body = Verified),
+        (status = 404, description = "No such payment", body = ErrorBody),
+        (status = 422, description = "Missing paymentId, or a providerId of another order", body = ErrorBody),
+        (status = 502, description = "Mercado Pago failed", body = ErrorBody),
+    ))]
+pub async fn verify(
+    State(app): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    CurrentStore(store): CurrentStore,
+    ApiJson(body): ApiJson<VerifyRequest>,
+) -> ApiResult<Json<Verified>> {
+    let id = body
+        .payment_id
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::field("paymentId", "Es obligatorio"))?;
+    let admin = user.as_ref().is_some_and(|u| u.has_role(Role::Admin));
+    let payment = payments::find(&mut *app.db.reader().acquire().await?, &store.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("El pago no existe"))?;
+    if payment.provider != payments::Provider::MercadoPago.as_str() {
+        return Ok(Json(Verified { payment: PaymentView::new(payment, &store, admin), is_updated: false }));
+    }
+    let asked = body.provider_id.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
+    let provider_id = match asked.or_else(|| payment.provider_payment_id.clone()) {
+        Some(known) => Some(known),
+        None => mercadopago::latest_for_order(&app, &payment.order_id).await.map_err(payment_error)?,
+    };
+    let Some(provider_id) = provider_id else {
+        return Ok(Json(Verified { payment: PaymentView::new(payment, &store, admin), is_updated: false }));
+    };
+    let (updated, applied) = mercadopago::sync(&app, &store, &provider_id, "verify").await.map_err(payment_error)?;
+    if updated.order_id != payment.order_id {
+        return Err(ApiError::field("providerId", "Es un pago de otro pedido"));
+    }
+    Ok(Json(Verified { payment: PaymentView::new(updated, &store, admin), is_updated: applied.changed }))
+}
+
+/// One page of payments (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentPage {
+    pub payments: Vec<PaymentView>,
+    pub pagination: PageInfo,
+}
+
+/// Filters of the payment list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentQuery {
+    /// Only payments in this status.
+    pub status: Option<String>,
+}
+
+fn status_filter(status: Option<String>) -> ApiResult<Option<String>> {
+    match status.map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) if PaymentStatus::parse(&s).is_some() => Ok(Some(s)),
+        Some(_) => Err(ApiError::field("status", "Debe ser pending, authorized, approved, rejected, cancelled, refunded o charged_back")),
+    }
+}
+
+async fn page_of(app: &AppState, store: &Store, filter: PaymentFilter, page: Pagination) -> ApiResult<Json<PaymentPage>> {
+    let (total, found) = payments::list(&mut *app.db.reader().acquire().await?, &store.id, &filter, page.limit, page.offset()).await?;
+    Ok(Json(PaymentPage {
+        payments: found.into_iter().map(|p| PaymentView::new(p, store, true)).collect(),
+        pagination: PageInfo::new(page, total),
+    }))
+}
+
+/// Every payment of the store, newest first (admin).
+#[utoipa::path(get, path = "/payments", tag = "payments", security(("bearer" = [])), params(PaymentQuery, ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses(
+        (status = 200, description = "One page", body = PaymentPage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 422, description = "Unknown status", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    CurrentStore(store): CurrentStore,
+    page: Pagination,
+    axum::extract::Query(q): axum::extract::Query<PaymentQuery>,
+) -> ApiResult<Json<PaymentPage>> {
+    page_of(&app, &store, PaymentFilter { status: status_filter(q.status)?, order_id: None }, page).await
+}
+
+/// The payments of one order, newest first (admin).
+#[utoipa::path(get, path = "/payments/by-sale/{id}", tag = "payments", security(("bearer" = [])), params(("id" = String, Path, description = "The order"), ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses(
+        (status = 200, description = "One page", body = PaymentPage),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn by_sale(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+    page: Pagination,
+) -> ApiResult<Json<PaymentPage>> {
+    page_of(&app, &store, PaymentFilter { status: None, order_id: Some(id) }, page).await
+}
+
+/// One payment with its ledger and the last webhook about it (admin).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentDetail {
+    #[serde(flatten)]
+    pub payment: PaymentView,
+    /// The body of the last webhook about this payment, if any.
+    #[schema(value_type = Option<Object>)]
+    pub webhook_data: Option<Value>,
+}
+
+/// `{payment}` (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentOne {
+    pub payment: PaymentDetail,
+}
+
+/// One payment (admin).
+#[utoipa::path(get, path = "/payments/{id}", tag = "payments", security(("bearer" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The payment", body = PaymentOne),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such payment", body = ErrorBody),
+    ))]
+pub async fn get(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+) -> ApiResult<Json<PaymentOne>> {
+    let mut conn = app.db.reader().acquire().await?;
+    let payment = payments::find(&mut conn, &store.id, &id).await?.ok_or_else(|| ApiError::not_found("El pago no existe"))?;
+    let webhook_data = match &payment.provider_payment_id {
+        Some(resource) => {
+            let filter =
+                WebhookFilter { resource_id: Some(resource.clone()), source: Some(payment.provider.clone()), ..WebhookFilter::default() };
+            let (_, last) = webhook_log::list(&mut conn, &store.id, &filter, 1, 0).await?;
+            last.first().map(|w| serde_json::from_str(&w.body).unwrap_or(Value::String(w.body.clone())))
+        }
+        None => None,
+    };
+    Ok(Json(PaymentOne { payment: PaymentDetail { payment: PaymentView::new(payment, &store, true), webhook_data } }))
+}
+
+/// The preference and the state of its payment (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreferenceState {
+    pub preference: PreferenceSummary,
+    pub payment: PaymentSummary,
+}
+
+/// A preference as Mercado Pago has it, with its payment's status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreferenceSummary {
+    pub id: String,
+    pub status: String,
+    #[schema(value_type = Vec<Object>)]
+    pub items: Value,
+    #[schema(value_type = Object)]
+    pub payer: Value,
+}
+
+/// The local payment of a preference.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentSummary {
+    pub id: String,
+    pub status: String,
+    #[schema(value_type = f64)]
+    pub amount: DecimalOut,
+}
+
+/// A preference of this store, read from Mercado Pago, with its payment's state.
+#[utoipa::path(get, path = "/payments/preference/{id}", tag = "payments", params(("id" = String, Path, description = "The preference")),
+    responses(
+        (status = 200, description = "The preference", body = PreferenceState),
+        (status = 404, description = "No payment of this store has this preference", body = ErrorBody),
+        (status = 502, description = "Mercado Pago failed", body = ErrorBody),
+    ))]
+pub async fn preference(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+) -> ApiResult<Json<PreferenceState>> {
+    let payment = payments::find_by_preference(&mut *app.db.reader().acquire().await?, &store.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("La preferencia no existe"))?;
+    let found = mercadopago::preference(&app, &id).await.map_err(payment_error)?;
+    Ok(Json(PreferenceState {
+        preference: PreferenceSummary { id, status: payment.status.clone(), items: found["items"].clone(), payer: found["payer"].clone() },
+        payment: PaymentSummary {
+            id: payment.id,
+            status: payment.status,
+            amount: DecimalOut::scaled(payment.amount, store.currency.exponent()),
+        },
+    }))
+}

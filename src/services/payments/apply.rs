@@ -1,0 +1,158 @@
+//! Applying what a provider says about a payment: events appended once, the payment's status
+//! updated, and the order moved through its workflow when its money says so.
+//!
+//! Approved for the payment's exact amount and currency → the order moves to PAID (along the
+//! workflow, e.g. PENDING → AWAITING_PAYMENT → PAID) once its payments cover its total;
+//! approved for another amount → the payment is flagged (`amount_mismatch`) and the order is
+//! left as it is; rejected or cancelled → nothing moves (the order keeps waiting); refunded or
+//! charged back → REFUNDED once everything paid was given back. The same observation applied
+//! twice, even concurrently, appends nothing the second time and moves nothing.
+
+use feria_db::{AnyConnection, Backend};
+use feria_domain::time;
+use serde_json::Value;
+
+use super::{Payment, PaymentStatus, append_event, order_money};
+use crate::app::App;
+use crate::services::catalog::stores::Store;
+use crate::services::order_notifications;
+use crate::services::orders::{self, StatusChangeError};
+
+/// The status an order enters when its payments cover it.
+pub const PAID: &str = "PAID";
+/// The status an order enters when everything paid was given back.
+pub const REFUNDED: &str = "REFUNDED";
+
+/// What a provider says about one of its payments, in feria's terms.
+#[derive(Debug)]
+pub struct Observation {
+    pub status: PaymentStatus,
+    pub status_detail: Option<String>,
+    /// The amount charged (minor units), when the provider says.
+    pub charged: Option<i64>,
+    /// The currency of `charged`.
+    pub currency: Option<String>,
+    /// Refunded so far according to the provider, minor units.
+    pub refunded_total: Option<i64>,
+    /// The provider's answer, kept on the payment.
+    pub raw: Value,
+    /// How feria learnt it: `webhook`, `verify`, `refund`, `manual`.
+    pub source: &'static str,
+}
+
+/// What applying changed.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// Events were appended (the observation was new).
+    pub changed: bool,
+    /// The order's new status code, when it moved.
+    pub order_status: Option<String>,
+    /// One line for the webhook log and the admin.
+    pub outcome: String,
+    /// Notifications were queued (wake the job runner after the commit).
+    pub queued: bool,
+}
+
+/// Applies `obs` to `payment` inside the caller's transaction.
+pub async fn apply(
+    conn: &mut AnyConnection,
+    app: &App,
+    store: &Store,
+    payment: &Payment,
+    obs: Observation,
+) -> Result<Applied, sqlx::Error> {
+    if Backend::of(conn) == Backend::Postgres {
+        // Observations of one payment are applied one after the other.
+        sqlx::query("SELECT id FROM payments WHERE id = $1 FOR UPDATE").bind(&payment.id).fetch_all(&mut *conn).await?;
+    }
+    let current = super::find(conn, &store.id, &payment.id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let charged = obs.charged.unwrap_or(current.amount);
+    let currency_differs = obs.currency.as_deref().is_some_and(|c| !c.eq_ignore_ascii_case(&current.currency));
+    let was_charged = matches!(obs.status, PaymentStatus::Approved | PaymentStatus::Refunded | PaymentStatus::ChargedBack);
+    let mismatch = current.amount_mismatch || (was_charged && (charged != current.amount || currency_differs));
+    let mut approved = false;
+    let mut given_back = false;
+    if was_charged {
+        approved = append_event(conn, &current.id, "approved", charged, "approved", obs.source).await?;
+    }
+    match obs.status {
+        PaymentStatus::Authorized => {
+            append_event(conn, &current.id, "authorized", charged, "authorized", obs.source).await?;
+        }
+        PaymentStatus::Rejected | PaymentStatus::Cancelled => {
+            let kind = obs.status.as_str();
+            append_event(conn, &current.id, kind, current.amount, kind, obs.source).await?;
+        }
+        PaymentStatus::ChargedBack => {
+            let left = current.paid.max(charged) - current.refunded;
+            if left > 0 {
+                given_back |= append_event(conn, &current.id, "charged_back", left, "charged_back", obs.source).await?;
+            }
+        }
+        _ => {}
+    }
+    // Refunds the provider reports beyond those recorded (made here or in its dashboard).
+    let refunded_total = match obs.status {
+        PaymentStatus::Refunded => Some(obs.refunded_total.unwrap_or(charged).max(charged)),
+        _ => obs.refunded_total,
+    };
+    let recorded = super::find(conn, &store.id, &current.id).await?.ok_or(sqlx::Error::RowNotFound)?.refunded;
+    if let Some(total) = refunded_total.filter(|t| *t > recorded) {
+        let key = format!("refunded-total:{total}");
+        given_back |= append_event(conn, &current.id, "refunded", total - recorded, &key, obs.source).await?;
+    }
+    let now = time::to_db(time::now());
+    sqlx::query(
+        "UPDATE payments SET status = $1, status_detail = $2, provider_data = $3, amount_mismatch = $4, updated_at = $5 WHERE id = $6",
+    )
+    .bind(obs.status.as_str())
+    .bind(&obs.status_detail)
+    .bind(obs.raw.to_string())
+    .bind(feria_db::flag(mismatch))
+    .bind(&now)
+    .bind(&current.id)
+    .execute(&mut *conn)
+    .await?;
+    let changed = approved || given_back || current.status != obs.status.as_str();
+    let mut applied = Applied { changed, order_status: None, outcome: String::new(), queued: false };
+    let money = order_money(conn, &current.order_id).await?;
+    let order = orders::find(conn, &store.id, &current.order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let target = if approved && mismatch {
+        applied.outcome = format!(
+            "{}: charged {charged} {} for {} {}, order left as it is",
+            obs.status.as_str(),
+            obs.currency.as_deref().unwrap_or(&current.currency),
+            current.amount,
+            current.currency
+        );
+        None
+    } else if approved && money.paid - money.refunded >= order.total {
+        Some(PAID)
+    } else if given_back && money.paid > 0 && money.refunded >= money.paid {
+        Some(REFUNDED)
+    } else {
+        None
+    };
+    if let Some(target) = target {
+        let by = format!("payment:{}", current.provider);
+        match orders::advance_to(conn, &store.id, &order.id, target, Some(&by), Some("Pago")).await {
+            Ok(true) => {
+                let moved = orders::find(conn, &store.id, &order.id).await?.ok_or(sqlx::Error::RowNotFound)?;
+                applied.queued |= order_notifications::status_changed(conn, app, store, &moved).await?;
+                applied.order_status = Some(moved.status_code.clone());
+                applied.outcome = format!("{}: order {} → {}", obs.status.as_str(), moved.order_number, moved.status_code);
+            }
+            Ok(false) => applied.outcome = format!("{}: order {} already {target}", obs.status.as_str(), order.order_number),
+            Err(StatusChangeError::Database(e)) => return Err(e),
+            Err(e) => applied.outcome = format!("{}: order {} not moved to {target} ({e})", obs.status.as_str(), order.order_number),
+        }
+        if approved && target == PAID {
+            applied.queued |= order_notifications::payment_approved(conn, app, store, &order, charged, &current.provider).await?;
+        }
+    }
+    if applied.outcome.is_empty() {
+        applied.outcome =
+            if changed { format!("{}: recorded", obs.status.as_str()) } else { format!("{}: already applied", obs.status.as_str()) };
+    }
+    Ok(applied)
+}

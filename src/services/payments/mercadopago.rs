@@ -1,0 +1,227 @@
+//! Paying orders with Mercado Pago Checkout Pro: a preference per attempt, then the payments
+//! Mercado Pago reports (by webhook, or when asked to verify) fetched from its API and applied.
+//! A webhook's body is never trusted: only the payment fetched with feria's token counts.
+
+use feria_domain::decimal::DecimalOut;
+use feria_domain::ids::new_id;
+use feria_domain::money::parse_scaled;
+use feria_providers::mercadopago::{self as mp, BackUrls, MercadoPago, MpError, Payer, Phone, PreferenceItem, PreferenceRequest};
+use serde_json::json;
+
+use super::apply::{self, Applied, Observation};
+use super::{NewPayment, Payment, PaymentStatus, Provider};
+use crate::app::App;
+use crate::config::MercadoPagoConfig;
+use crate::services::catalog::stores::Store;
+use crate::services::orders::Order;
+
+/// Why a payment could not be started or brought up to date; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("{0} is not configured")]
+    NotConfigured(&'static str),
+    #[error("payment provider failed: {0}")]
+    Provider(String),
+    #[error("no such payment")]
+    UnknownPayment,
+    #[error("the provider's payment is not for this store's orders")]
+    Foreign,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<MpError> for PaymentError {
+    fn from(e: MpError) -> PaymentError {
+        PaymentError::Provider(e.to_string())
+    }
+}
+
+/// The configured account.
+pub fn config(app: &App) -> Result<&MercadoPagoConfig, PaymentError> {
+    app.config.payments.mercadopago.as_ref().ok_or(PaymentError::NotConfigured("Mercado Pago"))
+}
+
+/// A client for the configured account.
+fn client(app: &App) -> Result<MercadoPago, PaymentError> {
+    let config = config(app)?;
+    Ok(MercadoPago::new(&config.api_url, config.access_token.expose(), app.config.payments.provider_timeout)?)
+}
+
+/// feria's URL for `path` under the store (`/api/stores/{slug}/payments/…`).
+fn store_url(app: &App, store: &Store, path: &str) -> String {
+    format!("{}/api/stores/{}/payments/{path}", app.config.payments.public_url, store.slug)
+}
+
+/// The preference's items: one per line at what the buyer pays for it (after the discount, with
+/// tax), and the shipping; so they add up to the order's total exactly. A line whose amount does
+/// not divide by its quantity is one item "name × quantity".
+fn items(order: &Order, store: &Store) -> Vec<PreferenceItem> {
+    let exponent = store.currency.exponent();
+    let mut items: Vec<PreferenceItem> = order
+        .lines
+        .iter()
+        .map(|l| {
+            let amount = l.net - l.discount + l.tax;
+            let (title, quantity, unit) = if amount % l.quantity == 0 {
+                (l.product_name.clone(), l.quantity, amount / l.quantity)
+            } else {
+                (format!("{} × {}", l.product_name, l.quantity), 1, amount)
+            };
+            PreferenceItem {
+                id: l.product_id.clone(),
+                title,
+                quantity,
+                unit_price: DecimalOut::scaled(unit, exponent),
+                currency_id: order.currency.clone(),
+            }
+        })
+        .collect();
+    if order.shipping > 0 {
+        items.push(PreferenceItem {
+            id: "shipping".into(),
+            title: "Envío".into(),
+            quantity: 1,
+            unit_price: DecimalOut::scaled(order.shipping, exponent),
+            currency_id: order.currency.clone(),
+        });
+    }
+    items
+}
+
+/// Creates a Checkout Pro preference for `amount` of the order and records the pending payment
+/// (only once Mercado Pago answered, so a failure leaves nothing behind).
+pub async fn start(app: &App, store: &Store, order: &Order, amount: i64) -> Result<(Payment, mp::Preference), PaymentError> {
+    let client = client(app)?;
+    let payment_id = new_id();
+    let back = |outcome: &str| store_url(app, store, outcome);
+    let https = app.config.payments.public_url.starts_with("https://");
+    let request = PreferenceRequest {
+        items: items(order, store),
+        payer: Payer {
+            name: order.customer_name.clone(),
+            email: order.customer_email.clone(),
+            phone: order.address.phone.clone().map(|number| Phone { number }),
+        },
+        back_urls: BackUrls { success: back("success"), failure: back("failure"), pending: back("pending") },
+        // Mercado Pago refuses auto_return unless the success URL is public (https).
+        auto_return: https.then(|| "approved".to_string()),
+        external_reference: order.id.clone(),
+        notification_url: Some(format!("{}?source_news=webhooks", store_url(app, store, "webhook"))),
+        statement_descriptor: store.name.chars().take(13).collect(),
+        metadata: json!({"payment_id": payment_id, "order_id": order.id, "order_number": order.order_number}),
+    };
+    let (preference, raw) = client.create_preference(&request, &payment_id).await?;
+    let mut conn = app.db.writer().acquire().await?;
+    let payment = super::insert(
+        &mut conn,
+        &payment_id,
+        NewPayment {
+            store_id: &store.id,
+            order_id: &order.id,
+            provider: Provider::MercadoPago,
+            amount,
+            currency: &order.currency,
+            provider_payment_id: None,
+            preference_id: Some(&preference.id),
+            external_reference: &order.id,
+            provider_data: Some(&raw),
+        },
+    )
+    .await?;
+    Ok((payment, preference))
+}
+
+/// What Mercado Pago's payment says, in feria's terms (amounts in the store's minor units).
+fn observation(p: &mp::Payment, exponent: u32, source: &'static str) -> Observation {
+    let minor = |text: &Option<String>| text.as_deref().and_then(|t| parse_scaled(t, exponent).ok());
+    Observation {
+        status: PaymentStatus::from_mercadopago(&p.status),
+        status_detail: p.status_detail.clone(),
+        charged: minor(&p.transaction_amount),
+        currency: p.currency_id.clone(),
+        refunded_total: minor(&p.transaction_amount_refunded),
+        raw: p.raw.clone(),
+        source,
+    }
+}
+
+/// The local payment for Mercado Pago's payment `p`: the one that already has its id, else the
+/// attempt it started from (its preference, by the `payment_id` put in the metadata) when that
+/// has no Mercado Pago payment yet, else a new attempt of the same order. `None` when `p` is
+/// not about an order of this store.
+async fn local_payment(app: &App, store: &Store, p: &mp::Payment) -> Result<Option<Payment>, PaymentError> {
+    let mut conn = app.db.writer().acquire().await?;
+    if let Some(found) = super::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &p.id).await? {
+        return Ok(Some(found));
+    }
+    let started = p.raw["metadata"]["payment_id"].as_str().map(str::to_string);
+    let origin = match started {
+        Some(id) => super::find(&mut conn, &store.id, &id).await?,
+        None => None,
+    };
+    let Some(origin) = origin.filter(|o| Some(&o.external_reference) == p.external_reference.as_ref()) else { return Ok(None) };
+    // Claim the attempt for this Mercado Pago payment, unless another one already has it.
+    let claimed = sqlx::query("UPDATE payments SET provider_payment_id = $1 WHERE id = $2 AND provider_payment_id IS NULL")
+        .bind(&p.id)
+        .bind(&origin.id)
+        .execute(&mut *conn)
+        .await;
+    match claimed {
+        Ok(done) if done.rows_affected() == 1 => return Ok(super::find(&mut conn, &store.id, &origin.id).await?),
+        Ok(_) => {}
+        // Another request claimed it for this same payment at the same moment.
+        Err(e) if feria_db::is_unique_violation(&e) => {}
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(found) = super::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &p.id).await? {
+        return Ok(Some(found));
+    }
+    let new = NewPayment {
+        store_id: &store.id,
+        order_id: &origin.order_id,
+        provider: Provider::MercadoPago,
+        amount: origin.amount,
+        currency: &origin.currency,
+        provider_payment_id: Some(&p.id),
+        preference_id: origin.preference_id.as_deref(),
+        external_reference: &origin.external_reference,
+        provider_data: None,
+    };
+    match super::insert(&mut conn, &new_id(), new).await {
+        Ok(created) => Ok(Some(created)),
+        Err(e) if feria_db::is_unique_violation(&e) => {
+            Ok(super::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &p.id).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Fetches Mercado Pago's payment `mp_payment_id` and applies it to its local payment and order,
+/// in one transaction. `Foreign` when it is not about an order of this store.
+pub async fn sync(app: &App, store: &Store, mp_payment_id: &str, source: &'static str) -> Result<(Payment, Applied), PaymentError> {
+    let client = client(app)?;
+    let fetched = client.payment(mp_payment_id).await?;
+    let local = local_payment(app, store, &fetched).await?.ok_or(PaymentError::Foreign)?;
+    let mut tx = app.db.begin().await?;
+    let applied = apply::apply(&mut tx, app, store, &local, observation(&fetched, store.currency.exponent(), source)).await?;
+    let updated = super::find(&mut tx, &store.id, &local.id).await?.ok_or(PaymentError::UnknownPayment)?;
+    tx.commit().await?;
+    if applied.queued {
+        app.job_wake.notify_one();
+    }
+    Ok((updated, applied))
+}
+
+/// The newest payment Mercado Pago has for the order (`external_reference`), if any.
+pub async fn latest_for_order(app: &App, order_id: &str) -> Result<Option<String>, PaymentError> {
+    let client = client(app)?;
+    let query =
+        [("external_reference", order_id.to_string()), ("sort", "date_created".into()), ("criteria", "desc".into()), ("limit", "1".into())];
+    let found = client.search_payments(&query).await?;
+    Ok(found["results"].as_array().and_then(|r| r.first()).and_then(|p| mp::id_text(&p["id"])))
+}
+
+/// Mercado Pago's preference `id`, as it answers.
+pub async fn preference(app: &App, id: &str) -> Result<serde_json::Value, PaymentError> {
+    Ok(client(app)?.preference(id).await?)
+}
