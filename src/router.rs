@@ -127,6 +127,11 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(payments::preference))
         .routes(routes!(payments::by_sale))
         .routes(routes!(payments::get))
+        .routes(routes!(payments::refund))
+        .routes(routes!(payments::confirm_manual))
+        .routes(routes!(payments::intent))
+        .routes(routes!(payments::confirm))
+        .routes(routes!(payments::stripe_webhook))
         .routes(routes!(webhooks::list))
         .routes(routes!(webhooks::get))
 }

@@ -54,6 +54,8 @@ pub mod codes {
     pub const INVALID_SIGNATURE: &str = "invalid_signature";
     pub const ORDER_NOT_PAYABLE: &str = "order_not_payable";
     pub const ORDER_ALREADY_PAID: &str = "order_already_paid";
+    pub const NOTHING_TO_REFUND: &str = "nothing_to_refund";
+    pub const MANUAL_CONFIRMATION_NOT_ALLOWED: &str = "manual_confirmation_not_allowed";
 }
 
 /// One problem with one input field.

@@ -17,16 +17,22 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::config::SIGNATURE_TOLERANCE_SECS;
-use crate::http::auth::{AdminUser, ClientIp, MaybeUser};
+use crate::http::auth::{AdminUser, AuthUser, ClientIp, MaybeUser};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::json::{ApiJson, PageInfo, Pagination, parse_json};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
+use crate::http::validate::Validator;
 use crate::services::catalog::stores::Store;
-use crate::services::orders;
-use crate::services::payments::mercadopago::{self as mercadopago, PaymentError};
+use crate::services::order_statuses::Key;
+use crate::services::orders::{self, Order};
+use crate::services::payment_methods;
+use crate::services::payments::mercadopago;
+use crate::services::payments::refunds::{self, RefundError};
 use crate::services::payments::webhook_log::{self, Received, WebhookFilter};
 use crate::services::payments::{self, Payment, PaymentFilter, PaymentStatus};
+use crate::services::payments::{PaymentError, manual, stripe};
+use feria_domain::decimal::DecimalText;
 
 /// A payment as the API shows it; amounts are decimals in the order's currency.
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,6 +133,27 @@ pub struct PaymentStarted {
     pub preference: PreferenceView,
 }
 
+/// The order `id` if the caller may pay it and it still owes something: a guest's order needs
+/// only its id; a user's order, its owner (or an admin). Returns it with what it owes.
+async fn payable_order(app: &AppState, store: &Store, user: Option<&AuthUser>, id: &str) -> ApiResult<(Order, i64)> {
+    let mut conn = app.db.reader().acquire().await?;
+    let order = orders::find(&mut conn, &store.id, id).await?.ok_or_else(|| ApiError::not_found("El pedido no existe"))?;
+    if let Some(owner) = &order.user_id
+        && user.is_none_or(|u| &u.id != owner && !u.has_role(Role::Admin))
+    {
+        return Err(ApiError::not_found("El pedido no existe"));
+    }
+    if [orders::CANCELLED, payments::apply::REFUNDED].contains(&order.status_code.as_str()) {
+        return Err(ApiError::conflict(codes::ORDER_NOT_PAYABLE, format!("El pedido está {}", order.status_name)));
+    }
+    let money = payments::order_money(&mut conn, &order.id).await?;
+    let owed = order.total - (money.paid - money.refunded);
+    if owed <= 0 {
+        return Err(ApiError::conflict(codes::ORDER_ALREADY_PAID, "El pedido ya está pagado"));
+    }
+    Ok((order, owed))
+}
+
 /// Starts paying an order with Mercado Pago: a Checkout Pro preference for what the order still
 /// owes, and a pending payment. A guest's order needs only its id; a user's order, its owner
 /// (or an admin).
@@ -154,22 +181,7 @@ pub async fn start(
     if method != "mercadopago" {
         return Err(ApiError::field("paymentMethod", "Solo se admite mercadopago aquí"));
     }
-    let mut conn = app.db.reader().acquire().await?;
-    let order = orders::find(&mut conn, &store.id, &id).await?.ok_or_else(|| ApiError::not_found("El pedido no existe"))?;
-    if let Some(owner) = &order.user_id
-        && user.as_ref().is_none_or(|u| &u.id != owner && !u.has_role(Role::Admin))
-    {
-        return Err(ApiError::not_found("El pedido no existe"));
-    }
-    if [orders::CANCELLED, payments::apply::REFUNDED].contains(&order.status_code.as_str()) {
-        return Err(ApiError::conflict(codes::ORDER_NOT_PAYABLE, format!("El pedido está {}", order.status_name)));
-    }
-    let money = payments::order_money(&mut conn, &order.id).await?;
-    drop(conn);
-    let owed = order.total - (money.paid - money.refunded);
-    if owed <= 0 {
-        return Err(ApiError::conflict(codes::ORDER_ALREADY_PAID, "El pedido ya está pagado"));
-    }
+    let (order, owed) = payable_order(&app, &store, user.as_ref(), &id).await?;
     let (payment, preference) = mercadopago::start(&app, &store, &order, owed).await.map_err(payment_error)?;
     let preference =
         PreferenceView { id: preference.id, init_point: preference.init_point, sandbox_init_point: preference.sandbox_init_point };
@@ -187,6 +199,45 @@ fn query_map(raw: Option<&str>) -> BTreeMap<String, String> {
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Stores a webhook as received, before anything is done with it; returns its log id.
+/// `about` is (event type, provider resource id, format).
+#[allow(clippy::too_many_arguments)]
+async fn log_webhook(
+    app: &AppState,
+    store: &Store,
+    source: &str,
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+    body: &str,
+    ip: &str,
+    about: (Option<&str>, Option<&str>, &str),
+    signature_valid: bool,
+) -> ApiResult<String> {
+    let kept = ["x-signature", "x-request-id", "stripe-signature", "user-agent", "content-type", "x-retry"];
+    let kept_headers: serde_json::Map<String, Value> =
+        kept.iter().filter_map(|h| header_text(headers, h).map(|v| (h.to_string(), Value::String(v.to_string())))).collect();
+    let (event_type, resource_id, format) = about;
+    let received = Received {
+        store_id: &store.id,
+        source,
+        event_type,
+        resource_id,
+        format,
+        headers: &Value::Object(kept_headers),
+        query: &json!(query_map(raw_query)),
+        body,
+        ip,
+        user_agent: header_text(headers, "user-agent"),
+        signature_valid,
+    };
+    Ok(webhook_log::record(&mut *app.db.writer().acquire().await?, &received).await?)
+}
+
+/// Marks a logged webhook with what processing did.
+async fn finish_webhook(app: &AppState, log_id: &str, processed: bool, outcome: String, changed: bool) -> ApiResult<()> {
+    Ok(webhook_log::finish(&mut *app.db.writer().acquire().await?, log_id, processed, &outcome, changed).await?)
 }
 
 /// The seed's answer to a webhook.
@@ -242,28 +293,19 @@ pub async fn mercadopago_webhook(
         "ipn" => Err("legacy notification (Mercado Pago does not sign them; only fetched)".to_string()),
         _ => Err("not a Mercado Pago notification".to_string()),
     };
-    let kept = ["x-signature", "x-request-id", "user-agent", "content-type", "x-retry"];
-    let kept_headers: serde_json::Map<String, Value> =
-        kept.iter().filter_map(|h| header_text(&headers, h).map(|v| (h.to_string(), Value::String(v.to_string())))).collect();
-    let received = Received {
-        store_id: &store.id,
-        source: "mercadopago",
-        event_type: event_type.as_deref(),
-        resource_id: resource_id.as_deref(),
-        format,
-        headers: &Value::Object(kept_headers),
-        query: &json!(query),
-        body: &text,
-        ip: &ip,
-        user_agent: header_text(&headers, "user-agent"),
-        signature_valid: signature.is_ok(),
-    };
-    let log_id = webhook_log::record(&mut *app.db.writer().acquire().await?, &received).await?;
-    let finish = |processed: bool, outcome: String, changed: bool| {
-        let app = app.clone();
-        let log_id = log_id.clone();
-        async move { webhook_log::finish(&mut *app.db.writer().acquire().await?, &log_id, processed, &outcome, changed).await }
-    };
+    let log_id = log_webhook(
+        &app,
+        &store,
+        "mercadopago",
+        &headers,
+        raw_query.as_deref(),
+        &text,
+        &ip,
+        (event_type.as_deref(), resource_id.as_deref(), format),
+        signature.is_ok(),
+    )
+    .await?;
+    let finish = |processed: bool, outcome: String, changed: bool| finish_webhook(&app, &log_id, processed, outcome, changed);
     match (format, &signature) {
         ("unknown", _) => {
             finish(false, "refused: not a Mercado Pago notification".into(), false).await?;
@@ -562,4 +604,299 @@ pub async fn preference(
             amount: DecimalOut::scaled(payment.amount, store.currency.exponent()),
         },
     }))
+}
+
+fn refund_error(e: RefundError, store: &Store) -> ApiError {
+    match e {
+        RefundError::NothingLeft => ApiError::conflict(codes::NOTHING_TO_REFUND, "El pago no tiene nada cobrado sin devolver"),
+        RefundError::TooMuch { left } => ApiError::field(
+            "amount",
+            format!("Debe ser mayor que 0 y como máximo {}", feria_domain::money::format_scaled(left, store.currency.exponent())),
+        ),
+        RefundError::Payment(e) => payment_error(e),
+    }
+}
+
+/// A refund: the whole of what is left when `amount` is missing.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct RefundRequest {
+    #[schema(value_type = Option<f64>)]
+    pub amount: Option<DecimalText>,
+    /// Kept for the record.
+    pub reason: Option<String>,
+}
+
+/// The payment after a refund.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Refunded {
+    pub message: String,
+    pub payment: PaymentView,
+}
+
+/// Gives back all or part of what a payment charged (admin), through its provider (Mercado Pago
+/// with `X-Idempotency-Key`, Stripe with `Idempotency-Key`); never more than what is left. When
+/// everything paid for the order was given back, the order moves to REFUNDED.
+#[utoipa::path(post, path = "/payments/{id}/refund", tag = "payments", security(("bearer" = [])), params(("id" = String, Path)), request_body = RefundRequest,
+    responses(
+        (status = 200, description = "Refunded", body = Refunded),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such payment", body = ErrorBody),
+        (status = 409, description = "Nothing charged is left to give back", body = ErrorBody),
+        (status = 422, description = "Amount not positive or more than what is left", body = ErrorBody),
+        (status = 502, description = "The provider refused or failed; nothing was recorded", body = ErrorBody),
+    ))]
+pub async fn refund(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+    body: Bytes,
+) -> ApiResult<Json<Refunded>> {
+    let body: RefundRequest = if body.iter().all(u8::is_ascii_whitespace) { RefundRequest::default() } else { parse_json(&body)? };
+    let mut v = Validator::new();
+    let amount = v.decimal("amount", body.amount.as_ref(), store.currency.exponent());
+    v.finish()?;
+    let payment = payments::find(&mut *app.db.reader().acquire().await?, &store.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("El pago no existe"))?;
+    let key = feria_domain::ids::new_id();
+    let (payment, _) = refunds::refund(&app, &store, &payment, amount, &key).await.map_err(|e| refund_error(e, &store))?;
+    Ok(Json(Refunded { message: "Reembolso realizado".into(), payment: PaymentView::new(payment, &store, true) }))
+}
+
+/// An order to pay with Stripe.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntentRequest {
+    pub sale_id: Option<String>,
+}
+
+/// The intent the buyer's browser confirms with Stripe.js.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntentCreated {
+    pub payment: PaymentView,
+    pub payment_intent_id: String,
+    /// For the buyer's browser only.
+    pub client_secret: Option<String>,
+}
+
+/// Starts paying an order with Stripe: a PaymentIntent for what the order owes (in the
+/// currency's minor units) and a pending payment. Same access rules as Mercado Pago.
+#[utoipa::path(post, path = "/payments/intent", tag = "payments", request_body = IntentRequest,
+    responses(
+        (status = 201, description = "Intent created", body = IntentCreated),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "The order is cancelled, refunded or already paid", body = ErrorBody),
+        (status = 422, description = "Missing saleId", body = ErrorBody),
+        (status = 502, description = "Stripe failed; nothing was recorded", body = ErrorBody),
+        (status = 503, description = "Stripe is not configured", body = ErrorBody),
+    ))]
+pub async fn intent(
+    State(app): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    CurrentStore(store): CurrentStore,
+    ApiJson(body): ApiJson<IntentRequest>,
+) -> ApiResult<(StatusCode, Json<IntentCreated>)> {
+    let sale =
+        body.sale_id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::field("saleId", "Es obligatorio"))?;
+    let (order, owed) = payable_order(&app, &store, user.as_ref(), &sale).await?;
+    let (payment, created) = stripe::start(&app, &store, &order, owed).await.map_err(payment_error)?;
+    let body = IntentCreated {
+        payment: PaymentView::new(payment, &store, false),
+        payment_intent_id: created.id,
+        client_secret: created.client_secret,
+    };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// A Stripe payment to confirm.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfirmRequest {
+    /// feria's id of the payment.
+    pub payment_id: Option<String>,
+    /// Stripe's payment method (`pm_…`), when the browser did not attach one.
+    pub payment_method: Option<String>,
+}
+
+/// `{payment}` after a confirmation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Confirmed {
+    pub payment: PaymentView,
+}
+
+/// Confirms a Stripe payment's intent and applies what Stripe answers (a succeeded intent pays
+/// the order).
+#[utoipa::path(post, path = "/payments/confirm", tag = "payments", request_body = ConfirmRequest,
+    responses(
+        (status = 200, description = "Confirmed (see the payment's status)", body = Confirmed),
+        (status = 404, description = "No such payment", body = ErrorBody),
+        (status = 422, description = "Missing paymentId, or not a Stripe payment", body = ErrorBody),
+        (status = 502, description = "Stripe refused or failed", body = ErrorBody),
+    ))]
+pub async fn confirm(
+    State(app): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    CurrentStore(store): CurrentStore,
+    ApiJson(body): ApiJson<ConfirmRequest>,
+) -> ApiResult<Json<Confirmed>> {
+    let id = body
+        .payment_id
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::field("paymentId", "Es obligatorio"))?;
+    let mut conn = app.db.reader().acquire().await?;
+    let payment = payments::find(&mut conn, &store.id, &id).await?.ok_or_else(|| ApiError::not_found("El pago no existe"))?;
+    let order = orders::find(&mut conn, &store.id, &payment.order_id).await?.ok_or_else(|| ApiError::not_found("El pago no existe"))?;
+    drop(conn);
+    if let Some(owner) = &order.user_id
+        && user.as_ref().is_none_or(|u| &u.id != owner && !u.has_role(Role::Admin))
+    {
+        return Err(ApiError::not_found("El pago no existe"));
+    }
+    if payment.provider != payments::Provider::Stripe.as_str() {
+        return Err(ApiError::field("paymentId", "No es un pago con Stripe"));
+    }
+    let key = feria_domain::ids::new_id();
+    let admin = user.as_ref().is_some_and(|u| u.has_role(Role::Admin));
+    let (updated, _) = stripe::confirm(&app, &store, &payment, body.payment_method.as_deref(), &key).await.map_err(payment_error)?;
+    Ok(Json(Confirmed { payment: PaymentView::new(updated, &store, admin) }))
+}
+
+/// Stripe's events (`Stripe-Signature` checked against `STRIPE_WEBHOOK_SECRET`: any `v1`, at
+/// most 300 s old). Logged first; for a PaymentIntent or a refund the intent is then fetched from
+/// Stripe and applied, once however often the event arrives.
+#[utoipa::path(post, path = "/payments/webhook/stripe", tag = "payments",
+    responses(
+        (status = 200, description = "Processed (or not about a payment)", body = WebhookAnswer),
+        (status = 400, description = "Not a Stripe event", body = ErrorBody),
+        (status = 401, description = "Missing, wrong or stale signature; logged, nothing applied", body = ErrorBody),
+        (status = 502, description = "Stripe could not be asked; it will retry", body = ErrorBody),
+    ))]
+pub async fn stripe_webhook(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
+    body: Bytes,
+) -> ApiResult<Json<WebhookAnswer>> {
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let event_type = event["type"].as_str().map(str::to_string);
+    let object = &event["data"]["object"];
+    let intent_id = match object["object"].as_str() {
+        Some("payment_intent") => object["id"].as_str(),
+        _ => object["payment_intent"].as_str(),
+    }
+    .map(str::to_string);
+    let signature = match stripe::config(&app).ok().and_then(|c| c.webhook_secret.as_ref()) {
+        None => Err("STRIPE_WEBHOOK_SECRET is not set".to_string()),
+        Some(secret) => feria_providers::stripe::verify_signature(
+            secret.expose(),
+            header_text(&headers, "stripe-signature"),
+            &body,
+            chrono::Utc::now().timestamp(),
+            SIGNATURE_TOLERANCE_SECS,
+        )
+        .map_err(|e| e.to_string()),
+    };
+    let log_id = log_webhook(
+        &app,
+        &store,
+        "stripe",
+        &headers,
+        raw_query.as_deref(),
+        &text,
+        &ip,
+        (event_type.as_deref(), intent_id.as_deref(), "webhook"),
+        signature.is_ok(),
+    )
+    .await?;
+    if let Err(why) = signature {
+        finish_webhook(&app, &log_id, false, format!("refused: {why}"), false).await?;
+        return Err(ApiError::unauthorized(codes::INVALID_SIGNATURE, "La firma del evento no es válida"));
+    }
+    if event_type.is_none() {
+        finish_webhook(&app, &log_id, false, "refused: not a Stripe event".into(), false).await?;
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, "No es un evento de Stripe"));
+    }
+    let processed = WebhookAnswer { message: "Webhook processed successfully".into() };
+    let about_money =
+        event_type.as_deref().is_some_and(|t| t.starts_with("payment_intent.") || t.starts_with("charge.") || t.starts_with("refund."));
+    let Some(intent) = intent_id.filter(|_| about_money) else {
+        finish_webhook(&app, &log_id, true, format!("ignored: event {}", event_type.as_deref().unwrap_or_default()), false).await?;
+        return Ok(Json(processed));
+    };
+    match stripe::sync(&app, &store, &intent, "webhook").await {
+        Ok((_, applied)) => finish_webhook(&app, &log_id, true, applied.outcome, applied.changed).await?,
+        Err(PaymentError::Foreign) => {
+            finish_webhook(&app, &log_id, true, "ignored: not a payment of this store's orders".into(), false).await?
+        }
+        Err(e) => {
+            finish_webhook(&app, &log_id, false, format!("failed: {e}"), false).await?;
+            return Err(payment_error(e));
+        }
+    }
+    Ok(Json(processed))
+}
+
+/// Money that arrived by hand.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ManualConfirmation {
+    #[schema(value_type = f64)]
+    pub amount: Option<DecimalText>,
+    /// The receipt or transfer number.
+    pub reference: Option<String>,
+}
+
+/// Confirms by hand that a cash or bank-transfer order was paid (admin): records an approved
+/// manual payment and moves the order to PAID through its workflow. Only for orders whose
+/// payment method allows manual confirmation. An amount other than what the order owes is
+/// recorded but flagged (`amountMismatch`) and leaves the order as it is.
+#[utoipa::path(post, path = "/payments/{id}/confirm-manual", tag = "payments", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The order (a cash or transfer order has no payment until confirmed)")),
+    request_body = ManualConfirmation,
+    responses(
+        (status = 201, description = "Recorded", body = Confirmed),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "The order's payment method is not confirmed by hand, or it is cancelled or paid", body = ErrorBody),
+        (status = 422, description = "Missing amount or reference", body = ErrorBody),
+    ))]
+pub async fn confirm_manual(
+    State(app): State<AppState>,
+    AdminUser(admin): AdminUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+    ApiJson(body): ApiJson<ManualConfirmation>,
+) -> ApiResult<(StatusCode, Json<Confirmed>)> {
+    let mut v = Validator::new();
+    let amount = v.decimal("amount", body.amount.as_ref(), store.currency.exponent());
+    match amount {
+        None if body.amount.is_none() => v.add("amount", "Es obligatorio"),
+        Some(0) => v.add("amount", "Debe ser mayor que 0"),
+        _ => {}
+    }
+    let reference = v.text("reference", body.reference.as_deref(), 1, 200);
+    v.finish()?;
+    let amount = amount.unwrap_or_default();
+    let (order, owed) = payable_order(&app, &store, Some(&admin), &id).await?;
+    let method = match &order.payment_method_code {
+        Some(code) => payment_methods::find(&mut *app.db.reader().acquire().await?, &store.id, Key::Code(code)).await?,
+        None => None,
+    };
+    if !method.is_some_and(|m| m.allows_manual_confirmation) {
+        return Err(ApiError::conflict(codes::MANUAL_CONFIRMATION_NOT_ALLOWED, "El método de pago del pedido no se confirma a mano"));
+    }
+    let mut tx = app.db.begin().await?;
+    let (payment, applied) = manual::confirm(&mut tx, &app, &store, &order, owed, amount, &reference).await.map_err(payment_error)?;
+    tx.commit().await?;
+    if applied.queued {
+        app.job_wake.notify_one();
+    }
+    Ok((StatusCode::CREATED, Json(Confirmed { payment: PaymentView::new(payment, &store, true) })))
 }

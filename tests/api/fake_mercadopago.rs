@@ -1,6 +1,6 @@
 //! A fake Mercado Pago on loopback speaking the protocol of `../shared/protocols/mercadopago.md`:
 //! `POST /checkout/preferences`, `GET /checkout/preferences/{id}`, `GET /v1/payments/{id}`,
-//! `GET /v1/payments/search`, with Bearer auth and Mercado Pago's error body. Tests make
+//! `GET /v1/payments/search`, `POST /v1/payments/{id}/refunds` (idempotency key required), with Bearer auth and Mercado Pago's error body. Tests make
 //! payments for a preference (as a buyer paying would), sign webhooks with the secret, and can
 //! make the next calls fail (500) or hang.
 
@@ -46,6 +46,8 @@ struct Shared {
     /// (method, path, X-Idempotency-Key) of every call.
     calls: Mutex<Vec<(String, String, Option<String>)>>,
     next_id: AtomicU64,
+    /// Refund answers by idempotency key, replayed for the same key.
+    refunds: Mutex<HashMap<String, String>>,
     fail_next: AtomicUsize,
     hang_next: AtomicUsize,
 }
@@ -84,6 +86,7 @@ impl FakeMercadoPago {
             .route("/checkout/preferences/{id}", get(get_preference))
             .route("/v1/payments/search", get(search_payments))
             .route("/v1/payments/{id}", get(get_payment))
+            .route("/v1/payments/{id}/refunds", post(refund))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake mercado pago");
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -239,4 +242,39 @@ fn render(shared: &Shared, id: &str, p: &FakePayment) -> String {
         preference.body["metadata"],
         preference.body["payer"]["email"],
     )
+}
+
+async fn refund(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Some(refused) = gate(&shared, &headers, "POST", &format!("/v1/payments/{id}/refunds")).await {
+        return refused;
+    }
+    let Some(key) = headers.get("x-idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string) else {
+        let body = json!({"message": "Header X-Idempotency-Key can't be null", "error": "bad_request", "status": 400, "cause": [{"code": 4292, "description": "Header X-Idempotency-Key can't be null", "data": null}]});
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    };
+    if let Some(answer) = shared.refunds.lock().unwrap().get(&key) {
+        return (StatusCode::CREATED, [("content-type", "application/json")], answer.clone()).into_response();
+    }
+    let mut payments = shared.payments.lock().unwrap();
+    let Some(payment) = payments.get_mut(&id) else { return error(StatusCode::NOT_FOUND, "not_found", "Payment not found") };
+    let (paid, refunded) = (parse_scaled(&payment.amount, 2).unwrap(), parse_scaled(&payment.refunded, 2).unwrap());
+    let asked: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+    let amount = match &asked["amount"] {
+        Value::Null => paid - refunded,
+        n => parse_scaled(&n.to_string(), 2).unwrap_or(-1),
+    };
+    if payment.status != "approved" || amount <= 0 || amount > paid - refunded {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid refund amount");
+    }
+    payment.refunded = format_scaled(refunded + amount, 2);
+    if refunded + amount == paid {
+        payment.status = "refunded".into();
+    }
+    let refund_id = shared.next_id.fetch_add(1, Ordering::SeqCst);
+    let answer = format!(
+        r#"{{"id":{refund_id},"payment_id":{id},"amount":{},"metadata":{{}},"source":{{"id":"1","name":"Seller","type":"collector"}},"date_created":"2026-11-30T10:00:00.000-03:00","unique_sequence_number":null,"status":"approved"}}"#,
+        format_scaled(amount, 2)
+    );
+    shared.refunds.lock().unwrap().insert(key, answer.clone());
+    (StatusCode::CREATED, [("content-type", "application/json")], answer).into_response()
 }

@@ -4,6 +4,7 @@
 mod fake_mercadopago;
 mod fake_s3;
 mod fake_smtp;
+mod fake_stripe;
 mod fake_telegram;
 mod harness;
 
@@ -26,7 +27,9 @@ mod order_notifications;
 mod order_statuses;
 mod password_reset;
 mod payment_methods;
+mod payments_manual;
 mod payments_mercadopago;
+mod payments_stripe;
 mod platform;
 mod products;
 mod rate_limit;

@@ -91,6 +91,11 @@ async fn every_route_is_documented() {
             (format!("{prefix}/payments/preference/{{id}}"), "get"),
             (format!("{prefix}/webhooks"), "get"),
             (format!("{prefix}/webhooks/{{id}}"), "get"),
+            (format!("{prefix}/payments/{{id}}/refund"), "post"),
+            (format!("{prefix}/payments/{{id}}/confirm-manual"), "post"),
+            (format!("{prefix}/payments/intent"), "post"),
+            (format!("{prefix}/payments/confirm"), "post"),
+            (format!("{prefix}/payments/webhook/stripe"), "post"),
         ]);
     }
     for resource in [

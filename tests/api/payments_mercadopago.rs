@@ -391,3 +391,42 @@ async fn who_may_pay_what() {
     let path = format!("/api/payments/sale/{}", order["id"].as_str().unwrap());
     expect_error(plain.request(Method::POST, &path, None, None).await, StatusCode::SERVICE_UNAVAILABLE, "provider_not_configured").await;
 }
+
+#[tokio::test]
+async fn refunds_go_through_mercado_pago_with_an_idempotency_key_and_never_exceed_the_charge() {
+    let mp = FakeMercadoPago::start().await;
+    let t = app(&mp, &[]).await;
+    let admin = t.admin_token().await;
+    let order = golden_order(&t, &admin).await;
+    let order_id = order["id"].as_str().unwrap();
+    let started = start_payment(&t, order_id).await;
+    let payment_id = started["payment"]["id"].as_str().unwrap().to_string();
+    let not_yet = format!("/api/payments/{payment_id}/refund");
+    expect_error(t.request(Method::POST, &not_yet, None, Some(&admin)).await, StatusCode::CONFLICT, "nothing_to_refund").await;
+    let mp_id = mp.pay(started["preference"]["id"].as_str().unwrap(), "approved", None);
+    let (query, headers, body) = mp.webhook(&mp_id, now(), SECRET);
+    expect_status(send_webhook(&t, &query, &headers, &body).await, StatusCode::OK).await;
+
+    let refund = |body: Value| {
+        let (t, admin, path) = (&t, admin.clone(), not_yet.clone());
+        async move { t.request(Method::POST, &path, Some(&body), Some(&admin)).await }
+    };
+    let partial = expect_status(refund(json!({"amount": "67.53", "reason": "Faltó la provoleta"})).await, StatusCode::OK).await;
+    assert_eq!((partial["payment"]["refundedAmount"].clone(), partial["payment"]["status"].as_str()), (json!(67.53), Some("approved")));
+    for too_much in [json!({"amount": 200.01}), json!({"amount": 0}), json!({"amount": "1.001"})] {
+        expect_error(refund(too_much).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+    expect_status(t.request(Method::POST, &not_yet, None, None).await, StatusCode::UNAUTHORIZED).await;
+    let rest = expect_status(refund(json!({})).await, StatusCode::OK).await;
+    assert_eq!(rest["payment"]["refundedAmount"], json!(267.53));
+    assert_eq!(order_status(&t, &admin, order_id).await, "REFUNDED");
+    let calls: Vec<_> = mp.calls().into_iter().filter(|(m, p, _)| m == "POST" && p.ends_with("/refunds")).collect();
+    assert_eq!(calls.len(), 2, "refused refunds never reach Mercado Pago");
+    assert!(calls.iter().all(|(_, _, key)| key.is_some()) && calls[0].2 != calls[1].2, "one idempotency key per refund");
+
+    // Mercado Pago then notifies the refund: nothing is counted twice.
+    let (query, headers, body) = mp.webhook(&mp_id, now(), SECRET);
+    expect_status(send_webhook(&t, &query, &headers, &body).await, StatusCode::OK).await;
+    let payment = expect_status(t.get(&format!("/api/payments/{payment_id}"), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!((payment["payment"]["refundedAmount"].clone(), payment["payment"]["status"].as_str()), (json!(267.53), Some("refunded")));
+}

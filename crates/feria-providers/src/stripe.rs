@@ -91,23 +91,22 @@ impl Stripe {
 
     /// `POST /v1/payment_intents` with automatic payment methods.
     pub async fn create_intent(&self, intent: &NewIntent<'_>, idempotency_key: &str) -> Result<PaymentIntent, StripeError> {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("amount", &intent.amount.to_string())
-            .append_pair("currency", intent.currency)
-            .append_pair("automatic_payment_methods[enabled]", "true")
-            .append_pair("description", intent.description);
+        let mut pairs = vec![
+            ("amount".to_string(), intent.amount.to_string()),
+            ("currency".to_string(), intent.currency.to_string()),
+            ("automatic_payment_methods[enabled]".to_string(), "true".to_string()),
+            ("description".to_string(), intent.description.to_string()),
+        ];
         if let Some(email) = intent.receipt_email {
-            form.append_pair("receipt_email", email);
+            pairs.push(("receipt_email".into(), email.into()));
         }
-        for (k, v) in intent.metadata {
-            form.append_pair(&format!("metadata[{k}]"), v);
-        }
-        intent_from(&self.post("/v1/payment_intents", form.finish(), idempotency_key).await?)
+        pairs.extend(intent.metadata.iter().map(|(k, v)| (format!("metadata[{k}]"), v.to_string())));
+        intent_from(&self.post("/v1/payment_intents", form(&pairs), idempotency_key).await?)
     }
 
-    /// `GET /v1/payment_intents/{id}`.
+    /// `GET /v1/payment_intents/{id}` with its latest charge expanded (for what was refunded).
     pub async fn intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
-        let request = self.http.get(self.url(&format!("/v1/payment_intents/{}", path_segment(id))));
+        let request = self.http.get(self.url(&format!("/v1/payment_intents/{}", path_segment(id)))).query(&[("expand[]", "latest_charge")]);
         intent_from(&self.send(request).await?)
     }
 
@@ -119,25 +118,24 @@ impl Stripe {
         return_url: Option<&str>,
         idempotency_key: &str,
     ) -> Result<PaymentIntent, StripeError> {
-        let mut form = form_urlencoded::Serializer::new(String::new());
+        let mut pairs = Vec::new();
         if let Some(pm) = payment_method {
-            form.append_pair("payment_method", pm);
+            pairs.push(("payment_method".to_string(), pm.to_string()));
         }
         if let Some(url) = return_url {
-            form.append_pair("return_url", url);
+            pairs.push(("return_url".to_string(), url.to_string()));
         }
         let path = format!("/v1/payment_intents/{}/confirm", path_segment(id));
-        intent_from(&self.post(&path, form.finish(), idempotency_key).await?)
+        intent_from(&self.post(&path, form(&pairs), idempotency_key).await?)
     }
 
     /// `POST /v1/refunds` for the intent's charge: `amount` minor units, `None` for what is left.
     pub async fn refund(&self, intent_id: &str, amount: Option<i64>, idempotency_key: &str) -> Result<StripeRefund, StripeError> {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("payment_intent", intent_id);
+        let mut pairs = vec![("payment_intent".to_string(), intent_id.to_string())];
         if let Some(amount) = amount {
-            form.append_pair("amount", &amount.to_string());
+            pairs.push(("amount".to_string(), amount.to_string()));
         }
-        let text = self.post("/v1/refunds", form.finish(), idempotency_key).await?;
+        let text = self.post("/v1/refunds", form(&pairs), idempotency_key).await?;
         serde_json::from_str(&text).map_err(|e| StripeError::Unexpected(format!("refund: {e}")))
     }
 
@@ -174,11 +172,32 @@ impl Stripe {
     }
 }
 
-/// Reads a PaymentIntent from its JSON.
+/// Reads a PaymentIntent from its JSON; `raw` keeps it without the client secret.
 pub fn intent_from(text: &str) -> Result<PaymentIntent, StripeError> {
     let mut intent: PaymentIntent = serde_json::from_str(text).map_err(|e| StripeError::Unexpected(format!("payment intent: {e}")))?;
-    intent.raw = serde_json::from_str(text).map_err(|e| StripeError::Unexpected(e.to_string()))?;
+    let mut raw: Value = serde_json::from_str(text).map_err(|e| StripeError::Unexpected(e.to_string()))?;
+    if let Some(object) = raw.as_object_mut() {
+        object.remove("client_secret");
+    }
+    intent.raw = raw;
     Ok(intent)
+}
+
+impl PaymentIntent {
+    /// Refunded so far on its latest charge (minor units), when the charge was expanded.
+    pub fn amount_refunded(&self) -> Option<i64> {
+        self.raw["latest_charge"]["amount_refunded"].as_i64()
+    }
+
+    /// The last attempt failed (a declined card leaves the intent in `requires_payment_method`).
+    pub fn failed(&self) -> bool {
+        !self.raw["last_payment_error"].is_null()
+    }
+}
+
+/// A form-encoded body (protocol §1: nested keys as `a[b]`, written as given).
+fn form(pairs: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 fn path_segment(id: &str) -> String {

@@ -114,45 +114,59 @@ pub async fn apply(
     .execute(&mut *conn)
     .await?;
     let changed = approved || given_back || current.status != obs.status.as_str();
-    let mut applied = Applied { changed, order_status: None, outcome: String::new(), queued: false };
-    let money = order_money(conn, &current.order_id).await?;
-    let order = orders::find(conn, &store.id, &current.order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
-    let target = if approved && mismatch {
-        applied.outcome = format!(
-            "{}: charged {charged} {} for {} {}, order left as it is",
-            obs.status.as_str(),
+    let charged_now = (approved && !mismatch).then_some(charged);
+    let mut applied = settle(conn, app, store, &current, charged_now, given_back).await?;
+    applied.changed = changed;
+    let status = obs.status.as_str();
+    applied.outcome = match applied.outcome {
+        _ if approved && mismatch => format!(
+            "{status}: charged {charged} {} for {} {}, order left as it is",
             obs.currency.as_deref().unwrap_or(&current.currency),
             current.amount,
             current.currency
-        );
-        None
-    } else if approved && money.paid - money.refunded >= order.total {
-        Some(PAID)
-    } else if given_back && money.paid > 0 && money.refunded >= money.paid {
-        Some(REFUNDED)
-    } else {
-        None
+        ),
+        moved if !moved.is_empty() => format!("{status}: {moved}"),
+        _ if changed => format!("{status}: recorded"),
+        _ => format!("{status}: already applied"),
     };
-    if let Some(target) = target {
-        let by = format!("payment:{}", current.provider);
-        match orders::advance_to(conn, &store.id, &order.id, target, Some(&by), Some("Pago")).await {
-            Ok(true) => {
-                let moved = orders::find(conn, &store.id, &order.id).await?.ok_or(sqlx::Error::RowNotFound)?;
-                applied.queued |= order_notifications::status_changed(conn, app, store, &moved).await?;
-                applied.order_status = Some(moved.status_code.clone());
-                applied.outcome = format!("{}: order {} → {}", obs.status.as_str(), moved.order_number, moved.status_code);
-            }
-            Ok(false) => applied.outcome = format!("{}: order {} already {target}", obs.status.as_str(), order.order_number),
-            Err(StatusChangeError::Database(e)) => return Err(e),
-            Err(e) => applied.outcome = format!("{}: order {} not moved to {target} ({e})", obs.status.as_str(), order.order_number),
+    Ok(applied)
+}
+
+/// After money moved on `payment`: `charged` (minor units) was just approved for it, and/or
+/// money was just `given_back`. Moves the order to PAID once its payments cover its total (and
+/// tells the shop), or to REFUNDED once everything paid was given back.
+pub async fn settle(
+    conn: &mut AnyConnection,
+    app: &App,
+    store: &Store,
+    payment: &Payment,
+    charged: Option<i64>,
+    given_back: bool,
+) -> Result<Applied, sqlx::Error> {
+    let mut applied = Applied { changed: true, order_status: None, outcome: String::new(), queued: false };
+    let money = order_money(conn, &payment.order_id).await?;
+    let order = orders::find(conn, &store.id, &payment.order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let target = if charged.is_some() && money.paid - money.refunded >= order.total {
+        PAID
+    } else if given_back && money.paid > 0 && money.refunded >= money.paid {
+        REFUNDED
+    } else {
+        return Ok(applied);
+    };
+    let by = format!("payment:{}", payment.provider);
+    match orders::advance_to(conn, &store.id, &order.id, target, Some(&by), Some("Pago")).await {
+        Ok(true) => {
+            let moved = orders::find(conn, &store.id, &order.id).await?.ok_or(sqlx::Error::RowNotFound)?;
+            applied.queued |= order_notifications::status_changed(conn, app, store, &moved).await?;
+            applied.outcome = format!("order {} → {}", moved.order_number, moved.status_code);
+            applied.order_status = Some(moved.status_code);
         }
-        if approved && target == PAID {
-            applied.queued |= order_notifications::payment_approved(conn, app, store, &order, charged, &current.provider).await?;
-        }
+        Ok(false) => applied.outcome = format!("order {} already {target}", order.order_number),
+        Err(StatusChangeError::Database(e)) => return Err(e),
+        Err(e) => applied.outcome = format!("order {} not moved to {target} ({e})", order.order_number),
     }
-    if applied.outcome.is_empty() {
-        applied.outcome =
-            if changed { format!("{}: recorded", obs.status.as_str()) } else { format!("{}: already applied", obs.status.as_str()) };
+    if let (Some(amount), PAID) = (charged, target) {
+        applied.queued |= order_notifications::payment_approved(conn, app, store, &order, amount, &payment.provider).await?;
     }
     Ok(applied)
 }

@@ -9,26 +9,11 @@ use feria_providers::mercadopago::{self as mp, BackUrls, MercadoPago, MpError, P
 use serde_json::json;
 
 use super::apply::{self, Applied, Observation};
-use super::{NewPayment, Payment, PaymentStatus, Provider};
+use super::{NewPayment, Payment, PaymentError, PaymentStatus, Provider};
 use crate::app::App;
 use crate::config::MercadoPagoConfig;
 use crate::services::catalog::stores::Store;
 use crate::services::orders::Order;
-
-/// Why a payment could not be started or brought up to date; nothing was written.
-#[derive(Debug, thiserror::Error)]
-pub enum PaymentError {
-    #[error("{0} is not configured")]
-    NotConfigured(&'static str),
-    #[error("payment provider failed: {0}")]
-    Provider(String),
-    #[error("no such payment")]
-    UnknownPayment,
-    #[error("the provider's payment is not for this store's orders")]
-    Foreign,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
 
 impl From<MpError> for PaymentError {
     fn from(e: MpError) -> PaymentError {
@@ -224,4 +209,23 @@ pub async fn latest_for_order(app: &App, order_id: &str) -> Result<Option<String
 /// Mercado Pago's preference `id`, as it answers.
 pub async fn preference(app: &App, id: &str) -> Result<serde_json::Value, PaymentError> {
     Ok(client(app)?.preference(id).await?)
+}
+
+/// Refunds `amount` (minor units; the whole payment when it is all that is left) of a Mercado
+/// Pago payment, with `key` as Mercado Pago's idempotency key; returns the refund's id and amount.
+pub async fn refund(
+    app: &App,
+    store: &Store,
+    payment: &Payment,
+    amount: i64,
+    whole: bool,
+    key: &str,
+) -> Result<(String, i64), PaymentError> {
+    let provider_id = payment.provider_payment_id.as_deref().ok_or(PaymentError::UnknownPayment)?;
+    let exponent = store.currency.exponent();
+    let asked = (!whole).then(|| DecimalOut::scaled(amount, exponent));
+    let refund = client(app)?.refund(provider_id, asked, key).await?;
+    let refunded =
+        parse_scaled(&refund.amount, exponent).map_err(|_| PaymentError::Provider(format!("refund amount '{}'", refund.amount)))?;
+    Ok((refund.id, refunded))
 }

@@ -3,12 +3,30 @@
 //! paid and refunded amounts are sums of events; nothing else is counted.
 
 pub mod apply;
+pub mod manual;
 pub mod mercadopago;
+pub mod refunds;
+pub mod stripe;
 pub mod webhook_log;
 
 use feria_db::{AnyConnection, AnyRow, Row};
 use feria_domain::{ids::new_id, time};
 use serde_json::Value;
+
+/// Why a payment could not be started or brought up to date; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("{0} is not configured")]
+    NotConfigured(&'static str),
+    #[error("payment provider failed: {0}")]
+    Provider(String),
+    #[error("no such payment")]
+    UnknownPayment,
+    #[error("the provider's payment is not for this store's orders")]
+    Foreign,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
 
 /// Who moves the money.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
