@@ -200,6 +200,7 @@ pub fn build(app: AppState) -> Router {
     });
     api.merge(docs::routes(document))
         .nest_service(crate::services::files::PUBLIC_PREFIX, ServeDir::new(&config.uploads_dir))
+        .layer(from_fn_with_state(app.clone(), crate::http::idempotency::idempotency))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
         .layer(from_fn(error_envelope))

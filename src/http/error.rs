@@ -55,6 +55,8 @@ pub mod codes {
     pub const ORDER_NOT_PAYABLE: &str = "order_not_payable";
     pub const ORDER_ALREADY_PAID: &str = "order_already_paid";
     pub const NOTHING_TO_REFUND: &str = "nothing_to_refund";
+    pub const IDEMPOTENCY_KEY_IN_USE: &str = "idempotency_key_in_use";
+    pub const IDEMPOTENCY_KEY_MISMATCH: &str = "idempotency_key_mismatch";
     pub const MANUAL_CONFIRMATION_NOT_ALLOWED: &str = "manual_confirmation_not_allowed";
 }
 

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod middleware;

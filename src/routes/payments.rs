@@ -157,7 +157,7 @@ async fn payable_order(app: &AppState, store: &Store, user: Option<&AuthUser>, i
 /// Starts paying an order with Mercado Pago: a Checkout Pro preference for what the order still
 /// owes, and a pending payment. A guest's order needs only its id; a user's order, its owner
 /// (or an admin).
-#[utoipa::path(post, path = "/payments/sale/{id}", tag = "payments", params(("id" = String, Path, description = "The order")),
+#[utoipa::path(post, path = "/payments/sale/{id}", tag = "payments", params(("id" = String, Path, description = "The order"), ("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request, the first successful answer is replayed")),
     request_body = StartPayment,
     responses(
         (status = 201, description = "Preference created", body = PaymentStarted),
@@ -636,7 +636,7 @@ pub struct Refunded {
 /// Gives back all or part of what a payment charged (admin), through its provider (Mercado Pago
 /// with `X-Idempotency-Key`, Stripe with `Idempotency-Key`); never more than what is left. When
 /// everything paid for the order was given back, the order moves to REFUNDED.
-#[utoipa::path(post, path = "/payments/{id}/refund", tag = "payments", security(("bearer" = [])), params(("id" = String, Path)), request_body = RefundRequest,
+#[utoipa::path(post, path = "/payments/{id}/refund", tag = "payments", security(("bearer" = [])), params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request, the first successful answer is replayed")), request_body = RefundRequest,
     responses(
         (status = 200, description = "Refunded", body = Refunded),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -651,6 +651,7 @@ pub async fn refund(
     _admin: AdminUser,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Refunded>> {
     let body: RefundRequest = if body.iter().all(u8::is_ascii_whitespace) { RefundRequest::default() } else { parse_json(&body)? };
@@ -660,7 +661,11 @@ pub async fn refund(
     let payment = payments::find(&mut *app.db.reader().acquire().await?, &store.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("El pago no existe"))?;
-    let key = feria_domain::ids::new_id();
+    // A retry with the client's Idempotency-Key reaches the provider with the same key.
+    let key = match header_text(&headers, crate::http::idempotency::HEADER) {
+        Some(client_key) => crate::crypto::sha256_hex(&format!("refund:{}:{client_key}", payment.id)),
+        None => feria_domain::ids::new_id(),
+    };
     let (payment, _) = refunds::refund(&app, &store, &payment, amount, &key).await.map_err(|e| refund_error(e, &store))?;
     Ok(Json(Refunded { message: "Reembolso realizado".into(), payment: PaymentView::new(payment, &store, true) }))
 }
@@ -684,7 +689,7 @@ pub struct IntentCreated {
 
 /// Starts paying an order with Stripe: a PaymentIntent for what the order owes (in the
 /// currency's minor units) and a pending payment. Same access rules as Mercado Pago.
-#[utoipa::path(post, path = "/payments/intent", tag = "payments", request_body = IntentRequest,
+#[utoipa::path(post, path = "/payments/intent", tag = "payments", request_body = IntentRequest, params(("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request, the first successful answer is replayed")),
     responses(
         (status = 201, description = "Intent created", body = IntentCreated),
         (status = 404, description = "No such order", body = ErrorBody),
@@ -729,7 +734,7 @@ pub struct Confirmed {
 
 /// Confirms a Stripe payment's intent and applies what Stripe answers (a succeeded intent pays
 /// the order).
-#[utoipa::path(post, path = "/payments/confirm", tag = "payments", request_body = ConfirmRequest,
+#[utoipa::path(post, path = "/payments/confirm", tag = "payments", request_body = ConfirmRequest, params(("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request, the first successful answer is replayed")),
     responses(
         (status = 200, description = "Confirmed (see the payment's status)", body = Confirmed),
         (status = 404, description = "No such payment", body = ErrorBody),
@@ -857,7 +862,7 @@ pub struct ManualConfirmation {
 /// payment method allows manual confirmation. An amount other than what the order owes is
 /// recorded but flagged (`amountMismatch`) and leaves the order as it is.
 #[utoipa::path(post, path = "/payments/{id}/confirm-manual", tag = "payments", security(("bearer" = [])),
-    params(("id" = String, Path, description = "The order (a cash or transfer order has no payment until confirmed)")),
+    params(("id" = String, Path, description = "The order (a cash or transfer order has no payment until confirmed)"), ("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request, the first successful answer is replayed")),
     request_body = ManualConfirmation,
     responses(
         (status = 201, description = "Recorded", body = Confirmed),

@@ -353,7 +353,7 @@ fn saved(a: addresses::Address) -> ShippingAddress {
 }
 
 /// Places an order (guests too).
-#[utoipa::path(post, path = "/sales", tag = "sales", request_body = SaleRequest,
+#[utoipa::path(post, path = "/sales", tag = "sales", request_body = SaleRequest, params(("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request, the first successful answer is replayed")),
     responses(
         (status = 201, description = "Placed", body = SalePlaced),
         (status = 401, description = "A token was sent and is not valid", body = ErrorBody),

@@ -506,6 +506,27 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX webhook_logs_resource_idx ON webhook_logs (source, resource_id)",
         ],
     },
+    Migration {
+        version: 17,
+        name: "idempotency_keys",
+        statements: &[
+            // A client's `Idempotency-Key` and the answer it got; `scope` is a digest of who
+            // sent it, so two clients choosing the same key never see each other's answers.
+            "CREATE TABLE idempotency_keys (
+                scope TEXT NOT NULL,
+                key TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                state TEXT NOT NULL,
+                status BIGINT,
+                content_type TEXT,
+                body TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (scope, key)
+            )",
+            "CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,0 +1,191 @@
+//! `Idempotency-Key` on POST requests (ARCHITECTURE.md "HTTP conventions"): the first request
+//! with a key runs and, when it succeeds, its answer is kept for 24 hours; the same key with the
+//! same request (method, path, body, caller) replays that answer with `Idempotent-Replayed:
+//! true`; with another request it is a 422. Kept in the database, so it holds across nodes.
+//!
+//! Only successful answers are kept: a failed request changed nothing, and may be retried with
+//! the same key. A second request arriving while the first still runs gets 409 (retry later).
+
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use feria_db::{AnyConnection, Row};
+use feria_domain::time;
+use sha2::{Digest, Sha256};
+
+use super::error::{ApiError, FieldError, codes};
+use crate::app::AppState;
+
+/// The request header.
+pub const HEADER: &str = "idempotency-key";
+/// The response header marking a replayed answer.
+pub const REPLAYED: &str = "idempotent-replayed";
+/// How long a key is kept.
+const KEPT: Duration = Duration::from_secs(24 * 3600);
+/// A request still marked running after this long died with its node; its key is free again.
+const ABANDONED: Duration = Duration::from_secs(120);
+
+enum Claim {
+    /// This request runs.
+    Run,
+    /// The first request's answer.
+    Replay { status: u16, content_type: Option<String>, body: String },
+    /// The key was used for another request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InUse,
+}
+
+fn digest(parts: &[&[u8]]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hex::encode(hash.finalize())
+}
+
+async fn claim(conn: &mut AnyConnection, scope: &str, key: &str, fingerprint: &str) -> Result<Claim, sqlx::Error> {
+    let now = time::now();
+    let expired = time::to_db(now - chrono::Duration::from_std(KEPT).expect("24 h fits"));
+    let abandoned = time::to_db(now - chrono::Duration::from_std(ABANDONED).expect("2 min fits"));
+    let now = time::to_db(now);
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 OR (state = 'running' AND updated_at < $2)")
+        .bind(&expired)
+        .bind(&abandoned)
+        .execute(&mut *conn)
+        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at, updated_at) VALUES ($1, $2, $3, 'running', $4, $4)
+         ON CONFLICT (scope, key) DO NOTHING",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Claim::Run);
+    }
+    let Some(row) =
+        sqlx::query("SELECT fingerprint, state, status, content_type, body FROM idempotency_keys WHERE scope = $1 AND key = $2")
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        // Released between the insert and the read: the first request failed. Run this one.
+        return Box::pin(claim(conn, scope, key, fingerprint)).await;
+    };
+    if row.try_get::<String, _>("fingerprint")? != fingerprint {
+        return Ok(Claim::Mismatch);
+    }
+    if row.try_get::<String, _>("state")? != "done" {
+        return Ok(Claim::InUse);
+    }
+    Ok(Claim::Replay {
+        status: u16::try_from(row.try_get::<i64, _>("status")?).unwrap_or(200),
+        content_type: row.try_get("content_type")?,
+        body: row.try_get("body")?,
+    })
+}
+
+/// Keeps a successful answer under the key, or frees the key after a failure.
+async fn settle(conn: &mut AnyConnection, scope: &str, key: &str, answer: Option<(u16, Option<&str>, &str)>) -> Result<(), sqlx::Error> {
+    match answer {
+        Some((status, content_type, body)) => {
+            sqlx::query(
+                "UPDATE idempotency_keys SET state = 'done', status = $1, content_type = $2, body = $3, updated_at = $4 WHERE scope = $5 AND key = $6",
+            )
+            .bind(i64::from(status))
+            .bind(content_type)
+            .bind(body)
+            .bind(time::to_db(time::now()))
+            .bind(scope)
+            .bind(key)
+            .execute(conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2").bind(scope).bind(key).execute(conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The middleware: POST requests carrying `Idempotency-Key` run at most once per key.
+pub async fn idempotency(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST || !request.headers().contains_key(HEADER) {
+        return next.run(request).await;
+    }
+    let key = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("").to_string();
+    if key.is_empty() || key.len() > 255 {
+        let detail = FieldError::new("Idempotency-Key", "Debe tener entre 1 y 255 caracteres visibles");
+        return ApiError::validation(vec![detail]).into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let limit = app.config.import_max_bytes.saturating_add(64 * 1024);
+    let Ok(bytes) = to_bytes(body, limit).await else {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, codes::PAYLOAD_TOO_LARGE, "El cuerpo de la petición es demasiado grande")
+            .into_response();
+    };
+    let caller = parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes).unwrap_or_default();
+    let scope = digest(&[caller]);
+    let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let fingerprint = digest(&[parts.method.as_str().as_bytes(), target.as_bytes(), &bytes]);
+    let claimed = match app.db.writer().acquire().await {
+        Ok(mut conn) => claim(&mut conn, &scope, &key, &fingerprint).await,
+        Err(e) => Err(e),
+    };
+    match claimed {
+        Err(e) => ApiError::internal(e).into_response(),
+        Ok(Claim::Mismatch) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::IDEMPOTENCY_KEY_MISMATCH,
+            "Esta clave ya se usó con otra petición; usá una clave nueva para una petición distinta",
+        )
+        .into_response(),
+        Ok(Claim::InUse) => ApiError::conflict(
+            codes::IDEMPOTENCY_KEY_IN_USE,
+            "Una petición con esta clave todavía está en curso; reintentá en unos segundos",
+        )
+        .into_response(),
+        Ok(Claim::Replay { status, content_type, body }) => {
+            let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+            if let Some(value) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+            response
+        }
+        Ok(Claim::Run) => {
+            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            keep(&app, &scope, &key, response).await
+        }
+    }
+}
+
+/// Stores a successful answer (a UTF-8 body) under the key and returns it; otherwise frees the key.
+async fn keep(app: &AppState, scope: &str, key: &str, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return ApiError::internal("reading the answer to keep it").into_response();
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let text = std::str::from_utf8(&bytes).ok();
+    let answer = text.filter(|_| parts.status.is_success()).map(|t| (parts.status.as_u16(), content_type, t));
+    let settled = match app.db.writer().acquire().await {
+        Ok(mut conn) => settle(&mut conn, scope, key, answer).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = settled {
+        // The request itself was done; a later retry may run it again or see it in use.
+        tracing::error!(error = %e, "idempotency key not settled");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
