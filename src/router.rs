@@ -133,7 +133,11 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(payments::confirm))
         .routes(routes!(payments::stripe_webhook))
         .routes(routes!(webhooks::list))
+        .routes(routes!(webhooks::stats))
         .routes(routes!(webhooks::get))
+        .routes(routes!(webhooks::mercadopago_details))
+        .routes(routes!(payments::mercadopago_payments))
+        .routes(routes!(payments::mercadopago_charges))
 }
 
 /// Documents the `{slug}` parameter of every per-store path.

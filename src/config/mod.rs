@@ -775,4 +775,30 @@ mod tests {
         assert_ne!(loaded.config.jwt_secret, loaded.config.encryption_key);
         assert!(loaded.warnings.iter().any(|w| w.starts_with("JWT_SECRET is not set")));
     }
+
+    #[test]
+    fn payment_providers_sandbox_secrets_and_defaults() {
+        let loaded = Config::from_settings(&settings(&[
+            ("MERCADOPAGO_ACCESS_TOKEN", "APP_USR-live-token"),
+            ("MERCADOPAGO_TEST_ACCESS_TOKEN", "TEST-sandbox-token"),
+            ("MERCADOPAGO_SANDBOX", "true"),
+            ("STRIPE_SECRET_KEY", "sk_test_secret_key"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_secret"),
+            ("FRONTEND_URL", "https://shop.example"),
+        ]))
+        .unwrap_or_else(|p| panic!("{p:?}"));
+        let payments = &loaded.config.payments;
+        let mp = payments.mercadopago.as_ref().expect("configured");
+        assert_eq!(mp.access_token.expose(), "TEST-sandbox-token", "the sandbox uses the test credentials");
+        assert_eq!((mp.api_url.as_str(), mp.success_url.as_str()), ("https://api.mercadopago.com", "https://shop.example/payment/success"));
+        assert!(loaded.warnings.iter().any(|w| w.contains("MERCADOPAGO_WEBHOOK_SECRET")), "{:?}", loaded.warnings);
+        assert_eq!(payments.public_url, "http://localhost:3000");
+        let joined = loaded.config.summary().join("\n");
+        for leaked in ["sandbox-token", "live-token", "sk_test_secret_key", "whsec_secret"] {
+            assert!(!joined.contains(leaked) && !format!("{:?}", loaded.config).contains(leaked), "{leaked} leaked");
+        }
+        let problems =
+            Config::from_settings(&settings(&[("MERCADOPAGO_ACCESS_TOKEN", "APP_USR-x"), ("MERCADOPAGO_SANDBOX", "true")])).err().unwrap();
+        assert!(problems.iter().any(|p| p.contains("MERCADOPAGO_TEST_ACCESS_TOKEN")), "{problems:?}");
+    }
 }

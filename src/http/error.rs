@@ -57,6 +57,7 @@ pub mod codes {
     pub const NOTHING_TO_REFUND: &str = "nothing_to_refund";
     pub const IDEMPOTENCY_KEY_IN_USE: &str = "idempotency_key_in_use";
     pub const IDEMPOTENCY_KEY_MISMATCH: &str = "idempotency_key_mismatch";
+    pub const NOT_A_PAYMENT_WEBHOOK: &str = "not_a_payment_webhook";
     pub const MANUAL_CONFIRMATION_NOT_ALLOWED: &str = "manual_confirmation_not_allowed";
 }
 

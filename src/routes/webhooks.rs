@@ -9,11 +9,14 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::json::{PageInfo, Pagination};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
+use crate::services::orders;
+use crate::services::payments::webhook_analysis::{self, Context};
 use crate::services::payments::webhook_log::{self, WebhookFilter, WebhookLog};
+use crate::services::payments::{self, Provider, mercadopago};
 
 /// A stored webhook.
 #[derive(Debug, Serialize, ToSchema)]
@@ -138,4 +141,116 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found("El webhook no existe"))?;
     Ok(Json(WebhookOne { webhook: found.into() }))
+}
+
+/// Counts over the store's webhooks.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookStatsView {
+    pub total: i64,
+    /// Per source.
+    #[schema(value_type = Object)]
+    pub by_source: Value,
+    pub processed: i64,
+    /// Refused, or failed and waiting for the provider's retry.
+    pub unprocessed: i64,
+    pub invalid_signatures: i64,
+    /// Processed but changing nothing (the same event again).
+    pub duplicates: i64,
+    pub last_received_at: Option<String>,
+}
+
+/// Counts over the store's webhooks (admin).
+#[utoipa::path(get, path = "/webhooks/stats", tag = "webhooks", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The counts", body = WebhookStatsView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn stats(State(app): State<AppState>, _admin: AdminUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<WebhookStatsView>> {
+    let s = webhook_log::stats(&mut *app.db.reader().acquire().await?, &store.id).await?;
+    let by_source: serde_json::Map<String, Value> = s.by_source.into_iter().map(|(k, n)| (k, Value::from(n))).collect();
+    Ok(Json(WebhookStatsView {
+        total: s.total,
+        by_source: Value::Object(by_source),
+        processed: s.processed,
+        unprocessed: s.unprocessed,
+        invalid_signatures: s.invalid_signatures,
+        duplicates: s.duplicates,
+        last_received_at: s.last_received_at,
+    }))
+}
+
+/// The webhook as the seed's details show it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSummary {
+    pub id: String,
+    pub event_type: Option<String>,
+    pub processed: bool,
+    pub created_at: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Mercado Pago's whole payment behind a webhook, with feria's reading of it (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MercadoPagoDetails {
+    pub webhook: WebhookSummary,
+    /// The payment as Mercado Pago answers it now.
+    #[schema(value_type = Object)]
+    pub mercado_pago_data: Value,
+    /// Amounts, the idempotency key, the link to the sale, `riskLevel` and `trustScore`.
+    #[schema(value_type = Object)]
+    pub analysis: Value,
+    /// Where the webhook came from and how many others were about the same payment.
+    #[schema(value_type = Object)]
+    pub traceability: Value,
+}
+
+/// Fetches from Mercado Pago the payment a webhook was about and analyses it (admin): amounts,
+/// fees, refunds, the link to the order, and a risk level (rules in `webhook_analysis`).
+#[utoipa::path(get, path = "/webhooks/{id}/mercadopago-details", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The payment and its analysis", body = MercadoPagoDetails),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 409, description = "Not a Mercado Pago webhook about a payment", body = ErrorBody),
+        (status = 502, description = "Mercado Pago failed", body = ErrorBody),
+        (status = 503, description = "Mercado Pago is not configured", body = ErrorBody),
+    ))]
+pub async fn mercadopago_details(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+) -> ApiResult<Json<MercadoPagoDetails>> {
+    let mut conn = app.db.reader().acquire().await?;
+    let log = webhook_log::find(&mut conn, &store.id, &id).await?.ok_or_else(|| ApiError::not_found("El webhook no existe"))?;
+    let resource = log
+        .resource_id
+        .clone()
+        .filter(|_| log.source == "mercadopago" && log.event_type.as_deref() == Some("payment"))
+        .ok_or_else(|| ApiError::conflict(codes::NOT_A_PAYMENT_WEBHOOK, "El webhook no es de Mercado Pago sobre un pago"))?;
+    let others = webhook_log::about_same(&mut conn, &store.id, &log).await?;
+    let payment = payments::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &resource).await?;
+    let order = match &payment {
+        Some(p) => orders::find(&mut conn, &store.id, &p.order_id).await?,
+        None => None,
+    };
+    drop(conn);
+    let fetched = mercadopago::fetch(&app, &resource).await.map_err(crate::routes::payments::payment_error)?;
+    let ctx = Context { log: &log, others: &others, payment: payment.as_ref(), order: order.as_ref(), exponent: store.currency.exponent() };
+    let (analysis, traceability) = webhook_analysis::analyse(&fetched.raw, &ctx);
+    let webhook = WebhookSummary {
+        id: log.id.clone(),
+        event_type: log.event_type.clone(),
+        processed: log.processed,
+        created_at: log.created_at.clone(),
+        ip_address: log.ip.clone(),
+        user_agent: log.user_agent.clone(),
+    };
+    Ok(Json(MercadoPagoDetails { webhook, mercado_pago_data: fetched.raw, analysis, traceability }))
 }

@@ -46,6 +46,8 @@ struct Shared {
     /// (method, path, X-Idempotency-Key) of every call.
     calls: Mutex<Vec<(String, String, Option<String>)>>,
     next_id: AtomicU64,
+    /// The query of every payment search.
+    searches: Mutex<Vec<HashMap<String, String>>>,
     /// Refund answers by idempotency key, replayed for the same key.
     refunds: Mutex<HashMap<String, String>>,
     fail_next: AtomicUsize,
@@ -112,6 +114,11 @@ impl FakeMercadoPago {
     /// Every call so far: method, path and idempotency key.
     pub fn calls(&self) -> Vec<(String, String, Option<String>)> {
         self.shared.calls.lock().unwrap().clone()
+    }
+
+    /// The query of every payment search so far.
+    pub fn searches(&self) -> Vec<HashMap<String, String>> {
+        self.shared.searches.lock().unwrap().clone()
     }
 
     /// The next `n` calls answer 500.
@@ -209,17 +216,20 @@ async fn search_payments(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
     if let Some(refused) = gate(&shared, &headers, "GET", "/v1/payments/search").await {
         return refused;
     }
+    shared.searches.lock().unwrap().push(q.clone());
     let payments = shared.payments.lock().unwrap().clone();
     let reference = |p: &FakePayment| shared.preferences.lock().unwrap()[&p.preference_id].body["external_reference"].clone();
     let mut found: Vec<(u64, String)> = payments
         .iter()
         .filter(|(_, p)| q.get("external_reference").is_none_or(|r| reference(p) == json!(r)))
+        .filter(|(_, p)| q.get("status").is_none_or(|s| &p.status == s))
         .map(|(id, p)| (id.parse().unwrap(), render(&shared, id, p)))
         .collect();
     found.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
     let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(30);
-    let results: Vec<&str> = found.iter().take(limit).map(|(_, p)| p.as_str()).collect();
-    let body = format!(r#"{{"paging":{{"total":{},"limit":{limit},"offset":0}},"results":[{}]}}"#, found.len(), results.join(","));
+    let offset: usize = q.get("offset").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let results: Vec<&str> = found.iter().skip(offset).take(limit).map(|(_, p)| p.as_str()).collect();
+    let body = format!(r#"{{"paging":{{"total":{},"limit":{limit},"offset":{offset}}},"results":[{}]}}"#, found.len(), results.join(","));
     ([("content-type", "application/json")], body).into_response()
 }
 

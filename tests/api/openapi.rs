@@ -96,6 +96,10 @@ async fn every_route_is_documented() {
             (format!("{prefix}/payments/intent"), "post"),
             (format!("{prefix}/payments/confirm"), "post"),
             (format!("{prefix}/payments/webhook/stripe"), "post"),
+            (format!("{prefix}/payments/mercadopago/payments"), "get"),
+            (format!("{prefix}/payments/mercadopago/charges"), "get"),
+            (format!("{prefix}/webhooks/stats"), "get"),
+            (format!("{prefix}/webhooks/{{id}}/mercadopago-details"), "get"),
         ]);
     }
     for resource in [

@@ -430,3 +430,83 @@ async fn refunds_go_through_mercado_pago_with_an_idempotency_key_and_never_excee
     let payment = expect_status(t.get(&format!("/api/payments/{payment_id}"), Some(&admin)).await, StatusCode::OK).await;
     assert_eq!((payment["payment"]["refundedAmount"].clone(), payment["payment"]["status"].as_str()), (json!(267.53), Some("refunded")));
 }
+
+#[tokio::test]
+async fn the_webhook_log_has_stats_and_mercado_pago_details_with_an_analysis() {
+    let mp = FakeMercadoPago::start().await;
+    let t = app(&mp, &[]).await;
+    let admin = t.admin_token().await;
+    let order = golden_order(&t, &admin).await;
+    let order_id = order["id"].as_str().unwrap();
+    let preference_id = start_payment(&t, order_id).await["preference"]["id"].as_str().unwrap().to_string();
+    let mp_id = mp.pay(&preference_id, "approved", None);
+    let (query, headers, body) = mp.webhook(&mp_id, now(), SECRET);
+    for _ in 0..2 {
+        expect_status(send_webhook(&t, &query, &headers, &body).await, StatusCode::OK).await;
+    }
+    let (query, headers, body) = mp.webhook(&mp_id, now(), "wrong");
+    expect_error(send_webhook(&t, &query, &headers, &body).await, StatusCode::UNAUTHORIZED, "invalid_signature").await;
+
+    let stats = expect_status(t.get("/api/webhooks/stats", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(
+        (
+            stats["total"].clone(),
+            stats["processed"].clone(),
+            stats["unprocessed"].clone(),
+            stats["invalidSignatures"].clone(),
+            stats["duplicates"].clone()
+        ),
+        (json!(3), json!(2), json!(1), json!(1), json!(1))
+    );
+    assert_eq!(stats["bySource"]["mercadopago"], 3);
+
+    let logs = expect_status(t.get("/api/webhooks?signatureValid=true", Some(&admin)).await, StatusCode::OK).await;
+    let first = logs["webhooks"].as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_string();
+    let details = expect_status(t.get(&format!("/api/webhooks/{first}/mercadopago-details"), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(details["webhook"]["eventType"], "payment");
+    assert_eq!(details["mercadoPagoData"]["id"].to_string(), mp_id);
+    let analysis = &details["analysis"];
+    assert_eq!(
+        (analysis["realAmount"].clone(), analysis["mpFees"].clone(), analysis["refundedAmount"].clone()),
+        (json!(267.53), json!(1.5), json!(0))
+    );
+    assert_eq!(analysis["idempotencyKey"], json!(format!("mp_{mp_id}_{order_id}_2026-11-30")));
+    assert_eq!(
+        (analysis["linkToSale"]["suggestedOrderId"].as_str(), analysis["linkToSale"]["orderNumber"].as_str()),
+        (Some(order_id), Some("ORD-000001"))
+    );
+    assert_eq!(analysis["isApproved"], true);
+    // Approved, signed, linked to the order, paid by the customer (the fake sends no live_mode).
+    assert_eq!((analysis["riskLevel"].as_str(), analysis["trustScore"].clone()), (Some("LOW"), json!(100)));
+    assert_eq!(details["traceability"]["possibleDuplicates"], 2);
+    assert_eq!(details["traceability"]["webhookFormat"], "webhook");
+
+    // The refused one: its signature costs trust.
+    let refused = expect_status(t.get("/api/webhooks?signatureValid=false", Some(&admin)).await, StatusCode::OK).await;
+    let refused = refused["webhooks"][0]["id"].as_str().unwrap().to_string();
+    let details = expect_status(t.get(&format!("/api/webhooks/{refused}/mercadopago-details"), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!((details["analysis"]["riskLevel"].as_str(), details["analysis"]["trustScore"].clone()), (Some("MEDIUM"), json!(70)));
+    expect_error(t.get("/api/webhooks/nope/mercadopago-details", Some(&admin)).await, StatusCode::NOT_FOUND, "not_found").await;
+
+    // The account's payments and charges, straight from Mercado Pago.
+    mp.pay(&preference_id, "rejected", None);
+    let all =
+        expect_status(t.get("/api/payments/mercadopago/payments?limit=5&dateFrom=2026-11-01", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!((all["payments"].as_array().unwrap().len(), all["paging"]["total"].clone()), (2, json!(2)));
+    let charges = expect_status(t.get("/api/payments/mercadopago/charges", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(charges["paging"]["total"], 1);
+    let searches = mp.searches();
+    let sent = &searches[searches.len() - 2];
+    assert_eq!(
+        (sent["range"].as_str(), sent["begin_date"].as_str(), sent["limit"].as_str()),
+        ("date_created", "2026-11-01T00:00:00.000Z", "5")
+    );
+    assert_eq!((searches.last().unwrap()["status"].as_str(), searches.last().unwrap()["sort"].as_str()), ("approved", "date_approved"));
+    expect_error(
+        t.get("/api/payments/mercadopago/payments?dateFrom=ayer", Some(&admin)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    expect_status(t.get("/api/payments/mercadopago/payments", None).await, StatusCode::UNAUTHORIZED).await;
+}

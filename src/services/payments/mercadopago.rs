@@ -229,3 +229,13 @@ pub async fn refund(
         parse_scaled(&refund.amount, exponent).map_err(|_| PaymentError::Provider(format!("refund amount '{}'", refund.amount)))?;
     Ok((refund.id, refunded))
 }
+
+/// Mercado Pago's payment `id`, fetched.
+pub async fn fetch(app: &App, id: &str) -> Result<mp::Payment, PaymentError> {
+    Ok(client(app)?.payment(id).await?)
+}
+
+/// Mercado Pago's payment search (protocol §3.2) with `query`, as it answers.
+pub async fn search(app: &App, query: &[(&str, String)]) -> Result<serde_json::Value, PaymentError> {
+    Ok(client(app)?.search_payments(query).await?)
+}

@@ -7,6 +7,7 @@ pub mod manual;
 pub mod mercadopago;
 pub mod refunds;
 pub mod stripe;
+pub mod webhook_analysis;
 pub mod webhook_log;
 
 use feria_db::{AnyConnection, AnyRow, Row};
@@ -293,4 +294,34 @@ pub async fn append_event(
     .execute(conn)
     .await?;
     Ok(appended.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PaymentStatus;
+
+    #[test]
+    fn mercado_pago_statuses_map_and_unknown_ones_are_pending() {
+        let mapped: Vec<&str> = [
+            "approved",
+            "authorized",
+            "in_process",
+            "in_mediation",
+            "rejected",
+            "cancelled",
+            "refunded",
+            "charged_back",
+            "pending",
+            "something_new",
+        ]
+        .iter()
+        .map(|s| PaymentStatus::from_mercadopago(s).as_str())
+        .collect();
+        assert_eq!(
+            mapped,
+            ["approved", "authorized", "pending", "pending", "rejected", "cancelled", "refunded", "charged_back", "pending", "pending"]
+        );
+        assert_eq!(PaymentStatus::parse("charged_back"), Some(PaymentStatus::ChargedBack));
+        assert_eq!(PaymentStatus::parse("paid"), None);
+    }
 }

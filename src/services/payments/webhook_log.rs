@@ -174,3 +174,60 @@ pub async fn list(
         .await?;
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
+
+/// Counts over the store's webhooks.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookStats {
+    pub total: i64,
+    /// Per source (`mercadopago`, `stripe`).
+    pub by_source: Vec<(String, i64)>,
+    pub processed: i64,
+    /// Not processed: refused, or failed and waiting for the provider's retry.
+    pub unprocessed: i64,
+    pub invalid_signatures: i64,
+    /// Processed but changing nothing (the same event again).
+    pub duplicates: i64,
+    pub last_received_at: Option<String>,
+}
+
+/// The store's webhook counts.
+pub async fn stats(conn: &mut AnyConnection, store_id: &str) -> Result<WebhookStats, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS total, CAST(COALESCE(SUM(processed), 0) AS BIGINT) AS processed,
+                CAST(COALESCE(SUM(1 - signature_valid), 0) AS BIGINT) AS invalid,
+                CAST(COALESCE(SUM(CASE WHEN duplicate_of IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) AS duplicates,
+                MAX(created_at) AS last_received_at
+         FROM webhook_logs WHERE store_id = $1",
+    )
+    .bind(store_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let total: i64 = row.try_get("total")?;
+    let processed: i64 = row.try_get("processed")?;
+    let by_source = sqlx::query("SELECT source, COUNT(*) AS n FROM webhook_logs WHERE store_id = $1 GROUP BY source ORDER BY source")
+        .bind(store_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("source")?, r.try_get("n")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(WebhookStats {
+        total,
+        by_source,
+        processed,
+        unprocessed: total - processed,
+        invalid_signatures: row.try_get("invalid")?,
+        duplicates: row.try_get("duplicates")?,
+        last_received_at: row.try_get("last_received_at")?,
+    })
+}
+
+/// The other webhooks about the same resource as `log` (same source), oldest first.
+pub async fn about_same(conn: &mut AnyConnection, store_id: &str, log: &WebhookLog) -> Result<Vec<WebhookLog>, sqlx::Error> {
+    let Some(resource) = &log.resource_id else { return Ok(Vec::new()) };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM webhook_logs WHERE store_id = $1 AND source = $2 AND resource_id = $3 AND id <> $4 ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(&sql).bind(store_id).bind(&log.source).bind(resource).bind(&log.id).fetch_all(conn).await?;
+    rows.iter().map(from_row).collect()
+}
