@@ -71,3 +71,49 @@ async fn an_admin_confirms_cash_by_hand_and_can_give_it_back() {
     )
     .await;
 }
+
+/// Every payment endpoint answers bad input with the error envelope and changes nothing.
+#[tokio::test]
+async fn bad_input_to_payment_endpoints_gets_the_envelope() {
+    let t = TestApp::spawn().await;
+    let admin = t.admin_token().await;
+    let raw = |method: Method, path: &'static str, body: &'static str| {
+        let (t, admin) = (&t, admin.clone());
+        async move {
+            let res = t
+                .client
+                .request(method, t.url(path))
+                .bearer_auth(admin)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            assert!(body["code"].is_string() && body["error"].is_string(), "{path} {status}: {body}");
+            (status, body["code"].as_str().unwrap().to_string())
+        }
+    };
+    let cases = [
+        (Method::POST, "/api/payments/verify", "[", StatusCode::BAD_REQUEST),
+        (Method::POST, "/api/payments/verify", "{\"paymentId\": 5}", StatusCode::UNPROCESSABLE_ENTITY),
+        (Method::POST, "/api/payments/intent", "{}", StatusCode::UNPROCESSABLE_ENTITY),
+        (Method::POST, "/api/payments/sale/x", "{", StatusCode::BAD_REQUEST),
+        (Method::POST, "/api/payments/x/refund", "{\"amount\": true}", StatusCode::UNPROCESSABLE_ENTITY),
+        (Method::POST, "/api/payments/x/refund", "{\"amount\": -1}", StatusCode::UNPROCESSABLE_ENTITY),
+        (Method::POST, "/api/payments/x/confirm-manual", "{\"amount\": \"abc\", \"reference\": \"r\"}", StatusCode::UNPROCESSABLE_ENTITY),
+        (Method::POST, "/api/payments/confirm", "{\"paymentId\": \"nope\"}", StatusCode::NOT_FOUND),
+        (Method::GET, "/api/payments?page=0", "", StatusCode::UNPROCESSABLE_ENTITY),
+        (Method::GET, "/api/webhooks?processed=maybe", "", StatusCode::BAD_REQUEST),
+        (Method::GET, "/api/payments/nope", "", StatusCode::NOT_FOUND),
+        (Method::GET, "/api/webhooks/nope", "", StatusCode::NOT_FOUND),
+        (Method::POST, "/api/payments/webhook/stripe", "{}", StatusCode::UNAUTHORIZED),
+    ];
+    for (method, path, body, status) in cases {
+        let (got, code) = raw(method, path, body).await;
+        assert_eq!(got, status, "{path} {body}: {code}");
+    }
+    let none = expect_status(t.get("/api/payments", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(none["pagination"]["total"], 0);
+}
