@@ -115,6 +115,9 @@ pub(crate) fn payment_error(e: PaymentError) -> ApiError {
 pub struct StartPayment {
     /// `mercadopago` (the default).
     pub payment_method: Option<String>,
+    /// A page of the frontend (under `FRONTEND_URL`) to come back to instead of the configured
+    /// success, failure or pending page.
+    pub return_url: Option<String>,
 }
 
 /// The Checkout Pro preference the buyer is sent to.
@@ -182,8 +185,12 @@ pub async fn start(
     if method != "mercadopago" {
         return Err(ApiError::field("paymentMethod", "Solo se admite mercadopago aquí"));
     }
+    let return_url = body.return_url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
+    if return_url.as_deref().is_some_and(|u| !is_frontend_page(&app, u)) {
+        return Err(ApiError::field("returnUrl", "Debe ser una página del frontend de la tienda"));
+    }
     let (order, owed) = payable_order(&app, &store, user.as_ref(), &id).await?;
-    let (payment, preference) = mercadopago::start(&app, &store, &order, owed).await.map_err(payment_error)?;
+    let (payment, preference) = mercadopago::start(&app, &store, &order, owed, return_url.as_deref()).await.map_err(payment_error)?;
     let preference =
         PreferenceView { id: preference.id, init_point: preference.init_point, sandbox_init_point: preference.sandbox_init_point };
     Ok((StatusCode::CREATED, Json(PaymentStarted { payment: PaymentView::new(payment, &store, false), preference })))
@@ -334,6 +341,27 @@ pub async fn mercadopago_webhook(
     Ok(Json(processed))
 }
 
+/// The parameters Mercado Pago adds to a return URL that the frontend gets (protocol §7).
+const FORWARDED: &[&str] = &[
+    "collection_id",
+    "collection_status",
+    "payment_id",
+    "status",
+    "external_reference",
+    "payment_type",
+    "merchant_order_id",
+    "preference_id",
+    "site_id",
+    "processing_mode",
+];
+
+/// Whether `url` is a page of the frontend (`FRONTEND_URL` or below it), so redirecting there
+/// cannot send the buyer elsewhere.
+fn is_frontend_page(app: &AppState, url: &str) -> bool {
+    let base = &app.config.frontend_url;
+    url == base || url.strip_prefix(base.as_str()).is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
+}
+
 /// Where Mercado Pago sends the buyer back: to the frontend's page for the outcome, with the
 /// payment's parameters (`"null"` values left out). They are the buyer's input: the frontend
 /// should ask `POST /api/payments/verify` for the real state.
@@ -345,18 +373,12 @@ async fn back_to_frontend(app: &AppState, outcome: &str, raw_query: Option<&str>
         (None, _) => format!("{}/payment/{outcome}", app.config.frontend_url),
     };
     let query = query_map(raw_query);
-    let pick = |names: &[&str]| names.iter().find_map(|n| query.get(*n).filter(|v| !v.is_empty() && *v != "null").cloned());
+    // A page of the frontend the buyer started from (`returnUrl` when paying) replaces the default.
+    let target = query.get("returnUrl").filter(|url| is_frontend_page(app, url)).cloned().unwrap_or(target);
     let mut out = form_urlencoded::Serializer::new(String::new());
-    let params = [
-        ("payment_id", pick(&["payment_id", "collection_id"])),
-        ("status", pick(&["status", "collection_status"])),
-        ("external_reference", pick(&["external_reference"])),
-        ("preference_id", pick(&["preference_id"])),
-        ("merchant_order_id", pick(&["merchant_order_id"])),
-    ];
-    for (name, value) in params {
-        if let Some(v) = value {
-            out.append_pair(name, &v);
+    for name in FORWARDED {
+        if let Some(value) = query.get(*name).filter(|v| !v.is_empty() && *v != "null") {
+            out.append_pair(name, value);
         }
     }
     let query = out.finish();

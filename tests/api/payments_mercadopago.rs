@@ -338,9 +338,21 @@ async fn the_return_urls_send_the_buyer_to_the_frontend() {
         res.headers()["location"].to_str().unwrap().to_string()
     };
     let success = location(client.get(t.url(&format!("/api/payments/success?{query}"))).send().await.unwrap());
-    assert_eq!(success, "http://shop.test/payment/success?payment_id=1238054777&status=approved&external_reference=o-1&preference_id=p-1");
+    assert_eq!(
+        success,
+        "http://shop.test/payment/success?collection_id=1238054777&collection_status=approved&payment_id=1238054777&status=approved&external_reference=o-1&preference_id=p-1"
+    );
     let failure = location(client.get(t.url("/api/payments/failure?collection_id=5&collection_status=rejected")).send().await.unwrap());
-    assert_eq!(failure, "http://shop.test/payment/failure?payment_id=5&status=rejected");
+    assert_eq!(failure, "http://shop.test/payment/failure?collection_id=5&collection_status=rejected");
+    // Back to the page the buyer paid from, when it is the shop's; never elsewhere.
+    let back = location(
+        client.get(t.url("/api/payments/success?returnUrl=http%3A%2F%2Fshop.test%2Fpedido%2F9&status=approved")).send().await.unwrap(),
+    );
+    assert_eq!(back, "http://shop.test/pedido/9?status=approved");
+    let elsewhere = location(
+        client.get(t.url("/api/payments/success?returnUrl=http%3A%2F%2Fshop.test.evil.com%2F&status=approved")).send().await.unwrap(),
+    );
+    assert_eq!(elsewhere, "http://shop.test/payment/success?status=approved");
     let pending = location(client.get(t.url("/api/payments/pending")).send().await.unwrap());
     assert_eq!(pending, "http://shop.test/espera?from=mp");
 }
@@ -353,6 +365,23 @@ async fn who_may_pay_what() {
     let order = golden_order(&t, &admin).await;
     let order_id = order["id"].as_str().unwrap();
     expect_error(t.request(Method::POST, "/api/payments/sale/unknown", None, None).await, StatusCode::NOT_FOUND, "not_found").await;
+    let elsewhere = json!({"returnUrl": "https://evil.example/robar"});
+    expect_error(
+        t.request(Method::POST, &format!("/api/payments/sale/{order_id}"), Some(&elsewhere), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let page = json!({"returnUrl": "http://shop.test/pedido/7"});
+    let started =
+        expect_status(t.request(Method::POST, &format!("/api/payments/sale/{order_id}"), Some(&page), None).await, StatusCode::CREATED)
+            .await;
+    let sent = mp.preference(started["preference"]["id"].as_str().unwrap());
+    assert_eq!(
+        sent["back_urls"]["failure"],
+        "http://localhost:3000/api/stores/default/payments/failure?returnUrl=http%3A%2F%2Fshop.test%2Fpedido%2F7"
+    );
+    assert!(sent.get("auto_return").is_none(), "no auto_return without a public https URL");
     let stripe = json!({"paymentMethod": "cash"});
     expect_error(
         t.request(Method::POST, &format!("/api/payments/sale/{order_id}"), Some(&stripe), None).await,

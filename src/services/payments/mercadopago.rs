@@ -74,11 +74,25 @@ fn items(order: &Order, store: &Store) -> Vec<PreferenceItem> {
 }
 
 /// Creates a Checkout Pro preference for `amount` of the order and records the pending payment
-/// (only once Mercado Pago answered, so a failure leaves nothing behind).
-pub async fn start(app: &App, store: &Store, order: &Order, amount: i64) -> Result<(Payment, mp::Preference), PaymentError> {
+/// (only once Mercado Pago answered, so a failure leaves nothing behind). The buyer comes back
+/// through feria's return URLs, which send them to `return_url` when given.
+pub async fn start(
+    app: &App,
+    store: &Store,
+    order: &Order,
+    amount: i64,
+    return_url: Option<&str>,
+) -> Result<(Payment, mp::Preference), PaymentError> {
     let client = client(app)?;
     let payment_id = new_id();
-    let back = |outcome: &str| store_url(app, store, outcome);
+    let back = |outcome: &str| match return_url {
+        Some(url) => format!(
+            "{}?{}",
+            store_url(app, store, outcome),
+            form_urlencoded::Serializer::new(String::new()).append_pair("returnUrl", url).finish()
+        ),
+        None => store_url(app, store, outcome),
+    };
     let https = app.config.payments.public_url.starts_with("https://");
     let request = PreferenceRequest {
         items: items(order, store),
