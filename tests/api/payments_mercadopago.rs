@@ -539,3 +539,30 @@ async fn the_webhook_log_has_stats_and_mercado_pago_details_with_an_analysis() {
     .await;
     expect_status(t.get("/api/payments/mercadopago/payments", None).await, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn a_chargeback_gives_the_money_back_and_the_order_is_refunded() {
+    let mp = FakeMercadoPago::start().await;
+    let t = app(&mp, &[]).await;
+    let admin = t.admin_token().await;
+    let order = golden_order(&t, &admin).await;
+    let order_id = order["id"].as_str().unwrap();
+    let started = start_payment(&t, order_id).await;
+    let mp_id = mp.pay(started["preference"]["id"].as_str().unwrap(), "approved", None);
+    let (query, headers, body) = mp.webhook(&mp_id, now(), SECRET);
+    expect_status(send_webhook(&t, &query, &headers, &body).await, StatusCode::OK).await;
+    mp.update(&mp_id, "charged_back", "0");
+    for _ in 0..2 {
+        let (query, headers, body) = mp.webhook(&mp_id, now(), SECRET);
+        expect_status(send_webhook(&t, &query, &headers, &body).await, StatusCode::OK).await;
+    }
+    assert_eq!(order_status(&t, &admin, order_id).await, "REFUNDED");
+    let payment =
+        expect_status(t.get(&format!("/api/payments/{}", started["payment"]["id"].as_str().unwrap()), Some(&admin)).await, StatusCode::OK)
+            .await;
+    let payment = &payment["payment"];
+    assert_eq!(
+        (payment["status"].as_str(), payment["paidAmount"].clone(), payment["refundedAmount"].clone()),
+        (Some("charged_back"), json!(267.53), json!(267.53))
+    );
+}
