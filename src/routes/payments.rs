@@ -137,14 +137,18 @@ pub struct PaymentStarted {
     pub preference: PreferenceView,
 }
 
+/// Whether `user` may pay the order: anyone for a guest's order (its id is the capability), its
+/// owner or an admin for a user's.
+fn may_pay(order: &Order, user: Option<&AuthUser>) -> bool {
+    order.user_id.as_ref().is_none_or(|owner| user.is_some_and(|u| &u.id == owner || u.has_role(Role::Admin)))
+}
+
 /// The order `id` if the caller may pay it and it still owes something: a guest's order needs
 /// only its id; a user's order, its owner (or an admin). Returns it with what it owes.
 async fn payable_order(app: &AppState, store: &Store, user: Option<&AuthUser>, id: &str) -> ApiResult<(Order, i64)> {
     let mut conn = app.db.reader().acquire().await?;
     let order = orders::find(&mut conn, &store.id, id).await?.ok_or_else(|| ApiError::not_found("El pedido no existe"))?;
-    if let Some(owner) = &order.user_id
-        && user.is_none_or(|u| &u.id != owner && !u.has_role(Role::Admin))
-    {
+    if !may_pay(&order, user) {
         return Err(ApiError::not_found("El pedido no existe"));
     }
     if [orders::CANCELLED, payments::apply::REFUNDED].contains(&order.status_code.as_str()) {
@@ -365,7 +369,7 @@ fn is_frontend_page(app: &AppState, url: &str) -> bool {
 /// Where Mercado Pago sends the buyer back: to the frontend's page for the outcome, with the
 /// payment's parameters (`"null"` values left out). They are the buyer's input: the frontend
 /// should ask `POST /api/payments/verify` for the real state.
-async fn back_to_frontend(app: &AppState, outcome: &str, raw_query: Option<&str>) -> Response {
+fn back_to_frontend(app: &AppState, outcome: &str, raw_query: Option<&str>) -> Response {
     let target = match (mercadopago::config(app).ok(), outcome) {
         (Some(c), "success") => c.success_url.clone(),
         (Some(c), "failure") => c.failure_url.clone(),
@@ -390,19 +394,19 @@ async fn back_to_frontend(app: &AppState, outcome: &str, raw_query: Option<&str>
 /// Mercado Pago's return URL after an approved payment: 302 to the frontend.
 #[utoipa::path(get, path = "/payments/success", tag = "payments", responses((status = 302, description = "To the frontend's success page")))]
 pub async fn success(State(app): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    back_to_frontend(&app, "success", q.as_deref()).await
+    back_to_frontend(&app, "success", q.as_deref())
 }
 
 /// Mercado Pago's return URL after a failed payment: 302 to the frontend.
 #[utoipa::path(get, path = "/payments/failure", tag = "payments", responses((status = 302, description = "To the frontend's failure page")))]
 pub async fn failure(State(app): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    back_to_frontend(&app, "failure", q.as_deref()).await
+    back_to_frontend(&app, "failure", q.as_deref())
 }
 
 /// Mercado Pago's return URL for a payment still pending: 302 to the frontend.
 #[utoipa::path(get, path = "/payments/pending", tag = "payments", responses((status = 302, description = "To the frontend's pending page")))]
 pub async fn pending(State(app): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    back_to_frontend(&app, "pending", q.as_deref()).await
+    back_to_frontend(&app, "pending", q.as_deref())
 }
 
 /// A payment to check with its provider.
@@ -779,9 +783,7 @@ pub async fn confirm(
     let payment = payments::find(&mut conn, &store.id, &id).await?.ok_or_else(|| ApiError::not_found("El pago no existe"))?;
     let order = orders::find(&mut conn, &store.id, &payment.order_id).await?.ok_or_else(|| ApiError::not_found("El pago no existe"))?;
     drop(conn);
-    if let Some(owner) = &order.user_id
-        && user.as_ref().is_none_or(|u| &u.id != owner && !u.has_role(Role::Admin))
-    {
+    if !may_pay(&order, user.as_ref()) {
         return Err(ApiError::not_found("El pago no existe"));
     }
     if payment.provider != payments::Provider::Stripe.as_str() {

@@ -8,7 +8,7 @@
 //! charged back → REFUNDED once everything paid was given back. The same observation applied
 //! twice, even concurrently, appends nothing the second time and moves nothing.
 
-use feria_db::{AnyConnection, Backend};
+use feria_db::AnyConnection;
 use feria_domain::time;
 use serde_json::Value;
 
@@ -61,10 +61,7 @@ pub async fn apply(
     payment: &Payment,
     obs: Observation,
 ) -> Result<Applied, sqlx::Error> {
-    if Backend::of(conn) == Backend::Postgres {
-        // Observations of one payment are applied one after the other.
-        sqlx::query("SELECT id FROM payments WHERE id = $1 FOR UPDATE").bind(&payment.id).fetch_all(&mut *conn).await?;
-    }
+    super::lock(conn, &payment.id).await?;
     let current = super::find(conn, &store.id, &payment.id).await?.ok_or(sqlx::Error::RowNotFound)?;
     let charged = obs.charged.unwrap_or(current.amount);
     let currency_differs = obs.currency.as_deref().is_some_and(|c| !c.eq_ignore_ascii_case(&current.currency));

@@ -10,7 +10,7 @@ pub mod stripe;
 pub mod webhook_analysis;
 pub mod webhook_log;
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Backend, Row};
 use feria_domain::{ids::new_id, time};
 use serde_json::Value;
 
@@ -268,6 +268,15 @@ pub async fn order_money(conn: &mut AnyConnection, order_id: &str) -> Result<Ord
     .fetch_one(conn)
     .await?;
     Ok(OrderMoney { paid: row.try_get("paid")?, refunded: row.try_get("refunded")? })
+}
+
+/// Locks the payment's row on PostgreSQL, so changes to one payment's money are applied one
+/// after the other (SQLite's single writer already does that).
+pub async fn lock(conn: &mut AnyConnection, payment_id: &str) -> Result<(), sqlx::Error> {
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query("SELECT id FROM payments WHERE id = $1 FOR UPDATE").bind(payment_id).fetch_all(conn).await?;
+    }
+    Ok(())
 }
 
 /// Appends an event unless one with the same `event_key` exists for the payment; says whether

@@ -3,7 +3,6 @@
 //! (keyed by the provider's refund id, so a later webhook reporting the same refund adds
 //! nothing) and the order moves to REFUNDED once everything paid was given back.
 
-use feria_db::Backend;
 use feria_domain::time;
 
 use super::apply::{self, Applied};
@@ -53,9 +52,7 @@ pub async fn refund(
         _ => (key.to_string(), amount),
     };
     let mut tx = app.db.begin().await?;
-    if Backend::of(&tx) == Backend::Postgres {
-        sqlx::query("SELECT id FROM payments WHERE id = $1 FOR UPDATE").bind(&payment.id).fetch_all(&mut *tx).await?;
-    }
+    super::lock(&mut tx, &payment.id).await?;
     let appended = append_event(&mut tx, &payment.id, "refunded", refunded, &format!("refund:{refund_id}"), "refund").await?;
     let current = super::find(&mut tx, &store.id, &payment.id).await?.ok_or(PaymentError::UnknownPayment)?;
     if current.refunded >= current.paid {
