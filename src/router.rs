@@ -12,13 +12,13 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::app::AppState;
 use crate::config::Environment;
 use crate::http::middleware::{MakeUuidV7, REQUEST_ID, error_envelope, global_rate_limit, observe};
+use crate::http::openapi::BearerAuth;
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
@@ -44,18 +44,6 @@ use crate::routes::{
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
-        );
-    }
-}
 
 /// Catalog routes relative to a store: mounted at `/api` (the default store) and at
 /// `/api/stores/{slug}` (any store).
@@ -140,24 +128,6 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(payments::mercadopago_charges))
 }
 
-/// Documents the `{slug}` parameter of every per-store path.
-fn document_store_slug(openapi: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-    for (path, item) in openapi.paths.paths.iter_mut() {
-        if !path.starts_with("/api/stores/{slug}/") {
-            continue;
-        }
-        let slug = ParameterBuilder::new()
-            .name("slug")
-            .parameter_in(ParameterIn::Path)
-            .required(utoipa::openapi::Required::True)
-            .description(Some("The store's slug"))
-            .schema(Some(utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::String)))
-            .build();
-        item.parameters.get_or_insert_with(Vec::new).push(slug);
-    }
-}
-
 /// The largest product write: every image at the size limit, plus the form fields.
 pub fn upload_limit(config: &crate::config::Config) -> usize {
     config.max_file_size.saturating_mul(products::MAX_IMAGES).saturating_add(config.body_limit_bytes)
@@ -186,7 +156,7 @@ pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoip
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))
         .split_for_parts();
-    document_store_slug(&mut openapi);
+    crate::http::openapi::complete(&mut openapi);
     (router, openapi)
 }
 

@@ -104,7 +104,9 @@ pub struct Config {
     pub rate_limit_max_requests: u64,
     pub auth_rate_limit_window: Duration,
     pub auth_rate_limit_max_requests: u64,
-    pub trust_proxy: bool,
+    /// How many proxies of the shop's own stand in front of feria (`TRUST_PROXY`): the client's
+    /// address is the `X-Forwarded-For` entry that many hops from the right.
+    pub trusted_proxies: usize,
     pub log_level: String,
     pub redis_url: Option<String>,
     /// Prefix of every Redis key feria writes, so deployments can share one Redis.
@@ -407,7 +409,18 @@ impl Config {
                 r.problems.push(format!("{name}: must be greater than 0"));
             }
         }
-        let trust_proxy = r.bool("TRUST_PROXY", false);
+        let trusted_proxies = match r.text("TRUST_PROXY").map(|v| v.to_ascii_lowercase()) {
+            None => 0,
+            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => 1,
+            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => 0,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n <= 16 => n,
+                _ => {
+                    r.problems.push(format!("TRUST_PROXY: '{v}' is not true, false or a number of proxies (up to 16)"));
+                    0
+                }
+            },
+        };
         let log_level = r.text("LOG_LEVEL").unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             r.problems.push(format!("LOG_LEVEL: '{log_level}' is not a level (error, warn, info, debug, trace) or filter"));
@@ -482,7 +495,7 @@ impl Config {
             rate_limit_max_requests,
             auth_rate_limit_window,
             auth_rate_limit_max_requests,
-            trust_proxy,
+            trusted_proxies,
             log_level,
             redis_url,
             redis_key_prefix,
@@ -526,7 +539,7 @@ impl Config {
             ("RATE_LIMIT_MAX_REQUESTS", self.rate_limit_max_requests.to_string()),
             ("AUTH_RATE_LIMIT_WINDOW_MS", self.auth_rate_limit_window.as_millis().to_string()),
             ("AUTH_RATE_LIMIT_MAX_REQUESTS", self.auth_rate_limit_max_requests.to_string()),
-            ("TRUST_PROXY", self.trust_proxy.to_string()),
+            ("TRUST_PROXY", self.trusted_proxies.to_string()),
             ("LOG_LEVEL", self.log_level.clone()),
             ("REDIS_URL", self.redis_url.as_deref().map(feria_db::redact_url).unwrap_or_else(|| "(not set)".into())),
             ("REDIS_KEY_PREFIX", self.redis_key_prefix.clone()),

@@ -1,6 +1,6 @@
 //! Who is calling: bearer-token extractors and the caller's IP.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{HeaderMap, header, request::Parts};
@@ -69,32 +69,71 @@ impl FromRequestParts<AppState> for MaybeUser {
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
 
-/// The caller's IP: the socket peer, or the first `X-Forwarded-For` hop when `TRUST_PROXY` is on.
+/// The caller's IP: the socket peer; behind `TRUST_PROXY` = N proxies of the shop's own, the
+/// `X-Forwarded-For` entry N hops from the right (the address the outermost of those proxies
+/// saw; whatever the client wrote to the left of it is ignored).
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
 impl ClientIp {
     /// Reads the IP from request parts.
-    pub fn of(headers: &HeaderMap, extensions: &axum::http::Extensions, trust_proxy: bool) -> ClientIp {
-        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(str::trim);
-        if let Some(first) = forwarded.filter(|f| trust_proxy && !f.is_empty()) {
-            return ClientIp(first.to_string());
-        }
-        let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
-        ClientIp(peer.unwrap_or_else(|| "unknown".into()))
+    pub fn of(headers: &HeaderMap, extensions: &axum::http::Extensions, trusted_proxies: usize) -> ClientIp {
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        let forwarded = (trusted_proxies > 0).then(|| forwarded_client(headers, trusted_proxies)).flatten();
+        ClientIp(forwarded.or(peer).map_or_else(|| "unknown".into(), |ip| ip.to_string()))
     }
+}
+
+/// The address `hops` entries from the right of every `X-Forwarded-For` header taken together;
+/// with fewer entries, the left-most (the request came through fewer proxies). `None` when the
+/// entry is not an IP address.
+fn forwarded_client(headers: &HeaderMap, hops: usize) -> Option<IpAddr> {
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let entry = entries.len().checked_sub(hops).map_or(entries.first(), |i| entries.get(i))?;
+    entry.parse().ok()
 }
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp::of(&parts.headers, &parts.extensions, app.config.trust_proxy))
+        Ok(ClientIp::of(&parts.headers, &parts.extensions, app.config.trusted_proxies))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(forwarded: &[&str], hops: usize) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        for value in forwarded {
+            headers.append("x-forwarded-for", value.parse().unwrap());
+        }
+        forwarded_client(&headers, hops).map(|ip| ip.to_string())
+    }
+
+    #[test]
+    fn the_client_is_counted_from_the_right() {
+        // The client wrote 6.6.6.6; the shop's one proxy appended the address it saw.
+        assert_eq!(client(&["6.6.6.6, 203.0.113.7"], 1).as_deref(), Some("203.0.113.7"));
+        assert_eq!(client(&["6.6.6.6", "203.0.113.7, 10.0.0.2"], 2).as_deref(), Some("203.0.113.7"));
+        assert_eq!(client(&["203.0.113.7"], 3).as_deref(), Some("203.0.113.7"));
+        assert_eq!(client(&["6.6.6.6, not-an-ip"], 1), None);
+        assert_eq!(client(&[], 1), None);
     }
 }

@@ -59,6 +59,7 @@ pub mod codes {
     pub const IDEMPOTENCY_KEY_MISMATCH: &str = "idempotency_key_mismatch";
     pub const NOT_A_PAYMENT_WEBHOOK: &str = "not_a_payment_webhook";
     pub const MANUAL_CONFIRMATION_NOT_ALLOWED: &str = "manual_confirmation_not_allowed";
+    pub const AMOUNT_TOO_LARGE: &str = "amount_too_large";
 }
 
 /// One problem with one input field.

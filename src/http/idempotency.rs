@@ -118,9 +118,44 @@ async fn settle(conn: &mut AnyConnection, scope: &str, key: &str, answer: Option
     Ok(())
 }
 
+/// Whose keys a request uses: a logged-in user's own (whatever token they send), or, for
+/// anonymous callers, those of their address, so one caller can neither replay nor block
+/// another's answer.
+struct Caller {
+    scope: String,
+    authenticated: bool,
+}
+
+impl Caller {
+    fn of(app: &AppState, parts: &axum::http::request::Parts) -> Caller {
+        let user = super::auth::bearer_token(&parts.headers).and_then(|token| app.tokens.verify(token).ok());
+        match user {
+            Some(claims) => Caller { scope: digest(&[b"user", claims.sub.as_bytes()]), authenticated: true },
+            None => {
+                let ip = super::auth::ClientIp::of(&parts.headers, &parts.extensions, app.config.trusted_proxies);
+                Caller { scope: digest(&[b"ip", ip.0.as_bytes()]), authenticated: false }
+            }
+        }
+    }
+
+    /// The most body read to fingerprint the request: uploads (multipart) are only buffered
+    /// whole for a logged-in caller; anything else within the general body limit.
+    fn body_limit(&self, app: &AppState, headers: &axum::http::HeaderMap) -> usize {
+        let multipart = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"multipart/"));
+        if self.authenticated && multipart {
+            crate::router::upload_limit(&app.config).max(app.config.import_max_bytes.saturating_add(64 * 1024))
+        } else {
+            app.config.body_limit_bytes
+        }
+    }
+}
+
+/// Paths whose answers carry credentials (tokens): never kept, so the header is ignored there.
+const CREDENTIAL_PATHS: &str = "/api/auth/";
+
 /// The middleware: POST requests carrying `Idempotency-Key` run at most once per key.
 pub async fn idempotency(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST || !request.headers().contains_key(HEADER) {
+    if request.method() != Method::POST || !request.headers().contains_key(HEADER) || request.uri().path().starts_with(CREDENTIAL_PATHS) {
         return next.run(request).await;
     }
     let key = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("").to_string();
@@ -129,13 +164,12 @@ pub async fn idempotency(State(app): State<AppState>, request: Request, next: Ne
         return ApiError::validation(vec![detail]).into_response();
     }
     let (parts, body) = request.into_parts();
-    let limit = app.config.import_max_bytes.saturating_add(64 * 1024);
-    let Ok(bytes) = to_bytes(body, limit).await else {
+    let caller = Caller::of(&app, &parts);
+    let Ok(bytes) = to_bytes(body, caller.body_limit(&app, &parts.headers)).await else {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, codes::PAYLOAD_TOO_LARGE, "El cuerpo de la petición es demasiado grande")
             .into_response();
     };
-    let caller = parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes).unwrap_or_default();
-    let scope = digest(&[caller]);
+    let scope = caller.scope;
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let fingerprint = digest(&[parts.method.as_str().as_bytes(), target.as_bytes(), &bytes]);
     let claimed = match app.db.writer().acquire().await {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, FieldError, codes};
+use super::validate::Validator;
 
 /// A JSON body: 415 without a JSON content type, 413 past the body limit, 400 when the JSON
 /// is malformed, 422 (naming the field) when it does not fit the expected shape.
@@ -88,7 +89,8 @@ impl PageInfo {
     }
 }
 
-/// `page` (from 1) and `limit` (default 10, at most 100) from the query string.
+/// `page` (from 1, at most [`Pagination::MAX_PAGE`]) and `limit` (default 10, at most 100)
+/// from the query string.
 #[derive(Debug, Clone, Copy)]
 pub struct Pagination {
     pub page: i64,
@@ -97,10 +99,35 @@ pub struct Pagination {
 
 impl Pagination {
     pub const MAX_LIMIT: i64 = 100;
+    /// The deepest page served: client numbers never size more than 10,000 pages of rows.
+    pub const MAX_PAGE: i64 = 10_000;
 
-    /// Rows to skip.
+    /// Rows to skip (bounded by `MAX_PAGE × MAX_LIMIT`, so it never overflows).
     pub fn offset(&self) -> i64 {
         (self.page - 1) * self.limit
+    }
+
+    /// Reads `page` and `limit` from their text, recording problems in `v` (then the defaults
+    /// are returned). A `limit` above 100 is served as 100.
+    pub fn parse(v: &mut Validator, page: Option<&str>, limit: Option<&str>) -> Pagination {
+        let page = page_number(v, "page", page, 1, Self::MAX_PAGE);
+        let limit = page_number(v, "limit", limit, 10, i64::MAX).min(Self::MAX_LIMIT);
+        Pagination { page, limit }
+    }
+}
+
+fn page_number(v: &mut Validator, field: &str, value: Option<&str>, default: i64, max: i64) -> i64 {
+    let Some(text) = value else { return default };
+    match text.trim().parse::<i64>() {
+        Ok(n) if (1..=max).contains(&n) => n,
+        Ok(n) if n > max => {
+            v.add(field, format!("Debe ser como máximo {max}"));
+            default
+        }
+        _ => {
+            v.add(field, "Debe ser un número entero mayor o igual a 1");
+            default
+        }
     }
 }
 
@@ -108,24 +135,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let mut page = 1;
-        let mut limit = 10;
-        let mut errors = Vec::new();
+        let (mut page, mut limit) = (None, None);
         for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
-            let target = match key.as_ref() {
-                "page" => &mut page,
-                "limit" => &mut limit,
-                _ => continue,
-            };
-            match value.parse::<i64>() {
-                Ok(n) if n >= 1 => *target = n,
-                _ => errors.push(FieldError::new(key.as_ref(), "Debe ser un número entero mayor o igual a 1")),
+            match key.as_ref() {
+                "page" => page = Some(value),
+                "limit" => limit = Some(value),
+                _ => {}
             }
         }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        Ok(Pagination { page, limit: limit.min(Self::MAX_LIMIT) })
+        let mut v = Validator::new();
+        let pagination = Pagination::parse(&mut v, page.as_deref(), limit.as_deref());
+        v.finish()?;
+        Ok(pagination)
     }
 }
 

@@ -35,7 +35,7 @@ pub async fn observe(State(app): State<AppState>, request: Request, next: Next) 
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    app.http_metrics.record(method.as_str(), &route, status, elapsed);
+    app.http_metrics.record(method_label(&method), &route, status, elapsed);
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     if status >= 500 {
         tracing::error!(%method, %path, %route, status, latency_ms, request_id, "request");
@@ -43,6 +43,12 @@ pub async fn observe(State(app): State<AppState>, request: Request, next: Next) 
         tracing::info!(%method, %path, %route, status, latency_ms, request_id, "request");
     }
     response
+}
+
+/// The metrics label of a method: one of a closed set, so clients cannot add series.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    KNOWN.into_iter().find(|known| *known == method.as_str()).unwrap_or("OTHER")
 }
 
 /// Paths that load balancers and scrapers call often; they are not rate limited.
@@ -53,7 +59,7 @@ pub async fn global_rate_limit(State(app): State<AppState>, request: Request, ne
     if UNLIMITED_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    let ip = ClientIp::of(request.headers(), request.extensions(), app.config.trust_proxy);
+    let ip = ClientIp::of(request.headers(), request.extensions(), app.config.trusted_proxies);
     let decision = app.rate_limiter.hit("ip", &ip.0, app.config.rate_limit_max_requests, app.config.rate_limit_window).await;
     if !decision.allowed {
         return decision.rejection().into_response();

@@ -6,6 +6,7 @@ pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod path;
 pub mod rate_limit;
 pub mod store;

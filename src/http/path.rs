@@ -3,10 +3,19 @@
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
-use super::error::ApiError;
+use axum::http::StatusCode;
+
+use super::error::{ApiError, codes};
+
+/// The path's parameters; a path that is not UTF-8 once percent-decoded is a 400.
+pub async fn raw_params(parts: &mut Parts) -> Result<RawPathParams, ApiError> {
+    RawPathParams::from_request_parts(parts, &())
+        .await
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, "La ruta tiene caracteres inválidos (no es UTF-8)"))
+}
 
 async fn named(parts: &mut Parts, name: &str) -> Result<String, ApiError> {
-    let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|e| ApiError::internal(format!("path parameters: {e}")))?;
+    let params = raw_params(parts).await?;
     params
         .iter()
         .find(|(key, _)| *key == name)

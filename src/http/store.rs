@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::FromRequestParts;
 use axum::http::{StatusCode, request::Parts};
 
 use super::error::{ApiError, codes};
@@ -18,8 +18,8 @@ impl FromRequestParts<AppState> for CurrentStore {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, app).await.ok();
-        let slug = params.as_ref().and_then(|p| p.iter().find(|(name, _)| *name == "slug").map(|(_, value)| value.to_string()));
+        let params = super::path::raw_params(parts).await?;
+        let slug = params.iter().find(|(name, _)| *name == "slug").map(|(_, value)| value.to_string());
         let slug = slug.as_deref().unwrap_or(DEFAULT_SLUG);
         let store = match app.catalog_cache.store(slug) {
             Some(store) => Some(store),

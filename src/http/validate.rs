@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, FieldError};
 use feria_domain::decimal::DecimalText;
+use feria_domain::pricing::MAX_QUANTITY;
 
 /// Collects field problems; [`Validator::finish`] turns them into one 422.
 #[derive(Default)]
@@ -95,15 +96,15 @@ impl Validator {
         }
     }
 
-    /// A required whole number of at least `min`.
-    pub fn whole_number(&mut self, field: &str, value: Option<&DecimalText>, min: i64) -> Option<i64> {
+    /// A required quantity of units: a whole number from `min` to [`MAX_QUANTITY`].
+    pub fn quantity(&mut self, field: &str, value: Option<&DecimalText>, min: i64) -> Option<i64> {
         if value.is_none() {
             self.add(field, "Es obligatorio");
             return None;
         }
         let n = self.decimal(field, value, 0)?;
-        if n < min {
-            self.add(field, format!("Debe ser un número entero mayor o igual a {min}"));
+        if !(min..=MAX_QUANTITY).contains(&n) {
+            self.add(field, format!("Debe ser un número entero entre {min} y {MAX_QUANTITY}"));
             return None;
         }
         Some(n)

@@ -162,7 +162,6 @@ fn fields(body: AddressRequest, creating: bool) -> ApiResult<AddressFields> {
 #[utoipa::path(post, path = "/addresses", tag = "addresses", security(("bearer" = [])), request_body = AddressRequest,
     responses(
         (status = 201, description = "Created", body = AddressView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 422, description = "Invalid fields, unknown neighborhood or a city that does not match", body = ErrorBody),
     ))]
 pub async fn create(
@@ -184,7 +183,6 @@ pub async fn create(
     params(("page" = Option<i64>, Query, description = "Page, from 1"), ("limit" = Option<i64>, Query, description = "Per page, default 10, at most 100")),
     responses(
         (status = 200, description = "A page of addresses", body = AddressPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
 pub async fn list(
@@ -204,7 +202,6 @@ pub async fn list(
 #[utoipa::path(get, path = "/addresses/{id}", tag = "addresses", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The address", body = AddressView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "Not one of your addresses", body = ErrorBody),
     ))]
 pub async fn get(
@@ -224,7 +221,6 @@ pub async fn get(
 #[utoipa::path(put, path = "/addresses/{id}", tag = "addresses", security(("bearer" = [])), params(("id" = String, Path)), request_body = AddressRequest,
     responses(
         (status = 200, description = "Updated", body = AddressView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "Not one of your addresses", body = ErrorBody),
         (status = 422, description = "Invalid fields, unknown neighborhood or a city that does not match", body = ErrorBody),
     ))]
@@ -247,7 +243,6 @@ pub async fn update(
 #[utoipa::path(delete, path = "/addresses/{id}", tag = "addresses", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = Deleted),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "Not one of your addresses", body = ErrorBody),
     ))]
 pub async fn delete(
@@ -269,7 +264,6 @@ pub async fn delete(
 #[utoipa::path(patch, path = "/addresses/{id}/default", tag = "addresses", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "Now the default", body = DefaultSet),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "Not one of your addresses", body = ErrorBody),
     ))]
 pub async fn set_default(

@@ -115,6 +115,7 @@ fn cart_error(err: CartError) -> ApiError {
         CartError::InsufficientStock { name, stock } => {
             ApiError::conflict(codes::INSUFFICIENT_STOCK, format!("No hay stock suficiente de {name}: quedan {stock}"))
         }
+        CartError::TooMany { max } => ApiError::field("quantity", format!("Como máximo {max} unidades de un producto")),
         CartError::Database(e) => ApiError::internal(e),
     }
 }
@@ -129,7 +130,8 @@ async fn view(app: &App, store: &Store, user_id: &str, cart: Cart) -> ApiResult<
     let lines: Vec<_> = cart.lines.iter().filter(|l| found.contains_key(&l.product_id)).collect();
     let inputs: Vec<LineInput> =
         lines.iter().map(|l| LineInput { unit_price: l.unit_price, quantity: l.quantity, tax_rate_bp: l.tax_rate_bp }).collect();
-    let totals = pricing::totals(&inputs, None, 0);
+    let totals = pricing::totals(&inputs, None, 0)
+        .map_err(|_| ApiError::conflict(codes::AMOUNT_TOO_LARGE, "El total del carrito supera el máximo permitido"))?;
     let exponent = store.currency.exponent();
     let money = |v: i64| DecimalOut::scaled(v, exponent);
     let items = lines
@@ -172,7 +174,6 @@ async fn changed(app: &App, store: &Store, user: &AuthUser, product_id: &str, ch
 #[utoipa::path(get, path = "/cart", tag = "cart", security(("bearer" = [])),
     responses(
         (status = 200, description = "The cart", body = CartView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 pub async fn get(State(app): State<AppState>, user: AuthUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartView>> {
     let mut tx = app.db.begin().await?;
@@ -185,7 +186,6 @@ pub async fn get(State(app): State<AppState>, user: AuthUser, CurrentStore(store
 #[utoipa::path(post, path = "/cart/items", tag = "cart", security(("bearer" = [])), request_body = AddItem,
     responses(
         (status = 200, description = "The cart", body = CartView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such product in this store", body = ErrorBody),
         (status = 409, description = "Not enough stock, or not on sale", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -198,7 +198,7 @@ pub async fn add(
 ) -> ApiResult<Json<CartView>> {
     let mut v = Validator::new();
     let product_id = v.text("productId", body.product_id.as_deref(), 1, 100);
-    let quantity = v.whole_number("quantity", body.quantity.as_ref(), 1).unwrap_or(0);
+    let quantity = v.quantity("quantity", body.quantity.as_ref(), 1).unwrap_or(0);
     v.finish()?;
     changed(&app, &store, &user, &product_id, Change::Add(quantity)).await
 }
@@ -208,7 +208,6 @@ pub async fn add(
     params(("id" = String, Path, description = "Product id")), request_body = SetQuantity,
     responses(
         (status = 200, description = "The cart", body = CartView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such product in this store", body = ErrorBody),
         (status = 409, description = "Not enough stock, or not on sale", body = ErrorBody),
         (status = 422, description = "Invalid quantity", body = ErrorBody),
@@ -221,7 +220,7 @@ pub async fn set(
     ApiJson(body): ApiJson<SetQuantity>,
 ) -> ApiResult<Json<CartView>> {
     let mut v = Validator::new();
-    let quantity = v.whole_number("quantity", body.quantity.as_ref(), 0).unwrap_or(0);
+    let quantity = v.quantity("quantity", body.quantity.as_ref(), 0).unwrap_or(0);
     v.finish()?;
     changed(&app, &store, &user, &product_id, Change::Set(quantity)).await
 }
@@ -231,7 +230,6 @@ pub async fn set(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The cart", body = CartView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "The product is not in the cart", body = ErrorBody),
     ))]
 pub async fn remove(
@@ -255,7 +253,6 @@ pub async fn remove(
 #[utoipa::path(delete, path = "/cart", tag = "cart", security(("bearer" = [])),
     responses(
         (status = 200, description = "Emptied", body = CartCleared),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 pub async fn clear(State(app): State<AppState>, user: AuthUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartCleared>> {
     let mut tx = app.db.begin().await?;

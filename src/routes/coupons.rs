@@ -242,8 +242,6 @@ fn fields(body: CouponRequest, store: &Store, current: Option<&Coupon>) -> ApiRe
     ),
     responses(
         (status = 200, description = "A page of coupons", body = CouponPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "Bad parameter", body = ErrorBody),
     ))]
 pub async fn list(
@@ -268,8 +266,6 @@ pub async fn list(
 #[utoipa::path(get, path = "/coupons/{id}", tag = "coupons", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The coupon", body = CouponBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such coupon in this store", body = ErrorBody),
     ))]
 pub async fn get(
@@ -286,8 +282,6 @@ pub async fn get(
 #[utoipa::path(post, path = "/coupons", tag = "coupons", security(("bearer" = [])), request_body = CouponRequest,
     responses(
         (status = 201, description = "Created", body = CouponBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Code taken", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
@@ -308,8 +302,6 @@ pub async fn create(
 #[utoipa::path(put, path = "/coupons/{id}", tag = "coupons", security(("bearer" = [])), params(("id" = String, Path)), request_body = CouponRequest,
     responses(
         (status = 200, description = "Updated", body = CouponUpdated),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such coupon in this store", body = ErrorBody),
         (status = 409, description = "Code taken", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -334,8 +326,6 @@ pub async fn update(
     params(("id" = String, Path), ("force" = Option<bool>, Query, description = "Delete for good instead of deactivating")),
     responses(
         (status = 200, description = "Deactivated or deleted", body = Deleted),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such coupon in this store", body = ErrorBody),
         (status = 409, description = "Used by orders (force only)", body = ErrorBody),
     ))]
@@ -383,10 +373,13 @@ pub struct CouponValidation {
     pub message: String,
 }
 
-/// A coupon that cannot be used: seed 001's `{valid: false, message}` plus the error envelope.
+/// A coupon that cannot be used: seed 001's `{valid: false, message}` plus the error envelope
+/// (an unknown store answers the envelope alone).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CouponRefused {
+    #[schema(required = false)]
     pub valid: bool,
+    #[schema(required = false)]
     pub message: String,
     pub error: String,
     pub code: String,

@@ -145,8 +145,6 @@ async fn page_of(app: &AppState, store_id: &str, neighborhood: Option<&str>, pag
     params(("page" = Option<i64>, Query, description = "Page, from 1"), ("limit" = Option<i64>, Query, description = "Per page, default 10, at most 100")),
     responses(
         (status = 200, description = "A page of customers", body = CustomerPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
 pub async fn list(
@@ -163,8 +161,6 @@ pub async fn list(
     params(("id" = String, Path, description = "Neighborhood id"), ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
     responses(
         (status = 200, description = "A page of customers", body = CustomerPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such neighborhood in this store", body = ErrorBody),
     ))]
 pub async fn by_neighborhood(
@@ -186,8 +182,6 @@ pub async fn by_neighborhood(
 #[utoipa::path(get, path = "/customers/by-email/{email}", tag = "customers", security(("bearer" = [])), params(("email" = String, Path)),
     responses(
         (status = 200, description = "The customer", body = CustomerView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No customer with that email", body = ErrorBody),
     ))]
 pub async fn by_email(
@@ -204,8 +198,6 @@ pub async fn by_email(
 #[utoipa::path(get, path = "/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The customer", body = CustomerView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such customer in this store", body = ErrorBody),
     ))]
 pub async fn get(
@@ -222,8 +214,6 @@ pub async fn get(
 #[utoipa::path(post, path = "/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerRequest,
     responses(
         (status = 201, description = "Created", body = CustomerView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "The user already is a customer, or a guest has that email", body = ErrorBody),
         (status = 422, description = "Invalid fields, unknown neighborhood or user", body = ErrorBody),
     ))]
@@ -244,8 +234,6 @@ pub async fn create(
 #[utoipa::path(put, path = "/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = String, Path)), request_body = CustomerRequest,
     responses(
         (status = 200, description = "Updated", body = CustomerView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such customer in this store", body = ErrorBody),
         (status = 409, description = "The user already is a customer, or a guest has that email", body = ErrorBody),
         (status = 422, description = "Invalid fields, unknown neighborhood or user", body = ErrorBody),
@@ -268,8 +256,6 @@ pub async fn update(
 #[utoipa::path(delete, path = "/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = Deleted),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such customer in this store", body = ErrorBody),
         (status = 409, description = "The customer has orders", body = ErrorBody),
     ))]

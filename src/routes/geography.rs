@@ -192,8 +192,6 @@ pub async fn city_by_name(
 #[utoipa::path(post, path = "/cities", tag = "cities", security(("bearer" = [])), request_body = PlaceRequest,
     responses(
         (status = 201, description = "Created", body = CityView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Name already used in the store", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
@@ -219,8 +217,6 @@ pub async fn create_city(
 #[utoipa::path(put, path = "/cities/{id}", tag = "cities", security(("bearer" = [])), params(("id" = String, Path)), request_body = PlaceRequest,
     responses(
         (status = 200, description = "Updated", body = CityView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such city in this store", body = ErrorBody),
         (status = 409, description = "Name already used in the store", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -251,8 +247,6 @@ pub async fn update_city(
 #[utoipa::path(delete, path = "/cities/{id}", tag = "cities", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = Deleted),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such city in this store", body = ErrorBody),
         (status = 409, description = "The city has neighborhoods", body = ErrorBody),
     ))]
@@ -328,8 +322,6 @@ pub async fn get_neighborhood(
 #[utoipa::path(post, path = "/neighborhoods", tag = "neighborhoods", security(("bearer" = [])), request_body = PlaceRequest,
     responses(
         (status = 201, description = "Created", body = NeighborhoodView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Name already used in that city", body = ErrorBody),
         (status = 422, description = "Invalid fields or unknown city", body = ErrorBody),
     ))]
@@ -357,8 +349,6 @@ pub async fn create_neighborhood(
     request_body = PlaceRequest,
     responses(
         (status = 200, description = "Updated", body = NeighborhoodView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such neighborhood in this store", body = ErrorBody),
         (status = 409, description = "Name already used in that city", body = ErrorBody),
         (status = 422, description = "Invalid fields or unknown city", body = ErrorBody),
@@ -386,8 +376,6 @@ pub async fn update_neighborhood(
 #[utoipa::path(delete, path = "/neighborhoods/{id}", tag = "neighborhoods", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = Deleted),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such neighborhood in this store", body = ErrorBody),
         (status = 409, description = "Still used by customers or addresses", body = ErrorBody),
     ))]

@@ -69,8 +69,6 @@ fn state_filter(query: Option<&str>) -> ApiResult<Option<JobState>> {
     ),
     responses(
         (status = 200, description = "A page of jobs", body = JobPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "Unknown state or bad paging", body = ErrorBody),
     ))]
 pub async fn list_jobs(
@@ -96,8 +94,6 @@ pub struct JobRetried {
     params(("id" = String, Path, description = "Job id")),
     responses(
         (status = 200, description = "Queued again", body = JobRetried),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No dead job with that id", body = ErrorBody),
     ))]
 pub async fn retry_job(State(app): State<AppState>, _admin: AdminUser, Path(id): Path<String>) -> ApiResult<Json<JobRetried>> {

@@ -187,8 +187,6 @@ async fn one(app: &AppState, store_id: &str, key: Key<'_>) -> ApiResult<Json<Ord
     ),
     responses(
         (status = 200, description = "A page of statuses", body = OrderStatusPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "Bad parameter", body = ErrorBody),
     ))]
 pub async fn list(
@@ -241,8 +239,6 @@ pub async fn by_code(
 #[utoipa::path(get, path = "/order-statuses/{id}", tag = "order-statuses", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The status", body = OrderStatusView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such status in this store", body = ErrorBody),
     ))]
 pub async fn get(
@@ -258,8 +254,6 @@ pub async fn get(
 #[utoipa::path(post, path = "/order-statuses", tag = "order-statuses", security(("bearer" = [])), request_body = OrderStatusRequest,
     responses(
         (status = 201, description = "Created", body = OrderStatusView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Code taken, or an inactive default", body = ErrorBody),
         (status = 422, description = "Invalid fields or unknown transition target", body = ErrorBody),
     ))]
@@ -281,8 +275,6 @@ pub async fn create(
     request_body = OrderStatusRequest,
     responses(
         (status = 200, description = "Updated", body = OrderStatusView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such status in this store", body = ErrorBody),
         (status = 409, description = "Code taken, or the default would stop being default or active", body = ErrorBody),
         (status = 422, description = "Invalid fields, unknown or self transition target", body = ErrorBody),
@@ -306,8 +298,6 @@ pub async fn update(
     params(("id" = String, Path)), request_body = TransitionsRequest,
     responses(
         (status = 200, description = "Updated", body = OrderStatusView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such status in this store", body = ErrorBody),
         (status = 422, description = "Unknown or self transition target", body = ErrorBody),
     ))]
@@ -329,8 +319,6 @@ pub async fn set_transitions(
 #[utoipa::path(delete, path = "/order-statuses/{id}", tag = "order-statuses", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = Deleted),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such status in this store", body = ErrorBody),
         (status = 409, description = "The default status, or one with orders", body = ErrorBody),
     ))]
@@ -353,8 +341,6 @@ pub async fn delete(
     request_body = TransitionCheck,
     responses(
         (status = 200, description = "The answer", body = TransitionValidity),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "Missing ids", body = ErrorBody),
     ))]
 pub async fn validate_transition(

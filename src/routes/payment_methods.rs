@@ -193,8 +193,6 @@ pub async fn by_code(
     params(("page" = Option<i64>, Query, description = "Page, from 1"), ("limit" = Option<i64>, Query, description = "Per page, default 10, at most 100")),
     responses(
         (status = 200, description = "A page of methods", body = PaymentMethodPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
 pub async fn list(
@@ -212,8 +210,6 @@ pub async fn list(
 #[utoipa::path(get, path = "/payment-methods/{id}", tag = "payment-methods", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The method", body = PaymentMethodView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such method in this store", body = ErrorBody),
     ))]
 pub async fn get(
@@ -230,8 +226,6 @@ pub async fn get(
 #[utoipa::path(post, path = "/payment-methods", tag = "payment-methods", security(("bearer" = [])), request_body = PaymentMethodRequest,
     responses(
         (status = 201, description = "Created", body = PaymentMethodView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Code taken", body = ErrorBody),
         (status = 422, description = "Invalid fields or unknown order status", body = ErrorBody),
     ))]
@@ -253,8 +247,6 @@ pub async fn create(
     request_body = PaymentMethodRequest,
     responses(
         (status = 200, description = "Updated", body = PaymentMethodView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such method in this store", body = ErrorBody),
         (status = 409, description = "Code taken", body = ErrorBody),
         (status = 422, description = "Invalid fields or unknown order status", body = ErrorBody),
@@ -277,8 +269,6 @@ pub async fn update(
 #[utoipa::path(delete, path = "/payment-methods/{id}", tag = "payment-methods", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = DeletedPaymentMethod),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such method in this store", body = ErrorBody),
     ))]
 pub async fn delete(

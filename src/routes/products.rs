@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::{App, AppState};
-use crate::http::auth::AdminUser;
+use crate::http::auth::{AdminUser, MaybeUser};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
 use crate::http::json::{Pagination, parse_json};
 use crate::http::path::IdParam;
@@ -22,6 +22,7 @@ use crate::services::catalog::products::{self, Product, ProductData, WriteError}
 use crate::services::catalog::stores::Store;
 use crate::services::files::{FileError, ImageFormat, StoredFile};
 use feria_domain::decimal::{DecimalOut, DecimalText};
+use feria_domain::roles::Role;
 
 /// Images one product can have.
 pub const MAX_IMAGES: usize = 8;
@@ -147,8 +148,24 @@ async fn cached<T: Serialize>(app: &App, key: String, compute: impl Future<Outpu
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// How deep listings and searches served from the index go: the index collects
+/// `offset + limit` hits per request, so the client may not choose that number freely.
+pub const INDEX_WINDOW: i64 = 10_000;
+
+/// The `(offset, limit)` of a page of index results, or a problem in `v` past [`INDEX_WINDOW`].
+fn index_window(v: &mut Validator, page: Pagination) -> (usize, usize) {
+    if page.offset() + page.limit > INDEX_WINDOW {
+        v.add("page", format!("Se muestran como máximo los primeros {INDEX_WINDOW} resultados; afiná la búsqueda"));
+        return (0, 0);
+    }
+    (page.offset() as usize, page.limit as usize)
+}
+
 /// A listing of active products, newest first, served from the search index and the caches.
 async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagination) -> ApiResult<Response> {
+    let mut v = Validator::new();
+    let (offset, limit) = index_window(&mut v, page);
+    v.finish()?;
     let query = SearchQuery {
         store_id: store.id.clone(),
         text: None,
@@ -159,12 +176,12 @@ async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagina
         in_stock: false,
         sort: SortBy::CreatedAt,
         descending: true,
-        offset: page.offset() as usize,
-        limit: page.limit as usize,
+        offset,
+        limit,
         facets: false,
     };
     cached(app, format!("list {query:?}"), async {
-        let hits = search_of(app)?.search(&query).map_err(ApiError::internal)?;
+        let hits = search_of(app)?.search(query.clone()).await.map_err(ApiError::internal)?;
         Ok(ProductPage { total: hits.total as i64, products: views(app, store, &hits.ids).await? })
     })
     .await
@@ -207,14 +224,23 @@ async fn load(app: &App, store: &Store, id: &str) -> ApiResult<std::sync::Arc<Pr
     found.into_iter().next().ok_or_else(product_not_found)
 }
 
-/// One product of the store.
+/// One product of the store; an inactive one only for admins (to shoppers it does not exist).
 #[utoipa::path(get, path = "/products/{id}", tag = "products", params(("id" = String, Path)),
     responses(
         (status = 200, description = "The product", body = ProductView),
-        (status = 404, description = "No such product in this store", body = ErrorBody),
+        (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
+        (status = 404, description = "No such product on sale in this store", body = ErrorBody),
     ))]
-pub async fn get(State(app): State<AppState>, CurrentStore(store): CurrentStore, IdParam(id): IdParam) -> ApiResult<Json<ProductView>> {
+pub async fn get(
+    State(app): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    CurrentStore(store): CurrentStore,
+    IdParam(id): IdParam,
+) -> ApiResult<Json<ProductView>> {
     let product = load(&app, &store, &id).await?;
+    if !product.is_active && !user.is_some_and(|u| u.has_role(Role::Admin)) {
+        return Err(product_not_found());
+    }
     Ok(Json(ProductView::new(&product, &store)))
 }
 
@@ -281,6 +307,12 @@ pub struct SearchPage {
     pub facets: SearchFacets,
 }
 
+/// Bounds of a search: each word costs index work (and a fuzzy automaton from 5 letters on).
+const MAX_QUERY_CHARS: usize = 200;
+const MAX_QUERY_WORDS: usize = 20;
+/// Most categories or tags one search filters by.
+const MAX_FILTER_VALUES: usize = 20;
+
 fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
     let mut v = Validator::new();
     let csv = |s: &Option<String>| s.as_deref().map(split_tags).unwrap_or_default();
@@ -297,6 +329,15 @@ fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
     let min_price = price("minPrice", &params.min_price);
     let max_price = price("maxPrice", &params.max_price);
     let text = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(String::from);
+    if text.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS || q.split_whitespace().count() > MAX_QUERY_WORDS) {
+        v.add("q", format!("Como máximo {MAX_QUERY_CHARS} caracteres y {MAX_QUERY_WORDS} palabras"));
+    }
+    let (categories, tags) = (csv(&params.categories), csv(&params.tags));
+    for (field, list) in [("categories", &categories), ("tags", &tags)] {
+        if list.len() > MAX_FILTER_VALUES {
+            v.add(field, format!("Como máximo {MAX_FILTER_VALUES} valores"));
+        }
+    }
     let sort = match params.sort_by.as_deref() {
         None => {
             if text.is_some() {
@@ -323,17 +364,8 @@ fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
             true
         }
     };
-    let mut number = |field: &str, value: &Option<String>, default: i64| match value.as_deref() {
-        None => default,
-        Some(t) => match t.parse::<i64>() {
-            Ok(n) if n >= 1 => n,
-            _ => {
-                v.add(field, "Debe ser un número entero mayor o igual a 1");
-                default
-            }
-        },
-    };
-    let page = Pagination { page: number("page", &params.page, 1), limit: number("limit", &params.limit, 10).min(Pagination::MAX_LIMIT) };
+    let page = Pagination::parse(&mut v, params.page.as_deref(), params.limit.as_deref());
+    let (offset, limit) = index_window(&mut v, page);
     let in_stock = match params.in_stock.as_deref() {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
@@ -346,15 +378,15 @@ fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
     Ok(SearchQuery {
         store_id: store.id.clone(),
         text,
-        categories: csv(&params.categories),
-        tags: csv(&params.tags),
+        categories,
+        tags,
         min_price,
         max_price,
         in_stock,
         sort,
         descending,
-        offset: page.offset() as usize,
-        limit: page.limit as usize,
+        offset,
+        limit,
         facets: true,
     })
 }
@@ -374,7 +406,7 @@ pub async fn search(State(app): State<AppState>, CurrentStore(store): CurrentSto
 }
 
 async fn search_page(app: &App, store: &Store, query: &SearchQuery) -> ApiResult<SearchPage> {
-    let hits = search_of(app)?.search(query).map_err(ApiError::internal)?;
+    let hits = search_of(app)?.search(query.clone()).await.map_err(ApiError::internal)?;
     let found = views(app, store, &hits.ids).await?;
     let names = app.catalog_cache.category_names(&app.db, &store.id).await?;
     let exponent = store.currency.exponent();
@@ -666,8 +698,6 @@ async fn discard(app: &App, files: &[StoredFile]) {
     )),
     responses(
         (status = 201, description = "Created", body = ProductView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "SKU taken", body = ErrorBody),
         (status = 413, description = "Image or body too large", body = ErrorBody),
         (status = 415, description = "Neither JSON nor multipart", body = ErrorBody),
@@ -710,8 +740,6 @@ pub async fn create(
     )),
     responses(
         (status = 200, description = "Updated", body = ProductView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such product in this store", body = ErrorBody),
         (status = 409, description = "SKU taken", body = ErrorBody),
         (status = 413, description = "Image or body too large", body = ErrorBody),
@@ -773,8 +801,6 @@ pub struct ProductDeleted {
 #[utoipa::path(delete, path = "/products/{id}", tag = "products", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = ProductDeleted),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such product in this store", body = ErrorBody),
     ))]
 pub async fn delete(

@@ -79,12 +79,13 @@ pub struct SaleRequest {
     pub notes: Option<String>,
 }
 
-/// The order's customer.
+/// The order's customer, as given at checkout.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SaleCustomer {
     pub id: String,
     pub name: String,
     pub email: String,
+    pub phone: Option<String>,
 }
 
 /// The product of a line, as it was sold.
@@ -178,7 +179,7 @@ impl SaleView {
         SaleView {
             id: o.id,
             order_number: o.order_number,
-            customer: SaleCustomer { id: o.customer_id, name: o.customer_name, email: o.customer_email },
+            customer: SaleCustomer { id: o.customer_id, name: o.customer_name, email: o.customer_email, phone: o.customer_phone },
             items: o
                 .lines
                 .into_iter()
@@ -267,6 +268,7 @@ fn order_error(err: OrderError) -> ApiError {
             codes::ORDER_NOT_EDITABLE,
             format!("Un pedido en {status} ya no se puede modificar; solo PENDING (o CONFIRMED para la tienda)"),
         ),
+        OrderError::TooLarge => ApiError::field("items", "El total del pedido supera el máximo permitido"),
         OrderError::Database(e) => ApiError::internal(e),
     }
 }
@@ -281,22 +283,27 @@ fn lines(v: &mut Validator, items: Option<Vec<SaleItemRequest>>, exponent: u32) 
     if items.is_empty() {
         v.add("items", "Debe tener al menos un producto");
     }
-    if items.len() > 100 {
-        v.add("items", "Como máximo 100 productos por pedido");
+    if items.len() > MAX_LINES {
+        v.add("items", format!("Como máximo {MAX_LINES} productos por pedido"));
+        return Vec::new();
     }
     let mut lines: Vec<RequestedLine> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
     for (i, item) in items.into_iter().enumerate() {
         let product_id = v.text(&format!("items[{i}].productId"), item.product_id.as_deref(), 1, 100);
-        let quantity = v.whole_number(&format!("items[{i}].quantity"), item.quantity.as_ref(), 1).unwrap_or(0);
+        let quantity = v.quantity(&format!("items[{i}].quantity"), item.quantity.as_ref(), 1).unwrap_or(0);
         // A client price that is not a price at all is ignored like any other client price.
         let client_unit_price = item.unit_price.as_ref().and_then(|p| feria_domain::money::parse_scaled(&p.0, exponent).ok());
-        if lines.iter().any(|l| l.product_id == product_id && !product_id.is_empty()) {
+        if !product_id.is_empty() && !seen.insert(product_id.clone()) {
             v.add(&format!("items[{i}].productId"), "El producto está repetido; sumá las cantidades en una línea");
         }
         lines.push(RequestedLine { product_id, quantity, client_unit_price });
     }
     lines
 }
+
+/// Most lines an order may have.
+const MAX_LINES: usize = 100;
 
 /// The address snapshot from a `shippingAddress` (neighborhood and city by name or by id).
 async fn shipping_from(
@@ -505,7 +512,6 @@ fn shipping_changes(v: &mut Validator, s: ShippingDetailsRequest) -> ShippingCha
 #[utoipa::path(put, path = "/sales/{id}", tag = "sales", security(("bearer" = [])), params(("id" = String, Path)), request_body = SaleUpdateRequest,
     responses(
         (status = 200, description = "Edited", body = SalePlaced),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such order of yours in this store", body = ErrorBody),
         (status = 409, description = "Not editable in its status, not enough stock, a product not on sale, or a coupon that cannot be used", body = ErrorBody),
         (status = 422, description = "Invalid fields, unknown product or coupon", body = ErrorBody),
@@ -538,7 +544,6 @@ pub async fn update(
     params(("page" = Option<i64>, Query, description = "Page, from 1"), ("limit" = Option<i64>, Query, description = "Per page, default 10, at most 100")),
     responses(
         (status = 200, description = "A page of orders", body = SalePage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 pub async fn my_orders(
     State(app): State<AppState>,
@@ -556,7 +561,6 @@ pub async fn my_orders(
 #[utoipa::path(get, path = "/sales/{id}", tag = "sales", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The order", body = SaleView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such order of yours in this store", body = ErrorBody),
     ))]
 pub async fn get(
@@ -607,8 +611,6 @@ fn date_bound(v: &mut Validator, field: &str, value: Option<&str>, end: bool) ->
     ),
     responses(
         (status = 200, description = "A page of orders", body = SalePage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "Bad parameter", body = ErrorBody),
     ))]
 pub async fn list(
@@ -636,8 +638,6 @@ pub async fn list(
     params(("id" = String, Path, description = "Customer id"), ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
     responses(
         (status = 200, description = "A page of orders", body = SalePage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such customer in this store", body = ErrorBody),
     ))]
 pub async fn by_customer(
@@ -667,8 +667,6 @@ pub struct DateRange {
 #[utoipa::path(post, path = "/sales/by-date-range", tag = "sales", security(("bearer" = [])), request_body = DateRange,
     responses(
         (status = 200, description = "A page of orders", body = SalePage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "Missing or bad dates", body = ErrorBody),
     ))]
 pub async fn by_date_range(
@@ -688,13 +686,9 @@ pub async fn by_date_range(
     if from.is_some() && until.is_some() && from >= until {
         v.add("endDate", "Debe ser posterior a startDate");
     }
-    for (field, value) in [("page", body.page), ("limit", body.limit)] {
-        if value.is_some_and(|n| n < 1) {
-            v.add(field, "Debe ser un número entero mayor o igual a 1");
-        }
-    }
+    let (page_text, limit_text) = (body.page.map(|n| n.to_string()), body.limit.map(|n| n.to_string()));
+    let page = Pagination::parse(&mut v, page_text.as_deref(), limit_text.as_deref());
     v.finish()?;
-    let page = Pagination { page: body.page.unwrap_or(1), limit: body.limit.unwrap_or(10).min(Pagination::MAX_LIMIT) };
     page_of(&app, &store, OrderFilter { from, until, ..OrderFilter::default() }, page).await
 }
 
@@ -752,8 +746,6 @@ async fn move_order(app: &AppState, store: &Store, id: &str, target: &str, by: &
 #[utoipa::path(patch, path = "/sales/{id}/status", tag = "sales", security(("bearer" = [])), params(("id" = String, Path)), request_body = StatusRequest,
     responses(
         (status = 200, description = "Changed", body = SaleStatusUpdated),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such order in this store", body = ErrorBody),
         (status = 409, description = "The workflow does not allow it from the current status", body = ErrorBody),
         (status = 422, description = "Missing or unknown status", body = ErrorBody),
@@ -784,7 +776,6 @@ pub struct CancelRequest {
 #[utoipa::path(post, path = "/sales/{id}/cancel", tag = "sales", security(("bearer" = [])), params(("id" = String, Path)), request_body = CancelRequest,
     responses(
         (status = 200, description = "Cancelled", body = SaleStatusUpdated),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such order of yours in this store", body = ErrorBody),
         (status = 409, description = "Past the point where it can be cancelled", body = ErrorBody),
     ))]
@@ -847,7 +838,6 @@ pub struct Tracking {
 #[utoipa::path(get, path = "/sales/{id}/tracking", tag = "sales", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The history, oldest first", body = Tracking),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such order of yours in this store", body = ErrorBody),
     ))]
 pub async fn tracking(

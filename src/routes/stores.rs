@@ -102,8 +102,6 @@ pub struct CreateStoreRequest {
 #[utoipa::path(post, path = "/api/stores", tag = "stores", security(("bearer" = [])), request_body = CreateStoreRequest,
     responses(
         (status = 201, description = "Created", body = StoreView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Slug taken", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]

@@ -194,8 +194,6 @@ macro_rules! taxonomy_routes {
         #[utoipa::path(post, path = $collection, tag = $tag, security(("bearer" = [])), request_body = $crate::routes::taxonomy::EntryRequest,
             responses(
                 (status = 201, description = "Created", body = $crate::routes::taxonomy::EntryView),
-                (status = 401, description = "Not logged in", body = $crate::http::error::ErrorBody),
-                (status = 403, description = "Not an admin", body = $crate::http::error::ErrorBody),
                 (status = 409, description = "Name already used in the store", body = $crate::http::error::ErrorBody),
                 (status = 422, description = "Invalid fields", body = $crate::http::error::ErrorBody),
             ))]
@@ -213,8 +211,6 @@ macro_rules! taxonomy_routes {
             request_body = $crate::routes::taxonomy::EntryRequest,
             responses(
                 (status = 200, description = "Updated", body = $crate::routes::taxonomy::EntryView),
-                (status = 401, description = "Not logged in", body = $crate::http::error::ErrorBody),
-                (status = 403, description = "Not an admin", body = $crate::http::error::ErrorBody),
                 (status = 404, description = "No such entry in this store", body = $crate::http::error::ErrorBody),
                 (status = 409, description = "Name already used in the store", body = $crate::http::error::ErrorBody),
                 (status = 422, description = "Invalid fields", body = $crate::http::error::ErrorBody),
@@ -233,8 +229,6 @@ macro_rules! taxonomy_routes {
         #[utoipa::path(delete, path = $item, tag = $tag, security(("bearer" = [])), params(("id" = String, Path)),
             responses(
                 (status = 200, description = "Deleted", body = $crate::routes::taxonomy::Deleted),
-                (status = 401, description = "Not logged in", body = $crate::http::error::ErrorBody),
-                (status = 403, description = "Not an admin", body = $crate::http::error::ErrorBody),
                 (status = 404, description = "No such entry in this store", body = $crate::http::error::ErrorBody),
                 (status = 409, description = "Still used by products", body = $crate::http::error::ErrorBody),
             ))]

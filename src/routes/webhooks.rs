@@ -97,8 +97,6 @@ pub struct WebhookQuery {
     responses(
         (status = 200, description = "One page", body = WebhookPage),
         (status = 400, description = "A filter is not true or false", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
 pub async fn list(
     State(app): State<AppState>,
@@ -127,8 +125,6 @@ pub struct WebhookOne {
 #[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The webhook", body = WebhookOne),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such webhook", body = ErrorBody),
     ))]
 pub async fn get(
@@ -164,8 +160,6 @@ pub struct WebhookStatsView {
 #[utoipa::path(get, path = "/webhooks/stats", tag = "webhooks", security(("bearer" = [])),
     responses(
         (status = 200, description = "The counts", body = WebhookStatsView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
 pub async fn stats(State(app): State<AppState>, _admin: AdminUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<WebhookStatsView>> {
     let s = webhook_log::stats(&mut *app.db.reader().acquire().await?, &store.id).await?;
@@ -214,8 +208,6 @@ pub struct MercadoPagoDetails {
 #[utoipa::path(get, path = "/webhooks/{id}/mercadopago-details", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The payment and its analysis", body = MercadoPagoDetails),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such webhook", body = ErrorBody),
         (status = 409, description = "Not a Mercado Pago webhook about a payment", body = ErrorBody),
         (status = 502, description = "Mercado Pago failed", body = ErrorBody),

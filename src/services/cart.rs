@@ -2,7 +2,7 @@
 //! had when it was first added; totals follow `feria_domain::pricing`.
 
 use feria_db::{AnyConnection, Row};
-use feria_domain::{ids::new_id, time};
+use feria_domain::{ids::new_id, pricing, time};
 
 use crate::services::catalog::products;
 
@@ -35,6 +35,8 @@ pub enum CartError {
     Unavailable { name: String },
     #[error("not enough stock")]
     InsufficientStock { name: String, stock: i64 },
+    #[error("more than {max} units of one product")]
+    TooMany { max: i64 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -91,9 +93,12 @@ pub enum Change {
 pub async fn change(conn: &mut AnyConnection, store_id: &str, cart: &Cart, product_id: &str, change: Change) -> Result<(), CartError> {
     let existing = cart.lines.iter().find(|l| l.product_id == product_id).map(|l| l.quantity);
     let quantity = match change {
-        Change::Add(n) => existing.unwrap_or(0) + n,
+        Change::Add(n) => existing.unwrap_or(0).saturating_add(n),
         Change::Set(n) => n,
     };
+    if !(0..=pricing::MAX_QUANTITY).contains(&quantity) {
+        return Err(CartError::TooMany { max: pricing::MAX_QUANTITY });
+    }
     if quantity == 0 {
         sqlx::query("DELETE FROM cart_items WHERE cart_id = $1 AND product_id = $2")
             .bind(&cart.id)

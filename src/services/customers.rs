@@ -222,15 +222,16 @@ pub struct Guest {
 }
 
 /// The statement finding or creating the store's guest customer with `g`'s email (two
-/// checkouts at once agree on one, through the partial unique index on guests' emails); the
-/// name and a phone given at checkout replace the stored ones. Returns `('customer', id)`; it
-/// is joined to the statement that writes the order.
+/// checkouts at once agree on one, through the partial unique index on guests' emails). An
+/// existing guest's stored name and phone are kept: anyone can check out with any email, and
+/// the order keeps the details given with it. Returns `('customer', id)`; it is joined to the
+/// statement that writes the order.
 pub fn guest_sql(args: &mut Args<'_>, store: &str, g: &Guest, at: &str) -> String {
     format!(
         "INSERT INTO customers (id, store_id, user_id, name, email, phone, address, is_active, is_guest, created_at, updated_at)
          VALUES ({}, {store}, NULL, {}, {}, {}, '', 1, 1, {at}, {at})
          ON CONFLICT (store_id, email) WHERE user_id IS NULL
-         DO UPDATE SET name = excluded.name, phone = COALESCE(excluded.phone, customers.phone), updated_at = excluded.updated_at
+         DO UPDATE SET updated_at = excluded.updated_at
          RETURNING 'customer' AS kind, id AS value",
         args.add(new_id()),
         args.add(g.name.clone()),

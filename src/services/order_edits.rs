@@ -161,7 +161,7 @@ pub async fn edit(
         }
     };
     let inputs = orders::line_inputs(&sold);
-    let subtotal = pricing::totals(&inputs, None, 0).subtotal;
+    let subtotal = pricing::totals(&inputs, None, 0)?.subtotal;
 
     let current_coupon = order.coupon.as_ref().map(|c| c.id.clone());
     let coupon: Option<Coupon> = match changes.coupon_code {
@@ -182,7 +182,7 @@ pub async fn edit(
             coupon.check(Some(subtotal), &now).map_err(OrderError::CouponRefused)?;
         }
     }
-    let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), order.shipping);
+    let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), order.shipping)?;
 
     // A new coupon is claimed before stock moves (lock order); the one it replaces needs
     // nothing: a coupon's uses are the orders applying it.

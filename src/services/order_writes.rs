@@ -179,13 +179,16 @@ fn order_sql(args: &mut Args<'_>, store: &str, o: &Order, payment_method_id: Opt
         args.add(ship.recipient.clone()),
         args.add(ship.phone.clone()),
         args.add(o.notes.clone()),
+        args.add(o.customer_name.clone()),
+        args.add(o.customer_email.clone()),
+        args.add(o.customer_phone.clone()),
         args.add(o.created_at.clone()),
         args.add(o.updated_at.clone()),
     ];
     format!(
         "INSERT INTO orders (id, store_id, order_number, customer_id, user_id, status_id, payment_method_id, coupon_id, currency,
          subtotal, discount, tax, shipping, total, ship_street, ship_number, ship_neighborhood, ship_city, ship_zip_code, ship_details,
-         ship_recipient, ship_phone, notes, created_at, updated_at) SELECT {} {from} RETURNING 'number' AS kind, order_number AS value",
+         ship_recipient, ship_phone, notes, customer_name, customer_email, customer_phone, created_at, updated_at) SELECT {} {from} RETURNING 'number' AS kind, order_number AS value",
         values.join(", ")
     )
 }

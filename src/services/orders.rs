@@ -76,8 +76,16 @@ pub enum OrderError {
     UnknownOrder,
     #[error("an order in {0} cannot be changed")]
     NotEditable(String),
+    #[error("the order's total would pass the maximum")]
+    TooLarge,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl From<pricing::TooLarge> for OrderError {
+    fn from(_: pricing::TooLarge) -> OrderError {
+        OrderError::TooLarge
+    }
 }
 
 /// An order priced and checked against the catalog, ready to be placed.
@@ -135,12 +143,12 @@ pub async fn quote(conn: &mut AnyConnection, store: &Store, new: &NewOrder) -> R
         None => None,
         Some(code) => {
             let coupon = coupons::find_by_code(conn, &store.id, code).await?.ok_or(OrderError::UnknownCoupon)?;
-            let subtotal = pricing::totals(&inputs, None, 0).subtotal;
+            let subtotal = pricing::totals(&inputs, None, 0)?.subtotal;
             coupon.check(Some(subtotal), &time::to_db(time::now())).map_err(OrderError::CouponRefused)?;
             Some(coupon)
         }
     };
-    let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), 0);
+    let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), 0)?;
     Ok(Quote { status, payment_method, lines, coupon, totals, warnings })
 }
 
@@ -165,10 +173,10 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
     let (customer, guest, user_id) = match &new.buyer {
         Buyer::User(user_id) => {
             let c = customers::for_user(conn, &store.id, user_id).await?;
-            ((c.id, c.name, c.email), None, Some(user_id.clone()))
+            ((c.id, c.name, c.email, c.phone), None, Some(user_id.clone()))
         }
         // Found or created with the order (`write_new`).
-        Buyer::Guest(g) => ((String::new(), g.name.clone(), g.email.clone()), Some(g), None),
+        Buyer::Guest(g) => ((String::new(), g.name.clone(), g.email.clone(), g.phone.clone()), Some(g), None),
     };
     let now = time::to_db(time::now());
     let id = new_id();
@@ -179,6 +187,7 @@ pub async fn place(conn: &mut AnyConnection, store: &Store, new: NewOrder, quote
         customer_id: customer.0,
         customer_name: customer.1,
         customer_email: customer.2,
+        customer_phone: customer.3,
         user_id,
         status_id: quote.status.id,
         status_code: quote.status.code,
@@ -234,6 +243,8 @@ pub struct Order {
     pub customer_id: String,
     pub customer_name: String,
     pub customer_email: String,
+    /// The buyer's name, email and phone are as given at checkout.
+    pub customer_phone: Option<String>,
     pub user_id: Option<String>,
     pub status_id: String,
     pub status_code: String,
@@ -276,12 +287,12 @@ pub struct OrderLine {
     pub tax: i64,
 }
 
-const ORDER_SELECT: &str = "SELECT o.id, o.order_number, o.customer_id, c.name AS customer_name, c.email AS customer_email, o.user_id,
+const ORDER_SELECT: &str = "SELECT o.id, o.order_number, o.customer_id, o.customer_name, o.customer_email, o.customer_phone, o.user_id,
     o.status_id, s.code AS status_code, s.name AS status_name, m.code AS method_code, cp.id AS coupon_id, cp.code AS coupon_code, cp.discount_type AS coupon_type,
     cp.discount_value AS coupon_value, o.currency, o.subtotal, o.discount, o.tax,
     o.shipping, o.total, o.ship_street, o.ship_number, o.ship_neighborhood, o.ship_city, o.ship_zip_code, o.ship_details,
     o.ship_recipient, o.ship_phone, o.notes, o.created_at, o.updated_at
-    FROM orders o JOIN customers c ON c.id = o.customer_id JOIN order_statuses s ON s.id = o.status_id
+    FROM orders o JOIN order_statuses s ON s.id = o.status_id
     LEFT JOIN payment_methods m ON m.id = o.payment_method_id LEFT JOIN coupons cp ON cp.id = o.coupon_id";
 
 /// The lines of `orders`, by order id, in one query.
@@ -343,6 +354,7 @@ fn order_from(row: &AnyRow, lines: &mut HashMap<String, Vec<OrderLine>>) -> Resu
         customer_id: row.try_get("customer_id")?,
         customer_name: row.try_get("customer_name")?,
         customer_email: row.try_get("customer_email")?,
+        customer_phone: row.try_get("customer_phone")?,
         user_id: row.try_get("user_id")?,
         status_id: row.try_get("status_id")?,
         status_code: row.try_get("status_code")?,

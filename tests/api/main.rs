@@ -19,6 +19,7 @@ mod customers;
 mod demo;
 mod errors;
 mod geography;
+mod hostile;
 mod idempotency;
 mod import;
 mod jobs;

@@ -418,7 +418,7 @@ async fn who_may_pay_what() {
     let admin = plain.admin_token().await;
     let order = golden_order(&plain, &admin).await;
     let path = format!("/api/payments/sale/{}", order["id"].as_str().unwrap());
-    expect_error(plain.request(Method::POST, &path, None, None).await, StatusCode::SERVICE_UNAVAILABLE, "provider_not_configured").await;
+    expect_error(plain.request(Method::POST, &path, None, None).await, StatusCode::CONFLICT, "provider_not_configured").await;
 }
 
 #[tokio::test]

@@ -292,7 +292,8 @@ async fn updates_inactive_products_and_categories_in_use() {
     assert_eq!((updated["price"].clone(), updated["isActive"].clone(), updated["tags"].clone()), (json!(13000), json!(false), json!([])));
     assert_eq!(updated["sku"], "BIFE-001");
     assert_eq!(expect_status(t.get("/api/products", None).await, StatusCode::OK).await["total"], 0, "inactive products are not listed");
-    assert_eq!(expect_status(t.get(&path, None).await, StatusCode::OK).await["isActive"], false);
+    expect_error(t.get(&path, None).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(expect_status(t.get(&path, Some(&admin)).await, StatusCode::OK).await["isActive"], false, "admins still see it");
     expect_error(
         t.request(Method::PUT, "/api/products/01900000-0000-7000-8000-000000000000", Some(&change), Some(&admin)).await,
         StatusCode::NOT_FOUND,

@@ -527,6 +527,21 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at)",
         ],
     },
+    Migration {
+        version: 18,
+        name: "order_buyer_snapshot",
+        statements: &[
+            // The buyer as they were at checkout: a later checkout with the same email, or an
+            // edit of the customer, never rewrites an order's name, email or phone.
+            "ALTER TABLE orders ADD COLUMN customer_name TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE orders ADD COLUMN customer_email TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE orders ADD COLUMN customer_phone TEXT",
+            "UPDATE orders SET
+                customer_name = COALESCE((SELECT c.name FROM customers c WHERE c.id = orders.customer_id), ''),
+                customer_email = COALESCE((SELECT c.email FROM customers c WHERE c.id = orders.customer_id), ''),
+                customer_phone = (SELECT c.phone FROM customers c WHERE c.id = orders.customer_id)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -11,7 +11,7 @@ pub enum DecimalError {
     Negative,
     /// More digits after the point than allowed.
     TooManyDecimals(u32),
-    /// Does not fit in 64 bits once scaled.
+    /// Above [`MAX_SCALED`] once scaled.
     TooLarge,
 }
 
@@ -26,6 +26,11 @@ impl fmt::Display for DecimalError {
         }
     }
 }
+
+/// The largest value a decimal may have once scaled (10^15: a quadrillion minor units, grams
+/// or units of stock). Beyond it, values are refused rather than carried into totals, and every
+/// amount stays exact as a JSON number in any client.
+pub const MAX_SCALED: i64 = 1_000_000_000_000_000;
 
 /// Parses a non-negative decimal text into an integer scaled by 10^`exponent`:
 /// `parse_scaled("12.5", 2) == Ok(1250)`. Rejects exponents, signs other than none, and more
@@ -48,7 +53,7 @@ pub fn parse_scaled(text: &str, exponent: u32) -> Result<i64, DecimalError> {
     let whole: i64 = whole.parse().map_err(|_| DecimalError::TooLarge)?;
     let fraction_value: i64 = if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| DecimalError::NotANumber)? };
     let fraction_scaled = fraction_value * 10i64.pow(exponent - fraction.len() as u32);
-    whole.checked_mul(scale).and_then(|w| w.checked_add(fraction_scaled)).ok_or(DecimalError::TooLarge)
+    whole.checked_mul(scale).and_then(|w| w.checked_add(fraction_scaled)).filter(|v| *v <= MAX_SCALED).ok_or(DecimalError::TooLarge)
 }
 
 /// Formats an integer scaled by 10^`exponent` as the shortest exact decimal text:

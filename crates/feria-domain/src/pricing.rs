@@ -43,9 +43,26 @@ pub struct Totals {
     pub total: i64,
 }
 
-/// `amount × basis_points / 10 000`, rounded half-up (amounts are never negative here).
+/// The most units of one product in an order line or a cart.
+pub const MAX_QUANTITY: i64 = 100_000;
+
+/// The largest total (minor units) an order or cart may reach; beyond it the order is refused
+/// instead of its totals wrapping around.
+pub const MAX_TOTAL: i64 = crate::money::MAX_SCALED;
+
+/// The amounts would pass [`MAX_TOTAL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// `amount × basis_points / 10 000`, rounded half-up (amounts are never negative here;
+/// saturates, and the sums it feeds are checked against [`MAX_TOTAL`]).
 fn share(amount: i64, basis_points: i64) -> i64 {
-    ((i128::from(amount) * i128::from(basis_points) + 5_000) / 10_000) as i64
+    i64::try_from((i128::from(amount) * i128::from(basis_points) + 5_000) / 10_000).unwrap_or(i64::MAX)
+}
+
+/// The sum of `values`, when it is at most [`MAX_TOTAL`].
+fn bounded_sum(values: impl IntoIterator<Item = i64>) -> Result<i64, TooLarge> {
+    values.into_iter().try_fold(0i64, |sum, v| sum.checked_add(v)).filter(|s| *s <= MAX_TOTAL).ok_or(TooLarge)
 }
 
 /// Splits `amount` (at most the sum of `nets`) across `nets` in proportion, rounding down; the
@@ -68,10 +85,11 @@ fn allocate(amount: i64, nets: &[i64]) -> Vec<i64> {
     parts
 }
 
-/// Prices `lines` with an optional coupon discount and a shipping cost.
-pub fn totals(lines: &[LineInput], discount: Option<Discount>, shipping: i64) -> Totals {
-    let nets: Vec<i64> = lines.iter().map(|l| l.unit_price * l.quantity).collect();
-    let subtotal: i64 = nets.iter().sum();
+/// Prices `lines` with an optional coupon discount and a shipping cost; refused when any
+/// amount would pass [`MAX_TOTAL`].
+pub fn totals(lines: &[LineInput], discount: Option<Discount>, shipping: i64) -> Result<Totals, TooLarge> {
+    let nets = lines.iter().map(|l| l.unit_price.checked_mul(l.quantity).ok_or(TooLarge)).collect::<Result<Vec<i64>, _>>()?;
+    let subtotal = bounded_sum(nets.iter().copied())?;
     let discounts: Vec<i64> = match discount {
         None => vec![0; nets.len()],
         Some(Discount::Percentage { basis_points, cap }) => {
@@ -88,9 +106,10 @@ pub fn totals(lines: &[LineInput], discount: Option<Discount>, shipping: i64) ->
         .zip(nets.iter().zip(&discounts))
         .map(|(line, (net, discount))| LineTotals { net: *net, discount: *discount, tax: share(net - discount, line.tax_rate_bp) })
         .collect();
-    let discount: i64 = discounts.iter().sum();
-    let tax: i64 = line_totals.iter().map(|l| l.tax).sum();
-    Totals { lines: line_totals, subtotal, discount, tax, shipping, total: subtotal - discount + tax + shipping }
+    let discount = bounded_sum(discounts.iter().copied())?;
+    let tax = bounded_sum(line_totals.iter().map(|l| l.tax))?;
+    let total = bounded_sum([subtotal - discount, tax, shipping])?;
+    Ok(Totals { lines: line_totals, subtotal, discount, tax, shipping, total })
 }
 
 #[cfg(test)]
@@ -102,9 +121,18 @@ mod tests {
     }
 
     #[test]
+    fn amounts_past_the_maximum_are_refused_not_wrapped() {
+        assert_eq!(totals(&[line(i64::MAX / 2, 3, 0)], None, 0), Err(TooLarge));
+        assert_eq!(totals(&[line(MAX_TOTAL, 1, 0), line(1, 1, 0)], None, 0), Err(TooLarge));
+        assert_eq!(totals(&[line(MAX_TOTAL, 1, 2100)], None, 0), Err(TooLarge));
+        assert_eq!(totals(&[line(MAX_TOTAL, 1, 0)], None, 0).map(|t| t.total), Ok(MAX_TOTAL));
+    }
+
+    #[test]
     fn the_golden_case() {
         // 100×2 at 21 % plus 50×1 at 10.5 % with 10 % off.
-        let t = totals(&[line(10_000, 2, 2100), line(5_000, 1, 1050)], Some(Discount::Percentage { basis_points: 1000, cap: None }), 0);
+        let t = totals(&[line(10_000, 2, 2100), line(5_000, 1, 1050)], Some(Discount::Percentage { basis_points: 1000, cap: None }), 0)
+            .unwrap();
         assert_eq!((t.subtotal, t.discount, t.tax, t.total), (25_000, 2_500, 4_253, 26_753));
         assert_eq!(t.lines[1], LineTotals { net: 5_000, discount: 500, tax: 473 });
     }
@@ -112,15 +140,16 @@ mod tests {
     #[test]
     fn fixed_and_capped_discounts_are_allocated_exactly() {
         let lines = [line(333, 1, 2100), line(333, 1, 2100), line(334, 1, 2100)];
-        let t = totals(&lines, Some(Discount::Fixed(100)), 500);
+        let t = totals(&lines, Some(Discount::Fixed(100)), 500).unwrap();
         assert_eq!(t.lines.iter().map(|l| l.discount).collect::<Vec<_>>(), [33, 33, 34]);
         assert_eq!((t.discount, t.shipping, t.total), (100, 500, 1000 - 100 + t.tax + 500));
         let capped =
-            totals(&[line(10_000, 1, 0), line(30_000, 1, 0)], Some(Discount::Percentage { basis_points: 5000, cap: Some(1_001) }), 0);
+            totals(&[line(10_000, 1, 0), line(30_000, 1, 0)], Some(Discount::Percentage { basis_points: 5000, cap: Some(1_001) }), 0)
+                .unwrap();
         assert_eq!(capped.lines.iter().map(|l| l.discount).collect::<Vec<_>>(), [250, 751]);
-        let tight = totals(&[line(3, 1, 0), line(3, 1, 0), line(3, 1, 0)], Some(Discount::Fixed(8)), 0);
+        let tight = totals(&[line(3, 1, 0), line(3, 1, 0), line(3, 1, 0)], Some(Discount::Fixed(8)), 0).unwrap();
         assert_eq!(tight.lines.iter().map(|l| l.discount).collect::<Vec<_>>(), [3, 3, 2], "no line beyond its net");
-        let too_much = totals(&[line(100, 1, 2100)], Some(Discount::Fixed(1_000)), 0);
+        let too_much = totals(&[line(100, 1, 2100)], Some(Discount::Fixed(1_000)), 0).unwrap();
         assert_eq!((too_much.discount, too_much.tax, too_much.total), (100, 0, 0), "never below zero");
     }
 
@@ -144,7 +173,7 @@ mod tests {
                 _ => Some(Discount::Fixed(next(5_000_000))),
             };
             let shipping = next(100_000);
-            let t = totals(&lines, discount, shipping);
+            let t = totals(&lines, discount, shipping).unwrap();
             assert!(t.total >= 0 && t.discount >= 0 && t.tax >= 0 && t.discount <= t.subtotal, "{t:?}");
             assert_eq!(t.subtotal, t.lines.iter().map(|l| l.net).sum::<i64>());
             assert_eq!(t.discount, t.lines.iter().map(|l| l.discount).sum::<i64>());

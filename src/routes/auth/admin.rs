@@ -27,8 +27,6 @@ pub struct UserPage {
     params(("page" = Option<i64>, Query, description = "Page, from 1"), ("limit" = Option<i64>, Query, description = "Per page, default 10, at most 100")),
     responses(
         (status = 200, description = "A page of users", body = UserPage),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
 pub async fn list_users(State(app): State<AppState>, _admin: AdminUser, page: Pagination) -> ApiResult<Json<UserPage>> {
@@ -61,8 +59,6 @@ fn user_not_found() -> ApiError {
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "Updated", body = UserUpdated),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "Email taken", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -108,8 +104,6 @@ pub async fn update_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "Deleted", body = MessageResponse),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "Deleting oneself", body = ErrorBody),
     ))]

@@ -25,7 +25,6 @@ async fn current_user(app: &App, auth: &AuthUser) -> ApiResult<User> {
 #[utoipa::path(get, path = "/api/auth", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "The current user", body = UserEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
     ))]
 pub async fn me(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<UserEnvelope>> {
     Ok(Json(UserEnvelope { user: current_user(&app, &auth).await?.into() }))
@@ -48,7 +47,6 @@ async fn profile_of(app: &App, user: User) -> ApiResult<ProfileResponse> {
 #[utoipa::path(get, path = "/api/auth/profile", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = ProfileResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
     ))]
 pub async fn get_profile(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<ProfileResponse>> {
     let user = current_user(&app, &auth).await?;
@@ -75,7 +73,6 @@ pub struct UpdateProfileRequest {
 #[utoipa::path(put, path = "/api/auth/profile", tag = "auth", security(("bearer" = [])), request_body = UpdateProfileRequest,
     responses(
         (status = 200, description = "Updated profile", body = ProfileResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
         (status = 422, description = "Invalid fields or wrong current password", body = ErrorBody),
     ))]
 pub async fn update_profile(

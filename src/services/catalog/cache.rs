@@ -121,9 +121,11 @@ impl CatalogCache {
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
-        if self.answer_bytes.fetch_add(body.len(), Ordering::AcqRel) + body.len() > MAX_ANSWER_BYTES {
+        // The key counts too: it carries the client's words and filters.
+        let size = key.len() + body.len();
+        if self.answer_bytes.fetch_add(size, Ordering::AcqRel) + size > MAX_ANSWER_BYTES {
             answers.clear();
-            self.answer_bytes.store(body.len(), Ordering::Release);
+            self.answer_bytes.store(size, Ordering::Release);
         }
         answers.insert(key, body);
     }

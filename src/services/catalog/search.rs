@@ -40,6 +40,8 @@ pub struct CatalogSearch {
     cache: Arc<super::cache::CatalogCache>,
     follow: tokio::sync::Mutex<Follow>,
     wake: Notify,
+    /// One permit per core: searches run on the blocking pool, at most this many at once.
+    searching: Arc<tokio::sync::Semaphore>,
 }
 
 struct Follow {
@@ -59,6 +61,7 @@ impl CatalogSearch {
             cache,
             follow: tokio::sync::Mutex::new(Follow { cursor: String::new(), seen: HashMap::new(), uncompacted_since: None }),
             wake: Notify::new(),
+            searching: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
         };
         let indexed = search.rebuild(db).await?;
         Ok((search, indexed))
@@ -190,11 +193,15 @@ impl CatalogSearch {
         }
     }
 
-    /// Runs a search. It is short CPU work on an in-memory-mapped index, so it runs right on the
-    /// calling task: moving it to the blocking pool spawned a thread (and a malloc arena) per
-    /// concurrent search.
-    pub fn search(&self, query: &SearchQuery) -> Result<Hits, feria_search::SearchError> {
-        self.index.search(query)
+    /// Runs a search off the async workers (so health checks and other requests keep being
+    /// answered while searches run), on at most one blocking thread per core: a fixed set of
+    /// threads rather than one per concurrent search, each with its own allocator cache.
+    pub async fn search(&self, query: SearchQuery) -> Result<Hits, feria_search::SearchError> {
+        let _permit = self.searching.clone().acquire_owned().await.expect("the search semaphore is never closed");
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || index.search(&query))
+            .await
+            .unwrap_or_else(|e| Err(feria_search::SearchError::Other(format!("the search stopped: {e}"))))
     }
 }
 

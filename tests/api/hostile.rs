@@ -1,0 +1,226 @@
+//! What an attacker sends: numbers that would size allocations or wrap totals, oversized
+//! searches and orders, paths that are not UTF-8, forged client addresses, odd methods,
+//! idempotency keys across callers, and guests reusing another buyer's email. Each answer is
+//! a 4xx with the error envelope, nothing changes, and feria keeps serving.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, expect_error, expect_status};
+use crate::sales::{app, guest_order, products, stock_of};
+
+async fn still_healthy(t: &TestApp) {
+    expect_status(t.get("/api/health", None).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn client_numbers_never_size_an_allocation() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    products(&t, &admin, &[("Vacío", "100", "21", 5)]).await;
+    // Page numbers that once made the index allocate exabytes (and abort the process).
+    for path in [
+        "/api/products?page=100000000",
+        "/api/products?page=9223372036854775807&limit=100",
+        "/api/products/search?q=vacio&page=100000000",
+        "/api/products/by-category/x?page=100000000",
+        "/api/products?page=101&limit=100",
+        "/api/products/search?page=2&limit=10000000000000000000000",
+    ] {
+        let error = expect_error(t.get(path, None).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(error["details"][0]["field"] == "page" || error["details"][0]["field"] == "limit", "{path}: {error}");
+    }
+    // SQL listings: deep pages are refused before any arithmetic can overflow.
+    expect_error(t.get("/api/sales?page=9223372036854775807", Some(&admin)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+        .await;
+    let range = json!({"startDate": "2026-01-01", "endDate": "2026-12-31", "page": i64::MAX, "limit": 100});
+    expect_error(
+        t.request(Method::POST, "/api/sales/by-date-range", Some(&range), Some(&admin)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    // The deepest allowed page still answers.
+    expect_status(t.get("/api/products?page=100&limit=100", None).await, StatusCode::OK).await;
+    still_healthy(&t).await;
+}
+
+#[tokio::test]
+async fn quantities_and_totals_are_bounded_never_wrapped() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    // 10^13 pesos: the most a price may be (10^15 cents).
+    let ids = products(&t, &admin, &[("Campo", "10000000000000", "0", 1_000_000_000), ("Vino", "100", "21", 10)]).await;
+    for quantity in [json!(9_000_000_000_000_000_000u64), json!("100001"), json!(0), json!(-1), json!(1.5)] {
+        let order = guest_order(json!([{"productId": ids[1], "quantity": quantity}]), "a@example.com");
+        let error = expect_error(t.post("/api/sales", &order).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(error["details"][0]["field"], "items[0].quantity", "{quantity}");
+    }
+    // Two units of the most expensive product would pass the largest total: refused, not wrapped.
+    let order = guest_order(json!([{"productId": ids[0], "quantity": 2}]), "a@example.com");
+    let error = expect_error(t.post("/api/sales", &order).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(error["details"][0]["field"], "items");
+    assert_eq!(stock_of(&t, &ids[0]).await, 1_000_000_000, "nothing taken");
+    // A price past the maximum is refused where it is written.
+    let path = format!("/api/products/{}", ids[1]);
+    let error = expect_error(
+        t.request(Method::PUT, &path, Some(&json!({"price": "10000000000000.01"})), Some(&admin)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(error["details"][0]["field"], "price");
+
+    // A cart cannot add its way past the maximum quantity either.
+    let user = t.register("Ana", "ana@example.com", "secreto123").await["token"].as_str().unwrap().to_string();
+    let add = |quantity: Value| json!({"productId": ids[1], "quantity": quantity});
+    expect_status(t.request(Method::POST, "/api/cart/items", Some(&add(json!(1))), Some(&user)).await, StatusCode::OK).await;
+    expect_error(
+        t.request(Method::POST, "/api/cart/items", Some(&add(json!(i64::MAX))), Some(&user)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let cart = expect_status(t.get("/api/cart", Some(&user)).await, StatusCode::OK).await;
+    assert_eq!(cart["items"][0]["quantity"], 1);
+}
+
+#[tokio::test]
+async fn oversized_orders_and_searches_are_refused_at_once() {
+    let t = app().await;
+    // 100,000 lines in one order (about 1 MB): refused without looking at each line.
+    let items: Vec<Value> = (0..100_000).map(|_| json!({})).collect();
+    let started = std::time::Instant::now();
+    let error = expect_error(
+        t.post("/api/sales", &guest_order(Value::Array(items), "a@example.com")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(error["details"].as_array().unwrap().len() < 10, "one problem per field, not per line");
+    let long = "palabra ".repeat(30);
+    for path in [format!("/api/products/search?q={long}"), format!("/api/products/search?q={}", "x".repeat(201))] {
+        let error = expect_error(t.get(&path, None).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(error["details"][0]["field"], "q");
+    }
+    let tags = (0..21).map(|i| format!("t{i}")).collect::<Vec<_>>().join(",");
+    let error = expect_error(
+        t.get(&format!("/api/products/search?tags={tags}"), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(error["details"][0]["field"], "tags");
+    still_healthy(&t).await;
+}
+
+#[tokio::test]
+async fn paths_that_are_not_utf8_are_a_400_and_never_the_default_store() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    products(&t, &admin, &[("Vacío", "100", "21", 5)]).await;
+    for path in ["/api/stores/%FF/products", "/api/products/%C3%28", "/api/stores/default/products/%FF", "/api/stores/%FF/sales"] {
+        expect_error(t.get(path, Some(&admin)).await, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    expect_error(t.get("/api/stores/nope/products", None).await, StatusCode::NOT_FOUND, "store_not_found").await;
+}
+
+#[tokio::test]
+async fn a_forged_forwarded_for_does_not_escape_the_rate_limit() {
+    let t = TestApp::with(|s| {
+        s.insert("TRUST_PROXY".into(), "1".into());
+        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "3".into());
+    })
+    .await;
+    // The client writes whatever it likes on the left; the proxy appends the address it saw.
+    for i in 0..3 {
+        let answer = t.client.get(t.url("/api/stores")).header("x-forwarded-for", format!("10.0.0.{i}, 203.0.113.7")).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    let answer = t.client.get(t.url("/api/stores")).header("x-forwarded-for", "10.9.9.9, 203.0.113.7").send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other = t.client.get(t.url("/api/stores")).header("x-forwarded-for", "203.0.113.8").send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK, "another client has its own budget");
+}
+
+#[tokio::test]
+async fn metrics_labels_come_from_a_closed_set() {
+    let t = app().await;
+    for method in ["FOO", "BAR1", "PROPFIND"] {
+        let answer = t.client.request(Method::from_bytes(method.as_bytes()).unwrap(), t.url("/api/stores")).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let metrics = t.get("/metrics", None).await.text().await.unwrap();
+    assert!(!metrics.contains("FOO") && !metrics.contains("PROPFIND"), "{metrics}");
+    assert!(metrics.contains("method=\"OTHER\",route=\"/api/stores\",status=\"405\"} 3"), "{metrics}");
+}
+
+#[tokio::test]
+async fn idempotency_keeps_no_credentials_and_no_answer_for_another_caller() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    t.register("Ana", "ana@example.com", "secreto123").await;
+    let login = json!({"email": "ana@example.com", "password": "secreto123"});
+    for _ in 0..2 {
+        let answer = t.client.post(t.url("/api/auth/login")).header("Idempotency-Key", "login-1").json(&login).send().await.unwrap();
+        assert!(answer.headers().get("idempotent-replayed").is_none(), "a login is never replayed");
+        expect_status(answer, StatusCode::OK).await;
+    }
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys").fetch_one(t.app.db.reader()).await.unwrap();
+    assert_eq!(kept, 0, "no answer with tokens is stored");
+
+    // Two users choosing the same key never see each other's answers.
+    let bruno = t.register("Bruno", "bruno@example.com", "secreto123").await["token"].as_str().unwrap().to_string();
+    let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
+    let add = json!({"productId": ids[0], "quantity": 1});
+    let ana = t.login("ana@example.com", "secreto123").await["token"].as_str().unwrap().to_string();
+    for token in [&ana, &bruno] {
+        let answer =
+            t.client.post(t.url("/api/cart/items")).bearer_auth(token).header("Idempotency-Key", "same").json(&add).send().await.unwrap();
+        assert!(answer.headers().get("idempotent-replayed").is_none());
+        let cart = expect_status(answer, StatusCode::OK).await;
+        assert_eq!(cart["items"].as_array().unwrap().len(), 1);
+    }
+    // A body over the limit is refused before it is read whole, key or not.
+    let big = json!({"notes": "x".repeat(2 * 1024 * 1024)});
+    let answer = t.client.post(t.url("/api/sales")).header("Idempotency-Key", "big").json(&big).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_guest_checkout_never_rewrites_another_buyers_details() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
+    let first = expect_status(
+        t.post("/api/sales", &guest_order(json!([{"productId": ids[0], "quantity": 1}]), "carla@example.com")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // Someone else checks out with Carla's email and their own name and phone.
+    let mut impostor = guest_order(json!([{"productId": ids[0], "quantity": 1}]), "carla@example.com");
+    impostor["customerData"] = json!({"name": "Mallory", "email": "carla@example.com", "phone": "+54 11 9999-9999"});
+    let second = expect_status(t.post("/api/sales", &impostor).await, StatusCode::CREATED).await;
+    assert_eq!(second["order"]["customer"]["name"], "Mallory", "the order keeps what was given with it");
+
+    let path = format!("/api/sales/{}", first["order"]["id"].as_str().unwrap());
+    let stored = expect_status(t.get(&path, Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(stored["customer"]["name"], "Carla Gómez");
+    assert_eq!(stored["customer"]["phone"], "+54 11 4444-5555");
+    let customer = expect_status(t.get("/api/customers/by-email/carla@example.com", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(customer["name"], "Carla Gómez");
+    assert_eq!(customer["phone"], "+54 11 4444-5555");
+}
+
+#[tokio::test]
+async fn exported_cells_never_run_as_formulas() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    products(&t, &admin, &[("=HYPERLINK(\"http://evil\")", "100", "21", 5), ("@SUM(A1)", "50", "21", 1), ("Vacío", "10", "21", 2)]).await;
+    let exported = t.get("/api/products/export?format=csv", Some(&admin)).await.text().await.unwrap();
+    assert!(exported.contains("'=HYPERLINK"), "{exported}");
+    assert!(exported.contains("'@SUM(A1)"), "{exported}");
+    assert!(exported.contains("Vacío,") && !exported.contains("'Vacío"), "{exported}");
+    assert!(!exported.lines().any(|l| l.starts_with('=') || l.contains(",=") || l.contains(",@")), "{exported}");
+}
