@@ -224,3 +224,18 @@ async fn exported_cells_never_run_as_formulas() {
     assert!(exported.contains("Vacío,") && !exported.contains("'Vacío"), "{exported}");
     assert!(!exported.lines().any(|l| l.starts_with('=') || l.contains(",=") || l.contains(",@")), "{exported}");
 }
+
+#[tokio::test]
+async fn an_unsigned_webhook_is_not_stored_whole() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    let padding = "x".repeat(900 * 1024);
+    let body = json!({"type": "payment", "data": {"id": "123"}, "padding": padding});
+    let answer = t.client.post(t.url("/api/payments/webhook?data.id=123&type=payment")).json(&body).send().await.unwrap();
+    assert!(answer.status().is_client_error(), "{}", answer.status());
+    let logged = expect_status(t.get("/api/webhooks", Some(&admin)).await, StatusCode::OK).await;
+    let first = &logged["webhooks"][0];
+    assert_eq!(first["signatureValid"], false, "{first}");
+    let stored = first["body"].as_str().unwrap();
+    assert!(stored.len() < 5_000 && stored.contains("bytes in all"), "kept {} bytes", stored.len());
+}

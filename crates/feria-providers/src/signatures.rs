@@ -39,6 +39,22 @@ pub fn hmac_sha256_matches(secret: &[u8], message: &[u8], signature_hex: &str) -
     mac.verify_slice(&signature).is_ok()
 }
 
+/// Whether any of `signatures_hex` is the HMAC-SHA256 of `message` under `secret`: the message
+/// is hashed once, however many candidates a header carries, and at most the first
+/// [`MAX_CANDIDATES`] are compared (each in constant time).
+pub fn hmac_sha256_matches_any(secret: &[u8], message: &[u8], signatures_hex: &[&str]) -> bool {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(message);
+    signatures_hex
+        .iter()
+        .take(MAX_CANDIDATES)
+        .filter_map(|hex_text| hex::decode(hex_text).ok())
+        .any(|signature| mac.clone().verify_slice(&signature).is_ok())
+}
+
+/// Most signatures of one header that are checked (a provider rotating secrets sends two).
+pub const MAX_CANDIDATES: usize = 8;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +71,17 @@ mod tests {
         assert!(!hmac_sha256_matches(b"k", b"n", &sig));
         assert!(!hmac_sha256_matches(b"k", b"m", &sig[..62]));
         assert!(!hmac_sha256_matches(b"k", b"m", "zz"));
+    }
+
+    #[test]
+    fn many_candidates_cost_one_hash_and_only_the_first_few_count() {
+        let sig = hmac_sha256_hex(b"k", b"m");
+        let mut candidates = vec![""; MAX_CANDIDATES - 1];
+        candidates.push(&sig);
+        assert!(hmac_sha256_matches_any(b"k", b"m", &candidates));
+        // A header padded with 100,000 empty signatures: the real one past the first few is ignored.
+        let mut padded = vec![""; 100_000];
+        padded.push(&sig);
+        assert!(!hmac_sha256_matches_any(b"k", b"m", &padded));
     }
 }

@@ -70,9 +70,26 @@ fn from_row(row: &AnyRow) -> Result<WebhookLog, sqlx::Error> {
     })
 }
 
-/// Stores a webhook before anything is done with it; returns its id.
+/// How much of a body or query that is not validly signed is kept: enough to see what was
+/// sent, never whatever size an anonymous sender chooses.
+const UNSIGNED_KEPT_BYTES: usize = 4096;
+
+/// `text` cut to at most `max` bytes on a character boundary, saying how long it was.
+fn capped(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let end = (0..=max).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    format!("{}… [{} bytes in all; not signed, cut]", &text[..end], text.len()).into()
+}
+
+/// Stores a webhook before anything is done with it; returns its id. Of a webhook without a
+/// valid signature only the first 4 KiB of body and query are kept.
 pub async fn record(conn: &mut AnyConnection, w: &Received<'_>) -> Result<String, sqlx::Error> {
     let id = new_id();
+    let max = if w.signature_valid { usize::MAX } else { UNSIGNED_KEPT_BYTES };
+    let query = w.query.to_string();
+    let query = if query.len() <= max { query } else { serde_json::json!({ "cut": capped(&query, max) }).to_string() };
     sqlx::query(
         "INSERT INTO webhook_logs (id, store_id, source, event_type, resource_id, format, headers, query, body, ip, user_agent,
          signature_valid, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -84,8 +101,8 @@ pub async fn record(conn: &mut AnyConnection, w: &Received<'_>) -> Result<String
     .bind(w.resource_id)
     .bind(w.format)
     .bind(w.headers.to_string())
-    .bind(w.query.to_string())
-    .bind(w.body)
+    .bind(query)
+    .bind(capped(w.body, max).into_owned())
     .bind(w.ip)
     .bind(w.user_agent)
     .bind(feria_db::flag(w.signature_valid))
