@@ -16,7 +16,7 @@ export PORT HOST=127.0.0.1 LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
 export DATABASE_URL=${DATABASE_URL:-sqlite://$work/feria.db}
 export UPLOADS_DIR=$work/uploads IMPORTS_DIR=$work/imports
 export JWT_SECRET=bench-jwt-secret-0123456789abcdef0123456789 ENCRYPTION_KEY=bench-encryption-key-0123456789abcdef0123
-export RATE_LIMIT_MAX_REQUESTS=100000000 AUTH_RATE_LIMIT_MAX_REQUESTS=100000000
+export RATE_LIMIT_MAX_REQUESTS=100000000 AUTH_RATE_LIMIT_MAX_REQUESTS=100000000 ORDER_RATE_LIMIT_MAX_REQUESTS=100000000
 
 ./target/release/feria user create --email bench@feria.test --name Bench --password bench-password --admin >/dev/null
 ./target/release/feria serve >"$work/feria.log" 2>&1 &

@@ -13,6 +13,7 @@ use crate::app::{App, AppState};
 use crate::config::Config;
 use crate::services::catalog::search::CatalogSearch;
 use crate::services::identity::provisioning;
+use crate::services::order_expiry;
 
 /// Connects, runs pending migrations and creates the configured admin.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
@@ -34,14 +35,15 @@ pub fn worker_id(role: &str) -> String {
     format!("{role}-{host}-{}-{}", std::process::id(), &feria_domain::ids::new_id()[24..])
 }
 
-/// Serves HTTP on `listener`, keeps the search index following the catalog, and runs jobs
-/// (unless `JOBS_IN_SERVE=false`) until `shutdown` resolves; then stops accepting, lets
+/// Serves HTTP on `listener`, keeps the search index following the catalog, and runs jobs and
+/// the sweep of unpaid orders (unless `JOBS_IN_SERVE=false`) until `shutdown` resolves; then stops accepting, lets
 /// in-flight requests and the job in hand finish, and closes the database.
 pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let (stop, stopping) = watch::channel(false);
     let runner = if app.config.jobs.run_in_serve {
         let runner = crate::jobs::runner(&app, worker_id("serve"))?;
-        Some(tokio::spawn(runner.run(stopping.clone())))
+        let expiry = tokio::spawn(order_expiry::run(app.clone(), stopping.clone()));
+        Some((tokio::spawn(runner.run(stopping.clone())), expiry))
     } else {
         None
     };
@@ -54,8 +56,9 @@ pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<O
     let router = crate::router::build(app.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     let _ = stop.send(true);
-    if let Some(runner) = runner {
+    if let Some((runner, expiry)) = runner {
         let _ = runner.await;
+        let _ = expiry.await;
     }
     let _ = follower.await;
     app.db.close().await;
@@ -66,10 +69,12 @@ pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<O
 /// Runs jobs only (no HTTP) until `shutdown` resolves.
 pub async fn work(app: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
-    let runner = tokio::spawn(crate::jobs::runner(&app, worker_id("worker"))?.run(stopped));
+    let runner = tokio::spawn(crate::jobs::runner(&app, worker_id("worker"))?.run(stopped.clone()));
+    let expiry = tokio::spawn(order_expiry::run(app.clone(), stopped));
     shutdown.await;
     let _ = stop.send(true);
     let _ = runner.await;
+    let _ = expiry.await;
     app.db.close().await;
     Ok(())
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 use feria_providers::email::{SmtpSecurity, SmtpSettings};
 use feria_providers::s3::S3Settings;
 
+mod limits;
 mod payments;
+pub use limits::{Budget, LimitsConfig};
 pub use payments::{MercadoPagoConfig, PaymentsConfig, SIGNATURE_TOLERANCE_SECS, StripeConfig};
 
 /// A value that must never be printed: its `Debug` shows `***` and it has no `Display`.
@@ -132,6 +134,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub notifications: NotificationsConfig,
     pub payments: PaymentsConfig,
+    pub limits: LimitsConfig,
 }
 
 /// Raw settings by name (upper case), as read from the sources.
@@ -197,7 +200,7 @@ pub const KNOWN_SETTINGS: &[&str] = &[
 
 /// Whether feria reads the setting `name` (upper case).
 fn is_known(name: &str) -> bool {
-    KNOWN_SETTINGS.contains(&name) || payments::SETTINGS.contains(&name)
+    KNOWN_SETTINGS.contains(&name) || payments::SETTINGS.contains(&name) || limits::SETTINGS.contains(&name)
 }
 
 /// Reads `feria.toml` (or `FERIA_CONFIG`), then `.env`, then the process environment, later
@@ -228,7 +231,7 @@ pub fn read_settings(dir: &Path) -> (Settings, Vec<String>) {
             Err(e) => problems.push(format!("{}: {e}", env_path.display())),
         }
     }
-    for name in KNOWN_SETTINGS.iter().chain(payments::SETTINGS) {
+    for name in KNOWN_SETTINGS.iter().chain(payments::SETTINGS).chain(limits::SETTINGS) {
         if let Ok(value) = std::env::var(name) {
             settings.insert(name.to_string(), value);
         }
@@ -474,6 +477,7 @@ impl Config {
         }
         let notifications = read_notifications(&mut r);
         let payments = payments::read(&mut r, port, &frontend_url, &mut warnings);
+        let limits = limits::read(&mut r);
         for name in settings.keys().filter(|k| !is_known(k) && k.starts_with("FERIA_")) {
             warnings.push(format!("{name} is not a feria setting and is ignored"));
         }
@@ -515,6 +519,7 @@ impl Config {
             jobs,
             notifications,
             payments,
+            limits,
         };
         Ok(Loaded { config, warnings })
     }
@@ -601,6 +606,7 @@ impl Config {
             ]),
         }
         lines.extend(payments::summary(&self.payments));
+        lines.extend(limits::summary(&self.limits));
         lines.into_iter().map(|(k, v)| format!("{k} = {v}")).collect()
     }
 }

@@ -74,6 +74,12 @@ impl RateLimiter {
         RateLimiter::Memory(Mutex::new(HashMap::new()))
     }
 
+    /// Counts one request for `scope`/`key` against `budget`: 429 (with `Retry-After`) once spent.
+    pub async fn spend(&self, scope: &str, key: &str, budget: crate::config::Budget) -> Result<(), ApiError> {
+        let decision = self.hit(scope, key, budget.max, budget.window).await;
+        if decision.allowed { Ok(()) } else { Err(decision.rejection()) }
+    }
+
     /// Counts one request for `scope`/`key` against `max` per `window`.
     pub async fn hit(&self, scope: &str, key: &str, max: u64, window: Duration) -> Decision {
         let (count, reset_after) = match self {

@@ -191,10 +191,11 @@ pub async fn list(
     CurrentStore(store): CurrentStore,
     page: Pagination,
 ) -> ApiResult<Json<AddressPage>> {
-    let mut tx = app.db.begin().await?;
-    let customer = customers::for_user(&mut tx, &store.id, &user.id).await?;
-    let (total, found) = addresses::list(&mut tx, &store.id, &customer.id, page.limit, page.offset()).await?;
-    tx.commit().await?;
+    let mut conn = app.db.reader().acquire().await?;
+    let Some(customer) = customers::find(&mut conn, &store.id, customers::Lookup::User(&user.id)).await? else {
+        return Ok(Json(AddressPage { total: 0, addresses: Vec::new() }));
+    };
+    let (total, found) = addresses::list(&mut conn, &store.id, &customer.id, page.limit, page.offset()).await?;
     Ok(Json(AddressPage { total, addresses: found.into_iter().map(Into::into).collect() }))
 }
 
@@ -210,10 +211,9 @@ pub async fn get(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<AddressView>> {
-    let mut tx = app.db.begin().await?;
-    let customer = customers::for_user(&mut tx, &store.id, &user.id).await?;
-    let found = addresses::find(&mut tx, &store.id, &customer.id, &id).await?.ok_or_else(not_found)?;
-    tx.commit().await?;
+    let mut conn = app.db.reader().acquire().await?;
+    let customer = customers::find(&mut conn, &store.id, customers::Lookup::User(&user.id)).await?.ok_or_else(not_found)?;
+    let found = addresses::find(&mut conn, &store.id, &customer.id, &id).await?.ok_or_else(not_found)?;
     Ok(Json(found.into()))
 }
 

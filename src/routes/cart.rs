@@ -52,11 +52,12 @@ pub struct CartItemView {
     pub subtotal_with_tax: DecimalOut,
 }
 
-/// The cart with its totals (seed 001).
+/// The cart with its totals (seed 001). A user who never added anything has an empty cart
+/// without an id or dates yet.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CartView {
-    pub id: String,
+    pub id: Option<String>,
     pub user_id: String,
     pub user: CartUser,
     pub items: Vec<CartItemView>,
@@ -68,8 +69,8 @@ pub struct CartView {
     pub total_tax_amount: DecimalOut,
     #[schema(value_type = f64)]
     pub total: DecimalOut,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
 }
 
 /// `{productId, quantity}` to add.
@@ -120,14 +121,18 @@ fn cart_error(err: CartError) -> ApiError {
     }
 }
 
-async fn view(app: &App, store: &Store, user_id: &str, cart: Cart) -> ApiResult<Json<CartView>> {
+async fn view(app: &App, store: &Store, user_id: &str, cart: Option<Cart>) -> ApiResult<Json<CartView>> {
+    let (id, cart_lines, created_at, updated_at) = match cart {
+        Some(c) => (Some(c.id), c.lines, Some(c.created_at), Some(c.updated_at)),
+        None => (None, Vec::new(), None, None),
+    };
     let user = users::find_by_id(&mut *app.db.reader().acquire().await?, user_id)
         .await?
         .ok_or_else(|| ApiError::internal("cart of a missing user"))?;
-    let ids: Vec<String> = cart.lines.iter().map(|l| l.product_id.clone()).collect();
+    let ids: Vec<String> = cart_lines.iter().map(|l| l.product_id.clone()).collect();
     let found: HashMap<String, _> =
         app.catalog_cache.products(&app.db, &store.id, &ids).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
-    let lines: Vec<_> = cart.lines.iter().filter(|l| found.contains_key(&l.product_id)).collect();
+    let lines: Vec<_> = cart_lines.iter().filter(|l| found.contains_key(&l.product_id)).collect();
     let inputs: Vec<LineInput> =
         lines.iter().map(|l| LineInput { unit_price: l.unit_price, quantity: l.quantity, tax_rate_bp: l.tax_rate_bp }).collect();
     let totals = pricing::totals(&inputs, None, 0)
@@ -147,7 +152,7 @@ async fn view(app: &App, store: &Store, user_id: &str, cart: Cart) -> ApiResult<
         })
         .collect();
     Ok(Json(CartView {
-        id: cart.id,
+        id,
         user_id: user.id.clone(),
         user: CartUser { id: user.id, name: user.name, email: user.email, role: user.roles, img: user.img },
         items,
@@ -155,8 +160,8 @@ async fn view(app: &App, store: &Store, user_id: &str, cart: Cart) -> ApiResult<
         subtotal_without_tax: money(totals.subtotal),
         total_tax_amount: money(totals.tax),
         total: money(totals.total),
-        created_at: cart.created_at,
-        updated_at: cart.updated_at,
+        created_at,
+        updated_at,
     }))
 }
 
@@ -167,7 +172,7 @@ async fn changed(app: &App, store: &Store, user: &AuthUser, product_id: &str, ch
     cart::change(&mut tx, &store.id, &current, product_id, change).await.map_err(cart_error)?;
     let updated = cart::for_user(&mut tx, &store.id, &user.id).await?;
     tx.commit().await?;
-    view(app, store, &user.id, updated).await
+    view(app, store, &user.id, Some(updated)).await
 }
 
 /// The logged-in user's cart.
@@ -176,9 +181,7 @@ async fn changed(app: &App, store: &Store, user: &AuthUser, product_id: &str, ch
         (status = 200, description = "The cart", body = CartView),
     ))]
 pub async fn get(State(app): State<AppState>, user: AuthUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartView>> {
-    let mut tx = app.db.begin().await?;
-    let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
-    tx.commit().await?;
+    let current = cart::find(&mut *app.db.reader().acquire().await?, &store.id, &user.id).await?;
     view(&app, &store, &user.id, current).await
 }
 
@@ -246,7 +249,7 @@ pub async fn remove(
     cart::change(&mut tx, &store.id, &current, &product_id, Change::Set(0)).await.map_err(cart_error)?;
     let updated = cart::for_user(&mut tx, &store.id, &user.id).await?;
     tx.commit().await?;
-    view(&app, &store, &user.id, updated).await
+    view(&app, &store, &user.id, Some(updated)).await
 }
 
 /// Empties the cart.

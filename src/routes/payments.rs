@@ -56,6 +56,9 @@ pub struct PaymentView {
     /// The provider charged another amount or currency than the one asked for; the order was
     /// not marked paid.
     pub amount_mismatch: bool,
+    /// Money was approved after the order was cancelled or refunded and is not all given back
+    /// yet: refund it (`POST /payments/{id}/refund`).
+    pub needs_refund: bool,
     /// Charged so far.
     #[schema(value_type = f64)]
     pub paid_amount: DecimalOut,
@@ -85,6 +88,7 @@ impl PaymentView {
             preference_id: p.preference_id,
             external_reference: p.external_reference,
             amount_mismatch: p.amount_mismatch,
+            needs_refund: p.needs_refund && p.paid > p.refunded,
             paid_amount: DecimalOut::scaled(p.paid, exponent),
             refunded_amount: DecimalOut::scaled(p.refunded, exponent),
             provider_data: if with_provider_data { p.provider_data } else { None },
@@ -275,6 +279,7 @@ pub async fn mercadopago_webhook(
     RawQuery(raw_query): RawQuery,
     body: Bytes,
 ) -> ApiResult<Json<WebhookAnswer>> {
+    app.rate_limiter.spend("webhook-mercadopago", &ip, app.config.limits.webhooks).await?;
     let query = query_map(raw_query.as_deref());
     let text = String::from_utf8_lossy(&body).into_owned();
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -426,11 +431,14 @@ pub struct Verified {
     pub is_updated: bool,
 }
 
-/// Asks Mercado Pago for the payment's current state and applies it (as a webhook would).
+/// Asks Mercado Pago for the payment's current state and applies it (as a webhook would): for
+/// whoever may pay its order (a guest's: anyone holding the payment id; a user's: its owner or
+/// an admin).
 #[utoipa::path(post, path = "/payments/verify", tag = "payments", request_body = VerifyRequest,
     responses(
         (status = 200, description = "The payment, up to date", body = Verified),
-        (status = 404, description = "No such payment", body = ErrorBody),
+        (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
+        (status = 404, description = "No such payment of yours", body = ErrorBody),
         (status = 422, description = "Missing paymentId, or a providerId of another order", body = ErrorBody),
         (status = 502, description = "Mercado Pago failed", body = ErrorBody),
     ))]
@@ -446,9 +454,14 @@ pub async fn verify(
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::field("paymentId", "Es obligatorio"))?;
     let admin = user.as_ref().is_some_and(|u| u.has_role(Role::Admin));
-    let payment = payments::find(&mut *app.db.reader().acquire().await?, &store.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("El pago no existe"))?;
+    let not_found = || ApiError::not_found("El pago no existe");
+    let mut conn = app.db.reader().acquire().await?;
+    let payment = payments::find(&mut conn, &store.id, &id).await?.ok_or_else(not_found)?;
+    let order = orders::find(&mut conn, &store.id, &payment.order_id).await?.ok_or_else(not_found)?;
+    drop(conn);
+    if !may_pay(&order, user.as_ref()) {
+        return Err(not_found());
+    }
     if payment.provider != payments::Provider::MercadoPago.as_str() {
         return Ok(Json(Verified { payment: PaymentView::new(payment, &store, admin), is_updated: false }));
     }
@@ -579,15 +592,13 @@ pub struct PreferenceState {
     pub payment: PaymentSummary,
 }
 
-/// A preference as Mercado Pago has it, with its payment's status.
+/// A preference as Mercado Pago has it, with its payment's status (never the payer's details).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PreferenceSummary {
     pub id: String,
     pub status: String,
     #[schema(value_type = Vec<Object>)]
     pub items: Value,
-    #[schema(value_type = Object)]
-    pub payer: Value,
 }
 
 /// The local payment of a preference.
@@ -599,24 +610,33 @@ pub struct PaymentSummary {
     pub amount: DecimalOut,
 }
 
-/// A preference of this store, read from Mercado Pago, with its payment's state.
+/// A preference of this store, read from Mercado Pago, with its payment's state: for whoever
+/// may pay its order (a guest's: anyone holding the preference id; a user's: its owner or an
+/// admin).
 #[utoipa::path(get, path = "/payments/preference/{id}", tag = "payments", params(("id" = String, Path, description = "The preference")),
     responses(
         (status = 200, description = "The preference", body = PreferenceState),
-        (status = 404, description = "No payment of this store has this preference", body = ErrorBody),
+        (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
+        (status = 404, description = "No payment of yours in this store has this preference", body = ErrorBody),
         (status = 502, description = "Mercado Pago failed", body = ErrorBody),
     ))]
 pub async fn preference(
     State(app): State<AppState>,
+    MaybeUser(user): MaybeUser,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<PreferenceState>> {
-    let payment = payments::find_by_preference(&mut *app.db.reader().acquire().await?, &store.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("La preferencia no existe"))?;
+    let not_found = || ApiError::not_found("La preferencia no existe");
+    let mut conn = app.db.reader().acquire().await?;
+    let payment = payments::find_by_preference(&mut conn, &store.id, &id).await?.ok_or_else(not_found)?;
+    let order = orders::find(&mut conn, &store.id, &payment.order_id).await?.ok_or_else(not_found)?;
+    drop(conn);
+    if !may_pay(&order, user.as_ref()) {
+        return Err(not_found());
+    }
     let found = mercadopago::preference(&app, &id).await.map_err(payment_error)?;
     Ok(Json(PreferenceState {
-        preference: PreferenceSummary { id, status: payment.status.clone(), items: found["items"].clone(), payer: found["payer"].clone() },
+        preference: PreferenceSummary { id, status: payment.status.clone(), items: found["items"].clone() },
         payment: PaymentSummary {
             id: payment.id,
             status: payment.status,
@@ -802,6 +822,7 @@ pub async fn stripe_webhook(
     RawQuery(raw_query): RawQuery,
     body: Bytes,
 ) -> ApiResult<Json<WebhookAnswer>> {
+    app.rate_limiter.spend("webhook-stripe", &ip, app.config.limits.webhooks).await?;
     let text = String::from_utf8_lossy(&body).into_owned();
     let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let event_type = event["type"].as_str().map(str::to_string);

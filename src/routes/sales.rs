@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::{AdminUser, AuthUser, MaybeUser};
+use crate::http::auth::{AdminUser, AuthUser, ClientIp, MaybeUser};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
 use crate::http::json::{ApiJson, PageInfo, Pagination};
 use crate::http::path::IdParam;
@@ -366,13 +366,19 @@ fn saved(a: addresses::Address) -> ShippingAddress {
         (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
         (status = 409, description = "Not enough stock, a product not on sale, or a coupon that cannot be used", body = ErrorBody),
         (status = 422, description = "Invalid fields, unknown product, address, coupon or payment method", body = ErrorBody),
+        (status = 429, description = "Too many guest orders from this address (`ORDER_RATE_LIMIT_*`)", body = ErrorBody),
     ))]
 pub async fn create(
     State(app): State<AppState>,
     MaybeUser(user): MaybeUser,
+    ClientIp(ip): ClientIp,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<SaleRequest>,
 ) -> ApiResult<(StatusCode, Json<SalePlaced>)> {
+    if user.is_none() {
+        // A guest's order holds stock until it is paid or expires: one address may not hoard it.
+        app.rate_limiter.spend("guest-order", &ip, app.config.limits.guest_orders).await?;
+    }
     let mut v = Validator::new();
     let lines = lines(&mut v, body.items, store.currency.exponent());
     let notes = v.optional_text("notes", body.notes.as_deref(), 0, 500).filter(|n| !n.is_empty());
@@ -723,6 +729,10 @@ fn status_error(err: StatusChangeError) -> ApiError {
         StatusChangeError::NotAllowed { from, to } => {
             ApiError::conflict(codes::INVALID_TRANSITION, format!("Un pedido en {from} no puede pasar a {to}"))
         }
+        StatusChangeError::InsufficientStock { name, stock } => ApiError::conflict(
+            codes::INSUFFICIENT_STOCK,
+            format!("No hay stock suficiente de {name} para reabrir el pedido: quedan {stock}"),
+        ),
         StatusChangeError::Database(e) => ApiError::internal(e),
     }
 }

@@ -54,11 +54,19 @@ pub async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -
     .bind(&now)
     .execute(&mut *conn)
     .await?;
-    let row = sqlx::query("SELECT id, created_at, updated_at FROM carts WHERE store_id = $1 AND user_id = $2")
+    find(conn, store_id, user_id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The user's cart in the store, if they ever put something in it (reading never creates one).
+pub async fn find(conn: &mut AnyConnection, store_id: &str, user_id: &str) -> Result<Option<Cart>, sqlx::Error> {
+    let Some(row) = sqlx::query("SELECT id, created_at, updated_at FROM carts WHERE store_id = $1 AND user_id = $2")
         .bind(store_id)
         .bind(user_id)
-        .fetch_one(&mut *conn)
-        .await?;
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
     let id: String = row.try_get("id")?;
     let lines = sqlx::query(
         "SELECT product_id, quantity, unit_price, tax_rate_bp FROM cart_items WHERE cart_id = $1 ORDER BY added_at, product_id",
@@ -76,7 +84,7 @@ pub async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
-    Ok(Cart { id, lines, created_at: row.try_get("created_at")?, updated_at: row.try_get("updated_at")? })
+    Ok(Some(Cart { id, lines, created_at: row.try_get("created_at")?, updated_at: row.try_get("updated_at")? }))
 }
 
 /// How a quantity changes.

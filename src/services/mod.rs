@@ -10,6 +10,7 @@ pub mod geography;
 pub mod html;
 pub mod identity;
 pub mod order_edits;
+pub mod order_expiry;
 pub mod order_notifications;
 pub mod order_statuses;
 pub mod order_writes;

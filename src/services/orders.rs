@@ -446,6 +446,9 @@ pub enum StatusChangeError {
     UnknownStatus,
     #[error("transition not allowed from {from}")]
     NotAllowed { from: String, to: String },
+    /// Leaving CANCELLED takes the stock again, and there is not enough.
+    #[error("not enough stock of {name}")]
+    InsufficientStock { name: String, stock: i64 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -498,27 +501,40 @@ pub async fn change_status(
         return Err(StatusChangeError::NotAllowed { from: from_code, to: to.code });
     }
     order_writes::record_status(conn, StatusEntry { order_id, status_id: &to.id, by, note, at: &now }).await?;
-    if to.code != CANCELLED {
+    let giving_back = match (from.code == CANCELLED, to.code == CANCELLED) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => return Ok(Vec::new()),
+    };
+    // The flag says where the stock is, so it moves once each way however the workflow goes.
+    let flipped = sqlx::query("UPDATE orders SET stock_returned = $1 WHERE id = $2 AND stock_returned = $3")
+        .bind(feria_db::flag(giving_back))
+        .bind(order_id)
+        .bind(feria_db::flag(!giving_back))
+        .execute(&mut *conn)
+        .await?;
+    if flipped.rows_affected() != 1 {
         return Ok(Vec::new());
     }
     let items = sqlx::query("SELECT product_id, product_name, quantity FROM order_items WHERE order_id = $1")
         .bind(order_id)
         .fetch_all(&mut *conn)
         .await?;
-    let back = items
+    let moves = items
         .iter()
         .map(|r| {
+            let quantity = r.try_get::<i64, _>("quantity")?;
             Ok(StockMove {
                 product_id: r.try_get("product_id")?,
-                units: -r.try_get::<i64, _>("quantity")?,
+                units: if giving_back { -quantity } else { quantity },
                 name: r.try_get("product_name")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    order_writes::move_stock(conn, store_id, back, &now).await.map_err(|e| match e {
+    order_writes::move_stock(conn, store_id, moves, &now).await.map_err(|e| match e {
         OrderError::Database(e) => StatusChangeError::Database(e),
-        // Giving back never runs short.
-        other => StatusChangeError::Database(sqlx::Error::Protocol(format!("giving stock back: {other}"))),
+        OrderError::InsufficientStock { name, stock } => StatusChangeError::InsufficientStock { name, stock },
+        other => StatusChangeError::Database(sqlx::Error::Protocol(format!("moving stock: {other}"))),
     })
 }
 

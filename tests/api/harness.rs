@@ -84,6 +84,7 @@ pub fn base_settings(db: &TestDb) -> Settings {
         ("JOB_BACKOFF_BASE_MS", "20"),
         ("JOB_BACKOFF_CAP_MS", "200"),
         ("AUTH_RATE_LIMIT_MAX_REQUESTS", "1000"),
+        ("ORDER_RATE_LIMIT_MAX_REQUESTS", "1000000"),
         ("FRONTEND_URL", "http://shop.test"),
     ] {
         s.insert(k.to_string(), v.to_string());

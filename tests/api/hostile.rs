@@ -239,3 +239,186 @@ async fn an_unsigned_webhook_is_not_stored_whole() {
     let stored = first["body"].as_str().unwrap();
     assert!(stored.len() < 5_000 && stored.contains("bytes in all"), "kept {} bytes", stored.len());
 }
+
+#[tokio::test]
+async fn reading_never_writes() {
+    let t = app().await;
+    let user = t.register("Ana", "ana@example.com", "secreto123").await["token"].as_str().unwrap().to_string();
+    let count = |table: &'static str| {
+        let db = t.app.db.clone();
+        async move { sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(db.reader()).await.unwrap() }
+    };
+    // Another store, where Ana is not a customer yet.
+    let store = json!({"name": "Carnes del Sur", "slug": "carnes-del-sur", "currency": "CLP", "country": "CL"});
+    expect_status(t.request(Method::POST, "/api/stores", Some(&store), Some(&t.admin_token().await)).await, StatusCode::CREATED).await;
+    let before = (count("carts").await, count("customers").await);
+    for prefix in ["/api", "/api/stores/carnes-del-sur"] {
+        let cart = expect_status(t.get(&format!("{prefix}/cart"), Some(&user)).await, StatusCode::OK).await;
+        assert_eq!((cart["id"].clone(), cart["items"].clone(), cart["total"].clone()), (Value::Null, json!([]), json!(0)));
+        let addresses = expect_status(t.get(&format!("{prefix}/addresses"), Some(&user)).await, StatusCode::OK).await;
+        assert_eq!(addresses["total"], 0);
+        expect_error(t.get(&format!("{prefix}/addresses/nope"), Some(&user)).await, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    assert_eq!((count("carts").await, count("customers").await), before, "a GET created a row");
+}
+
+#[tokio::test]
+async fn another_buyers_payment_reveals_nothing() {
+    let mp = crate::fake_mercadopago::FakeMercadoPago::start().await;
+    let t = TestApp::with(|s| {
+        s.extend(mp.settings());
+        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
+    let ana = t.register("Ana", "ana@example.com", "secreto123").await["token"].as_str().unwrap().to_string();
+    let bruno = t.register("Bruno", "bruno@example.com", "secreto123").await["token"].as_str().unwrap().to_string();
+    let mut order = guest_order(json!([{"productId": ids[0], "quantity": 1}]), "ana@example.com");
+    order["customerData"] = Value::Null;
+    order["paymentMethodCode"] = json!("MERCADO_PAGO");
+    let placed = expect_status(t.request(Method::POST, "/api/sales", Some(&order), Some(&ana)).await, StatusCode::CREATED).await;
+    let path = format!("/api/payments/sale/{}", placed["order"]["id"].as_str().unwrap());
+    let started = expect_status(t.request(Method::POST, &path, Some(&json!({})), Some(&ana)).await, StatusCode::CREATED).await;
+    let payment_id = started["payment"]["id"].as_str().unwrap().to_string();
+    let preference = started["preference"]["id"].as_str().unwrap().to_string();
+
+    let verify = json!({"paymentId": payment_id});
+    let preference_path = format!("/api/payments/preference/{preference}");
+    for who in [None, Some(bruno.as_str())] {
+        expect_error(t.request(Method::POST, "/api/payments/verify", Some(&verify), who).await, StatusCode::NOT_FOUND, "not_found").await;
+        expect_error(t.get(&preference_path, who).await, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let own = expect_status(t.get(&preference_path, Some(&ana)).await, StatusCode::OK).await;
+    assert!(own["preference"].get("payer").is_none(), "{own}");
+    expect_status(t.request(Method::POST, "/api/payments/verify", Some(&verify), Some(&ana)).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn stock_moves_once_each_way_however_the_workflow_goes() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
+    let placed = expect_status(
+        t.post("/api/sales", &guest_order(json!([{"productId": ids[0], "quantity": 4}]), "a@example.com")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let order = placed["order"]["id"].as_str().unwrap().to_string();
+    // This shop lets a cancelled order be reopened.
+    let cancelled = expect_status(t.get("/api/order-statuses/code/CANCELLED", None).await, StatusCode::OK).await;
+    let reopen = json!({"canTransitionTo": ["PENDING"]});
+    let path = format!("/api/order-statuses/{}/transitions", cancelled["id"].as_str().unwrap());
+    expect_status(t.request(Method::PATCH, &path, Some(&reopen), Some(&admin)).await, StatusCode::OK).await;
+
+    let status = format!("/api/sales/{order}/status");
+    let to = |code: &str| json!({"status": code});
+    expect_status(t.request(Method::PATCH, &status, Some(&to("CANCELLED")), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(stock_of(&t, &ids[0]).await, 10, "given back");
+    expect_status(t.request(Method::PATCH, &status, Some(&to("PENDING")), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(stock_of(&t, &ids[0]).await, 6, "taken again on reopening");
+    expect_status(t.request(Method::PATCH, &status, Some(&to("CANCELLED")), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(stock_of(&t, &ids[0]).await, 10, "given back once more, never twice");
+
+    // Reopening needs the stock to still be there.
+    let other = guest_order(json!([{"productId": ids[0], "quantity": 8}]), "b@example.com");
+    expect_status(t.post("/api/sales", &other).await, StatusCode::CREATED).await;
+    expect_error(t.request(Method::PATCH, &status, Some(&to("PENDING")), Some(&admin)).await, StatusCode::CONFLICT, "insufficient_stock")
+        .await;
+    assert_eq!(stock_of(&t, &ids[0]).await, 2, "a refused reopening changes nothing");
+}
+
+#[tokio::test]
+async fn money_for_a_cancelled_order_is_flagged_never_silently_kept() {
+    let mp = crate::fake_mercadopago::FakeMercadoPago::start().await;
+    let t = TestApp::with(|s| {
+        s.extend(mp.settings());
+        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
+    let mut order = guest_order(json!([{"productId": ids[0], "quantity": 1}]), "a@example.com");
+    order["paymentMethodCode"] = json!("MERCADO_PAGO");
+    let placed = expect_status(t.post("/api/sales", &order).await, StatusCode::CREATED).await;
+    let order_id = placed["order"]["id"].as_str().unwrap().to_string();
+    let started = expect_status(
+        t.request(Method::POST, &format!("/api/payments/sale/{order_id}"), Some(&json!({})), None).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let cancel = json!({"status": "CANCELLED"});
+    expect_status(t.request(Method::PATCH, &format!("/api/sales/{order_id}/status"), Some(&cancel), Some(&admin)).await, StatusCode::OK)
+        .await;
+    // The buyer pays on the page they left open.
+    mp.pay(started["preference"]["id"].as_str().unwrap(), "approved", None);
+    let payment_id = started["payment"]["id"].as_str().unwrap();
+    let verified =
+        expect_status(t.request(Method::POST, "/api/payments/verify", Some(&json!({"paymentId": payment_id})), None).await, StatusCode::OK)
+            .await;
+    assert_eq!(verified["payment"]["status"], "approved");
+    let payment = expect_status(t.get(&format!("/api/payments/{payment_id}"), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(payment["payment"]["needsRefund"], true, "{payment}");
+    let after = expect_status(t.get(&format!("/api/sales/{order_id}"), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(after["status"], "CANCELLED");
+    assert_eq!(stock_of(&t, &ids[0]).await, 10);
+}
+
+#[tokio::test]
+async fn guest_orders_and_webhooks_have_a_budget_per_address() {
+    let t = TestApp::with(|s| {
+        s.insert("ORDER_RATE_LIMIT_MAX_REQUESTS".into(), "2".into());
+        s.insert("WEBHOOK_RATE_LIMIT_MAX_REQUESTS".into(), "3".into());
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
+    let order = guest_order(json!([{"productId": ids[0], "quantity": 1}]), "a@example.com");
+    for _ in 0..2 {
+        expect_status(t.post("/api/sales", &order).await, StatusCode::CREATED).await;
+    }
+    expect_error(t.post("/api/sales", &order).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(stock_of(&t, &ids[0]).await, 8, "the third order took nothing");
+    // A logged-in buyer is not a guest.
+    let user = t.register("Ana", "ana@example.com", "secreto123").await["token"].as_str().unwrap().to_string();
+    expect_status(t.request(Method::POST, "/api/sales", Some(&order), Some(&user)).await, StatusCode::CREATED).await;
+
+    for _ in 0..3 {
+        let answer = t.client.post(t.url("/api/payments/webhook")).json(&json!({})).send().await.unwrap();
+        assert_ne!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let answer = t.client.post(t.url("/api/payments/webhook")).json(&json!({})).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn unpaid_online_orders_give_their_stock_back_once() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
+    let mut online = guest_order(json!([{"productId": ids[0], "quantity": 3}]), "a@example.com");
+    online["paymentMethodCode"] = json!("MERCADO_PAGO");
+    let online = expect_status(t.post("/api/sales", &online).await, StatusCode::CREATED).await["order"]["id"].clone();
+    let mut cash = guest_order(json!([{"productId": ids[0], "quantity": 2}]), "b@example.com");
+    cash["paymentMethodCode"] = json!("CASH");
+    let cash = expect_status(t.post("/api/sales", &cash).await, StatusCode::CREATED).await["order"]["id"].clone();
+    assert_eq!(stock_of(&t, &ids[0]).await, 5);
+
+    let ttl = std::time::Duration::from_secs(3600);
+    assert_eq!(feria::services::order_expiry::expire_unpaid(&t.app, ttl).await.unwrap(), 0, "not old enough yet");
+    let two_hours_ago = feria_domain::time::to_db(chrono::Utc::now() - chrono::Duration::hours(2));
+    sqlx::query("UPDATE orders SET created_at = $1").bind(&two_hours_ago).execute(t.app.db.writer()).await.unwrap();
+    assert_eq!(feria::services::order_expiry::expire_unpaid(&t.app, ttl).await.unwrap(), 1);
+    assert_eq!(feria::services::order_expiry::expire_unpaid(&t.app, ttl).await.unwrap(), 0, "once");
+    assert_eq!(stock_of(&t, &ids[0]).await, 8, "the online order's 3 units are back; cash orders wait");
+    let status = |id: Value| {
+        let t = &t;
+        let admin = admin.clone();
+        async move {
+            expect_status(t.get(&format!("/api/sales/{}", id.as_str().unwrap()), Some(&admin)).await, StatusCode::OK).await["status"]
+                .clone()
+        }
+    };
+    assert_eq!(status(online).await, "CANCELLED");
+    assert_eq!(status(cash).await, "PENDING");
+}

@@ -192,3 +192,26 @@ async fn templates_and_exports_round_trip() {
     }
     expect_error(t.get("/api/products/export", None).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn files_past_the_column_or_row_bounds_are_refused_whole() {
+    let t = TestApp::spawn().await;
+    let admin = t.admin_token().await;
+    // A cell far to the right once made the reader allocate a row that wide.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (c, name) in ["nombre", "descripción", "precio", "categoria", "stock"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *name).unwrap();
+    }
+    sheet.write_string(1, 16_000, "lejos").unwrap();
+    let done = import(&t, &admin, "ancho.xlsx", workbook.save_to_buffer().unwrap()).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(done["failure"].as_str().unwrap().contains("columnas"), "{done}");
+
+    let wide = format!("{}\n", (0..65).map(|i| format!("c{i}")).collect::<Vec<_>>().join(","));
+    let done = import(&t, &admin, "ancho.csv", wide.into_bytes()).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(done["failure"].as_str().unwrap().contains("columnas"), "{done}");
+    let all = expect_status(t.get("/api/products", None).await, StatusCode::OK).await;
+    assert_eq!(all["total"], 0);
+}

@@ -34,6 +34,7 @@ env -i PATH="$PATH" HOME="$WORK" \
   ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 JWT_EXPIRES_IN=2h \
   RATE_LIMIT_MAX_REQUESTS=100000000 AUTH_RATE_LIMIT_MAX_REQUESTS=100000000 \
+  ORDER_RATE_LIMIT_MAX_REQUESTS=100000000 WEBHOOK_RATE_LIMIT_MAX_REQUESTS=100000000 \
   UPLOADS_DIR="$WORK/uploads" IMPORTS_DIR="$WORK/imports" LOG_LEVEL=warn \
   target/debug/feria serve --demo >"$WORK/feria.log" 2>&1 &
 FERIA=$!
@@ -59,8 +60,10 @@ run() {
   local who=$1
   shift
   echo "== schemathesis ($who)"
+  # One worker: with two, hypothesis (inside schemathesis) now and then trips over its own
+  # shared caches and reports an error of its own.
   "$VENV/bin/schemathesis" run "$BASE/api/openapi.json" \
-    --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 2 \
+    --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 1 \
     --phases examples,coverage,fuzzing --no-shrink --request-timeout 30 \
     --report junit --report-dir "$WORK/report-$who" "$@"
 }

@@ -542,6 +542,18 @@ pub const MIGRATIONS: &[Migration] = &[
                 customer_phone = (SELECT c.phone FROM customers c WHERE c.id = orders.customer_id)",
         ],
     },
+    Migration {
+        version: 19,
+        name: "order_stock_returned",
+        statements: &[
+            // Whether a cancelled order's stock is back on the shelf: it moves once each way,
+            // however the workflow goes in and out of CANCELLED.
+            "ALTER TABLE orders ADD COLUMN stock_returned BIGINT NOT NULL DEFAULT 0 CHECK (stock_returned IN (0, 1))",
+            "UPDATE orders SET stock_returned = 1 WHERE status_id IN (SELECT id FROM order_statuses WHERE code = 'CANCELLED')",
+            // Money approved for an order already cancelled or refunded: the owner must give it back.
+            "ALTER TABLE payments ADD COLUMN needs_refund BIGINT NOT NULL DEFAULT 0 CHECK (needs_refund IN (0, 1))",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

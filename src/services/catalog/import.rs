@@ -222,10 +222,39 @@ fn validate_row(
 /// Why a file could not be read at all.
 pub type FileError = String;
 
+/// The most rows (header included) and columns an import file may have.
+pub const MAX_ROWS: usize = 200_000;
+pub const MAX_COLUMNS: usize = 64;
+/// The most an XLSX may unpack to: its shared strings are read whole into memory, so a small
+/// file that unpacks to gigabytes is refused before it is opened.
+pub const MAX_XLSX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Refuses an XLSX whose parts would unpack to more than [`MAX_XLSX_UNPACKED_BYTES`], going by
+/// the sizes its zip directory declares (the reader stops at those sizes).
+fn check_unpacked_size(path: &Path) -> Result<(), FileError> {
+    let file = std::fs::File::open(path).map_err(|e| format!("No se pudo leer el archivo: {e}"))?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| format!("XLSX inválido: {e}"))?;
+    let mut unpacked = 0u64;
+    for i in 0..archive.len() {
+        let part = archive.by_index_raw(i).map_err(|e| format!("XLSX inválido: {e}"))?;
+        unpacked = unpacked.saturating_add(part.size());
+    }
+    if unpacked > MAX_XLSX_UNPACKED_BYTES {
+        return Err(format!("El XLSX se descomprime en más de {} MB; dividilo en archivos más chicos", MAX_XLSX_UNPACKED_BYTES >> 20));
+    }
+    Ok(())
+}
+
 /// Calls `each(header, line, cells)` for every non-empty row after the header.
 fn read_rows(path: &Path, format: Format, mut each: impl FnMut(&Header, usize, Vec<String>)) -> Result<(), FileError> {
     let mut header: Option<Header> = None;
     let mut handle = |line: usize, cells: Vec<String>| -> Result<(), FileError> {
+        if line > MAX_ROWS {
+            return Err(format!("El archivo tiene más de {MAX_ROWS} filas; dividilo en archivos más chicos"));
+        }
+        if cells.len() > MAX_COLUMNS {
+            return Err(format!("La fila {line} tiene más de {MAX_COLUMNS} columnas"));
+        }
         if cells.iter().all(|c| c.trim().is_empty()) {
             return Ok(());
         }
@@ -250,6 +279,7 @@ fn read_rows(path: &Path, format: Format, mut each: impl FnMut(&Header, usize, V
             }
         }
         Format::Xlsx => {
+            check_unpacked_size(path)?;
             let file = std::fs::File::open(path).map_err(|e| format!("No se pudo leer el archivo: {e}"))?;
             let mut workbook: Xlsx<_> = Xlsx::new(BufReader::new(file)).map_err(|e| format!("XLSX inválido: {e}"))?;
             let sheet = workbook.sheet_names().first().cloned().ok_or("El XLSX no tiene hojas")?;
@@ -258,6 +288,9 @@ fn read_rows(path: &Path, format: Format, mut each: impl FnMut(&Header, usize, V
             let mut cells: Vec<String> = Vec::new();
             while let Some(cell) = cells_reader.next_cell().map_err(|e| format!("XLSX inválido: {e}"))? {
                 let (r, c) = cell.get_position();
+                if c as usize >= MAX_COLUMNS {
+                    return Err(format!("La fila {} tiene más de {MAX_COLUMNS} columnas", r as usize + 1));
+                }
                 if row != Some(r) {
                     if let Some(previous) = row {
                         handle(previous as usize + 1, std::mem::take(&mut cells))?;

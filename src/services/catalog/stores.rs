@@ -51,6 +51,12 @@ pub async fn find_by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option
     sqlx::query(&sql).bind(slug).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
 }
 
+/// The store with `id`.
+pub async fn find_by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Store>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM stores WHERE id = $1");
+    sqlx::query(&sql).bind(id).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
 /// Every store, oldest first, with the total.
 pub async fn list(conn: &mut AnyConnection, limit: i64, offset: i64) -> Result<(i64, Vec<Store>), sqlx::Error> {
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stores").fetch_one(&mut *conn).await?;

@@ -5,7 +5,8 @@
 //! workflow, e.g. PENDING → AWAITING_PAYMENT → PAID) once its payments cover its total;
 //! approved for another amount → the payment is flagged (`amount_mismatch`) and the order is
 //! left as it is; rejected or cancelled → nothing moves (the order keeps waiting); refunded or
-//! charged back → REFUNDED once everything paid was given back. The same observation applied
+//! charged back → REFUNDED once everything paid was given back; approved for an order already
+//! cancelled or refunded → the payment is flagged `needs_refund` for the owner. The same observation applied
 //! twice, even concurrently, appends nothing the second time and moves nothing.
 
 use feria_db::AnyConnection;
@@ -143,6 +144,13 @@ pub async fn settle(
     let mut applied = Applied { changed: true, order_status: None, outcome: String::new(), queued: false };
     let money = order_money(conn, &payment.order_id).await?;
     let order = orders::find(conn, &store.id, &payment.order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    if charged.is_some() && [orders::CANCELLED, REFUNDED].contains(&order.status_code.as_str()) {
+        // Paid too late (say, a payment page left open): never kept silently.
+        sqlx::query("UPDATE payments SET needs_refund = 1 WHERE id = $1").bind(&payment.id).execute(&mut *conn).await?;
+        tracing::warn!(order = %order.order_number, payment = %payment.id, "money approved for a {} order; it must be refunded", order.status_code);
+        applied.outcome = format!("order {} is {}: payment flagged to be refunded", order.order_number, order.status_code);
+        return Ok(applied);
+    }
     let target = if charged.is_some() && money.paid - money.refunded >= order.total {
         PAID
     } else if given_back && money.paid > 0 && money.refunded >= money.paid {

@@ -119,6 +119,8 @@ pub struct Payment {
     pub external_reference: String,
     /// The provider charged an amount (or currency) other than the one asked for.
     pub amount_mismatch: bool,
+    /// Money was approved after its order was cancelled or refunded: it must be given back.
+    pub needs_refund: bool,
     /// The provider's last answer about it.
     pub provider_data: Option<Value>,
     /// Charged, minor units (approved events).
@@ -130,7 +132,7 @@ pub struct Payment {
 }
 
 const SELECT: &str = "SELECT p.id, p.order_id, p.provider, p.amount, p.currency, p.status, p.status_detail, p.provider_payment_id,
-    p.preference_id, p.external_reference, p.amount_mismatch, p.provider_data, p.created_at, p.updated_at,
+    p.preference_id, p.external_reference, p.amount_mismatch, p.needs_refund, p.provider_data, p.created_at, p.updated_at,
     CAST((SELECT COALESCE(SUM(e.amount), 0) FROM payment_events e WHERE e.payment_id = p.id AND e.kind = 'approved') AS BIGINT) AS paid,
     CAST((SELECT COALESCE(SUM(e.amount), 0) FROM payment_events e WHERE e.payment_id = p.id AND e.kind IN ('refunded', 'charged_back')) AS BIGINT)
     AS refunded
@@ -150,6 +152,7 @@ fn from_row(row: &AnyRow) -> Result<Payment, sqlx::Error> {
         preference_id: row.try_get("preference_id")?,
         external_reference: row.try_get("external_reference")?,
         amount_mismatch: row.try_get::<i64, _>("amount_mismatch")? != 0,
+        needs_refund: row.try_get::<i64, _>("needs_refund")? != 0,
         provider_data: data.and_then(|d| serde_json::from_str(&d).ok()),
         paid: row.try_get("paid")?,
         refunded: row.try_get("refunded")?,

@@ -1,0 +1,89 @@
+//! Unpaid online orders give their stock back: an order whose payment method is paid online
+//! (Mercado Pago, cards) and that is still in the status that method starts orders in, with
+//! no approved or authorised payment, is cancelled `UNPAID_ORDER_TTL` after it was placed.
+//! The stock comes back once (the order's `stock_returned` flag) and the buyer is told as for
+//! any cancellation. Every node that runs jobs sweeps; two nodes racing for one order agree,
+//! since a status only changes from the status it was read in.
+
+use std::time::Duration;
+
+use feria_db::Row;
+use feria_domain::time;
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::services::catalog::stores;
+use crate::services::order_notifications;
+use crate::services::orders::{self, StatusChangeError};
+
+/// Orders looked at per sweep.
+const BATCH: i64 = 100;
+/// How often a node sweeps.
+const EVERY: Duration = Duration::from_secs(60);
+
+/// Sweeps every minute until `shutdown` changes.
+pub async fn run(app: std::sync::Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match expire_unpaid(&app, app.config.limits.unpaid_order_ttl).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(orders = n, "unpaid orders cancelled, stock given back"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep unpaid orders"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Cancels up to one batch of online orders placed more than `ttl` ago and still unpaid.
+/// Returns how many it cancelled.
+pub async fn expire_unpaid(app: &App, ttl: Duration) -> Result<usize, sqlx::Error> {
+    let placed_before = time::to_db(time::now() - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX));
+    let due = sqlx::query(
+        "SELECT o.id, o.store_id FROM orders o JOIN payment_methods m ON m.id = o.payment_method_id
+         WHERE m.requires_online_payment = 1 AND o.status_id = m.default_order_status_id AND o.created_at < $1
+           AND NOT EXISTS (SELECT 1 FROM payments p JOIN payment_events e ON e.payment_id = p.id
+                           WHERE p.order_id = o.id AND e.kind IN ('approved', 'authorized'))
+         ORDER BY o.created_at LIMIT $2",
+    )
+    .bind(&placed_before)
+    .bind(BATCH)
+    .fetch_all(app.db.reader())
+    .await?;
+    let note = format!("Sin pago después de {}: cancelado y stock devuelto", humane(ttl));
+    let mut cancelled = 0;
+    for row in due {
+        let (order_id, store_id): (String, String) = (row.try_get("id")?, row.try_get("store_id")?);
+        let mut tx = app.db.begin().await?;
+        let Some(store) = stores::find_by_id(&mut tx, &store_id).await? else { continue };
+        match orders::change_status(&mut tx, &store_id, &order_id, orders::CANCELLED, None, Some(&note)).await {
+            Ok(restocked) => {
+                let order = orders::find(&mut tx, &store_id, &order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+                let queued = order_notifications::status_changed(&mut tx, app, &store, &order).await?;
+                tx.commit().await?;
+                if queued {
+                    app.job_wake.notify_one();
+                }
+                app.stock_changed(&restocked);
+                cancelled += 1;
+            }
+            // Moved meanwhile (paid, cancelled by hand, another node), or this shop's workflow
+            // does not cancel from there: left as it is.
+            Err(StatusChangeError::Database(e)) => return Err(e),
+            Err(e) => tracing::debug!(order = %order_id, error = %e, "unpaid order not cancelled"),
+        }
+    }
+    Ok(cancelled)
+}
+
+/// `90m` → "90 minutos", `1h` → "1 hora"…
+fn humane(d: Duration) -> String {
+    let minutes = d.as_secs() / 60;
+    match minutes {
+        m if m % 60 == 0 && m / 60 == 1 => "1 hora".into(),
+        m if m % 60 == 0 => format!("{} horas", m / 60),
+        1 => "1 minuto".into(),
+        m => format!("{m} minutos"),
+    }
+}
