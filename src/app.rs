@@ -17,7 +17,7 @@ use crate::routes::health::HealthCache;
 use crate::services::catalog::cache::CatalogCache;
 use crate::services::catalog::search::CatalogSearch;
 use crate::services::files::FileStore;
-use crate::services::identity::{passwords::PasswordHasher, tokens::TokenKeys};
+use crate::services::identity::{access::AccessCache, passwords::PasswordHasher, tokens::TokenKeys};
 use feria_providers::s3::S3Bucket;
 
 /// Everything a request handler may need.
@@ -26,6 +26,8 @@ pub struct App {
     pub db: Db,
     pub started: Instant,
     pub tokens: TokenKeys,
+    /// Whether users' access tokens still hold (token versions, current roles).
+    pub access: AccessCache,
     pub passwords: PasswordHasher,
     pub sealer: Sealer,
     pub files: FileStore,
@@ -92,6 +94,7 @@ impl App {
         };
         Ok(App {
             tokens: TokenKeys::new(config.jwt_secret.expose(), config.jwt_expires_in),
+            access: AccessCache::default(),
             passwords: PasswordHasher::new(config.argon2),
             sealer: Sealer::new(config.encryption_key.expose()),
             files: match &config.s3 {

@@ -11,7 +11,9 @@ use crate::app::AppState;
 use crate::services::identity::tokens::TokenError;
 
 /// A caller with a valid access token. Missing token → 401 `unauthorized`; bad signature or
-/// shape → 401 `invalid_token`; expired → 401 `token_expired`.
+/// shape, or a user that no longer exists → 401 `invalid_token`; expired → 401
+/// `token_expired`; issued before a logout, a password change or a role change → 401
+/// `token_revoked`. `roles` are the user's current roles.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: String,
@@ -33,7 +35,13 @@ impl FromRequestParts<AppState> for AuthUser {
             TokenError::Expired => ApiError::unauthorized(codes::TOKEN_EXPIRED, "El token expiró"),
             TokenError::Invalid => ApiError::unauthorized(codes::INVALID_TOKEN, "Token inválido"),
         })?;
-        Ok(AuthUser { id: claims.sub, roles: claims.roles })
+        match app.access.current(&app.db, &claims.sub).await? {
+            None => Err(ApiError::unauthorized(codes::INVALID_TOKEN, "El usuario del token ya no existe")),
+            Some((version, _)) if version != claims.ver => {
+                Err(ApiError::unauthorized(codes::TOKEN_REVOKED, "La sesión se cerró; iniciá sesión de nuevo"))
+            }
+            Some((_, roles)) => Ok(AuthUser { id: claims.sub, roles }),
+        }
     }
 }
 

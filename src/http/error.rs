@@ -15,6 +15,7 @@ pub mod codes {
     pub const UNAUTHORIZED: &str = "unauthorized";
     pub const INVALID_TOKEN: &str = "invalid_token";
     pub const TOKEN_EXPIRED: &str = "token_expired";
+    pub const TOKEN_REVOKED: &str = "token_revoked";
     pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
     pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
     pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";

@@ -64,3 +64,46 @@ async fn token_of_a_deleted_user_is_refused() {
     let refresh = t.post("/api/auth/refresh", &json!({"refreshToken": reg["refreshToken"]})).await;
     expect_error(refresh, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
 }
+
+#[tokio::test]
+async fn access_tokens_follow_the_user() {
+    let t = TestApp::spawn().await;
+    let admin = t.admin_token().await;
+    let reg = t.register("Ana", "ana@example.com", "secreto1").await;
+    let id = reg["user"]["id"].as_str().unwrap().to_string();
+    let first = reg["token"].as_str().unwrap().to_string();
+
+    // Made admin, then demoted: the token issued while admin stops opening admin routes at once.
+    let promote = json!({"role": ["ADMIN_ROLE", "USER_ROLE"]});
+    let path = format!("/api/auth/{id}");
+    assert_eq!(t.request(reqwest::Method::PUT, &path, Some(&promote), Some(&admin)).await.status(), StatusCode::OK);
+    expect_error(t.get("/api/auth", Some(&first)).await, StatusCode::UNAUTHORIZED, "token_revoked").await;
+    let as_admin = t.login("ana@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
+    assert_eq!(t.get("/api/auth/all", Some(&as_admin)).await.status(), StatusCode::OK);
+    let demote = json!({"role": ["USER_ROLE"]});
+    assert_eq!(t.request(reqwest::Method::PUT, &path, Some(&demote), Some(&admin)).await.status(), StatusCode::OK);
+    expect_error(t.get("/api/auth/all", Some(&as_admin)).await, StatusCode::UNAUTHORIZED, "token_revoked").await;
+    // A name change revokes nothing.
+    let session = t.login("ana@example.com", "secreto1").await;
+    let token = session["token"].as_str().unwrap().to_string();
+    assert_eq!(t.request(reqwest::Method::PUT, &path, Some(&json!({"name": "Ana María"})), Some(&admin)).await.status(), StatusCode::OK);
+    assert_eq!(t.get("/api/auth", Some(&token)).await.status(), StatusCode::OK);
+
+    // Logging out ends access tokens too, not only the refresh token.
+    let other_device = t.login("ana@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
+    assert_eq!(t.post("/api/auth/logout", &json!({"refreshToken": session["refreshToken"]})).await.status(), StatusCode::OK);
+    for stale in [&token, &other_device] {
+        expect_error(t.get("/api/auth", Some(stale)).await, StatusCode::UNAUTHORIZED, "token_revoked").await;
+    }
+    // Logging out again with the spent refresh token revokes nobody's new session.
+    let fresh = t.login("ana@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
+    assert_eq!(t.post("/api/auth/logout", &json!({"refreshToken": session["refreshToken"]})).await.status(), StatusCode::OK);
+    assert_eq!(t.get("/api/auth", Some(&fresh)).await.status(), StatusCode::OK);
+
+    // A password change ends every access token, the changer's included.
+    let change = json!({"currentPassword": "secreto1", "newPassword": "secreto2"});
+    assert_eq!(t.request(reqwest::Method::PUT, "/api/auth/profile", Some(&change), Some(&fresh)).await.status(), StatusCode::OK);
+    expect_error(t.get("/api/auth", Some(&fresh)).await, StatusCode::UNAUTHORIZED, "token_revoked").await;
+    let after = t.login("ana@example.com", "secreto2").await["token"].as_str().unwrap().to_string();
+    assert_eq!(t.get("/api/auth", Some(&after)).await.status(), StatusCode::OK);
+}

@@ -37,6 +37,9 @@ struct FakePayment {
     amount: String,
     refunded: String,
     preference_id: String,
+    /// The metadata it carries, when not the preference's (a QR payment has none; Mercado Pago
+    /// may rename keys).
+    metadata: Option<Value>,
 }
 
 #[derive(Default)]
@@ -138,8 +141,17 @@ impl FakeMercadoPago {
         let total = self.shared.preferences.lock().unwrap()[preference_id].total_cents;
         let id = self.shared.next_id.fetch_add(1, Ordering::SeqCst).to_string();
         let amount = amount.map(str::to_string).unwrap_or_else(|| format_scaled(total, 2));
-        let payment = FakePayment { status: status.into(), amount, refunded: "0".into(), preference_id: preference_id.into() };
+        let payment =
+            FakePayment { status: status.into(), amount, refunded: "0".into(), preference_id: preference_id.into(), metadata: None };
         self.shared.payments.lock().unwrap().insert(id.clone(), payment);
+        id
+    }
+
+    /// Like [`FakeMercadoPago::pay`], for a payment that carries `metadata` instead of the
+    /// preference's (`{}` for a QR code or payment link).
+    pub fn pay_with_metadata(&self, preference_id: &str, status: &str, metadata: Value) -> String {
+        let id = self.pay(preference_id, status, None);
+        self.shared.payments.lock().unwrap().get_mut(&id).expect("just made").metadata = Some(metadata);
         id
     }
 
@@ -249,7 +261,7 @@ fn render(shared: &Shared, id: &str, p: &FakePayment) -> String {
         p.refunded,
         preference.currency,
         preference.body["external_reference"],
-        preference.body["metadata"],
+        p.metadata.as_ref().unwrap_or(&preference.body["metadata"]),
         preference.body["payer"]["email"],
     )
 }

@@ -115,10 +115,11 @@ async fn retries_back_off_exponentially_then_dead_letter() {
     let runs = runs.lock().unwrap().clone();
     assert_eq!(runs.len(), 4);
     let gaps: Vec<Duration> = runs.windows(2).map(|w| w[1] - w[0]).collect();
-    // base 200 ms with jitter in [½, 1]: gap n lies in [100·2^(n-1), 200·2^(n-1)] ms plus polling.
+    // base 200 ms with jitter in [½, 1]: gap n lies in [100·2^(n-1), 200·2^(n-1)] ms plus polling
+    // (and, on a loaded machine, scheduling: the upper bound only catches a backoff gone wrong).
     for (n, gap) in gaps.iter().enumerate() {
         let low = Duration::from_millis(100 << n);
-        let high = Duration::from_millis((200 << n) + 150);
+        let high = Duration::from_millis((200 << n) + 1000);
         assert!(*gap >= low && *gap <= high, "gap {n} = {gap:?} outside [{low:?}, {high:?}]; all gaps {gaps:?}");
     }
 }

@@ -566,3 +566,41 @@ async fn a_chargeback_gives_the_money_back_and_the_order_is_refunded() {
         (Some("charged_back"), json!(267.53), json!(267.53))
     );
 }
+
+#[tokio::test]
+async fn payments_without_our_metadata_are_reconciled_by_external_reference() {
+    let mp = FakeMercadoPago::start().await;
+    let t = app(&mp, &[]).await;
+    let admin = t.admin_token().await;
+    // Paid by QR code: Mercado Pago's payment carries the order as external reference and no
+    // metadata of ours.
+    let order = golden_order(&t, &admin).await;
+    let order_id = order["id"].as_str().unwrap();
+    let started = start_payment(&t, order_id).await;
+    let preference_id = started["preference"]["id"].as_str().unwrap();
+    let mp_id = mp.pay_with_metadata(preference_id, "approved", json!({}));
+    let (query, headers, body) = mp.webhook(&mp_id, now(), SECRET);
+    expect_status(send_webhook(&t, &query, &headers, &body).await, StatusCode::OK).await;
+    assert_eq!(order_status(&t, &admin, order_id).await, "PAID");
+    let attempt =
+        expect_status(t.get(&format!("/api/payments/{}", started["payment"]["id"].as_str().unwrap()), Some(&admin)).await, StatusCode::OK)
+            .await;
+    assert_eq!(attempt["payment"]["providerId"], json!(mp_id), "the started attempt was the one paid");
+    let listed = expect_status(t.get(&format!("/api/payments/by-sale/{order_id}"), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(listed["pagination"]["total"], 1, "no second attempt: {listed}");
+}
+
+#[tokio::test]
+async fn metadata_whose_key_mercado_pago_renamed_still_names_the_attempt() {
+    let mp = FakeMercadoPago::start().await;
+    let t = app(&mp, &[]).await;
+    let admin = t.admin_token().await;
+    let second = golden_order(&t, &admin).await;
+    let second_id = second["id"].as_str().unwrap();
+    let started = start_payment(&t, second_id).await;
+    let renamed = json!({"paymentId": started["payment"]["id"], "orderNumber": second["orderNumber"]});
+    let mp_id = mp.pay_with_metadata(started["preference"]["id"].as_str().unwrap(), "approved", renamed);
+    let (query, headers, body) = mp.webhook(&mp_id, now(), SECRET);
+    expect_status(send_webhook(&t, &query, &headers, &body).await, StatusCode::OK).await;
+    assert_eq!(order_status(&t, &admin, second_id).await, "PAID");
+}

@@ -554,6 +554,15 @@ pub const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE payments ADD COLUMN needs_refund BIGINT NOT NULL DEFAULT 0 CHECK (needs_refund IN (0, 1))",
         ],
     },
+    Migration {
+        version: 20,
+        name: "user_token_version",
+        statements: &[
+            // Carried by access tokens: raised on logout, a password change or reset and a role
+            // change, so every token issued before stops working at once.
+            "ALTER TABLE users ADD COLUMN token_version BIGINT NOT NULL DEFAULT 0",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -96,6 +96,7 @@ pub async fn update_user(
         .map_err(email_conflict)?
         .ok_or_else(user_not_found)?;
     tx.commit().await?;
+    app.access.forget(&id);
     Ok(Json(UserUpdated { message: "Usuario actualizado".into(), user: user.into() }))
 }
 
@@ -123,5 +124,6 @@ pub async fn delete_user(
         return Err(user_not_found());
     }
     tx.commit().await?;
+    app.access.forget(&id);
     Ok(Json(MessageResponse::new("Usuario eliminado")))
 }

@@ -112,5 +112,6 @@ pub async fn update_profile(
         sessions::end_all(&mut tx, &user.id).await?;
     }
     tx.commit().await?;
+    app.access.forget(&user.id);
     Ok(Json(profile_of(&app, updated).await?))
 }

@@ -46,7 +46,7 @@ pub async fn register(State(app): State<AppState>, ApiJson(body): ApiJson<Regist
         .map_err(email_conflict)?;
     let refresh_token = sessions::start(&mut tx, &user.id, app.config.jwt_refresh_expires_in).await?;
     tx.commit().await?;
-    let token = app.tokens.issue(&user.id, &user.roles);
+    let token = app.tokens.issue(&user.id, &user.roles, user.token_version);
     Ok((StatusCode::CREATED, Json(AuthResponse { user: UserView::from(user), token, refresh_token })))
 }
 

@@ -45,7 +45,7 @@ pub async fn login(State(app): State<AppState>, ip: ClientIp, ApiJson(body): Api
     let mut tx = app.db.begin().await?;
     let refresh_token = sessions::start(&mut tx, &user.id, app.config.jwt_refresh_expires_in).await?;
     tx.commit().await?;
-    let token = app.tokens.issue(&user.id, &user.roles);
+    let token = app.tokens.issue(&user.id, &user.roles, user.token_version);
     Ok(Json(AuthResponse { user: UserView::from(user), token, refresh_token }))
 }
 
@@ -83,11 +83,12 @@ pub async fn refresh(State(app): State<AppState>, ApiJson(body): ApiJson<Refresh
     let user = users::find_by_id(&mut *app.db.reader().acquire().await?, &user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "Refresh token inválido o expirado"))?;
-    let token = app.tokens.issue(&user.id, &user.roles);
+    let token = app.tokens.issue(&user.id, &user.roles, user.token_version);
     Ok(Json(AuthResponse { user: UserView::from(user), token, refresh_token }))
 }
 
-/// Ends the session the refresh token belongs to. Answers the same for unknown tokens.
+/// Ends the session the refresh token belongs to, and makes every access token of its user
+/// issued so far invalid. Answers the same for unknown tokens.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "Session ended", body = MessageResponse),
@@ -96,7 +97,13 @@ pub async fn refresh(State(app): State<AppState>, ApiJson(body): ApiJson<Refresh
 pub async fn logout(State(app): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> ApiResult<Json<MessageResponse>> {
     let raw = refresh_token_of(body)?;
     let mut tx = app.db.begin().await?;
-    sessions::end(&mut tx, &raw).await?;
+    let user = sessions::end(&mut tx, &raw).await?;
+    if let Some(user) = &user {
+        users::revoke_access(&mut tx, user).await?;
+    }
     tx.commit().await?;
+    if let Some(user) = &user {
+        app.access.forget(user);
+    }
     Ok(Json(MessageResponse::new("Sesión cerrada")))
 }

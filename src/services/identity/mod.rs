@@ -1,5 +1,6 @@
 //! Identity: users, passwords, access tokens, refresh sessions and password resets.
 
+pub mod access;
 pub mod password_reset;
 pub mod passwords;
 pub mod provisioning;

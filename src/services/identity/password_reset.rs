@@ -60,6 +60,7 @@ pub async fn reset(app: &App, raw: &str, new_password_hash: &str) -> Result<bool
         .await?;
     sessions::end_all(&mut tx, &user_id).await?;
     tx.commit().await?;
+    app.access.forget(&user_id);
     Ok(true)
 }
 

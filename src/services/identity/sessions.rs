@@ -98,16 +98,20 @@ async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> Result<(), 
     Ok(())
 }
 
-/// Ends the session `raw` belongs to (its whole family). Unknown tokens are ignored.
-pub async fn end(conn: &mut AnyConnection, raw: &str) -> Result<(), sqlx::Error> {
-    let family: Option<String> = sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+/// Ends the session `raw` belongs to (its whole family). Unknown tokens are ignored. Returns
+/// the user when `raw` was the session's live token (an old, rotated one ends the session but
+/// says nobody logged out).
+pub async fn end(conn: &mut AnyConnection, raw: &str) -> Result<Option<String>, sqlx::Error> {
+    let Some(row) = sqlx::query("SELECT family_id, user_id, revoked_at FROM refresh_tokens WHERE token_hash = $1")
         .bind(sha256_hex(raw))
         .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(family_id) = family {
-        revoke_family(conn, &family_id).await?;
-    }
-    Ok(())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let live = row.try_get::<Option<String>, _>("revoked_at")?.is_none();
+    revoke_family(conn, &row.try_get::<String, _>("family_id")?).await?;
+    live.then(|| row.try_get("user_id")).transpose()
 }
 
 /// Revokes every refresh token of `user_id` (after a password change or reset).

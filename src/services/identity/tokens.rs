@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 pub struct Claims {
     /// The user id.
     pub sub: String,
-    /// Role names (`ADMIN_ROLE`, `USER_ROLE`).
+    /// Role names (`ADMIN_ROLE`, `USER_ROLE`) when it was issued.
     pub roles: Vec<String>,
+    /// The user's token version when it was issued (see `users.token_version`).
+    #[serde(default)]
+    pub ver: i64,
     pub iat: i64,
     pub exp: i64,
 }
@@ -44,10 +47,11 @@ impl TokenKeys {
         }
     }
 
-    /// A token for `user_id` with `roles`, valid for the configured time.
-    pub fn issue(&self, user_id: &str, roles: &[String]) -> String {
+    /// A token for `user_id` with `roles` at token `version`, valid for the configured time.
+    pub fn issue(&self, user_id: &str, roles: &[String], version: i64) -> String {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims { sub: user_id.to_string(), roles: roles.to_vec(), iat: now, exp: now + self.ttl.as_secs() as i64 };
+        let claims =
+            Claims { sub: user_id.to_string(), roles: roles.to_vec(), ver: version, iat: now, exp: now + self.ttl.as_secs() as i64 };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing of serialisable claims cannot fail")
     }
@@ -68,7 +72,7 @@ mod tests {
     #[test]
     fn issue_verify_and_reject() {
         let keys = TokenKeys::new("k".repeat(32).as_str(), Duration::from_secs(60));
-        let token = keys.issue("u1", &["USER_ROLE".into()]);
+        let token = keys.issue("u1", &["USER_ROLE".into()], 0);
         let claims = keys.verify(&token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.roles.as_slice()), ("u1", ["USER_ROLE".to_string()].as_slice()));
         let other = TokenKeys::new("x".repeat(32).as_str(), Duration::from_secs(60));

@@ -12,11 +12,13 @@ pub struct User {
     pub password_hash: String,
     pub roles: Vec<String>,
     pub img: Option<String>,
+    /// Access tokens carry it; raising it makes every token issued before invalid.
+    pub token_version: i64,
     pub created_at: String,
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "id, name, email, password_hash, roles, img, created_at, updated_at";
+const COLUMNS: &str = "id, name, email, password_hash, roles, img, token_version, created_at, updated_at";
 
 fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     let roles: String = row.try_get("roles")?;
@@ -27,6 +29,7 @@ fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         password_hash: row.try_get("password_hash")?,
         roles: serde_json::from_str(&roles).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         img: row.try_get("img")?,
+        token_version: row.try_get("token_version")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -106,18 +109,21 @@ pub struct UserChanges {
 }
 
 /// Applies `changes` to user `id` (and keeps the linked customers' names and emails in step).
-/// Returns the updated user, or `None` when it does not exist.
+/// New roles or a new password revoke every access token issued before. Returns the updated
+/// user, or `None` when it does not exist.
 pub async fn update(conn: &mut AnyConnection, id: &str, changes: UserChanges) -> Result<Option<User>, sqlx::Error> {
     let Some(current) = find_by_id(conn, id).await? else { return Ok(None) };
+    let current_roles = serde_json::to_string(&current.roles).expect("strings serialise");
+    let roles = changes.roles.map(|r| roles_json(&r)).unwrap_or_else(|| current_roles.clone());
+    let revokes = roles != current_roles || changes.password_hash.is_some();
     let name = changes.name.unwrap_or(current.name);
     let email = changes.email.unwrap_or(current.email);
-    let roles = changes.roles.map(|r| roles_json(&r)).unwrap_or_else(|| serde_json::to_string(&current.roles).expect("strings serialise"));
     let img = changes.img.unwrap_or(current.img);
     let password_hash = changes.password_hash.unwrap_or(current.password_hash);
     let now = time::to_db(time::now());
     let sql = format!(
-        "UPDATE users SET name = $1, email = $2, roles = $3, img = $4, password_hash = $5, updated_at = $6
-         WHERE id = $7 RETURNING {COLUMNS}"
+        "UPDATE users SET name = $1, email = $2, roles = $3, img = $4, password_hash = $5, updated_at = $6,
+         token_version = token_version + $8 WHERE id = $7 RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(&name)
@@ -127,6 +133,7 @@ pub async fn update(conn: &mut AnyConnection, id: &str, changes: UserChanges) ->
         .bind(password_hash)
         .bind(&now)
         .bind(id)
+        .bind(i64::from(revokes))
         .fetch_optional(&mut *conn)
         .await?;
     sqlx::query("UPDATE customers SET name = $1, email = $2, updated_at = $3 WHERE user_id = $4")
@@ -137,6 +144,22 @@ pub async fn update(conn: &mut AnyConnection, id: &str, changes: UserChanges) ->
         .execute(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// Makes every access token of user `id` issued so far invalid (logout).
+pub async fn revoke_access(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// The token version and roles of user `id`, if it exists: what decides whether an access
+/// token still holds.
+pub async fn access_of(conn: &mut AnyConnection, id: &str) -> Result<Option<(i64, Vec<String>)>, sqlx::Error> {
+    let Some(row) = sqlx::query("SELECT token_version, roles FROM users WHERE id = $1").bind(id).fetch_optional(conn).await? else {
+        return Ok(None);
+    };
+    let roles: String = row.try_get("roles")?;
+    Ok(Some((row.try_get("token_version")?, serde_json::from_str(&roles).map_err(|e| sqlx::Error::Decode(Box::new(e)))?)))
 }
 
 /// Deletes user `id`; its customer profile stays (orders keep their customer) but is unlinked.

@@ -145,45 +145,53 @@ fn observation(p: &mp::Payment, exponent: u32, source: &'static str) -> Observat
 }
 
 /// The local payment for Mercado Pago's payment `p`: the one that already has its id, else the
-/// attempt it started from (its preference, by the `payment_id` put in the metadata) when that
-/// has no Mercado Pago payment yet, else a new attempt of the same order. `None` when `p` is
-/// not about an order of this store.
+/// attempt it started from when that has no Mercado Pago payment yet, else a new attempt of the
+/// same order. The attempt is the one named in the metadata (`payment_id`, read whatever
+/// Mercado Pago turned the key into), or, for payments that carry no such metadata (QR codes,
+/// payment links, renamed keys), the order's newest unclaimed attempt; the order is always the
+/// one the payment's `external_reference` names. `None` when that is not an order of this store.
 async fn local_payment(app: &App, store: &Store, p: &mp::Payment) -> Result<Option<Payment>, PaymentError> {
     let mut conn = app.db.writer().acquire().await?;
     if let Some(found) = super::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &p.id).await? {
         return Ok(Some(found));
     }
-    let started = p.raw["metadata"]["payment_id"].as_str().map(str::to_string);
-    let origin = match started {
-        Some(id) => super::find(&mut conn, &store.id, &id).await?,
+    let Some(reference) = p.external_reference.as_deref().filter(|r| !r.is_empty() && *r != "null") else { return Ok(None) };
+    let Some(order) = crate::services::orders::find(&mut conn, &store.id, reference).await? else { return Ok(None) };
+    let named = match metadata_payment_id(&p.raw["metadata"]) {
+        Some(id) => super::find(&mut conn, &store.id, &id).await?.filter(|o| o.order_id == order.id),
         None => None,
     };
-    let Some(origin) = origin.filter(|o| Some(&o.external_reference) == p.external_reference.as_ref()) else { return Ok(None) };
-    // Claim the attempt for this Mercado Pago payment, unless another one already has it.
-    let claimed = sqlx::query("UPDATE payments SET provider_payment_id = $1 WHERE id = $2 AND provider_payment_id IS NULL")
-        .bind(&p.id)
-        .bind(&origin.id)
-        .execute(&mut *conn)
-        .await;
-    match claimed {
-        Ok(done) if done.rows_affected() == 1 => return Ok(super::find(&mut conn, &store.id, &origin.id).await?),
-        Ok(_) => {}
-        // Another request claimed it for this same payment at the same moment.
-        Err(e) if feria_db::is_unique_violation(&e) => {}
-        Err(e) => return Err(e.into()),
-    }
-    if let Some(found) = super::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &p.id).await? {
-        return Ok(Some(found));
+    let origin = match named {
+        Some(origin) => Some(origin),
+        None => super::newest_unclaimed(&mut conn, &order.id, Provider::MercadoPago).await?,
+    };
+    if let Some(origin) = &origin {
+        // Claim the attempt for this Mercado Pago payment, unless another one already has it.
+        let claimed = sqlx::query("UPDATE payments SET provider_payment_id = $1 WHERE id = $2 AND provider_payment_id IS NULL")
+            .bind(&p.id)
+            .bind(&origin.id)
+            .execute(&mut *conn)
+            .await;
+        match claimed {
+            Ok(done) if done.rows_affected() == 1 => return Ok(super::find(&mut conn, &store.id, &origin.id).await?),
+            Ok(_) => {}
+            // Another request claimed it for this same payment at the same moment.
+            Err(e) if feria_db::is_unique_violation(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(found) = super::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &p.id).await? {
+            return Ok(Some(found));
+        }
     }
     let new = NewPayment {
         store_id: &store.id,
-        order_id: &origin.order_id,
+        order_id: &order.id,
         provider: Provider::MercadoPago,
-        amount: origin.amount,
-        currency: &origin.currency,
+        amount: origin.as_ref().map_or(order.total, |o| o.amount),
+        currency: origin.as_ref().map_or(&order.currency, |o| &o.currency),
         provider_payment_id: Some(&p.id),
-        preference_id: origin.preference_id.as_deref(),
-        external_reference: &origin.external_reference,
+        preference_id: origin.as_ref().and_then(|o| o.preference_id.as_deref()),
+        external_reference: &order.id,
         provider_data: None,
     };
     match super::insert(&mut conn, &new_id(), new).await {
@@ -193,6 +201,13 @@ async fn local_payment(app: &App, store: &Store, p: &mp::Payment) -> Result<Opti
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The `payment_id` feria put in a preference's metadata, under whatever spelling Mercado Pago
+/// gives the key back (`payment_id`, `paymentId`, `PAYMENT_ID`…).
+fn metadata_payment_id(metadata: &serde_json::Value) -> Option<String> {
+    let normal = |key: &str| key.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    metadata.as_object()?.iter().find(|(key, _)| normal(key) == "paymentid").and_then(|(_, value)| value.as_str().map(str::to_string))
 }
 
 /// Fetches Mercado Pago's payment `mp_payment_id` and applies it to its local payment and order,

@@ -216,6 +216,14 @@ pub async fn find_by_provider_id(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The order's newest attempt with `provider` that no provider payment has claimed yet.
+pub async fn newest_unclaimed(conn: &mut AnyConnection, order_id: &str, provider: Provider) -> Result<Option<Payment>, sqlx::Error> {
+    let sql = format!(
+        "{SELECT} WHERE p.order_id = $1 AND p.provider = $2 AND p.provider_payment_id IS NULL ORDER BY p.created_at DESC, p.id DESC LIMIT 1"
+    );
+    sqlx::query(&sql).bind(order_id).bind(provider.as_str()).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
 /// The store's newest payment created for a Mercado Pago preference.
 pub async fn find_by_preference(conn: &mut AnyConnection, store_id: &str, preference_id: &str) -> Result<Option<Payment>, sqlx::Error> {
     let sql = format!("{SELECT} WHERE p.store_id = $1 AND p.preference_id = $2 ORDER BY p.created_at DESC, p.id DESC LIMIT 1");
