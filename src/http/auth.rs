@@ -40,7 +40,10 @@ impl FromRequestParts<AppState> for AuthUser {
             Some((version, _)) if version != claims.ver => {
                 Err(ApiError::unauthorized(codes::TOKEN_REVOKED, "La sesión se cerró; iniciá sesión de nuevo"))
             }
-            Some((_, roles)) => Ok(AuthUser { id: claims.sub, roles }),
+            Some((_, roles)) => {
+                tracing::Span::current().record("user", claims.sub.as_str());
+                Ok(AuthUser { id: claims.sub, roles })
+            }
         }
     }
 }

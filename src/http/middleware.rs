@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::request_id::{MakeRequestId, RequestId};
+use tracing::Instrument;
 
 use super::auth::ClientIp;
 use super::error::ApiError;
@@ -25,24 +26,38 @@ impl MakeRequestId for MakeUuidV7 {
     }
 }
 
-/// Logs one line per request and records it in the HTTP metrics under its route template.
+/// Runs each request in its own tracing span — request id, method, route template, and, once
+/// the extractors know them, the caller (`user`) and the store — so every log line of a request
+/// can be found; logs one line per request and records it in the HTTP metrics.
 pub async fn observe(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let path = request.uri().path().to_string();
     let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let response = next.run(request).await;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    app.http_metrics.record(method_label(&method), &route, status, elapsed);
-    let latency_ms = elapsed.as_secs_f64() * 1000.0;
-    if status >= 500 {
-        tracing::error!(%method, %path, %route, status, latency_ms, request_id, "request");
-    } else {
-        tracing::info!(%method, %path, %route, status, latency_ms, request_id, "request");
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = method_label(&method),
+        route = %route,
+        user = tracing::field::Empty,
+        store = tracing::field::Empty,
+    );
+    async move {
+        let response = next.run(request).await;
+        let elapsed = started.elapsed();
+        let status = response.status().as_u16();
+        app.http_metrics.record(method_label(&method), &route, status, elapsed);
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(%path, status, latency_ms, "request");
+        } else {
+            tracing::info!(%path, status, latency_ms, "request");
+        }
+        response
     }
-    response
+    .instrument(span)
+    .await
 }
 
 /// The metrics label of a method: one of a closed set, so clients cannot add series.

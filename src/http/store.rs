@@ -26,7 +26,10 @@ impl FromRequestParts<AppState> for CurrentStore {
             None => stores::find_by_slug(&mut *app.db.reader().acquire().await?, slug).await?.map(|s| app.catalog_cache.remember_store(s)),
         };
         match store {
-            Some(store) if store.is_active => Ok(CurrentStore(store)),
+            Some(store) if store.is_active => {
+                tracing::Span::current().record("store", store.slug.as_str());
+                Ok(CurrentStore(store))
+            }
             _ => Err(ApiError::new(StatusCode::NOT_FOUND, codes::STORE_NOT_FOUND, "Tienda no encontrada")),
         }
     }
