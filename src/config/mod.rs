@@ -3,18 +3,24 @@
 //! Every setting has one name (the environment variable; in `feria.toml` the same name, in
 //! any case). [`Config::from_settings`] validates everything at once and reports every problem.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 use std::time::Duration;
 
-use feria_providers::email::{SmtpSecurity, SmtpSettings};
 use feria_providers::s3::S3Settings;
 
 mod limits;
+mod notifications;
 mod payments;
+mod reader;
+mod sources;
 pub use limits::{Budget, LimitsConfig};
+pub use notifications::{EmailConfig, NotificationsConfig, TelegramConfig};
+use notifications::{read_email, read_notifications};
 pub use payments::{MercadoPagoConfig, PaymentsConfig, SIGNATURE_TOLERANCE_SECS, StripeConfig};
+use reader::Reader;
+pub use reader::parse_duration;
+use sources::is_known;
+pub use sources::{KNOWN_SETTINGS, Settings, read_settings};
 
 /// A value that must never be printed: its `Debug` shows `***` and it has no `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -60,33 +66,6 @@ pub struct JobsConfig {
     pub poll_interval: Duration,
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
-}
-
-/// Email delivery settings; `None` in [`Config::email`] means email is not configured.
-#[derive(Debug, Clone)]
-pub struct EmailConfig {
-    pub smtp: SmtpSettings,
-}
-
-/// The Telegram bot that tells the shop about orders.
-#[derive(Debug, Clone)]
-pub struct TelegramConfig {
-    pub token: Secret,
-    pub chat_id: String,
-    /// `https://api.telegram.org` unless pointed elsewhere.
-    pub api_url: String,
-}
-
-/// Where the shop hears about orders (seed 001 "Sistema de Notificaciones").
-#[derive(Debug, Clone)]
-pub struct NotificationsConfig {
-    /// `NOTIFICATION_CHANNELS` has `email`.
-    pub email: bool,
-    /// `NOTIFICATION_CHANNELS` has `telegram`.
-    pub telegram: bool,
-    /// The shop's address for new-order emails (`EMAIL_TO`).
-    pub email_to: Option<String>,
-    pub telegram_bot: Option<TelegramConfig>,
 }
 
 /// The effective configuration.
@@ -137,227 +116,10 @@ pub struct Config {
     pub limits: LimitsConfig,
 }
 
-/// Raw settings by name (upper case), as read from the sources.
-pub type Settings = BTreeMap<String, String>;
-
-/// Every name feria reads; anything else in `feria.toml` is reported as unknown.
-pub const KNOWN_SETTINGS: &[&str] = &[
-    "FERIA_ENV",
-    "NODE_ENV",
-    "HOST",
-    "PORT",
-    "DATABASE_URL",
-    "DATABASE_MAX_CONNECTIONS",
-    "JWT_SECRET",
-    "JWT_EXPIRES_IN",
-    "JWT_REFRESH_EXPIRES_IN",
-    "ENCRYPTION_KEY",
-    "CORS_ORIGIN",
-    "RATE_LIMIT_WINDOW_MS",
-    "RATE_LIMIT_MAX_REQUESTS",
-    "AUTH_RATE_LIMIT_WINDOW_MS",
-    "AUTH_RATE_LIMIT_MAX_REQUESTS",
-    "TRUST_PROXY",
-    "LOG_LEVEL",
-    "REDIS_URL",
-    "REDIS_KEY_PREFIX",
-    "FRONTEND_URL",
-    "EMAIL_SMTP_HOST",
-    "EMAIL_SMTP_PORT",
-    "EMAIL_SMTP_USER",
-    "EMAIL_SMTP_PASS",
-    "EMAIL_SMTP_SECURITY",
-    "EMAIL_FROM",
-    "ADMIN_EMAIL",
-    "ADMIN_PASSWORD",
-    "BODY_LIMIT_BYTES",
-    "UPLOADS_DIR",
-    "AWS_S3_BUCKET",
-    "AWS_REGION",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_S3_ENDPOINT",
-    "AWS_S3_PUBLIC_URL",
-    "MAX_FILE_SIZE",
-    "IMPORTS_DIR",
-    "IMPORT_MAX_BYTES",
-    "REQUEST_TIMEOUT_MS",
-    "PASSWORD_RESET_TTL",
-    "ARGON2_MEMORY_KIB",
-    "ARGON2_ITERATIONS",
-    "ARGON2_PARALLELISM",
-    "JOBS_IN_SERVE",
-    "JOB_MAX_ATTEMPTS",
-    "JOB_POLL_INTERVAL_MS",
-    "JOB_BACKOFF_BASE_MS",
-    "JOB_BACKOFF_CAP_MS",
-    "NOTIFICATION_CHANNELS",
-    "EMAIL_TO",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_CHAT_ID",
-    "TELEGRAM_API_URL",
-];
-
-/// Whether feria reads the setting `name` (upper case).
-fn is_known(name: &str) -> bool {
-    KNOWN_SETTINGS.contains(&name) || payments::SETTINGS.contains(&name) || limits::SETTINGS.contains(&name)
-}
-
-/// Reads `feria.toml` (or `FERIA_CONFIG`), then `.env`, then the process environment, later
-/// sources overriding earlier ones. Problems reading the files are returned as messages.
-pub fn read_settings(dir: &Path) -> (Settings, Vec<String>) {
-    let mut settings = Settings::new();
-    let mut problems = Vec::new();
-    let toml_path = std::env::var("FERIA_CONFIG").map(Into::into).unwrap_or_else(|_| dir.join("feria.toml"));
-    if toml_path.exists() {
-        match std::fs::read_to_string(&toml_path).map_err(|e| e.to_string()).and_then(|text| parse_toml(&text)) {
-            Ok(values) => settings.extend(values),
-            Err(e) => problems.push(format!("{}: {e}", toml_path.display())),
-        }
-    }
-    let env_path = dir.join(".env");
-    if env_path.exists() {
-        match dotenvy::from_path_iter(&env_path) {
-            Ok(iter) => {
-                for item in iter {
-                    match item {
-                        Ok((k, v)) => {
-                            settings.insert(k.to_ascii_uppercase(), v);
-                        }
-                        Err(e) => problems.push(format!("{}: {e}", env_path.display())),
-                    }
-                }
-            }
-            Err(e) => problems.push(format!("{}: {e}", env_path.display())),
-        }
-    }
-    for name in KNOWN_SETTINGS.iter().chain(payments::SETTINGS).chain(limits::SETTINGS) {
-        if let Ok(value) = std::env::var(name) {
-            settings.insert(name.to_string(), value);
-        }
-    }
-    (settings, problems)
-}
-
-fn parse_toml(text: &str) -> Result<Settings, String> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
-    let mut settings = Settings::new();
-    for (key, value) in table {
-        let name = key.to_ascii_uppercase();
-        if !is_known(&name) {
-            return Err(format!("unknown setting '{key}'"));
-        }
-        let text = match value {
-            toml::Value::String(s) => s,
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Boolean(b) => b.to_string(),
-            other => return Err(format!("setting '{key}' must be a string, integer or boolean, not {}", other.type_str())),
-        };
-        settings.insert(name, text);
-    }
-    Ok(settings)
-}
-
 /// What validation produced: the configuration plus warnings, or every problem found.
 pub struct Loaded {
     pub config: Config,
     pub warnings: Vec<String>,
-}
-
-/// Collects typed values and problems while reading [`Settings`].
-struct Reader<'a> {
-    settings: &'a Settings,
-    problems: Vec<String>,
-}
-
-impl Reader<'_> {
-    fn text(&self, name: &str) -> Option<String> {
-        self.settings.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-    }
-
-    fn parse<T: std::str::FromStr>(&mut self, name: &str, default: T, what: &str) -> T {
-        match self.text(name) {
-            None => default,
-            Some(raw) => raw.parse().unwrap_or_else(|_| {
-                self.problems.push(format!("{name}: '{raw}' is not {what}"));
-                default
-            }),
-        }
-    }
-
-    fn millis(&mut self, name: &str, default_ms: u64) -> Duration {
-        Duration::from_millis(self.parse(name, default_ms, "a whole number of milliseconds"))
-    }
-
-    fn duration(&mut self, name: &str, default: Duration) -> Duration {
-        match self.text(name) {
-            None => default,
-            Some(raw) => parse_duration(&raw).unwrap_or_else(|| {
-                self.problems.push(format!("{name}: '{raw}' is not a duration (like 30s, 15m, 12h, 7d or seconds)"));
-                default
-            }),
-        }
-    }
-
-    fn bool(&mut self, name: &str, default: bool) -> bool {
-        match self.text(name).map(|v| v.to_ascii_lowercase()) {
-            None => default,
-            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => true,
-            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => false,
-            Some(v) => {
-                self.problems.push(format!("{name}: '{v}' is not true or false"));
-                default
-            }
-        }
-    }
-
-    /// A secret that must be at least 32 bytes in production; generated in development.
-    fn strong_secret(&mut self, name: &str, environment: Environment, warnings: &mut Vec<String>) -> Secret {
-        match (self.text(name), environment) {
-            (Some(v), _) if v.len() >= 32 => Secret(v),
-            (Some(_), Environment::Production) => {
-                self.problems.push(format!("{name}: must be at least 32 bytes in production"));
-                Secret(String::new())
-            }
-            (None, Environment::Production) => {
-                self.problems.push(format!("{name}: required in production (at least 32 bytes)"));
-                Secret(String::new())
-            }
-            (value, Environment::Development) => {
-                warnings.push(match value {
-                    Some(_) => format!("{name} is shorter than 32 bytes; using a random one for this run (development only)"),
-                    None => {
-                        format!("{name} is not set; using a random one for this run (development only): tokens will not survive a restart")
-                    }
-                });
-                Secret(random_secret())
-            }
-        }
-    }
-}
-
-fn random_secret() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-/// Parses `30s`, `15m`, `12h`, `7d`, `500ms` or a bare number of seconds.
-pub fn parse_duration(raw: &str) -> Option<Duration> {
-    let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (number, unit) = raw.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "ms" => return Some(Duration::from_millis(n)),
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        "d" => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    (seconds > 0).then(|| Duration::from_secs(seconds))
 }
 
 impl Config {
@@ -628,63 +390,6 @@ fn read_s3(r: &mut Reader<'_>) -> Option<S3Settings> {
     Some(S3Settings { endpoint, region, bucket, access_key_id, secret_access_key, public_url })
 }
 
-/// `NOTIFICATION_CHANNELS` (comma-separated `email`, `telegram`; default both), `EMAIL_TO`, and
-/// the Telegram bot, which needs both `TELEGRAM_BOT_TOKEN` and `TELEGRAM_CHAT_ID`.
-fn read_notifications(r: &mut Reader<'_>) -> NotificationsConfig {
-    let channels = r.text("NOTIFICATION_CHANNELS").unwrap_or_else(|| "email,telegram".into()).to_ascii_lowercase();
-    let mut email = false;
-    let mut telegram = false;
-    for channel in channels.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-        match channel {
-            "email" => email = true,
-            "telegram" => telegram = true,
-            other => r.problems.push(format!("NOTIFICATION_CHANNELS: '{other}' is not a channel (email, telegram)")),
-        }
-    }
-    let email_to = r.text("EMAIL_TO").map(|e| e.to_ascii_lowercase());
-    if email_to.as_deref().is_some_and(|e| !crate::http::validate::is_email(e)) {
-        r.problems.push("EMAIL_TO: not an email address".into());
-    }
-    let telegram_bot = match (r.text("TELEGRAM_BOT_TOKEN"), r.text("TELEGRAM_CHAT_ID")) {
-        (Some(token), Some(chat_id)) => Some(TelegramConfig {
-            token: Secret::new(token),
-            chat_id,
-            api_url: r.text("TELEGRAM_API_URL").unwrap_or_else(|| "https://api.telegram.org".into()),
-        }),
-        (None, None) => None,
-        _ => {
-            r.problems.push("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID: set both or neither".into());
-            None
-        }
-    };
-    NotificationsConfig { email, telegram, email_to, telegram_bot }
-}
-
-fn read_email(r: &mut Reader<'_>) -> Option<EmailConfig> {
-    let host = r.text("EMAIL_SMTP_HOST")?;
-    let security_raw = r.text("EMAIL_SMTP_SECURITY").unwrap_or_else(|| "starttls".into());
-    let security = SmtpSecurity::parse(&security_raw).unwrap_or_else(|| {
-        r.problems.push(format!("EMAIL_SMTP_SECURITY: '{security_raw}' is not plain, starttls or tls"));
-        SmtpSecurity::StartTls
-    });
-    let default_port = match security {
-        SmtpSecurity::Tls => 465,
-        SmtpSecurity::StartTls => 587,
-        SmtpSecurity::Plain => 25,
-    };
-    let port = r.parse("EMAIL_SMTP_PORT", default_port, "a port number");
-    let from = r.text("EMAIL_FROM").unwrap_or_else(|| {
-        r.problems.push("EMAIL_FROM: required when EMAIL_SMTP_HOST is set".into());
-        String::new()
-    });
-    let user = r.text("EMAIL_SMTP_USER");
-    let password = r.text("EMAIL_SMTP_PASS");
-    if user.is_some() != password.is_some() {
-        r.problems.push("EMAIL_SMTP_USER and EMAIL_SMTP_PASS: set both or neither".into());
-    }
-    Some(EmailConfig { smtp: SmtpSettings { host, port, user, password, security, from } })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -717,13 +422,6 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("0"), None);
         assert_eq!(parse_duration("soon"), None);
-    }
-
-    #[test]
-    fn toml_names_are_case_insensitive_and_checked() {
-        let parsed = parse_toml("port = 8080\nlog_level = \"debug\"").unwrap();
-        assert_eq!(parsed.get("PORT").map(String::as_str), Some("8080"));
-        assert!(parse_toml("colour = \"blue\"").unwrap_err().contains("unknown setting 'colour'"));
     }
 
     #[test]

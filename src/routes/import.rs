@@ -14,7 +14,8 @@ use crate::http::auth::AdminUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
-use crate::services::catalog::import::{self, COLUMNS, Format, ImportRecord};
+use crate::services::catalog::import::{self, ImportRecord};
+use crate::services::catalog::import_file::{COLUMNS, Format};
 use crate::services::catalog::products::{self, ListFilter};
 use crate::services::catalog::stores::Store;
 

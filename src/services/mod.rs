@@ -13,6 +13,7 @@ pub mod order_edits;
 pub mod order_expiry;
 pub mod order_notifications;
 pub mod order_statuses;
+pub mod order_workflow;
 pub mod order_writes;
 pub mod orders;
 pub mod payment_methods;

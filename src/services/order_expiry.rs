@@ -14,7 +14,8 @@ use tokio::sync::watch;
 use crate::app::App;
 use crate::services::catalog::stores;
 use crate::services::order_notifications;
-use crate::services::orders::{self, StatusChangeError};
+use crate::services::order_workflow::{self, StatusChangeError};
+use crate::services::orders;
 
 /// Orders looked at per sweep.
 const BATCH: i64 = 100;
@@ -57,7 +58,7 @@ pub async fn expire_unpaid(app: &App, ttl: Duration) -> Result<usize, sqlx::Erro
         let (order_id, store_id): (String, String) = (row.try_get("id")?, row.try_get("store_id")?);
         let mut tx = app.db.begin().await?;
         let Some(store) = stores::find_by_id(&mut tx, &store_id).await? else { continue };
-        match orders::change_status(&mut tx, &store_id, &order_id, orders::CANCELLED, None, Some(&note)).await {
+        match order_workflow::change_status(&mut tx, &store_id, &order_id, order_workflow::CANCELLED, None, Some(&note)).await {
             Ok(restocked) => {
                 let order = orders::find(&mut tx, &store_id, &order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
                 let queued = order_notifications::status_changed(&mut tx, app, &store, &order).await?;

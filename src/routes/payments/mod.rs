@@ -27,6 +27,7 @@ use crate::app::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, codes};
 use crate::services::catalog::stores::Store;
+use crate::services::order_workflow;
 use crate::services::orders::{self, Order};
 use crate::services::payments::PaymentError;
 use crate::services::payments::{self, Payment};
@@ -123,7 +124,7 @@ async fn payable_order(app: &AppState, store: &Store, user: Option<&AuthUser>, i
     if !may_pay(&order, user) {
         return Err(ApiError::not_found("El pedido no existe"));
     }
-    if [orders::CANCELLED, payments::apply::REFUNDED].contains(&order.status_code.as_str()) {
+    if [order_workflow::CANCELLED, payments::apply::REFUNDED].contains(&order.status_code.as_str()) {
         return Err(ApiError::conflict(codes::ORDER_NOT_PAYABLE, format!("El pedido está {}", order.status_name)));
     }
     let money = payments::order_money(&mut conn, &order.id).await?;

@@ -14,7 +14,8 @@ use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::services::catalog::stores::Store;
 use crate::services::order_notifications;
-use crate::services::orders::{self, StatusChangeError};
+use crate::services::order_workflow::{self, StatusChangeError};
+use crate::services::orders;
 use feria_domain::roles::Role;
 
 use super::order_not_found;
@@ -61,7 +62,7 @@ fn status_error(err: StatusChangeError) -> ApiError {
 /// Changes the status, records it, answers the order's new status.
 async fn move_order(app: &AppState, store: &Store, id: &str, target: &str, by: &str, note: Option<&str>) -> ApiResult<StatusChanged> {
     let mut tx = app.db.begin().await?;
-    let restocked = orders::change_status(&mut tx, &store.id, id, target, Some(by), note).await.map_err(status_error)?;
+    let restocked = order_workflow::change_status(&mut tx, &store.id, id, target, Some(by), note).await.map_err(status_error)?;
     let order = orders::find(&mut tx, &store.id, id).await?.ok_or_else(order_not_found)?;
     let queued = order_notifications::status_changed(&mut tx, app, store, &order).await?;
     tx.commit().await?;
@@ -131,6 +132,6 @@ pub async fn cancel(
         }
     }
     let note = reason.unwrap_or_else(|| if is_admin { "Cancelado por la tienda".into() } else { "Cancelado por el cliente".into() });
-    let changed = move_order(&app, &store, &id, orders::CANCELLED, &user.id, Some(&note)).await?;
+    let changed = move_order(&app, &store, &id, order_workflow::CANCELLED, &user.id, Some(&note)).await?;
     Ok(Json(SaleStatusUpdated { message: "Pedido cancelado".into(), order: changed }))
 }

@@ -10,7 +10,7 @@ use crate::http::auth::AuthUser;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
-use crate::services::orders::{self};
+use crate::services::{order_workflow, orders};
 use feria_domain::roles::Role;
 
 use super::order_not_found;
@@ -62,7 +62,7 @@ pub async fn tracking(
     if order.user_id.as_deref() != Some(user.id.as_str()) && !user.has_role(Role::Admin) {
         return Err(order_not_found());
     }
-    let history = orders::history(&mut conn, &id).await?;
+    let history = order_workflow::history(&mut conn, &id).await?;
     Ok(Json(Tracking {
         order_id: order.id,
         order_number: order.order_number,

@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod demo;
 pub mod import;
+pub mod import_file;
 pub mod products;
 pub mod search;
 pub mod stores;

@@ -17,7 +17,8 @@ use super::{Payment, PaymentStatus, append_event, order_money};
 use crate::app::App;
 use crate::services::catalog::stores::Store;
 use crate::services::order_notifications;
-use crate::services::orders::{self, StatusChangeError};
+use crate::services::order_workflow::{self, StatusChangeError};
+use crate::services::orders;
 
 /// The status an order enters when its payments cover it.
 pub const PAID: &str = "PAID";
@@ -144,7 +145,7 @@ pub async fn settle(
     let mut applied = Applied { changed: true, order_status: None, outcome: String::new(), queued: false };
     let money = order_money(conn, &payment.order_id).await?;
     let order = orders::find(conn, &store.id, &payment.order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
-    if charged.is_some() && [orders::CANCELLED, REFUNDED].contains(&order.status_code.as_str()) {
+    if charged.is_some() && [order_workflow::CANCELLED, REFUNDED].contains(&order.status_code.as_str()) {
         // Paid too late (say, a payment page left open): never kept silently.
         sqlx::query("UPDATE payments SET needs_refund = 1 WHERE id = $1").bind(&payment.id).execute(&mut *conn).await?;
         tracing::warn!(order = %order.order_number, payment = %payment.id, "money approved for a {} order; it must be refunded", order.status_code);
@@ -159,7 +160,7 @@ pub async fn settle(
         return Ok(applied);
     };
     let by = format!("payment:{}", payment.provider);
-    match orders::advance_to(conn, &store.id, &order.id, target, Some(&by), Some("Pago")).await {
+    match order_workflow::advance_to(conn, &store.id, &order.id, target, Some(&by), Some("Pago")).await {
         Ok(true) => {
             let moved = orders::find(conn, &store.id, &order.id).await?.ok_or(sqlx::Error::RowNotFound)?;
             applied.queued |= order_notifications::status_changed(conn, app, store, &moved).await?;

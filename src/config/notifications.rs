@@ -1,0 +1,89 @@
+//! Where the shop hears about orders: email (SMTP) and Telegram.
+
+use feria_providers::email::{SmtpSecurity, SmtpSettings};
+
+use super::{Reader, Secret};
+
+/// Email delivery settings; `None` in [`Config::email`] means email is not configured.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    pub smtp: SmtpSettings,
+}
+
+/// The Telegram bot that tells the shop about orders.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    pub token: Secret,
+    pub chat_id: String,
+    /// `https://api.telegram.org` unless pointed elsewhere.
+    pub api_url: String,
+}
+
+/// Where the shop hears about orders (seed 001 "Sistema de Notificaciones").
+#[derive(Debug, Clone)]
+pub struct NotificationsConfig {
+    /// `NOTIFICATION_CHANNELS` has `email`.
+    pub email: bool,
+    /// `NOTIFICATION_CHANNELS` has `telegram`.
+    pub telegram: bool,
+    /// The shop's address for new-order emails (`EMAIL_TO`).
+    pub email_to: Option<String>,
+    pub telegram_bot: Option<TelegramConfig>,
+}
+
+/// `NOTIFICATION_CHANNELS` (comma-separated `email`, `telegram`; default both), `EMAIL_TO`, and
+/// the Telegram bot, which needs both `TELEGRAM_BOT_TOKEN` and `TELEGRAM_CHAT_ID`.
+pub(super) fn read_notifications(r: &mut Reader<'_>) -> NotificationsConfig {
+    let channels = r.text("NOTIFICATION_CHANNELS").unwrap_or_else(|| "email,telegram".into()).to_ascii_lowercase();
+    let mut email = false;
+    let mut telegram = false;
+    for channel in channels.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        match channel {
+            "email" => email = true,
+            "telegram" => telegram = true,
+            other => r.problems.push(format!("NOTIFICATION_CHANNELS: '{other}' is not a channel (email, telegram)")),
+        }
+    }
+    let email_to = r.text("EMAIL_TO").map(|e| e.to_ascii_lowercase());
+    if email_to.as_deref().is_some_and(|e| !crate::http::validate::is_email(e)) {
+        r.problems.push("EMAIL_TO: not an email address".into());
+    }
+    let telegram_bot = match (r.text("TELEGRAM_BOT_TOKEN"), r.text("TELEGRAM_CHAT_ID")) {
+        (Some(token), Some(chat_id)) => Some(TelegramConfig {
+            token: Secret::new(token),
+            chat_id,
+            api_url: r.text("TELEGRAM_API_URL").unwrap_or_else(|| "https://api.telegram.org".into()),
+        }),
+        (None, None) => None,
+        _ => {
+            r.problems.push("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID: set both or neither".into());
+            None
+        }
+    };
+    NotificationsConfig { email, telegram, email_to, telegram_bot }
+}
+
+pub(super) fn read_email(r: &mut Reader<'_>) -> Option<EmailConfig> {
+    let host = r.text("EMAIL_SMTP_HOST")?;
+    let security_raw = r.text("EMAIL_SMTP_SECURITY").unwrap_or_else(|| "starttls".into());
+    let security = SmtpSecurity::parse(&security_raw).unwrap_or_else(|| {
+        r.problems.push(format!("EMAIL_SMTP_SECURITY: '{security_raw}' is not plain, starttls or tls"));
+        SmtpSecurity::StartTls
+    });
+    let default_port = match security {
+        SmtpSecurity::Tls => 465,
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::Plain => 25,
+    };
+    let port = r.parse("EMAIL_SMTP_PORT", default_port, "a port number");
+    let from = r.text("EMAIL_FROM").unwrap_or_else(|| {
+        r.problems.push("EMAIL_FROM: required when EMAIL_SMTP_HOST is set".into());
+        String::new()
+    });
+    let user = r.text("EMAIL_SMTP_USER");
+    let password = r.text("EMAIL_SMTP_PASS");
+    if user.is_some() != password.is_some() {
+        r.problems.push("EMAIL_SMTP_USER and EMAIL_SMTP_PASS: set both or neither".into());
+    }
+    Some(EmailConfig { smtp: SmtpSettings { host, port, user, password, security, from } })
+}
