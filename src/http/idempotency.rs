@@ -123,26 +123,31 @@ async fn settle(conn: &mut AnyConnection, scope: &str, key: &str, answer: Option
 /// another's answer.
 struct Caller {
     scope: String,
-    authenticated: bool,
+    /// A platform admin (only they upload images and imports, the large bodies).
+    admin: bool,
 }
 
 impl Caller {
-    fn of(app: &AppState, parts: &axum::http::request::Parts) -> Caller {
-        let user = super::auth::bearer_token(&parts.headers).and_then(|token| app.tokens.verify(token).ok());
-        match user {
-            Some(claims) => Caller { scope: digest(&[b"user", claims.sub.as_bytes()]), authenticated: true },
-            None => {
-                let ip = super::auth::ClientIp::of(&parts.headers, &parts.extensions, app.config.trusted_proxies);
-                Caller { scope: digest(&[b"ip", ip.0.as_bytes()]), authenticated: false }
-            }
+    /// A user whose token still holds (signature, expiry, token version) is scoped by their
+    /// id; anyone else by their address.
+    async fn of(app: &AppState, parts: &axum::http::request::Parts) -> Caller {
+        let claims = super::auth::bearer_token(&parts.headers).and_then(|token| app.tokens.verify(token).ok());
+        if let Some(claims) = claims
+            && let Ok(Some((version, roles))) = app.access.current(&app.db, &claims.sub).await
+            && version == claims.ver
+        {
+            let admin = roles.iter().any(|r| r == feria_domain::roles::Role::Admin.as_str());
+            return Caller { scope: digest(&[b"user", claims.sub.as_bytes()]), admin };
         }
+        let ip = super::auth::ClientIp::of(&parts.headers, &parts.extensions, app.config.trusted_proxies);
+        Caller { scope: digest(&[b"ip", ip.0.as_bytes()]), admin: false }
     }
 
-    /// The most body read to fingerprint the request: uploads (multipart) are only buffered
-    /// whole for a logged-in caller; anything else within the general body limit.
+    /// The most body read to fingerprint the request: uploads (multipart) are buffered whole
+    /// only for an admin; anything else within the general body limit.
     fn body_limit(&self, app: &AppState, headers: &axum::http::HeaderMap) -> usize {
         let multipart = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"multipart/"));
-        if self.authenticated && multipart {
+        if self.admin && multipart {
             crate::router::upload_limit(&app.config).max(app.config.import_max_bytes.saturating_add(64 * 1024))
         } else {
             app.config.body_limit_bytes
@@ -164,7 +169,7 @@ pub async fn idempotency(State(app): State<AppState>, request: Request, next: Ne
         return ApiError::validation(vec![detail]).into_response();
     }
     let (parts, body) = request.into_parts();
-    let caller = Caller::of(&app, &parts);
+    let caller = Caller::of(&app, &parts).await;
     let Ok(bytes) = to_bytes(body, caller.body_limit(&app, &parts.headers)).await else {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, codes::PAYLOAD_TOO_LARGE, "El cuerpo de la petición es demasiado grande")
             .into_response();

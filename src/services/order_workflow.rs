@@ -51,7 +51,25 @@ pub async fn change_status(
     by: Option<&str>,
     note: Option<&str>,
 ) -> Result<Vec<String>, StatusChangeError> {
+    change_status_from(conn, store_id, order_id, None, target, by, note).await
+}
+
+/// [`change_status`], only while the order is still in status `expected_from` (an id) when
+/// given: a change decided on an earlier read (the order was unpaid, still pending) is refused
+/// once the order moved on.
+pub async fn change_status_from(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    order_id: &str,
+    expected_from: Option<&str>,
+    target: &str,
+    by: Option<&str>,
+    note: Option<&str>,
+) -> Result<Vec<String>, StatusChangeError> {
     let (from_id, from_code) = current_status(conn, store_id, order_id).await?.ok_or(StatusChangeError::UnknownOrder)?;
+    if expected_from.is_some_and(|expected| expected != from_id) {
+        return Err(StatusChangeError::NotAllowed { from: from_code, to: target.to_string() });
+    }
     let to = match order_statuses::find(conn, store_id, Key::Id(target)).await? {
         Some(status) => status,
         None => order_statuses::find(conn, store_id, Key::Code(target)).await?.ok_or(StatusChangeError::UnknownStatus)?,

@@ -238,6 +238,14 @@ async fn an_unsigned_webhook_is_not_stored_whole() {
     assert_eq!(first["signatureValid"], false, "{first}");
     let stored = first["body"].as_str().unwrap();
     assert!(stored.len() < 5_000 && stored.contains("bytes in all"), "kept {} bytes", stored.len());
+
+    // Nor its resource id or event type, which are indexed.
+    let long = "9".repeat(20_000);
+    let answer = t.client.post(t.url(&format!("/api/payments/webhook?topic={long}&id={long}"))).json(&json!({})).send().await.unwrap();
+    assert!(answer.status().is_client_error() || answer.status().is_success(), "{}", answer.status());
+    let logged = expect_status(t.get("/api/webhooks", Some(&admin)).await, StatusCode::OK).await;
+    let newest = &logged["webhooks"][0];
+    assert!(newest["resourceId"].as_str().unwrap().len() < 400 && newest["eventType"].as_str().unwrap().len() < 400, "{newest}");
 }
 
 #[tokio::test]
@@ -421,4 +429,35 @@ async fn unpaid_online_orders_give_their_stock_back_once() {
     };
     assert_eq!(status(online).await, "CANCELLED");
     assert_eq!(status(cash).await, "PENDING");
+}
+
+#[tokio::test]
+async fn an_order_the_buyer_is_paying_by_cash_ticket_does_not_expire() {
+    let mp = crate::fake_mercadopago::FakeMercadoPago::start().await;
+    let t = TestApp::with(|s| {
+        s.extend(mp.settings());
+        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
+    let mut order = guest_order(json!([{"productId": ids[0], "quantity": 1}]), "a@example.com");
+    order["paymentMethodCode"] = json!("MERCADO_PAGO");
+    let placed = expect_status(t.post("/api/sales", &order).await, StatusCode::CREATED).await;
+    let order_id = placed["order"]["id"].as_str().unwrap().to_string();
+    let started = expect_status(
+        t.request(Method::POST, &format!("/api/payments/sale/{order_id}"), Some(&json!({})), None).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // The buyer chose a cash ticket: Mercado Pago has the payment, pending until it is paid.
+    mp.pay(started["preference"]["id"].as_str().unwrap(), "pending", None);
+    let verify = json!({"paymentId": started["payment"]["id"]});
+    expect_status(t.request(Method::POST, "/api/payments/verify", Some(&verify), None).await, StatusCode::OK).await;
+
+    let two_hours_ago = feria_domain::time::to_db(chrono::Utc::now() - chrono::Duration::hours(2));
+    sqlx::query("UPDATE orders SET created_at = $1").bind(&two_hours_ago).execute(t.app.db.writer()).await.unwrap();
+    let ttl = std::time::Duration::from_secs(3600);
+    assert_eq!(feria::services::order_expiry::expire_unpaid(&t.app, ttl).await.unwrap(), 0);
+    assert_eq!(stock_of(&t, &ids[0]).await, 9, "still held for the buyer");
 }

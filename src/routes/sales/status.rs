@@ -59,10 +59,19 @@ fn status_error(err: StatusChangeError) -> ApiError {
     }
 }
 
-/// Changes the status, records it, answers the order's new status.
-async fn move_order(app: &AppState, store: &Store, id: &str, target: &str, by: &str, note: Option<&str>) -> ApiResult<StatusChanged> {
+/// Changes the status (only from `from`, a status id, when given), records it, answers the
+/// order's new status.
+async fn move_order(
+    app: &AppState,
+    store: &Store,
+    id: &str,
+    from: Option<&str>,
+    target: &str,
+    by: &str,
+    note: Option<&str>,
+) -> ApiResult<StatusChanged> {
     let mut tx = app.db.begin().await?;
-    let restocked = order_workflow::change_status(&mut tx, &store.id, id, target, Some(by), note).await.map_err(status_error)?;
+    let restocked = order_workflow::change_status_from(&mut tx, &store.id, id, from, target, Some(by), note).await.map_err(status_error)?;
     let order = orders::find(&mut tx, &store.id, id).await?.ok_or_else(order_not_found)?;
     let queued = order_notifications::status_changed(&mut tx, app, store, &order).await?;
     tx.commit().await?;
@@ -93,7 +102,7 @@ pub async fn set_status(
     let status = v.text("status", body.status.as_deref(), 1, 100);
     let note = v.optional_text("note", body.note.as_deref(), 0, 500).filter(|n| !n.is_empty());
     v.finish()?;
-    let order = move_order(&app, &store, &id, &status, &admin.id, note.as_deref()).await?;
+    let order = move_order(&app, &store, &id, None, &status, &admin.id, note.as_deref()).await?;
     Ok(Json(SaleStatusUpdated { message: "Estado del pedido actualizado".into(), order }))
 }
 
@@ -132,6 +141,8 @@ pub async fn cancel(
         }
     }
     let note = reason.unwrap_or_else(|| if is_admin { "Cancelado por la tienda".into() } else { "Cancelado por el cliente".into() });
-    let changed = move_order(&app, &store, &id, order_workflow::CANCELLED, &user.id, Some(&note)).await?;
+    // A buyer cancels only the pending order they saw; the shop, from wherever it is.
+    let from = (!is_admin).then_some(order.status_id.as_str());
+    let changed = move_order(&app, &store, &id, from, order_workflow::CANCELLED, &user.id, Some(&note)).await?;
     Ok(Json(SaleStatusUpdated { message: "Pedido cancelado".into(), order: changed }))
 }

@@ -197,11 +197,15 @@ impl CatalogSearch {
     /// answered while searches run), on at most one blocking thread per core: a fixed set of
     /// threads rather than one per concurrent search, each with its own allocator cache.
     pub async fn search(&self, query: SearchQuery) -> Result<Hits, feria_search::SearchError> {
-        let _permit = self.searching.clone().acquire_owned().await.expect("the search semaphore is never closed");
+        let permit = self.searching.clone().acquire_owned().await.expect("the search semaphore is never closed");
         let index = self.index.clone();
-        tokio::task::spawn_blocking(move || index.search(&query))
-            .await
-            .unwrap_or_else(|e| Err(feria_search::SearchError::Other(format!("the search stopped: {e}"))))
+        // The permit goes with the search: a request that gives up does not free its core early.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            index.search(&query)
+        })
+        .await
+        .unwrap_or_else(|e| Err(feria_search::SearchError::Other(format!("the search stopped: {e}"))))
     }
 }
 

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use feria_db::Db;
@@ -25,6 +26,9 @@ pub type Access = Option<(i64, Vec<String>)>;
 #[derive(Default)]
 pub struct AccessCache {
     read: Mutex<HashMap<String, (Instant, Access)>>,
+    /// Counts the forgets: a read that started before one is not kept (it may be older than
+    /// the change that was forgotten).
+    forgets: AtomicU64,
 }
 
 impl AccessCache {
@@ -35,8 +39,12 @@ impl AccessCache {
         {
             return Ok(access.clone());
         }
+        let forgets = self.forgets.load(Ordering::Acquire);
         let access = users::access_of(&mut *db.reader().acquire().await?, id).await?;
         let mut read = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        if self.forgets.load(Ordering::Acquire) != forgets {
+            return Ok(access);
+        }
         if read.len() >= SWEEP_AT {
             read.retain(|_, (at, _)| at.elapsed() < FRESH_FOR);
         }
@@ -46,6 +54,8 @@ impl AccessCache {
 
     /// Drops what this node read of user `id` (after a change it committed).
     pub fn forget(&self, id: &str) {
-        self.read.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        let mut read = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        self.forgets.fetch_add(1, Ordering::AcqRel);
+        read.remove(id);
     }
 }

@@ -99,17 +99,19 @@ async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> Result<(), 
 }
 
 /// Ends the session `raw` belongs to (its whole family). Unknown tokens are ignored. Returns
-/// the user when `raw` was the session's live token (an old, rotated one ends the session but
-/// says nobody logged out).
+/// the user when `raw` was the session's live token (an old, rotated, revoked or expired one
+/// ends the session but says nobody logged out).
 pub async fn end(conn: &mut AnyConnection, raw: &str) -> Result<Option<String>, sqlx::Error> {
-    let Some(row) = sqlx::query("SELECT family_id, user_id, revoked_at FROM refresh_tokens WHERE token_hash = $1")
+    let Some(row) = sqlx::query("SELECT family_id, user_id, revoked_at, rotated_at, expires_at FROM refresh_tokens WHERE token_hash = $1")
         .bind(sha256_hex(raw))
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(None);
     };
-    let live = row.try_get::<Option<String>, _>("revoked_at")?.is_none();
+    let live = row.try_get::<Option<String>, _>("revoked_at")?.is_none()
+        && row.try_get::<Option<String>, _>("rotated_at")?.is_none()
+        && row.try_get::<String, _>("expires_at")? > time::to_db(time::now());
     revoke_family(conn, &row.try_get::<String, _>("family_id")?).await?;
     live.then(|| row.try_get("user_id")).transpose()
 }

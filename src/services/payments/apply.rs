@@ -114,6 +114,9 @@ pub async fn apply(
     .await?;
     let changed = approved || given_back || current.status != obs.status.as_str();
     let charged_now = (approved && !mismatch).then_some(charged);
+    if approved && mismatch {
+        flag_if_order_closed(conn, store, &current).await?;
+    }
     let mut applied = settle(conn, app, store, &current, charged_now, given_back).await?;
     applied.changed = changed;
     let status = obs.status.as_str();
@@ -145,10 +148,7 @@ pub async fn settle(
     let mut applied = Applied { changed: true, order_status: None, outcome: String::new(), queued: false };
     let money = order_money(conn, &payment.order_id).await?;
     let order = orders::find(conn, &store.id, &payment.order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
-    if charged.is_some() && [order_workflow::CANCELLED, REFUNDED].contains(&order.status_code.as_str()) {
-        // Paid too late (say, a payment page left open): never kept silently.
-        sqlx::query("UPDATE payments SET needs_refund = 1 WHERE id = $1").bind(&payment.id).execute(&mut *conn).await?;
-        tracing::warn!(order = %order.order_number, payment = %payment.id, "money approved for a {} order; it must be refunded", order.status_code);
+    if charged.is_some() && flag_if_order_closed(conn, store, payment).await? {
         applied.outcome = format!("order {} is {}: payment flagged to be refunded", order.order_number, order.status_code);
         return Ok(applied);
     }
@@ -169,10 +169,28 @@ pub async fn settle(
         }
         Ok(false) => applied.outcome = format!("order {} already {target}", order.order_number),
         Err(StatusChangeError::Database(e)) => return Err(e),
+        // Cancelled meanwhile (say, by the sweep of unpaid orders): the money is flagged.
+        Err(_) if charged.is_some() && flag_if_order_closed(conn, store, payment).await? => {
+            applied.outcome = format!("order {} was closed meanwhile: payment flagged to be refunded", order.order_number);
+            return Ok(applied);
+        }
         Err(e) => applied.outcome = format!("order {} not moved to {target} ({e})", order.order_number),
     }
     if let (Some(amount), PAID) = (charged, target) {
         applied.queued |= order_notifications::payment_approved(conn, app, store, &order, amount, &payment.provider).await?;
     }
     Ok(applied)
+}
+
+/// Money was approved for `payment`: if its order is already cancelled or refunded (paid too
+/// late, say on a payment page left open), flags the payment to be given back and says so. It
+/// is never kept silently.
+async fn flag_if_order_closed(conn: &mut AnyConnection, store: &Store, payment: &Payment) -> Result<bool, sqlx::Error> {
+    let order = orders::find(conn, &store.id, &payment.order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    if ![order_workflow::CANCELLED, REFUNDED].contains(&order.status_code.as_str()) {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE payments SET needs_refund = 1 WHERE id = $1").bind(&payment.id).execute(&mut *conn).await?;
+    tracing::warn!(order = %order.order_number, payment = %payment.id, "money approved for a {} order; it must be refunded", order.status_code);
+    Ok(true)
 }

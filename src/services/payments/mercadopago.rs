@@ -158,7 +158,9 @@ async fn local_payment(app: &App, store: &Store, p: &mp::Payment) -> Result<Opti
     let Some(reference) = p.external_reference.as_deref().filter(|r| !r.is_empty() && *r != "null") else { return Ok(None) };
     let Some(order) = crate::services::orders::find(&mut conn, &store.id, reference).await? else { return Ok(None) };
     let named = match metadata_payment_id(&p.raw["metadata"]) {
-        Some(id) => super::find(&mut conn, &store.id, &id).await?.filter(|o| o.order_id == order.id),
+        Some(id) => {
+            super::find(&mut conn, &store.id, &id).await?.filter(|o| o.order_id == order.id && o.provider == Provider::MercadoPago.as_str())
+        }
         None => None,
     };
     let origin = match named {

@@ -74,6 +74,10 @@ fn from_row(row: &AnyRow) -> Result<WebhookLog, sqlx::Error> {
 /// sent, never whatever size an anonymous sender chooses.
 const UNSIGNED_KEPT_BYTES: usize = 4096;
 
+/// How much of the event type, resource id and user agent is kept (they come from the sender
+/// before any signature is checked, and the resource id is indexed).
+const FIELD_KEPT_BYTES: usize = 255;
+
 /// `text` cut to at most `max` bytes on a character boundary, saying how long it was.
 fn capped(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if text.len() <= max {
@@ -97,14 +101,14 @@ pub async fn record(conn: &mut AnyConnection, w: &Received<'_>) -> Result<String
     .bind(&id)
     .bind(w.store_id)
     .bind(w.source)
-    .bind(w.event_type)
-    .bind(w.resource_id)
+    .bind(w.event_type.map(|t| capped(t, FIELD_KEPT_BYTES).into_owned()))
+    .bind(w.resource_id.map(|r| capped(r, FIELD_KEPT_BYTES).into_owned()))
     .bind(w.format)
     .bind(w.headers.to_string())
     .bind(query)
     .bind(capped(w.body, max).into_owned())
     .bind(w.ip)
-    .bind(w.user_agent)
+    .bind(w.user_agent.map(|u| capped(u, FIELD_KEPT_BYTES).into_owned()))
     .bind(feria_db::flag(w.signature_valid))
     .bind(time::to_db(time::now()))
     .execute(conn)
