@@ -6,8 +6,20 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::fake_mercadopago::FakeMercadoPago;
 use crate::harness::{TestApp, expect_error, expect_status};
 use crate::sales::{app, guest_order, products, stock_of};
+
+/// feria with Mercado Pago pointed at a fake, rate limits out of the way.
+async fn with_mercadopago() -> (FakeMercadoPago, TestApp) {
+    let mp = FakeMercadoPago::start().await;
+    let t = TestApp::with(|s| {
+        s.extend(mp.settings());
+        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+    })
+    .await;
+    (mp, t)
+}
 
 async fn still_healthy(t: &TestApp) {
     expect_status(t.get("/api/health", None).await, StatusCode::OK).await;
@@ -272,12 +284,7 @@ async fn reading_never_writes() {
 
 #[tokio::test]
 async fn another_buyers_payment_reveals_nothing() {
-    let mp = crate::fake_mercadopago::FakeMercadoPago::start().await;
-    let t = TestApp::with(|s| {
-        s.extend(mp.settings());
-        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
-    })
-    .await;
+    let (_mp, t) = with_mercadopago().await;
     let admin = t.admin_token().await;
     let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
     let ana = t.register("Ana", "ana@example.com", "secreto123").await["token"].as_str().unwrap().to_string();
@@ -338,12 +345,7 @@ async fn stock_moves_once_each_way_however_the_workflow_goes() {
 
 #[tokio::test]
 async fn money_for_a_cancelled_order_is_flagged_never_silently_kept() {
-    let mp = crate::fake_mercadopago::FakeMercadoPago::start().await;
-    let t = TestApp::with(|s| {
-        s.extend(mp.settings());
-        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
-    })
-    .await;
+    let (mp, t) = with_mercadopago().await;
     let admin = t.admin_token().await;
     let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
     let mut order = guest_order(json!([{"productId": ids[0], "quantity": 1}]), "a@example.com");
@@ -433,12 +435,7 @@ async fn unpaid_online_orders_give_their_stock_back_once() {
 
 #[tokio::test]
 async fn an_order_the_buyer_is_paying_by_cash_ticket_does_not_expire() {
-    let mp = crate::fake_mercadopago::FakeMercadoPago::start().await;
-    let t = TestApp::with(|s| {
-        s.extend(mp.settings());
-        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
-    })
-    .await;
+    let (mp, t) = with_mercadopago().await;
     let admin = t.admin_token().await;
     let ids = products(&t, &admin, &[("Vino", "100", "21", 10)]).await;
     let mut order = guest_order(json!([{"productId": ids[0], "quantity": 1}]), "a@example.com");
