@@ -50,7 +50,7 @@ async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagina
         facets: false,
     };
     cached(app, format!("list {query:?}"), async {
-        let hits = search_of(app)?.search(query.clone()).await.map_err(ApiError::internal)?;
+        let hits = search_of(app)?.search(&query).map_err(ApiError::internal)?;
         Ok(ProductPage { total: hits.total as i64, products: views(app, store, &hits.ids).await? })
     })
     .await

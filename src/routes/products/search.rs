@@ -181,7 +181,7 @@ pub async fn search(State(app): State<AppState>, CurrentStore(store): CurrentSto
 }
 
 async fn search_page(app: &App, store: &Store, query: &SearchQuery) -> ApiResult<SearchPage> {
-    let hits = search_of(app)?.search(query.clone()).await.map_err(ApiError::internal)?;
+    let hits = search_of(app)?.search(query).map_err(ApiError::internal)?;
     let found = views(app, store, &hits.ids).await?;
     let names = app.catalog_cache.category_names(&app.db, &store.id).await?;
     let exponent = store.currency.exponent();
