@@ -8,25 +8,14 @@ use feria_domain::roles::Role;
 
 use super::error::{ApiError, codes};
 use crate::app::AppState;
+use crate::services::identity::caller::Caller;
 use crate::services::identity::tokens::TokenError;
 
 /// A caller with a valid access token. Missing token → 401 `unauthorized`; bad signature or
 /// shape, or a user that no longer exists → 401 `invalid_token`; expired → 401
 /// `token_expired`; issued before a logout, a password change or a role change → 401
 /// `token_revoked`. `roles` are the user's current roles.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub id: String,
-    pub roles: Vec<String>,
-}
-
-impl AuthUser {
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.iter().any(|r| r == role.as_str())
-    }
-}
-
-impl FromRequestParts<AppState> for AuthUser {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
@@ -42,7 +31,7 @@ impl FromRequestParts<AppState> for AuthUser {
             }
             Some((_, roles)) => {
                 tracing::Span::current().record("user", claims.sub.as_str());
-                Ok(AuthUser { id: claims.sub, roles })
+                Ok(Caller { id: claims.sub, roles })
             }
         }
     }
@@ -50,13 +39,13 @@ impl FromRequestParts<AppState> for AuthUser {
 
 /// A caller holding `ADMIN_ROLE` (401 without a valid token, 403 without the role).
 #[derive(Debug, Clone)]
-pub struct AdminUser(pub AuthUser);
+pub struct AdminUser(pub Caller);
 
 impl FromRequestParts<AppState> for AdminUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let user = AuthUser::from_request_parts(parts, app).await?;
+        let user = Caller::from_request_parts(parts, app).await?;
         if !user.has_role(Role::Admin) {
             return Err(ApiError::forbidden());
         }
@@ -64,10 +53,10 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// The caller when a token is sent (checked as for [`AuthUser`]: a bad one is a 401), or
+/// The caller when a token is sent (checked as for [`Caller`]: a bad one is a 401), or
 /// `None` without one: for endpoints open to guests.
 #[derive(Debug, Clone)]
-pub struct MaybeUser(pub Option<AuthUser>);
+pub struct MaybeUser(pub Option<Caller>);
 
 impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = ApiError;
@@ -76,7 +65,7 @@ impl FromRequestParts<AppState> for MaybeUser {
         if !parts.headers.contains_key(header::AUTHORIZATION) {
             return Ok(MaybeUser(None));
         }
-        AuthUser::from_request_parts(parts, app).await.map(|user| MaybeUser(Some(user)))
+        Caller::from_request_parts(parts, app).await.map(|user| MaybeUser(Some(user)))
     }
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AuthUser;
+use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::IdParam;
@@ -166,7 +166,7 @@ fn fields(body: AddressRequest, creating: bool) -> ApiResult<AddressFields> {
     ))]
 pub async fn create(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<AddressRequest>,
 ) -> ApiResult<(StatusCode, Json<AddressView>)> {
@@ -187,7 +187,7 @@ pub async fn create(
     ))]
 pub async fn list(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     page: Pagination,
 ) -> ApiResult<Json<AddressPage>> {
@@ -207,7 +207,7 @@ pub async fn list(
     ))]
 pub async fn get(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<AddressView>> {
@@ -226,7 +226,7 @@ pub async fn get(
     ))]
 pub async fn update(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<AddressRequest>,
@@ -247,7 +247,7 @@ pub async fn update(
     ))]
 pub async fn delete(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {
@@ -268,7 +268,7 @@ pub async fn delete(
     ))]
 pub async fn set_default(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<DefaultSet>> {

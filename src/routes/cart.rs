@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::{App, AppState};
-use crate::http::auth::AuthUser;
+use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
@@ -166,7 +166,7 @@ async fn view(app: &App, store: &Store, user_id: &str, cart: Option<Cart>) -> Ap
 }
 
 /// Applies `change` to the product and answers the cart.
-async fn changed(app: &App, store: &Store, user: &AuthUser, product_id: &str, change: Change) -> ApiResult<Json<CartView>> {
+async fn changed(app: &App, store: &Store, user: &Caller, product_id: &str, change: Change) -> ApiResult<Json<CartView>> {
     let mut tx = app.db.begin().await?;
     let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
     cart::change(&mut tx, &store.id, &current, product_id, change).await.map_err(cart_error)?;
@@ -180,7 +180,7 @@ async fn changed(app: &App, store: &Store, user: &AuthUser, product_id: &str, ch
     responses(
         (status = 200, description = "The cart", body = CartView),
     ))]
-pub async fn get(State(app): State<AppState>, user: AuthUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartView>> {
+pub async fn get(State(app): State<AppState>, user: Caller, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartView>> {
     let current = cart::find(&mut *app.db.reader().acquire().await?, &store.id, &user.id).await?;
     view(&app, &store, &user.id, current).await
 }
@@ -195,7 +195,7 @@ pub async fn get(State(app): State<AppState>, user: AuthUser, CurrentStore(store
     ))]
 pub async fn add(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<AddItem>,
 ) -> ApiResult<Json<CartView>> {
@@ -217,7 +217,7 @@ pub async fn add(
     ))]
 pub async fn set(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(product_id): IdParam,
     ApiJson(body): ApiJson<SetQuantity>,
@@ -237,7 +237,7 @@ pub async fn set(
     ))]
 pub async fn remove(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(product_id): IdParam,
 ) -> ApiResult<Json<CartView>> {
@@ -257,7 +257,7 @@ pub async fn remove(
     responses(
         (status = 200, description = "Emptied", body = CartCleared),
     ))]
-pub async fn clear(State(app): State<AppState>, user: AuthUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartCleared>> {
+pub async fn clear(State(app): State<AppState>, user: Caller, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartCleared>> {
     let mut tx = app.db.begin().await?;
     let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
     cart::clear(&mut tx, &current.id).await.map_err(cart_error)?;

@@ -1,10 +1,12 @@
-//! Use cases that span resources; handlers call these inside one transaction each.
+//! Use cases: each takes typed inputs and the caller, owns its transaction and returns its
+//! result with the after-commit effects ([`effects::Done`]).
 
 pub mod addresses;
 pub mod cart;
 pub mod catalog;
 pub mod coupons;
 pub mod customers;
+pub mod effects;
 pub mod files;
 pub mod geography;
 pub mod html;

@@ -8,14 +8,14 @@ use utoipa::ToSchema;
 use super::register::email_conflict;
 use super::{UserEnvelope, UserView};
 use crate::app::{App, AppState};
-use crate::http::auth::AuthUser;
+use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::json::ApiJson;
 use crate::http::validate::Validator;
 use crate::services::identity::sessions;
 use crate::services::identity::users::{self, User, UserChanges};
 
-async fn current_user(app: &App, auth: &AuthUser) -> ApiResult<User> {
+async fn current_user(app: &App, auth: &Caller) -> ApiResult<User> {
     users::find_by_id(&mut *app.db.reader().acquire().await?, &auth.id)
         .await?
         .ok_or_else(|| ApiError::unauthorized(codes::INVALID_TOKEN, "El usuario del token ya no existe"))
@@ -26,7 +26,7 @@ async fn current_user(app: &App, auth: &AuthUser) -> ApiResult<User> {
     responses(
         (status = 200, description = "The current user", body = UserEnvelope),
     ))]
-pub async fn me(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<UserEnvelope>> {
+pub async fn me(State(app): State<AppState>, auth: Caller) -> ApiResult<Json<UserEnvelope>> {
     Ok(Json(UserEnvelope { user: current_user(&app, &auth).await?.into() }))
 }
 
@@ -48,7 +48,7 @@ async fn profile_of(app: &App, user: User) -> ApiResult<ProfileResponse> {
     responses(
         (status = 200, description = "The profile", body = ProfileResponse),
     ))]
-pub async fn get_profile(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<ProfileResponse>> {
+pub async fn get_profile(State(app): State<AppState>, auth: Caller) -> ApiResult<Json<ProfileResponse>> {
     let user = current_user(&app, &auth).await?;
     Ok(Json(profile_of(&app, user).await?))
 }
@@ -77,7 +77,7 @@ pub struct UpdateProfileRequest {
     ))]
 pub async fn update_profile(
     State(app): State<AppState>,
-    auth: AuthUser,
+    auth: Caller,
     ApiJson(body): ApiJson<UpdateProfileRequest>,
 ) -> ApiResult<Json<ProfileResponse>> {
     let user = current_user(&app, &auth).await?;

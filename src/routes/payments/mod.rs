@@ -24,7 +24,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AuthUser;
+use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiError, ApiResult, codes};
 use crate::services::catalog::stores::Store;
 use crate::services::order_workflow;
@@ -112,13 +112,13 @@ pub(crate) fn payment_error(e: PaymentError) -> ApiError {
 
 /// Whether `user` may pay the order: anyone for a guest's order (its id is the capability), its
 /// owner or an admin for a user's.
-fn may_pay(order: &Order, user: Option<&AuthUser>) -> bool {
+fn may_pay(order: &Order, user: Option<&Caller>) -> bool {
     order.user_id.as_ref().is_none_or(|owner| user.is_some_and(|u| &u.id == owner || u.has_role(Role::Admin)))
 }
 
 /// The order `id` if the caller may pay it and it still owes something: a guest's order needs
 /// only its id; a user's order, its owner (or an admin). Returns it with what it owes.
-async fn payable_order(app: &AppState, store: &Store, user: Option<&AuthUser>, id: &str) -> ApiResult<(Order, i64)> {
+async fn payable_order(app: &AppState, store: &Store, user: Option<&Caller>, id: &str) -> ApiResult<(Order, i64)> {
     let mut conn = app.db.reader().acquire().await?;
     let order = orders::find(&mut conn, &store.id, id).await?.ok_or_else(|| ApiError::not_found("El pedido no existe"))?;
     if !may_pay(&order, user) {

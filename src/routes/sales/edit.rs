@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AuthUser;
+use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
@@ -79,7 +79,7 @@ fn shipping_changes(v: &mut Validator, s: ShippingDetailsRequest) -> ShippingCha
     ))]
 pub async fn update(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<SaleUpdateRequest>,

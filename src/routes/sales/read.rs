@@ -6,7 +6,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::{AdminUser, AuthUser};
+use crate::http::auth::AdminUser;
+use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, PageInfo, Pagination};
 use crate::http::path::IdParam;
@@ -27,7 +28,7 @@ use super::{SalePage, SaleView, order_not_found};
     ))]
 pub async fn my_orders(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     page: Pagination,
 ) -> ApiResult<Json<SalePage>> {
@@ -45,7 +46,7 @@ pub async fn my_orders(
     ))]
 pub async fn get(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<SaleView>> {

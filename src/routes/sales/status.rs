@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::{AdminUser, AuthUser};
+use crate::http::auth::AdminUser;
+use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
@@ -122,7 +123,7 @@ pub struct CancelRequest {
     ))]
 pub async fn cancel(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     body: axum::body::Bytes,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AuthUser;
+use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
@@ -53,7 +53,7 @@ pub struct Tracking {
     ))]
 pub async fn tracking(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Tracking>> {

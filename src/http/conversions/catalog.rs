@@ -1,0 +1,1 @@
+//! Catalog, cart and import errors as API errors.

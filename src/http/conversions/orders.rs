@@ -1,0 +1,1 @@
+//! Order errors as API errors.

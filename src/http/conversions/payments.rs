@@ -1,0 +1,1 @@
+//! Payment and refund errors as API errors.

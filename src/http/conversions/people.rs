@@ -1,0 +1,1 @@
+//! Customer, user and session errors as API errors.

@@ -1,0 +1,1 @@
+//! City, neighborhood and address errors as API errors.

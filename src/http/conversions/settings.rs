@@ -1,0 +1,1 @@
+//! Store settings errors (order statuses, payment methods, coupons, stores, categories, tags, units) as API errors.
