@@ -9,7 +9,7 @@ use feria_db::Db;
 use feria_jobs::JobStats;
 use tokio::sync::Notify;
 
-use crate::config::Config;
+use crate::config::{Config, PaymentsConfig};
 use crate::crypto::Sealer;
 use crate::http::metrics::HttpMetrics;
 use crate::http::rate_limit::RateLimiter;
@@ -18,7 +18,9 @@ use crate::services::catalog::cache::CatalogCache;
 use crate::services::catalog::search::CatalogSearch;
 use crate::services::files::FileStore;
 use crate::services::identity::{access::AccessCache, passwords::PasswordHasher, tokens::TokenKeys};
+use feria_providers::mercadopago::MercadoPago;
 use feria_providers::s3::S3Bucket;
+use feria_providers::stripe::Stripe;
 
 /// Everything a request handler may need.
 pub struct App {
@@ -31,6 +33,8 @@ pub struct App {
     pub passwords: PasswordHasher,
     pub sealer: Sealer,
     pub files: FileStore,
+    /// The payment providers' clients, built once from the configuration.
+    pub payment_clients: PaymentClients,
     pub catalog_cache: Arc<CatalogCache>,
     /// The search index; opened by `serve` (workers and CLI commands do without it).
     pub search: std::sync::OnceLock<Arc<CatalogSearch>>,
@@ -44,6 +48,28 @@ pub struct App {
     pub job_wake: Arc<Notify>,
     /// True once migrations have run in this process.
     pub migrated: AtomicBool,
+}
+
+/// The clients of the configured payment providers (`None`: not configured).
+pub struct PaymentClients {
+    pub mercadopago: Option<MercadoPago>,
+    pub stripe: Option<Stripe>,
+}
+
+impl PaymentClients {
+    fn new(config: &PaymentsConfig) -> anyhow::Result<PaymentClients> {
+        let timeout = config.provider_timeout;
+        Ok(PaymentClients {
+            mercadopago: match &config.mercadopago {
+                Some(mp) => Some(MercadoPago::new(&mp.api_url, mp.access_token.expose(), timeout)?),
+                None => None,
+            },
+            stripe: match &config.stripe {
+                Some(stripe) => Some(Stripe::new(&stripe.api_url, stripe.secret_key.expose(), timeout)?),
+                None => None,
+            },
+        })
+    }
 }
 
 /// The shared application handle.
@@ -101,6 +127,7 @@ impl App {
                 None => FileStore::Local(config.uploads_dir.clone()),
                 Some(s3) => FileStore::Bucket(S3Bucket::new(s3.clone())?),
             },
+            payment_clients: PaymentClients::new(&config.payments)?,
             catalog_cache: Arc::default(),
             search: std::sync::OnceLock::new(),
             config,

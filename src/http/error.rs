@@ -124,7 +124,7 @@ impl ApiError {
     }
 
     pub fn forbidden() -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, "No tienes permiso para realizar esta acción")
+        ApiError::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, "No tenés permiso para realizar esta acción")
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
@@ -157,7 +157,7 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => (codes::PAYLOAD_TOO_LARGE, "El cuerpo de la petición es demasiado grande"),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (codes::UNSUPPORTED_MEDIA_TYPE, "Tipo de contenido no soportado"),
             StatusCode::UNAUTHORIZED => (codes::UNAUTHORIZED, "Autenticación requerida"),
-            StatusCode::FORBIDDEN => (codes::FORBIDDEN, "No tienes permiso para realizar esta acción"),
+            StatusCode::FORBIDDEN => (codes::FORBIDDEN, "No tenés permiso para realizar esta acción"),
             StatusCode::TOO_MANY_REQUESTS => (codes::RATE_LIMITED, "Demasiadas peticiones, intenta más tarde"),
             s if s.is_server_error() => (codes::INTERNAL, "Error interno del servidor"),
             _ => (codes::BAD_REQUEST, "Petición inválida"),

@@ -1,7 +1,7 @@
 //! HTTP plumbing shared by every route: errors, extractors, middleware, limits and metrics.
 
 pub mod auth;
-mod conversions;
+pub mod conversions;
 pub mod error;
 pub mod idempotency;
 pub mod json;

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::services::identity::caller::Caller;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
@@ -17,8 +16,8 @@ use crate::http::validate::Validator;
 use crate::routes::customers::is_phone;
 use crate::routes::geography::{CityView, NeighborhoodView};
 use crate::routes::taxonomy::Deleted;
-use crate::services::addresses::{self, Address, AddressError, AddressFields};
-use crate::services::customers;
+use crate::services::addresses::{self, Address, AddressFields};
+use crate::services::identity::caller::Caller;
 
 /// An address as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -114,18 +113,6 @@ pub struct DefaultAddress {
     pub is_default: bool,
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found("Dirección no encontrada")
-}
-
-fn address_error(err: AddressError) -> ApiError {
-    match err {
-        AddressError::UnknownNeighborhood => ApiError::field("selectedNeighborhoodId", "El barrio no existe en esta tienda"),
-        AddressError::CityMismatch => ApiError::field("cityId", "El barrio no pertenece a esa ciudad"),
-        AddressError::Database(e) => ApiError::internal(e),
-    }
-}
-
 fn fields(body: AddressRequest, creating: bool) -> ApiResult<AddressFields> {
     let mut v = Validator::new();
     let text = |v: &mut Validator, field: &str, value: Option<&str>, min: usize, max: usize| {
@@ -171,10 +158,7 @@ pub async fn create(
     ApiJson(body): ApiJson<AddressRequest>,
 ) -> ApiResult<(StatusCode, Json<AddressView>)> {
     let fields = fields(body, true)?;
-    let mut tx = app.db.begin().await?;
-    let customer = customers::for_user(&mut tx, &store.id, &user.id).await?;
-    let created = addresses::create(&mut tx, &store.id, &customer.id, fields).await.map_err(address_error)?;
-    tx.commit().await?;
+    let created = addresses::create(&app.db, &store.id, &user, fields).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -191,11 +175,7 @@ pub async fn list(
     CurrentStore(store): CurrentStore,
     page: Pagination,
 ) -> ApiResult<Json<AddressPage>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let Some(customer) = customers::find(&mut conn, &store.id, customers::Lookup::User(&user.id)).await? else {
-        return Ok(Json(AddressPage { total: 0, addresses: Vec::new() }));
-    };
-    let (total, found) = addresses::list(&mut conn, &store.id, &customer.id, page.limit, page.offset()).await?;
+    let (total, found) = addresses::page(&app.db, &store.id, &user, page.limit, page.offset()).await?;
     Ok(Json(AddressPage { total, addresses: found.into_iter().map(Into::into).collect() }))
 }
 
@@ -211,10 +191,7 @@ pub async fn get(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<AddressView>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let customer = customers::find(&mut conn, &store.id, customers::Lookup::User(&user.id)).await?.ok_or_else(not_found)?;
-    let found = addresses::find(&mut conn, &store.id, &customer.id, &id).await?.ok_or_else(not_found)?;
-    Ok(Json(found.into()))
+    Ok(Json(addresses::get(&app.db, &store.id, &user, &id).await?.into()))
 }
 
 /// Updates one of the logged-in user's addresses; fields not sent are kept.
@@ -232,11 +209,7 @@ pub async fn update(
     ApiJson(body): ApiJson<AddressRequest>,
 ) -> ApiResult<Json<AddressView>> {
     let fields = fields(body, false)?;
-    let mut tx = app.db.begin().await?;
-    let customer = customers::for_user(&mut tx, &store.id, &user.id).await?;
-    let updated = addresses::update(&mut tx, &store.id, &customer.id, &id, fields).await.map_err(address_error)?.ok_or_else(not_found)?;
-    tx.commit().await?;
-    Ok(Json(updated.into()))
+    Ok(Json(addresses::update(&app.db, &store.id, &user, &id, fields).await?.into()))
 }
 
 /// Deletes one of the logged-in user's addresses (the newest remaining one becomes the default).
@@ -251,12 +224,7 @@ pub async fn delete(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {
-    let mut tx = app.db.begin().await?;
-    let customer = customers::for_user(&mut tx, &store.id, &user.id).await?;
-    if !addresses::delete(&mut tx, &customer.id, &id).await? {
-        return Err(not_found());
-    }
-    tx.commit().await?;
+    addresses::delete(&app.db, &store.id, &user, &id).await?;
     Ok(Json(Deleted { message: "Dirección eliminada".into() }))
 }
 
@@ -272,11 +240,7 @@ pub async fn set_default(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<DefaultSet>> {
-    let mut tx = app.db.begin().await?;
-    let customer = customers::for_user(&mut tx, &store.id, &user.id).await?;
-    let change = AddressFields { is_default: Some(true), ..AddressFields::default() };
-    let updated = addresses::update(&mut tx, &store.id, &customer.id, &id, change).await.map_err(address_error)?.ok_or_else(not_found)?;
-    tx.commit().await?;
+    let updated = addresses::make_default(&app.db, &store.id, &user, &id).await?;
     Ok(Json(DefaultSet {
         message: "Dirección marcada como predeterminada".into(),
         address: DefaultAddress { id: updated.id, is_default: updated.is_default },

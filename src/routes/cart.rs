@@ -11,15 +11,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::{App, AppState};
-use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::products::ProductView;
-use crate::services::cart::{self, Cart, CartError, Change};
+use crate::services::cart::{self, Cart, Change};
 use crate::services::catalog::stores::Store;
+use crate::services::identity::caller::Caller;
 use crate::services::identity::users;
 use feria_domain::decimal::{DecimalOut, DecimalText};
 
@@ -109,18 +109,6 @@ pub struct CartCleared {
     pub cart: EmptyCart,
 }
 
-fn cart_error(err: CartError) -> ApiError {
-    match err {
-        CartError::UnknownProduct => ApiError::not_found("Producto no encontrado"),
-        CartError::Unavailable { name } => ApiError::conflict(codes::PRODUCT_UNAVAILABLE, format!("{name} no está disponible")),
-        CartError::InsufficientStock { name, stock } => {
-            ApiError::conflict(codes::INSUFFICIENT_STOCK, format!("No hay stock suficiente de {name}: quedan {stock}"))
-        }
-        CartError::TooMany { max } => ApiError::field("quantity", format!("Como máximo {max} unidades de un producto")),
-        CartError::Database(e) => ApiError::internal(e),
-    }
-}
-
 async fn view(app: &App, store: &Store, user_id: &str, cart: Option<Cart>) -> ApiResult<Json<CartView>> {
     let (id, cart_lines, created_at, updated_at) = match cart {
         Some(c) => (Some(c.id), c.lines, Some(c.created_at), Some(c.updated_at)),
@@ -165,16 +153,6 @@ async fn view(app: &App, store: &Store, user_id: &str, cart: Option<Cart>) -> Ap
     }))
 }
 
-/// Applies `change` to the product and answers the cart.
-async fn changed(app: &App, store: &Store, user: &Caller, product_id: &str, change: Change) -> ApiResult<Json<CartView>> {
-    let mut tx = app.db.begin().await?;
-    let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
-    cart::change(&mut tx, &store.id, &current, product_id, change).await.map_err(cart_error)?;
-    let updated = cart::for_user(&mut tx, &store.id, &user.id).await?;
-    tx.commit().await?;
-    view(app, store, &user.id, Some(updated)).await
-}
-
 /// The logged-in user's cart.
 #[utoipa::path(get, path = "/cart", tag = "cart", security(("bearer" = [])),
     responses(
@@ -203,7 +181,8 @@ pub async fn add(
     let product_id = v.text("productId", body.product_id.as_deref(), 1, 100);
     let quantity = v.quantity("quantity", body.quantity.as_ref(), 1).unwrap_or(0);
     v.finish()?;
-    changed(&app, &store, &user, &product_id, Change::Add(quantity)).await
+    let updated = cart::update(&app, &user, &store.id, &product_id, Change::Add(quantity)).await?;
+    view(&app, &store, &user.id, Some(updated)).await
 }
 
 /// Sets the quantity of a product (0 removes it).
@@ -225,7 +204,8 @@ pub async fn set(
     let mut v = Validator::new();
     let quantity = v.quantity("quantity", body.quantity.as_ref(), 0).unwrap_or(0);
     v.finish()?;
-    changed(&app, &store, &user, &product_id, Change::Set(quantity)).await
+    let updated = cart::update(&app, &user, &store.id, &product_id, Change::Set(quantity)).await?;
+    view(&app, &store, &user.id, Some(updated)).await
 }
 
 /// Removes a product from the cart.
@@ -241,14 +221,7 @@ pub async fn remove(
     CurrentStore(store): CurrentStore,
     IdParam(product_id): IdParam,
 ) -> ApiResult<Json<CartView>> {
-    let mut tx = app.db.begin().await?;
-    let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
-    if !current.lines.iter().any(|l| l.product_id == product_id) {
-        return Err(ApiError::not_found("El producto no está en el carrito"));
-    }
-    cart::change(&mut tx, &store.id, &current, &product_id, Change::Set(0)).await.map_err(cart_error)?;
-    let updated = cart::for_user(&mut tx, &store.id, &user.id).await?;
-    tx.commit().await?;
+    let updated = cart::remove(&app, &user, &store.id, &product_id).await?;
     view(&app, &store, &user.id, Some(updated)).await
 }
 
@@ -258,12 +231,9 @@ pub async fn remove(
         (status = 200, description = "Emptied", body = CartCleared),
     ))]
 pub async fn clear(State(app): State<AppState>, user: Caller, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartCleared>> {
-    let mut tx = app.db.begin().await?;
-    let current = cart::for_user(&mut tx, &store.id, &user.id).await?;
-    cart::clear(&mut tx, &current.id).await.map_err(cart_error)?;
-    tx.commit().await?;
+    let id = cart::empty(&app, &user, &store.id).await?;
     Ok(Json(CartCleared {
         message: "Carrito vaciado".into(),
-        cart: EmptyCart { id: current.id, items: Vec::new(), total_items: 0, total: DecimalOut::scaled(0, store.currency.exponent()) },
+        cart: EmptyCart { id, items: Vec::new(), total_items: 0, total: DecimalOut::scaled(0, store.currency.exponent()) },
     }))
 }

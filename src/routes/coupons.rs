@@ -12,14 +12,14 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
+use crate::http::error::{ApiResult, ErrorBody, FieldError, codes};
 use crate::http::json::{ApiJson, PageInfo, Pagination, query_flag};
 use crate::http::path::{CodeParam, IdParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::taxonomy::Deleted;
 use crate::services::catalog::stores::Store;
-use crate::services::coupons::{self, Coupon, CouponFields, DiscountType, ListFilter, Refusal};
+use crate::services::coupons::{self, CodeCheck, Coupon, CouponFields, DiscountType, ListFilter, Refusal};
 use feria_domain::decimal::{DecimalOut, DecimalText};
 
 /// A coupon as the API shows it. Amounts are in the store's currency; a percentage in percent.
@@ -119,22 +119,6 @@ pub struct CouponRequest {
     /// In the future: an RFC 3339 time, or a date (valid through that day, UTC).
     #[serde(default, deserialize_with = "crate::http::json::double_option")]
     pub expiration_date: Option<Option<String>>,
-}
-
-fn not_found() -> ApiError {
-    ApiError::not_found("Cupón no encontrado")
-}
-
-fn write_error(err: sqlx::Error) -> ApiError {
-    if feria_db::is_unique_violation(&err) {
-        let mut conflict = ApiError::conflict(codes::CODE_TAKEN, "Ya existe un cupón con ese código");
-        conflict.details.push(FieldError::new("code", "Ya está en uso en esta tienda"));
-        conflict
-    } else if feria_db::is_foreign_key_violation(&err) {
-        ApiError::conflict(codes::IN_USE, "El cupón fue usado en pedidos; desactívalo en lugar de eliminarlo")
-    } else {
-        ApiError::internal(err)
-    }
 }
 
 /// An expiration as stored: RFC 3339, or the end of a date (UTC).
@@ -255,7 +239,7 @@ pub async fn list(
         active: query_flag(raw.as_deref(), "active")?,
         include_expired: query_flag(raw.as_deref(), "expired")?.unwrap_or(false),
     };
-    let (total, found) = coupons::list(&mut *app.db.reader().acquire().await?, &store.id, filter, page.limit, page.offset()).await?;
+    let (total, found) = coupons::page(&app.db, &store.id, filter, page.limit, page.offset()).await?;
     Ok(Json(CouponPage {
         coupons: found.into_iter().map(|c| CouponView::new(c, &store)).collect(),
         pagination: PageInfo::new(page, total),
@@ -274,7 +258,7 @@ pub async fn get(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<CouponBody>> {
-    let found = coupons::find(&mut *app.db.reader().acquire().await?, &store.id, &id).await?.ok_or_else(not_found)?;
+    let found = coupons::get(&app.db, &store.id, &id).await?;
     Ok(Json(CouponBody { coupon: CouponView::new(found, &store) }))
 }
 
@@ -292,9 +276,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CouponRequest>,
 ) -> ApiResult<(StatusCode, Json<CouponBody>)> {
     let fields = fields(body, &store, None)?;
-    let mut tx = app.db.begin().await?;
-    let created = coupons::create(&mut tx, &store.id, fields).await.map_err(write_error)?;
-    tx.commit().await?;
+    let created = coupons::create(&app.db, &store.id, fields).await?;
     Ok((StatusCode::CREATED, Json(CouponBody { coupon: CouponView::new(created, &store) })))
 }
 
@@ -313,11 +295,7 @@ pub async fn update(
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<CouponRequest>,
 ) -> ApiResult<Json<CouponUpdated>> {
-    let mut tx = app.db.begin().await?;
-    let current = coupons::find(&mut tx, &store.id, &id).await?.ok_or_else(not_found)?;
-    let changes = fields(body, &store, Some(&current))?;
-    let saved = coupons::save(&mut tx, &store.id, &coupons::merged(&current, &changes)).await.map_err(write_error)?;
-    tx.commit().await?;
+    let saved = coupons::update(&app.db, &store.id, &id, |current| fields(body, &store, Some(current))).await?;
     Ok(Json(CouponUpdated { message: "Cupón actualizado".into(), coupon: CouponView::new(saved, &store) }))
 }
 
@@ -337,11 +315,7 @@ pub async fn delete(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Deleted>> {
     let force = query_flag(raw.as_deref(), "force")?.unwrap_or(false);
-    let mut tx = app.db.begin().await?;
-    if !coupons::delete(&mut tx, &store.id, &id, force).await.map_err(write_error)? {
-        return Err(not_found());
-    }
-    tx.commit().await?;
+    coupons::delete(&app.db, &store.id, &id, force).await?;
     let message = if force { "Cupón eliminado" } else { "Cupón desactivado" };
     Ok(Json(Deleted { message: message.into() }))
 }
@@ -414,12 +388,11 @@ pub async fn validate(
         .map(|(_, v)| DecimalText(v.into_owned()));
     let amount = v.decimal("orderAmount", amount_text.as_ref(), exponent);
     v.finish()?;
-    let Some(coupon) = coupons::find_by_code(&mut *app.db.reader().acquire().await?, &store.id, &code).await? else {
+    let Some(CodeCheck { coupon, outcome }) = coupons::check_code(&app.db, &store.id, &code, amount).await? else {
         return Ok(refused(StatusCode::NOT_FOUND, codes::COUPON_NOT_FOUND, "El cupón no existe"));
     };
-    let (code, message) = match coupon.check(amount, &time::to_db(time::now())) {
-        Ok(()) => {
-            let off = amount.map_or(0, |a| coupon.discount().amount_off(a));
+    let (code, message) = match outcome {
+        Ok(off) => {
             let view = CouponView::new(coupon, &store);
             let body = CouponValidation {
                 valid: true,

@@ -8,14 +8,14 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::{EmailParam, IdParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::geography::NeighborhoodView;
 use crate::routes::taxonomy::Deleted;
-use crate::services::customers::{self, Customer, CustomerError, CustomerFields, Lookup};
+use crate::services::customers::{self, Customer, CustomerFields, Lookup};
 
 /// A customer as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,24 +79,6 @@ pub struct CustomerRequest {
     pub user_id: Option<Option<String>>,
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found("Cliente no encontrado")
-}
-
-fn customer_error(err: CustomerError) -> ApiError {
-    match err {
-        CustomerError::UnknownNeighborhood => ApiError::field("neighborhoodId", "El barrio no existe en esta tienda"),
-        CustomerError::UnknownUser => ApiError::field("userId", "El usuario no existe"),
-        CustomerError::Taken => {
-            ApiError::conflict(codes::CONFLICT, "Ese usuario ya es cliente de esta tienda, o ya hay un cliente invitado con ese email")
-        }
-        CustomerError::Database(e) if feria_db::is_foreign_key_violation(&e) => {
-            ApiError::conflict(codes::IN_USE, "El cliente tiene pedidos y no se puede eliminar; desactívalo")
-        }
-        CustomerError::Database(e) => ApiError::internal(e),
-    }
-}
-
 /// A phone: 6–20 of digits, spaces, `+`, `-`, `(`, `)`, with at least 6 digits.
 pub fn is_phone(p: &str) -> bool {
     (6..=20).contains(&p.chars().count())
@@ -136,7 +118,7 @@ fn fields(body: CustomerRequest, creating: bool) -> ApiResult<CustomerFields> {
 }
 
 async fn page_of(app: &AppState, store_id: &str, neighborhood: Option<&str>, page: Pagination) -> ApiResult<Json<CustomerPage>> {
-    let (total, found) = customers::list(&mut *app.db.reader().acquire().await?, store_id, neighborhood, page.limit, page.offset()).await?;
+    let (total, found) = customers::page(&app.db, store_id, neighborhood, page.limit, page.offset()).await?;
     Ok(Json(CustomerPage { total, customers: found.into_iter().map(Into::into).collect() }))
 }
 
@@ -170,11 +152,6 @@ pub async fn by_neighborhood(
     IdParam(id): IdParam,
     page: Pagination,
 ) -> ApiResult<Json<CustomerPage>> {
-    let mut conn = app.db.reader().acquire().await?;
-    crate::services::geography::find_neighborhood(&mut conn, &store.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Barrio no encontrado"))?;
-    drop(conn);
     page_of(&app, &store.id, Some(&id), page).await
 }
 
@@ -190,8 +167,7 @@ pub async fn by_email(
     CurrentStore(store): CurrentStore,
     EmailParam(email): EmailParam,
 ) -> ApiResult<Json<CustomerView>> {
-    let found = customers::find(&mut *app.db.reader().acquire().await?, &store.id, Lookup::Email(&email)).await?.ok_or_else(not_found)?;
-    Ok(Json(found.into()))
+    Ok(Json(customers::get(&app.db, &store.id, Lookup::Email(&email)).await?.into()))
 }
 
 /// One customer (admin).
@@ -206,8 +182,7 @@ pub async fn get(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<CustomerView>> {
-    let found = customers::find(&mut *app.db.reader().acquire().await?, &store.id, Lookup::Id(&id)).await?.ok_or_else(not_found)?;
-    Ok(Json(found.into()))
+    Ok(Json(customers::get(&app.db, &store.id, Lookup::Id(&id)).await?.into()))
 }
 
 /// Creates a customer (admin; for initial loads).
@@ -224,9 +199,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CustomerRequest>,
 ) -> ApiResult<(StatusCode, Json<CustomerView>)> {
     let fields = fields(body, true)?;
-    let mut tx = app.db.begin().await?;
-    let created = customers::create(&mut tx, &store.id, fields).await.map_err(customer_error)?;
-    tx.commit().await?;
+    let created = customers::create(&app.db, &store.id, fields).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -246,10 +219,7 @@ pub async fn update(
     ApiJson(body): ApiJson<CustomerRequest>,
 ) -> ApiResult<Json<CustomerView>> {
     let fields = fields(body, false)?;
-    let mut tx = app.db.begin().await?;
-    let updated = customers::update(&mut tx, &store.id, &id, fields).await.map_err(customer_error)?.ok_or_else(not_found)?;
-    tx.commit().await?;
-    Ok(Json(updated.into()))
+    Ok(Json(customers::update(&app.db, &store.id, &id, fields).await?.into()))
 }
 
 /// Deletes a customer (admin); refused once it has orders.
@@ -265,10 +235,6 @@ pub async fn delete(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {
-    let mut tx = app.db.begin().await?;
-    if !customers::delete(&mut tx, &store.id, &id).await.map_err(|e| customer_error(e.into()))? {
-        return Err(not_found());
-    }
-    tx.commit().await?;
+    customers::delete(&app.db, &store.id, &id).await?;
     Ok(Json(Deleted { message: "Cliente eliminado".into() }))
 }

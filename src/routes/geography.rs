@@ -9,13 +9,13 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::{IdParam, NameParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::taxonomy::Deleted;
-use crate::services::geography::{self, City, Neighborhood, NewPlace, PlaceChanges, PlaceError};
+use crate::services::geography::{self, City, Neighborhood, NewPlace, PlaceChanges};
 
 /// A city as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -98,39 +98,6 @@ pub struct PlaceRequest {
     pub is_active: Option<bool>,
 }
 
-fn city_not_found() -> ApiError {
-    ApiError::not_found("Ciudad no encontrada")
-}
-
-fn neighborhood_not_found() -> ApiError {
-    ApiError::not_found("Barrio no encontrado")
-}
-
-/// 409 `name_taken` for a duplicate, 409 `in_use` for a place still referenced.
-fn write_error(err: sqlx::Error, taken: &str, in_use: &str) -> ApiError {
-    if feria_db::is_unique_violation(&err) {
-        let mut conflict = ApiError::conflict(codes::NAME_TAKEN, taken);
-        conflict.details.push(FieldError::new("name", "Ya está en uso"));
-        conflict
-    } else if feria_db::is_foreign_key_violation(&err) {
-        ApiError::conflict(codes::IN_USE, in_use)
-    } else {
-        ApiError::internal(err)
-    }
-}
-
-const CITY_TAKEN: &str = "Ya existe una ciudad con ese nombre";
-const CITY_IN_USE: &str = "La ciudad tiene barrios asociados y no se puede eliminar";
-const NEIGHBORHOOD_TAKEN: &str = "Ya existe un barrio con ese nombre en esa ciudad";
-const NEIGHBORHOOD_IN_USE: &str = "El barrio tiene clientes o direcciones asociados y no se puede eliminar";
-
-fn neighborhood_error(err: PlaceError) -> ApiError {
-    match err {
-        PlaceError::UnknownCity => ApiError::field("cityId", "La ciudad no existe en esta tienda"),
-        PlaceError::Database(e) => write_error(e, NEIGHBORHOOD_TAKEN, NEIGHBORHOOD_IN_USE),
-    }
-}
-
 /// Validates a create (`creating`) or an update.
 fn place_fields(v: &mut Validator, body: &PlaceRequest, creating: bool) -> PlaceChanges {
     let (name, description) = if creating {
@@ -158,7 +125,7 @@ fn new_place(changes: PlaceChanges) -> NewPlace {
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
 pub async fn list_cities(State(app): State<AppState>, CurrentStore(store): CurrentStore, page: Pagination) -> ApiResult<Json<CityPage>> {
-    let (total, cities) = geography::list_cities(&mut *app.db.reader().acquire().await?, &store.id, page.limit, page.offset()).await?;
+    let (total, cities) = geography::cities(&app.db, &store.id, page.limit, page.offset()).await?;
     Ok(Json(CityPage { total, cities: cities.into_iter().map(Into::into).collect() }))
 }
 
@@ -169,8 +136,7 @@ pub async fn list_cities(State(app): State<AppState>, CurrentStore(store): Curre
         (status = 404, description = "No such city in this store", body = ErrorBody),
     ))]
 pub async fn get_city(State(app): State<AppState>, CurrentStore(store): CurrentStore, IdParam(id): IdParam) -> ApiResult<Json<CityView>> {
-    let city = geography::find_city(&mut *app.db.reader().acquire().await?, &store.id, &id).await?.ok_or_else(city_not_found)?;
-    Ok(Json(city.into()))
+    Ok(Json(geography::city(&app.db, &store.id, &id).await?.into()))
 }
 
 /// The city with this name (ignoring case).
@@ -184,8 +150,7 @@ pub async fn city_by_name(
     CurrentStore(store): CurrentStore,
     NameParam(name): NameParam,
 ) -> ApiResult<Json<CityView>> {
-    let city = geography::find_city_by_name(&mut *app.db.reader().acquire().await?, &store.id, &name).await?.ok_or_else(city_not_found)?;
-    Ok(Json(city.into()))
+    Ok(Json(geography::city_named(&app.db, &store.id, &name).await?.into()))
 }
 
 /// Creates a city (admin).
@@ -207,9 +172,7 @@ pub async fn create_city(
         v.add("cityId", "Solo los barrios pertenecen a una ciudad");
     }
     v.finish()?;
-    let mut tx = app.db.begin().await?;
-    let city = geography::create_city(&mut tx, &store.id, new_place(fields)).await.map_err(|e| write_error(e, CITY_TAKEN, CITY_IN_USE))?;
-    tx.commit().await?;
+    let city = geography::create_city(&app.db, &store.id, new_place(fields)).await?;
     Ok((StatusCode::CREATED, Json(city.into())))
 }
 
@@ -234,13 +197,7 @@ pub async fn update_city(
         v.add("cityId", "Solo los barrios pertenecen a una ciudad");
     }
     v.finish()?;
-    let mut tx = app.db.begin().await?;
-    let city = geography::update_city(&mut tx, &store.id, &id, fields)
-        .await
-        .map_err(|e| write_error(e, CITY_TAKEN, CITY_IN_USE))?
-        .ok_or_else(city_not_found)?;
-    tx.commit().await?;
-    Ok(Json(city.into()))
+    Ok(Json(geography::update_city(&app.db, &store.id, &id, fields).await?.into()))
 }
 
 /// Deletes a city (admin); refused while it has neighborhoods.
@@ -256,11 +213,7 @@ pub async fn delete_city(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {
-    let mut tx = app.db.begin().await?;
-    if !geography::delete_city(&mut tx, &store.id, &id).await.map_err(|e| write_error(e, CITY_TAKEN, CITY_IN_USE))? {
-        return Err(city_not_found());
-    }
-    tx.commit().await?;
+    geography::delete_city(&app.db, &store.id, &id).await?;
     Ok(Json(Deleted { message: "Ciudad eliminada".into() }))
 }
 
@@ -277,8 +230,7 @@ pub async fn list_neighborhoods(
     CurrentStore(store): CurrentStore,
     page: Pagination,
 ) -> ApiResult<Json<NeighborhoodPage>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let (total, found) = geography::list_neighborhoods(&mut conn, &store.id, None, page.limit, page.offset()).await?;
+    let (total, found) = geography::neighborhoods(&app.db, &store.id, None, page.limit, page.offset()).await?;
     Ok(Json(NeighborhoodPage { total, neighborhoods: found.into_iter().map(Into::into).collect() }))
 }
 
@@ -296,9 +248,7 @@ pub async fn neighborhoods_by_city(
     IdParam(city_id): IdParam,
     page: Pagination,
 ) -> ApiResult<Json<NeighborhoodPage>> {
-    let mut conn = app.db.reader().acquire().await?;
-    geography::find_city(&mut conn, &store.id, &city_id).await?.ok_or_else(city_not_found)?;
-    let (total, found) = geography::list_neighborhoods(&mut conn, &store.id, Some(&city_id), page.limit, page.offset()).await?;
+    let (total, found) = geography::neighborhoods(&app.db, &store.id, Some(&city_id), page.limit, page.offset()).await?;
     Ok(Json(NeighborhoodPage { total, neighborhoods: found.into_iter().map(Into::into).collect() }))
 }
 
@@ -313,9 +263,7 @@ pub async fn get_neighborhood(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<NeighborhoodView>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let found = geography::find_neighborhood(&mut conn, &store.id, &id).await?.ok_or_else(neighborhood_not_found)?;
-    Ok(Json(found.into()))
+    Ok(Json(geography::neighborhood(&app.db, &store.id, &id).await?.into()))
 }
 
 /// Creates a neighborhood in one of the store's cities (admin).
@@ -338,9 +286,7 @@ pub async fn create_neighborhood(
         v.add("cityId", "Es obligatorio");
     }
     v.finish()?;
-    let mut tx = app.db.begin().await?;
-    let created = geography::create_neighborhood(&mut tx, &store.id, &city_id, new_place(fields)).await.map_err(neighborhood_error)?;
-    tx.commit().await?;
+    let created = geography::create_neighborhood(&app.db, &store.id, &city_id, new_place(fields)).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -363,13 +309,7 @@ pub async fn update_neighborhood(
     let mut v = Validator::new();
     let fields = place_fields(&mut v, &body, false);
     v.finish()?;
-    let mut tx = app.db.begin().await?;
-    let updated = geography::update_neighborhood(&mut tx, &store.id, &id, fields)
-        .await
-        .map_err(neighborhood_error)?
-        .ok_or_else(neighborhood_not_found)?;
-    tx.commit().await?;
-    Ok(Json(updated.into()))
+    Ok(Json(geography::update_neighborhood(&app.db, &store.id, &id, fields).await?.into()))
 }
 
 /// Deletes a neighborhood (admin); refused while customers or addresses use it.
@@ -385,13 +325,6 @@ pub async fn delete_neighborhood(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {
-    let mut tx = app.db.begin().await?;
-    if !geography::delete_neighborhood(&mut tx, &store.id, &id)
-        .await
-        .map_err(|e| write_error(e, NEIGHBORHOOD_TAKEN, NEIGHBORHOOD_IN_USE))?
-    {
-        return Err(neighborhood_not_found());
-    }
-    tx.commit().await?;
+    geography::delete_neighborhood(&app.db, &store.id, &id).await?;
     Ok(Json(Deleted { message: "Barrio eliminado".into() }))
 }

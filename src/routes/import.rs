@@ -109,28 +109,7 @@ pub async fn bulk_import(
         ));
     }
     let (path, format) = receive_file(&app, request).await?;
-    let queued = async {
-        let mut tx = app.db.begin().await?;
-        let id = import::create(&mut tx, &store.id, format, &path.display().to_string()).await?;
-        feria_jobs::enqueue(
-            &mut tx,
-            crate::jobs::import_products::KIND,
-            &serde_json::json!({"importId": id}),
-            app.config.jobs.max_attempts,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(id)
-    }
-    .await;
-    let id = match queued {
-        Ok(id) => id,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            return Err(e.into());
-        }
-    };
-    app.job_wake.notify_one();
+    let id = app.settle(import::start(&app, &store.id, format, &path).await?).await;
     Ok((StatusCode::ACCEPTED, Json(ImportAccepted { job_id: id, status: "queued".into() })))
 }
 

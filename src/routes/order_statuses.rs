@@ -10,13 +10,13 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination, query_flag};
 use crate::http::path::{CodeParam, IdParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::taxonomy::Deleted;
-use crate::services::order_statuses::{self, Filter, Key, OrderStatus, StatusError, StatusFields};
+use crate::services::order_statuses::{self, Filter, Key, OrderStatus, StatusFields};
 
 /// An order status as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,30 +110,6 @@ pub struct TransitionValidity {
     pub is_valid: bool,
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found("Estado de pedido no encontrado")
-}
-
-fn status_error(err: StatusError) -> ApiError {
-    match err {
-        StatusError::UnknownTarget(target) => ApiError::field("canTransitionTo", format!("No existe el estado {target} en esta tienda")),
-        StatusError::SelfTransition => ApiError::field("canTransitionTo", "Un estado no puede transicionar a sí mismo"),
-        StatusError::DefaultRequired => ApiError::conflict(
-            codes::DEFAULT_REQUIRED,
-            "El estado predeterminado debe seguir activo y predeterminado hasta que otro lo sea, y no se puede eliminar",
-        ),
-        StatusError::Database(e) if feria_db::is_unique_violation(&e) => {
-            let mut conflict = ApiError::conflict(codes::CODE_TAKEN, "Ya existe un estado con ese código");
-            conflict.details.push(FieldError::new("code", "Ya está en uso en esta tienda"));
-            conflict
-        }
-        StatusError::Database(e) if feria_db::is_foreign_key_violation(&e) => {
-            ApiError::conflict(codes::IN_USE, "El estado tiene pedidos o métodos de pago asociados y no se puede eliminar")
-        }
-        StatusError::Database(e) => ApiError::internal(e),
-    }
-}
-
 fn is_color(c: &str) -> bool {
     (c.len() == 4 || c.len() == 7) && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit())
 }
@@ -169,13 +145,12 @@ fn fields(body: OrderStatusRequest, creating: bool) -> ApiResult<StatusFields> {
 }
 
 async fn page_of(app: &AppState, store_id: &str, filter: Filter, page: Pagination) -> ApiResult<Json<OrderStatusPage>> {
-    let (total, found) = order_statuses::list(&mut *app.db.reader().acquire().await?, store_id, filter, page.limit, page.offset()).await?;
+    let (total, found) = order_statuses::page(&app.db, store_id, filter, page.limit, page.offset()).await?;
     Ok(Json(OrderStatusPage { total, order_statuses: found.into_iter().map(Into::into).collect() }))
 }
 
 async fn one(app: &AppState, store_id: &str, key: Key<'_>) -> ApiResult<Json<OrderStatusView>> {
-    let found = order_statuses::find(&mut *app.db.reader().acquire().await?, store_id, key).await?.ok_or_else(not_found)?;
-    Ok(Json(found.into()))
+    Ok(Json(order_statuses::get(&app.db, store_id, key).await?.into()))
 }
 
 /// Lists the store's statuses in display order (admin).
@@ -264,9 +239,7 @@ pub async fn create(
     ApiJson(body): ApiJson<OrderStatusRequest>,
 ) -> ApiResult<(StatusCode, Json<OrderStatusView>)> {
     let fields = fields(body, true)?;
-    let mut tx = app.db.begin().await?;
-    let created = order_statuses::create(&mut tx, &store.id, fields).await.map_err(status_error)?;
-    tx.commit().await?;
+    let created = order_statuses::create(&app.db, &store.id, fields).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -287,10 +260,7 @@ pub async fn update(
     ApiJson(body): ApiJson<OrderStatusRequest>,
 ) -> ApiResult<Json<OrderStatusView>> {
     let fields = fields(body, false)?;
-    let mut tx = app.db.begin().await?;
-    let updated = order_statuses::update(&mut tx, &store.id, &id, fields).await.map_err(status_error)?.ok_or_else(not_found)?;
-    tx.commit().await?;
-    Ok(Json(updated.into()))
+    Ok(Json(order_statuses::update(&app.db, &store.id, &id, fields).await?.into()))
 }
 
 /// Replaces only the statuses this one leads to (admin): codes or ids, all existing, not itself.
@@ -309,10 +279,7 @@ pub async fn set_transitions(
     ApiJson(body): ApiJson<TransitionsRequest>,
 ) -> ApiResult<Json<OrderStatusView>> {
     let fields = StatusFields { can_transition_to: Some(body.can_transition_to), ..StatusFields::default() };
-    let mut tx = app.db.begin().await?;
-    let updated = order_statuses::update(&mut tx, &store.id, &id, fields).await.map_err(status_error)?.ok_or_else(not_found)?;
-    tx.commit().await?;
-    Ok(Json(updated.into()))
+    Ok(Json(order_statuses::update(&app.db, &store.id, &id, fields).await?.into()))
 }
 
 /// Deletes a status (admin); never the default one.
@@ -328,11 +295,7 @@ pub async fn delete(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {
-    let mut tx = app.db.begin().await?;
-    if !order_statuses::delete(&mut tx, &store.id, &id).await.map_err(status_error)? {
-        return Err(not_found());
-    }
-    tx.commit().await?;
+    order_statuses::delete(&app.db, &store.id, &id).await?;
     Ok(Json(Deleted { message: "Estado de pedido eliminado".into() }))
 }
 
@@ -349,8 +312,6 @@ pub async fn validate_transition(
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<TransitionCheck>,
 ) -> ApiResult<Json<TransitionValidity>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let is_valid =
-        order_statuses::can_transition(&mut conn, &store.id, &body.from_status_id, &body.to_status_id).await.map_err(status_error)?;
+    let is_valid = order_statuses::can_transition(&app.db, &store.id, &body.from_status_id, &body.to_status_id).await?;
     Ok(Json(TransitionValidity { is_valid }))
 }

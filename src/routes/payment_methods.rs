@@ -9,14 +9,14 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::{CodeParam, IdParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::services::order_statuses::StatusRef;
 use crate::services::order_statuses::{Filter, Key};
-use crate::services::payment_methods::{self, MethodError, MethodFields, PaymentMethod};
+use crate::services::payment_methods::{self, MethodFields, PaymentMethod};
 
 /// The order status a method starts orders in (seed 001 embeds it as `defaultOrderStatusId`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -115,22 +115,6 @@ pub struct PaymentMethodRequest {
     pub allows_manual_confirmation: Option<bool>,
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found("Método de pago no encontrado")
-}
-
-fn method_error(err: MethodError) -> ApiError {
-    match err {
-        MethodError::UnknownStatus => ApiError::field("defaultOrderStatusId", "El estado de pedido no existe en esta tienda"),
-        MethodError::Database(e) if feria_db::is_unique_violation(&e) => {
-            let mut conflict = ApiError::conflict(codes::CODE_TAKEN, "Ya existe un método de pago con ese código");
-            conflict.details.push(FieldError::new("code", "Ya está en uso en esta tienda"));
-            conflict
-        }
-        MethodError::Database(e) => ApiError::internal(e),
-    }
-}
-
 /// Validates the request; `creating` makes every field but `isActive` required.
 fn fields(body: PaymentMethodRequest, creating: bool) -> ApiResult<MethodFields> {
     let mut v = Validator::new();
@@ -168,8 +152,7 @@ fn fields(body: PaymentMethodRequest, creating: bool) -> ApiResult<MethodFields>
 #[utoipa::path(get, path = "/payment-methods/active", tag = "payment-methods",
     responses((status = 200, description = "Active methods by code", body = Vec<PaymentMethodView>)))]
 pub async fn active(State(app): State<AppState>, CurrentStore(store): CurrentStore) -> ApiResult<Json<Vec<PaymentMethodView>>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let (_, found) = payment_methods::list(&mut conn, &store.id, Filter::ActiveOnly, i64::MAX, 0).await?;
+    let (_, found) = payment_methods::page(&app.db, &store.id, Filter::ActiveOnly, i64::MAX, 0).await?;
     Ok(Json(found.into_iter().map(Into::into).collect()))
 }
 
@@ -184,8 +167,7 @@ pub async fn by_code(
     CurrentStore(store): CurrentStore,
     CodeParam(code): CodeParam,
 ) -> ApiResult<Json<PaymentMethodView>> {
-    let found = payment_methods::find(&mut *app.db.reader().acquire().await?, &store.id, Key::Code(&code)).await?.ok_or_else(not_found)?;
-    Ok(Json(found.into()))
+    Ok(Json(payment_methods::get(&app.db, &store.id, Key::Code(&code)).await?.into()))
 }
 
 /// Lists every method of the store, active or not (admin).
@@ -201,8 +183,7 @@ pub async fn list(
     CurrentStore(store): CurrentStore,
     page: Pagination,
 ) -> ApiResult<Json<PaymentMethodPage>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let (total, found) = payment_methods::list(&mut conn, &store.id, Filter::All, page.limit, page.offset()).await?;
+    let (total, found) = payment_methods::page(&app.db, &store.id, Filter::All, page.limit, page.offset()).await?;
     Ok(Json(PaymentMethodPage { total, payment_methods: found.into_iter().map(Into::into).collect() }))
 }
 
@@ -218,8 +199,7 @@ pub async fn get(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<PaymentMethodView>> {
-    let found = payment_methods::find(&mut *app.db.reader().acquire().await?, &store.id, Key::Id(&id)).await?.ok_or_else(not_found)?;
-    Ok(Json(found.into()))
+    Ok(Json(payment_methods::get(&app.db, &store.id, Key::Id(&id)).await?.into()))
 }
 
 /// Creates a method (admin).
@@ -236,9 +216,7 @@ pub async fn create(
     ApiJson(body): ApiJson<PaymentMethodRequest>,
 ) -> ApiResult<(StatusCode, Json<PaymentMethodView>)> {
     let fields = fields(body, true)?;
-    let mut tx = app.db.begin().await?;
-    let created = payment_methods::create(&mut tx, &store.id, fields).await.map_err(method_error)?;
-    tx.commit().await?;
+    let created = payment_methods::create(&app.db, &store.id, fields).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -259,10 +237,7 @@ pub async fn update(
     ApiJson(body): ApiJson<PaymentMethodRequest>,
 ) -> ApiResult<Json<PaymentMethodView>> {
     let fields = fields(body, false)?;
-    let mut tx = app.db.begin().await?;
-    let updated = payment_methods::update(&mut tx, &store.id, &id, fields).await.map_err(method_error)?.ok_or_else(not_found)?;
-    tx.commit().await?;
-    Ok(Json(updated.into()))
+    Ok(Json(payment_methods::update(&app.db, &store.id, &id, fields).await?.into()))
 }
 
 /// Deletes a method (admin) and answers it as it was.
@@ -277,9 +252,7 @@ pub async fn delete(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<DeletedPaymentMethod>> {
-    let mut tx = app.db.begin().await?;
-    let m = payment_methods::delete(&mut tx, &store.id, &id).await?.ok_or_else(not_found)?;
-    tx.commit().await?;
+    let m = payment_methods::delete(&app.db, &store.id, &id).await?;
     Ok(Json(DeletedPaymentMethod {
         id: m.id,
         code: m.code,

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldError, codes};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
@@ -65,7 +65,7 @@ pub struct StorePage {
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
 pub async fn list_stores(State(app): State<AppState>, page: Pagination) -> ApiResult<Json<StorePage>> {
-    let (total, list) = stores::list(&mut *app.db.reader().acquire().await?, page.limit, page.offset()).await?;
+    let (total, list) = stores::page(&app.db, page.limit, page.offset()).await?;
     Ok(Json(StorePage { total, stores: list.into_iter().map(StoreView::from).collect() }))
 }
 
@@ -134,17 +134,6 @@ pub async fn create_store(
         tax_inclusive: body.tax_inclusive.unwrap_or(false),
         owner_id: Some(&admin.id),
     };
-    let mut tx = app.db.begin().await?;
-    let store = stores::create(&mut tx, new).await.map_err(|e| {
-        if feria_db::is_unique_violation(&e) {
-            let mut conflict = ApiError::conflict(codes::SLUG_TAKEN, "Ya existe una tienda con ese slug");
-            conflict.details.push(FieldError::new("slug", "Ya está en uso"));
-            conflict
-        } else {
-            ApiError::internal(e)
-        }
-    })?;
-    crate::services::store_defaults::seed_new_store(&mut tx, &store.id).await?;
-    tx.commit().await?;
+    let store = stores::open(&app.db, new).await?;
     Ok((StatusCode::CREATED, Json(store.into())))
 }

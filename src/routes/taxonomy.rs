@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::App;
-use crate::http::error::{ApiError, ApiResult, FieldError, codes};
+use crate::http::error::ApiResult;
 use crate::http::json::Pagination;
 use crate::http::validate::Validator;
 use crate::services::catalog::stores::Store;
@@ -67,23 +67,6 @@ pub struct Deleted {
     pub message: String,
 }
 
-fn not_found(kind: Taxonomy) -> ApiError {
-    ApiError::not_found(format!("{} no encontrada", kind.noun()))
-}
-
-/// 409 `name_taken` for a duplicate name, 409 `in_use` for an entry products still use.
-fn write_error(kind: Taxonomy, err: sqlx::Error) -> ApiError {
-    if feria_db::is_unique_violation(&err) {
-        let mut conflict = ApiError::conflict(codes::NAME_TAKEN, format!("Ya existe una {} con ese nombre", kind.noun().to_lowercase()));
-        conflict.details.push(FieldError::new("name", "Ya está en uso en esta tienda"));
-        conflict
-    } else if feria_db::is_foreign_key_violation(&err) {
-        ApiError::conflict(codes::IN_USE, format!("{} tiene productos asociados y no se puede eliminar", kind.noun()))
-    } else {
-        ApiError::internal(err)
-    }
-}
-
 fn abbreviation(kind: Taxonomy, v: &mut Validator, value: Option<Option<String>>) -> Option<Option<String>> {
     let value = value?;
     if kind != Taxonomy::Unit {
@@ -94,16 +77,12 @@ fn abbreviation(kind: Taxonomy, v: &mut Validator, value: Option<Option<String>>
 }
 
 pub(crate) async fn list_entries(app: &App, kind: Taxonomy, store: &Store, page: Pagination) -> ApiResult<(i64, Vec<EntryView>)> {
-    // Seed 001: the tag list shows active tags; categories and units list them all.
-    let only_active = kind == Taxonomy::Tag;
-    let mut conn = app.db.reader().acquire().await?;
-    let (total, entries) = taxonomy::list(&mut conn, kind, &store.id, only_active, page.limit, page.offset()).await?;
+    let (total, entries) = taxonomy::entries(&app.db, kind, &store.id, page.limit, page.offset()).await?;
     Ok((total, entries.into_iter().map(EntryView::from).collect()))
 }
 
 pub(crate) async fn get_entry(app: &App, kind: Taxonomy, store: &Store, id: &str) -> ApiResult<Json<EntryView>> {
-    let entry = taxonomy::find(&mut *app.db.reader().acquire().await?, kind, &store.id, id).await?.ok_or_else(|| not_found(kind))?;
-    Ok(Json(entry.into()))
+    Ok(Json(taxonomy::entry(&app.db, kind, &store.id, id).await?.into()))
 }
 
 pub(crate) async fn create_entry(app: &App, kind: Taxonomy, store: &Store, body: EntryRequest) -> ApiResult<(StatusCode, Json<EntryView>)> {
@@ -113,9 +92,7 @@ pub(crate) async fn create_entry(app: &App, kind: Taxonomy, store: &Store, body:
     let abbreviation = abbreviation(kind, &mut v, body.abbreviation).flatten();
     v.finish()?;
     let new = NewEntry { name, description, abbreviation, is_active: body.is_active.unwrap_or(true) };
-    let mut tx = app.db.begin().await?;
-    let entry = taxonomy::create(&mut tx, kind, &store.id, new).await.map_err(|e| write_error(kind, e))?;
-    tx.commit().await?;
+    let entry = taxonomy::create_entry(&app.db, kind, &store.id, new).await?;
     Ok((StatusCode::CREATED, Json(entry.into())))
 }
 
@@ -126,21 +103,12 @@ pub(crate) async fn update_entry(app: &App, kind: Taxonomy, store: &Store, id: &
     let abbreviation = abbreviation(kind, &mut v, body.abbreviation);
     v.finish()?;
     let changes = EntryChanges { name, description, abbreviation, is_active: body.is_active };
-    let mut tx = app.db.begin().await?;
-    let entry =
-        taxonomy::update(&mut tx, kind, &store.id, id, changes).await.map_err(|e| write_error(kind, e))?.ok_or_else(|| not_found(kind))?;
-    tx.commit().await?;
-    app.catalog_changed(None).await;
+    let entry = app.settle(taxonomy::update_entry(&app.db, kind, &store.id, id, changes).await?).await;
     Ok(Json(entry.into()))
 }
 
 pub(crate) async fn delete_entry(app: &App, kind: Taxonomy, store: &Store, id: &str) -> ApiResult<Json<Deleted>> {
-    let mut tx = app.db.begin().await?;
-    if !taxonomy::delete(&mut tx, kind, &store.id, id).await.map_err(|e| write_error(kind, e))? {
-        return Err(not_found(kind));
-    }
-    tx.commit().await?;
-    app.catalog_changed(None).await;
+    app.settle(taxonomy::delete_entry(&app.db, kind, &store.id, id).await?).await;
     Ok(Json(Deleted { message: format!("{} eliminada", kind.noun()) }))
 }
 

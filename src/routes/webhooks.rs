@@ -9,14 +9,12 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::{PageInfo, Pagination};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
-use crate::services::orders;
-use crate::services::payments::webhook_analysis::{self, Context};
+use crate::services::payments::webhook_analysis::{self, Details};
 use crate::services::payments::webhook_log::{self, WebhookFilter, WebhookLog};
-use crate::services::payments::{self, Provider, mercadopago};
 
 /// A stored webhook.
 #[derive(Debug, Serialize, ToSchema)]
@@ -209,9 +207,8 @@ pub struct MercadoPagoDetails {
     responses(
         (status = 200, description = "The payment and its analysis", body = MercadoPagoDetails),
         (status = 404, description = "No such webhook", body = ErrorBody),
-        (status = 409, description = "Not a Mercado Pago webhook about a payment", body = ErrorBody),
+        (status = 409, description = "Not a Mercado Pago webhook about a payment, or Mercado Pago is not configured", body = ErrorBody),
         (status = 502, description = "Mercado Pago failed", body = ErrorBody),
-        (status = 503, description = "Mercado Pago is not configured", body = ErrorBody),
     ))]
 pub async fn mercadopago_details(
     State(app): State<AppState>,
@@ -219,23 +216,7 @@ pub async fn mercadopago_details(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<MercadoPagoDetails>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let log = webhook_log::find(&mut conn, &store.id, &id).await?.ok_or_else(|| ApiError::not_found("El webhook no existe"))?;
-    let resource = log
-        .resource_id
-        .clone()
-        .filter(|_| log.source == "mercadopago" && log.event_type.as_deref() == Some("payment"))
-        .ok_or_else(|| ApiError::conflict(codes::NOT_A_PAYMENT_WEBHOOK, "El webhook no es de Mercado Pago sobre un pago"))?;
-    let others = webhook_log::about_same(&mut conn, &store.id, &log).await?;
-    let payment = payments::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &resource).await?;
-    let order = match &payment {
-        Some(p) => orders::find(&mut conn, &store.id, &p.order_id).await?,
-        None => None,
-    };
-    drop(conn);
-    let fetched = mercadopago::fetch(&app, &resource).await.map_err(crate::routes::payments::payment_error)?;
-    let ctx = Context { log: &log, others: &others, payment: payment.as_ref(), order: order.as_ref(), exponent: store.currency.exponent() };
-    let (analysis, traceability) = webhook_analysis::analyse(&fetched.raw, &ctx);
+    let Details { log, payment, analysis, traceability } = webhook_analysis::details(&app, &store, &id).await?;
     let webhook = WebhookSummary {
         id: log.id.clone(),
         event_type: log.event_type.clone(),
@@ -244,5 +225,5 @@ pub async fn mercadopago_details(
         ip_address: log.ip.clone(),
         user_agent: log.user_agent.clone(),
     };
-    Ok(Json(MercadoPagoDetails { webhook, mercado_pago_data: fetched.raw, analysis, traceability }))
+    Ok(Json(MercadoPagoDetails { webhook, mercado_pago_data: payment, analysis, traceability }))
 }

@@ -2,10 +2,12 @@
 //! first address becomes it, marking another moves it, and deleting it passes it to the newest
 //! remaining address (a partial unique index keeps it to one).
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Db, Row};
 use feria_domain::{ids::new_id, time};
 
+use crate::services::customers::{self, Lookup};
 use crate::services::geography::{self, Neighborhood};
+use crate::services::identity::caller::Caller;
 
 /// One address, with its neighborhood (and through it, its city).
 #[derive(Debug, Clone)]
@@ -63,21 +65,18 @@ async fn from_rows(conn: &mut AnyConnection, store_id: &str, rows: Vec<AnyRow>) 
     Ok(addresses)
 }
 
-/// One page of the customer's addresses, the default first, then newest, with the total.
-pub async fn list(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    customer_id: &str,
-    limit: i64,
-    offset: i64,
-) -> Result<(i64, Vec<Address>), sqlx::Error> {
+/// One page of the caller's addresses in the store, the default first, then newest, with the
+/// total (none before the caller is a customer of the store).
+pub async fn page(db: &Db, store_id: &str, caller: &Caller, limit: i64, offset: i64) -> Result<(i64, Vec<Address>), AddressError> {
+    let mut conn = db.reader().acquire().await?;
+    let Some(customer) = customers::find(&mut conn, store_id, Lookup::User(&caller.id)).await? else { return Ok((0, Vec::new())) };
     let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM addresses WHERE customer_id = $1").bind(customer_id).fetch_one(&mut *conn).await?;
+        sqlx::query_scalar("SELECT COUNT(*) FROM addresses WHERE customer_id = $1").bind(&customer.id).fetch_one(&mut *conn).await?;
     let sql = format!(
         "SELECT {COLUMNS} FROM addresses WHERE customer_id = $1 ORDER BY is_default DESC, created_at DESC, id DESC LIMIT $2 OFFSET $3"
     );
-    let rows = sqlx::query(&sql).bind(customer_id).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
-    Ok((total, from_rows(conn, store_id, rows).await?))
+    let rows = sqlx::query(&sql).bind(&customer.id).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
+    Ok((total, from_rows(&mut conn, store_id, rows).await?))
 }
 
 /// The customer's address `id` (never another customer's).
@@ -85,6 +84,13 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, customer_id: &str, i
     let sql = format!("SELECT {COLUMNS} FROM addresses WHERE id = $1 AND customer_id = $2");
     let rows = sqlx::query(&sql).bind(id).bind(customer_id).fetch_all(&mut *conn).await?;
     Ok(from_rows(conn, store_id, rows).await?.pop())
+}
+
+/// The caller's address `id` in the store (another user's is not found).
+pub async fn get(db: &Db, store_id: &str, caller: &Caller, id: &str) -> Result<Address, AddressError> {
+    let mut conn = db.reader().acquire().await?;
+    let customer = customers::find(&mut conn, store_id, Lookup::User(&caller.id)).await?.ok_or(AddressError::NotFound)?;
+    find(&mut conn, store_id, &customer.id, id).await?.ok_or(AddressError::NotFound)
 }
 
 /// The customer's default address.
@@ -110,9 +116,12 @@ pub struct AddressFields {
     pub is_default: Option<bool>,
 }
 
-/// Why an address could not be written.
+/// Why an address could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum AddressError {
+    /// Not one of the caller's addresses.
+    #[error("no such address")]
+    NotFound,
     #[error("no such neighborhood in the store")]
     UnknownNeighborhood,
     #[error("the neighborhood is not in that city")]
@@ -134,8 +143,18 @@ async fn clear_default(conn: &mut AnyConnection, customer_id: &str) -> Result<()
     Ok(())
 }
 
-/// Adds an address to the customer (all required fields set); the first one is the default.
-pub async fn create(conn: &mut AnyConnection, store_id: &str, customer_id: &str, f: AddressFields) -> Result<Address, AddressError> {
+/// Adds an address for the caller (all required fields set), making the caller a customer of
+/// the store when not yet one; the first address is the default.
+pub async fn create(db: &Db, store_id: &str, caller: &Caller, f: AddressFields) -> Result<Address, AddressError> {
+    let mut tx = db.begin().await?;
+    let customer = customers::for_user(&mut tx, store_id, &caller.id).await?;
+    let created = insert(&mut tx, store_id, &customer.id, f).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Inserts an address of the customer; the first one is the default.
+async fn insert(conn: &mut AnyConnection, store_id: &str, customer_id: &str, f: AddressFields) -> Result<Address, AddressError> {
     let neighborhood_id = f.neighborhood_id.unwrap_or_default();
     check_place(conn, store_id, &neighborhood_id, f.city_id.as_deref()).await?;
     let has_default = find_default(conn, store_id, customer_id).await?.is_some();
@@ -162,16 +181,24 @@ pub async fn create(conn: &mut AnyConnection, store_id: &str, customer_id: &str,
     Ok(find(conn, store_id, customer_id, &id).await?.ok_or(sqlx::Error::RowNotFound)?)
 }
 
-/// Applies `f` to the customer's address `id`; `None` when the customer has no such address.
-/// Unmarking the default is ignored: another address must be marked instead.
-pub async fn update(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    customer_id: &str,
-    id: &str,
-    f: AddressFields,
-) -> Result<Option<Address>, AddressError> {
-    let Some(current) = find(conn, store_id, customer_id, id).await? else { return Ok(None) };
+/// Applies `f` to the caller's address `id`. Unmarking the default is ignored: another address
+/// must be marked instead.
+pub async fn update(db: &Db, store_id: &str, caller: &Caller, id: &str, f: AddressFields) -> Result<Address, AddressError> {
+    let mut tx = db.begin().await?;
+    let customer = customers::for_user(&mut tx, store_id, &caller.id).await?;
+    let updated = apply(&mut tx, store_id, &customer.id, id, f).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Makes the caller's address `id` their default.
+pub async fn make_default(db: &Db, store_id: &str, caller: &Caller, id: &str) -> Result<Address, AddressError> {
+    update(db, store_id, caller, id, AddressFields { is_default: Some(true), ..AddressFields::default() }).await
+}
+
+/// Writes `f` over the customer's address `id`.
+async fn apply(conn: &mut AnyConnection, store_id: &str, customer_id: &str, id: &str, f: AddressFields) -> Result<Address, AddressError> {
+    let current = find(conn, store_id, customer_id, id).await?.ok_or(AddressError::NotFound)?;
     let neighborhood_id = f.neighborhood_id.unwrap_or(current.neighborhood.id);
     check_place(conn, store_id, &neighborhood_id, f.city_id.as_deref()).await?;
     let is_default = current.is_default || f.is_default == Some(true);
@@ -195,25 +222,28 @@ pub async fn update(
     .bind(customer_id)
     .execute(&mut *conn)
     .await?;
-    Ok(find(conn, store_id, customer_id, id).await?)
+    find(conn, store_id, customer_id, id).await?.ok_or(AddressError::NotFound)
 }
 
-/// Deletes the customer's address `id`, passing the default on; false when there is none.
-pub async fn delete(conn: &mut AnyConnection, customer_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+/// Deletes the caller's address `id`, passing the default on to the newest remaining one.
+pub async fn delete(db: &Db, store_id: &str, caller: &Caller, id: &str) -> Result<(), AddressError> {
+    let mut tx = db.begin().await?;
+    let customer = customers::for_user(&mut tx, store_id, &caller.id).await?;
     let was_default: Option<i64> = sqlx::query_scalar("SELECT is_default FROM addresses WHERE id = $1 AND customer_id = $2")
         .bind(id)
-        .bind(customer_id)
-        .fetch_optional(&mut *conn)
+        .bind(&customer.id)
+        .fetch_optional(&mut *tx)
         .await?;
-    let Some(was_default) = was_default else { return Ok(false) };
-    sqlx::query("DELETE FROM addresses WHERE id = $1 AND customer_id = $2").bind(id).bind(customer_id).execute(&mut *conn).await?;
+    let was_default = was_default.ok_or(AddressError::NotFound)?;
+    sqlx::query("DELETE FROM addresses WHERE id = $1 AND customer_id = $2").bind(id).bind(&customer.id).execute(&mut *tx).await?;
     if was_default != 0 {
         sqlx::query(
             "UPDATE addresses SET is_default = 1 WHERE id = (SELECT id FROM addresses WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)",
         )
-        .bind(customer_id)
-        .execute(conn)
+        .bind(&customer.id)
+        .execute(&mut *tx)
         .await?;
     }
-    Ok(true)
+    tx.commit().await?;
+    Ok(())
 }

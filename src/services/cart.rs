@@ -4,7 +4,9 @@
 use feria_db::{AnyConnection, Row};
 use feria_domain::{ids::new_id, pricing, time};
 
+use crate::app::App;
 use crate::services::catalog::products;
+use crate::services::identity::caller::Caller;
 
 /// A cart and its lines, oldest first.
 #[derive(Debug, Clone)]
@@ -37,12 +39,48 @@ pub enum CartError {
     InsufficientStock { name: String, stock: i64 },
     #[error("more than {max} units of one product")]
     TooMany { max: i64 },
+    #[error("the product is not in the cart")]
+    NotInCart,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
+/// Changes the quantity of `product_id` in the caller's cart in the store (created on first
+/// use); answers the cart after it.
+pub async fn update(app: &App, caller: &Caller, store_id: &str, product_id: &str, how: Change) -> Result<Cart, CartError> {
+    let mut tx = app.db.begin().await?;
+    let current = for_user(&mut tx, store_id, &caller.id).await?;
+    change(&mut tx, store_id, &current, product_id, how).await?;
+    let updated = for_user(&mut tx, store_id, &caller.id).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Removes `product_id`, which must be in the caller's cart; answers the cart after it.
+pub async fn remove(app: &App, caller: &Caller, store_id: &str, product_id: &str) -> Result<Cart, CartError> {
+    let mut tx = app.db.begin().await?;
+    let current = for_user(&mut tx, store_id, &caller.id).await?;
+    if !current.lines.iter().any(|l| l.product_id == product_id) {
+        return Err(CartError::NotInCart);
+    }
+    change(&mut tx, store_id, &current, product_id, Change::Set(0)).await?;
+    let updated = for_user(&mut tx, store_id, &caller.id).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Empties the caller's cart in the store; answers its id.
+pub async fn empty(app: &App, caller: &Caller, store_id: &str) -> Result<String, CartError> {
+    let mut tx = app.db.begin().await?;
+    let current = for_user(&mut tx, store_id, &caller.id).await?;
+    sqlx::query("DELETE FROM cart_items WHERE cart_id = $1").bind(&current.id).execute(&mut *tx).await?;
+    touch(&mut tx, &current.id).await?;
+    tx.commit().await?;
+    Ok(current.id)
+}
+
 /// The user's cart in the store, created empty the first time (two first requests agree).
-pub async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -> Result<Cart, sqlx::Error> {
+async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -> Result<Cart, sqlx::Error> {
     let now = time::to_db(time::now());
     sqlx::query(
         "INSERT INTO carts (id, store_id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
@@ -98,7 +136,7 @@ pub enum Change {
 
 /// Changes the quantity of `product_id` in `cart`, checking the product is on sale and has the
 /// stock for the resulting quantity. A new line snapshots the current price and tax rate.
-pub async fn change(conn: &mut AnyConnection, store_id: &str, cart: &Cart, product_id: &str, change: Change) -> Result<(), CartError> {
+async fn change(conn: &mut AnyConnection, store_id: &str, cart: &Cart, product_id: &str, change: Change) -> Result<(), CartError> {
     let existing = cart.lines.iter().find(|l| l.product_id == product_id).map(|l| l.quantity);
     let quantity = match change {
         Change::Add(n) => existing.unwrap_or(0).saturating_add(n),
@@ -136,12 +174,6 @@ pub async fn change(conn: &mut AnyConnection, store_id: &str, cart: &Cart, produ
         .await?;
     }
     touch(conn, &cart.id).await
-}
-
-/// Empties the cart.
-pub async fn clear(conn: &mut AnyConnection, cart_id: &str) -> Result<(), CartError> {
-    sqlx::query("DELETE FROM cart_items WHERE cart_id = $1").bind(cart_id).execute(&mut *conn).await?;
-    touch(conn, cart_id).await
 }
 
 async fn touch(conn: &mut AnyConnection, cart_id: &str) -> Result<(), CartError> {

@@ -2,7 +2,7 @@
 //! minor units; a percentage is in hundredths of a percent. A coupon is counted only when an
 //! order using it is placed.
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Db, Row};
 use feria_domain::coupon::Discount;
 use feria_domain::{ids::new_id, time};
 
@@ -129,14 +129,34 @@ pub struct ListFilter {
     pub include_expired: bool,
 }
 
+/// Why a coupon could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CouponError {
+    #[error("no such coupon in the store")]
+    NotFound,
+    #[error("coupon code taken")]
+    CodeTaken,
+    /// Deleting for good a coupon orders applied.
+    #[error("the coupon was used by orders")]
+    InUse,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A unique or foreign-key violation as the error it means.
+fn violation(err: sqlx::Error) -> CouponError {
+    if feria_db::is_unique_violation(&err) {
+        CouponError::CodeTaken
+    } else if feria_db::is_foreign_key_violation(&err) {
+        CouponError::InUse
+    } else {
+        CouponError::Database(err)
+    }
+}
+
 /// One page of the store's coupons, newest first, with the total.
-pub async fn list(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    filter: ListFilter,
-    limit: i64,
-    offset: i64,
-) -> Result<(i64, Vec<Coupon>), sqlx::Error> {
+pub async fn page(db: &Db, store_id: &str, filter: ListFilter, limit: i64, offset: i64) -> Result<(i64, Vec<Coupon>), CouponError> {
+    let mut conn = db.reader().acquire().await?;
     let condition = "store_id = $1 AND ($2 = -1 OR is_active = $2) AND ($3 = 1 OR expires_at IS NULL OR expires_at > $4)";
     let active = filter.active.map_or(-1, i64::from);
     let include_expired = feria_db::flag(filter.include_expired);
@@ -149,8 +169,15 @@ pub async fn list(
         .fetch_one(&mut *conn)
         .await?;
     let sql = format!("{} WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6", select(USES));
-    let rows =
-        sqlx::query(&sql).bind(store_id).bind(active).bind(include_expired).bind(&now).bind(limit).bind(offset).fetch_all(conn).await?;
+    let rows = sqlx::query(&sql)
+        .bind(store_id)
+        .bind(active)
+        .bind(include_expired)
+        .bind(&now)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
 
@@ -158,6 +185,11 @@ pub async fn list(
 pub async fn find(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<Coupon>, sqlx::Error> {
     let sql = format!("{} WHERE id = $1 AND store_id = $2", select(USES));
     sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
+/// The store's coupon `id` (a use case: not finding it is an error).
+pub async fn get(db: &Db, store_id: &str, id: &str) -> Result<Coupon, CouponError> {
+    find(&mut *db.reader().acquire().await?, store_id, id).await?.ok_or(CouponError::NotFound)
 }
 
 /// The store's coupon with this code (ignoring case), for checkout: its `used_count` is counted
@@ -168,6 +200,22 @@ pub async fn find_by_code(conn: &mut AnyConnection, store_id: &str, code: &str) 
     let uses = format!("CASE WHEN usage_limit IS NULL THEN 0 ELSE {USES} END");
     let sql = format!("{} WHERE code = $1 AND store_id = $2", select(&uses));
     sqlx::query(&sql).bind(code.trim().to_uppercase()).bind(store_id).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
+/// A code checked at checkout: its coupon, and what it takes off the order or why it cannot
+/// be used now.
+pub struct CodeCheck {
+    pub coupon: Coupon,
+    /// The discount on the order's amount (0 without one), in minor units.
+    pub outcome: Result<i64, Refusal>,
+}
+
+/// Checks the store's coupon `code` for an order of `amount` (minor units); `None` when the
+/// store has no such code.
+pub async fn check_code(db: &Db, store_id: &str, code: &str, amount: Option<i64>) -> Result<Option<CodeCheck>, sqlx::Error> {
+    let Some(coupon) = find_by_code(&mut *db.reader().acquire().await?, store_id, code).await? else { return Ok(None) };
+    let outcome = coupon.check(amount, &time::to_db(time::now())).map(|()| amount.map_or(0, |a| coupon.discount().amount_off(a)));
+    Ok(Some(CodeCheck { coupon, outcome }))
 }
 
 /// The fields of a coupon (already validated); `None` keeps the current value. For the
@@ -185,9 +233,9 @@ pub struct CouponFields {
     pub expires_at: Option<Option<String>>,
 }
 
-/// Creates a coupon (`code`, `discount_type` and `discount_value` set); a taken code is a
-/// unique violation.
-pub async fn create(conn: &mut AnyConnection, store_id: &str, f: CouponFields) -> Result<Coupon, sqlx::Error> {
+/// Creates a coupon (`code`, `discount_type` and `discount_value` set).
+pub async fn create(db: &Db, store_id: &str, f: CouponFields) -> Result<Coupon, CouponError> {
+    let mut tx = db.begin().await?;
     let id = new_id();
     sqlx::query(&format!("INSERT INTO coupons ({COLUMNS}, store_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)"))
         .bind(&id)
@@ -202,13 +250,32 @@ pub async fn create(conn: &mut AnyConnection, store_id: &str, f: CouponFields) -
         .bind(f.expires_at.flatten())
         .bind(time::to_db(time::now()))
         .bind(store_id)
-        .execute(&mut *conn)
-        .await?;
-    find(conn, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)
+        .execute(&mut *tx)
+        .await
+        .map_err(violation)?;
+    let created = find(&mut tx, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    Ok(created)
 }
 
-/// `changes` applied to `current`: what an update would store (to validate before writing).
-pub fn merged(current: &Coupon, changes: &CouponFields) -> Coupon {
+/// Updates the store's coupon `id` with the changes `validate` makes of it as it is, read in
+/// the update's transaction (the rules of a coupon depend on the fields it keeps).
+pub async fn update<E: From<CouponError>>(
+    db: &Db,
+    store_id: &str,
+    id: &str,
+    validate: impl FnOnce(&Coupon) -> Result<CouponFields, E>,
+) -> Result<Coupon, E> {
+    let mut tx = db.begin().await.map_err(CouponError::from)?;
+    let current = find(&mut tx, store_id, id).await.map_err(CouponError::from)?.ok_or(CouponError::NotFound)?;
+    let changes = validate(&current)?;
+    let saved = save(&mut tx, store_id, &merged(&current, &changes)).await?;
+    tx.commit().await.map_err(CouponError::from)?;
+    Ok(saved)
+}
+
+/// `changes` applied to `current`: what an update stores.
+fn merged(current: &Coupon, changes: &CouponFields) -> Coupon {
     Coupon {
         code: changes.code.clone().unwrap_or_else(|| current.code.clone()),
         description: changes.description.clone().unwrap_or_else(|| current.description.clone()),
@@ -224,7 +291,7 @@ pub fn merged(current: &Coupon, changes: &CouponFields) -> Coupon {
 }
 
 /// Stores `coupon` (from [`merged`]) over the row with its id.
-pub async fn save(conn: &mut AnyConnection, store_id: &str, coupon: &Coupon) -> Result<Coupon, sqlx::Error> {
+async fn save(conn: &mut AnyConnection, store_id: &str, coupon: &Coupon) -> Result<Coupon, CouponError> {
     sqlx::query(
         "UPDATE coupons SET code = $1, description = $2, discount_type = $3, discount_value = $4, min_order_amount = $5,
          max_discount_amount = $6, usage_limit = $7, is_active = $8, expires_at = $9, updated_at = $10 WHERE id = $11 AND store_id = $12",
@@ -242,17 +309,24 @@ pub async fn save(conn: &mut AnyConnection, store_id: &str, coupon: &Coupon) -> 
     .bind(&coupon.id)
     .bind(store_id)
     .execute(&mut *conn)
-    .await?;
-    find(conn, store_id, &coupon.id).await?.ok_or(sqlx::Error::RowNotFound)
+    .await
+    .map_err(violation)?;
+    Ok(find(conn, store_id, &coupon.id).await?.ok_or(sqlx::Error::RowNotFound)?)
 }
 
-/// Deletes the store's coupon `id` for good (`force`), or only deactivates it. False when there
-/// is no such coupon.
-pub async fn delete(conn: &mut AnyConnection, store_id: &str, id: &str, force: bool) -> Result<bool, sqlx::Error> {
+/// Deletes the store's coupon `id` for good (`force`; refused once orders applied it), or only
+/// deactivates it.
+pub async fn delete(db: &Db, store_id: &str, id: &str, force: bool) -> Result<(), CouponError> {
     let sql = if force {
         "DELETE FROM coupons WHERE id = $1 AND store_id = $2"
     } else {
         "UPDATE coupons SET is_active = 0 WHERE id = $1 AND store_id = $2"
     };
-    Ok(sqlx::query(sql).bind(id).bind(store_id).execute(conn).await?.rows_affected() == 1)
+    let mut tx = db.begin().await?;
+    let done = sqlx::query(sql).bind(id).bind(store_id).execute(&mut *tx).await.map_err(violation)?;
+    if done.rows_affected() != 1 {
+        return Err(CouponError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Customers of a store: registered users (linked by `user_id`, one customer per user and
 //! store) and guests (no user; one per email and store, reused at every checkout).
 
-use feria_db::{AnyConnection, AnyRow, Args, Row};
+use feria_db::{AnyConnection, AnyRow, Args, Db, Row};
 use feria_domain::{ids::new_id, time};
 
 use crate::services::geography::{self, Neighborhood};
@@ -46,14 +46,19 @@ async fn from_rows(conn: &mut AnyConnection, store_id: &str, rows: Vec<AnyRow>) 
     Ok(customers)
 }
 
-/// One page of the store's customers (of one neighborhood, when given) by name, with the total.
-pub async fn list(
-    conn: &mut AnyConnection,
+/// One page of the store's customers (of its neighborhood `neighborhood_id`, when given) by
+/// name, with the total.
+pub async fn page(
+    db: &Db,
     store_id: &str,
     neighborhood_id: Option<&str>,
     limit: i64,
     offset: i64,
-) -> Result<(i64, Vec<Customer>), sqlx::Error> {
+) -> Result<(i64, Vec<Customer>), CustomerError> {
+    let mut conn = db.reader().acquire().await?;
+    if let Some(id) = neighborhood_id {
+        geography::find_neighborhood(&mut conn, store_id, id).await?.ok_or(CustomerError::NeighborhoodNotFound)?;
+    }
     let condition = "store_id = $1 AND ($2 = '' OR neighborhood_id = $2)";
     let neighborhood = neighborhood_id.unwrap_or("");
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM customers WHERE {condition}"))
@@ -63,7 +68,12 @@ pub async fn list(
         .await?;
     let sql = format!("SELECT {COLUMNS} FROM customers WHERE {condition} ORDER BY name, id LIMIT $3 OFFSET $4");
     let rows = sqlx::query(&sql).bind(store_id).bind(neighborhood).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
-    Ok((total, from_rows(conn, store_id, rows).await?))
+    Ok((total, from_rows(&mut conn, store_id, rows).await?))
+}
+
+/// The store's customer found by `lookup` (a use case: not finding it is an error).
+pub async fn get(db: &Db, store_id: &str, lookup: Lookup<'_>) -> Result<Customer, CustomerError> {
+    find(&mut *db.reader().acquire().await?, store_id, lookup).await?.ok_or(CustomerError::NotFound)
 }
 
 /// How a customer is looked up.
@@ -100,9 +110,14 @@ pub struct CustomerFields {
     pub user_id: Option<Option<String>>,
 }
 
-/// Why a customer could not be written.
+/// Why a customer could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerError {
+    #[error("no such customer in the store")]
+    NotFound,
+    /// Listing by a neighborhood the store does not have.
+    #[error("no such neighborhood to list by")]
+    NeighborhoodNotFound,
     #[error("no such neighborhood in the store")]
     UnknownNeighborhood,
     #[error("no such user")]
@@ -110,6 +125,9 @@ pub enum CustomerError {
     /// The user already is a customer of the store, or a guest with that email exists.
     #[error("already a customer")]
     Taken,
+    /// The customer has orders.
+    #[error("the customer is in use")]
+    InUse,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -126,12 +144,21 @@ async fn check_references(conn: &mut AnyConnection, store_id: &str, f: &Customer
     Ok(())
 }
 
-fn taken(err: sqlx::Error) -> CustomerError {
-    if feria_db::is_unique_violation(&err) { CustomerError::Taken } else { CustomerError::Database(err) }
+/// A unique or foreign-key violation as the error it means.
+fn violation(err: sqlx::Error) -> CustomerError {
+    if feria_db::is_unique_violation(&err) {
+        CustomerError::Taken
+    } else if feria_db::is_foreign_key_violation(&err) {
+        CustomerError::InUse
+    } else {
+        CustomerError::Database(err)
+    }
 }
 
 /// Creates a customer (`name` and `email` set).
-pub async fn create(conn: &mut AnyConnection, store_id: &str, f: CustomerFields) -> Result<Customer, CustomerError> {
+pub async fn create(db: &Db, store_id: &str, f: CustomerFields) -> Result<Customer, CustomerError> {
+    let mut tx = db.begin().await?;
+    let conn = &mut *tx;
     check_references(conn, store_id, &f).await?;
     let id = new_id();
     let user_id = f.user_id.flatten();
@@ -151,13 +178,17 @@ pub async fn create(conn: &mut AnyConnection, store_id: &str, f: CustomerFields)
     .bind(store_id)
     .execute(&mut *conn)
     .await
-    .map_err(taken)?;
-    Ok(find(conn, store_id, Lookup::Id(&id)).await?.ok_or(sqlx::Error::RowNotFound)?)
+    .map_err(violation)?;
+    let created = find(conn, store_id, Lookup::Id(&id)).await?.ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    Ok(created)
 }
 
-/// Applies `f` to the store's customer `id`; `None` when there is no such customer.
-pub async fn update(conn: &mut AnyConnection, store_id: &str, id: &str, f: CustomerFields) -> Result<Option<Customer>, CustomerError> {
-    let Some(current) = find(conn, store_id, Lookup::Id(id)).await? else { return Ok(None) };
+/// Applies `f` to the store's customer `id`.
+pub async fn update(db: &Db, store_id: &str, id: &str, f: CustomerFields) -> Result<Customer, CustomerError> {
+    let mut tx = db.begin().await?;
+    let conn = &mut *tx;
+    let current = find(conn, store_id, Lookup::Id(id)).await?.ok_or(CustomerError::NotFound)?;
     check_references(conn, store_id, &f).await?;
     let user_id = f.user_id.unwrap_or(current.user_id);
     sqlx::query(
@@ -177,15 +208,26 @@ pub async fn update(conn: &mut AnyConnection, store_id: &str, id: &str, f: Custo
     .bind(store_id)
     .execute(&mut *conn)
     .await
-    .map_err(taken)?;
-    Ok(find(conn, store_id, Lookup::Id(id)).await?)
+    .map_err(violation)?;
+    let updated = find(conn, store_id, Lookup::Id(id)).await?.ok_or(CustomerError::NotFound)?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
-/// Deletes the store's customer `id`; false when there is none. One with orders fails with a
-/// foreign-key violation.
-pub async fn delete(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM customers WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?.rows_affected()
-        == 1)
+/// Deletes the store's customer `id`; refused once it has orders.
+pub async fn delete(db: &Db, store_id: &str, id: &str) -> Result<(), CustomerError> {
+    let mut tx = db.begin().await?;
+    let deleted = sqlx::query("DELETE FROM customers WHERE id = $1 AND store_id = $2")
+        .bind(id)
+        .bind(store_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(violation)?;
+    if deleted.rows_affected() != 1 {
+        return Err(CustomerError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The store's customer of user `user_id`, created from the user's account the first time

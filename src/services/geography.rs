@@ -1,7 +1,7 @@
 //! Cities and their neighborhoods, per store: where a store delivers and where its customers
 //! live. Names are unique ignoring case: cities within the store, neighborhoods within a city.
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Db, Row};
 use feria_domain::{ids::new_id, time};
 
 use crate::services::name_key;
@@ -46,13 +46,48 @@ pub struct PlaceChanges {
     pub city_id: Option<String>,
 }
 
-/// Why a neighborhood could not be written.
+/// Why a place could not be read or written.
 #[derive(Debug, thiserror::Error)]
-pub enum PlaceError {
+pub enum GeographyError {
     #[error("no such city in the store")]
+    CityNotFound,
+    #[error("no such neighborhood in the store")]
+    NeighborhoodNotFound,
+    /// The city a neighborhood should be in is not one of the store's.
+    #[error("unknown city for the neighborhood")]
     UnknownCity,
+    #[error("city name taken")]
+    CityTaken,
+    #[error("the city has neighborhoods")]
+    CityInUse,
+    #[error("neighborhood name taken in the city")]
+    NeighborhoodTaken,
+    #[error("the neighborhood has customers or addresses")]
+    NeighborhoodInUse,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// A duplicate name or a remaining reference, as a city error.
+fn city_violation(err: sqlx::Error) -> GeographyError {
+    if feria_db::is_unique_violation(&err) {
+        GeographyError::CityTaken
+    } else if feria_db::is_foreign_key_violation(&err) {
+        GeographyError::CityInUse
+    } else {
+        GeographyError::Database(err)
+    }
+}
+
+/// A duplicate name or a remaining reference, as a neighborhood error.
+fn neighborhood_violation(err: sqlx::Error) -> GeographyError {
+    if feria_db::is_unique_violation(&err) {
+        GeographyError::NeighborhoodTaken
+    } else if feria_db::is_foreign_key_violation(&err) {
+        GeographyError::NeighborhoodInUse
+    } else {
+        GeographyError::Database(err)
+    }
 }
 
 const CITY_COLUMNS: &str = "c.id, c.name, c.description, c.is_active, c.created_at, c.updated_at";
@@ -84,27 +119,35 @@ fn neighborhood_from(row: &AnyRow) -> Result<Neighborhood, sqlx::Error> {
 }
 
 /// One page of the store's cities by name, with the total.
-pub async fn list_cities(conn: &mut AnyConnection, store_id: &str, limit: i64, offset: i64) -> Result<(i64, Vec<City>), sqlx::Error> {
+pub async fn cities(db: &Db, store_id: &str, limit: i64, offset: i64) -> Result<(i64, Vec<City>), GeographyError> {
+    let mut conn = db.reader().acquire().await?;
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cities WHERE store_id = $1").bind(store_id).fetch_one(&mut *conn).await?;
     let sql = format!("SELECT {CITY_COLUMNS} FROM cities c WHERE c.store_id = $1 ORDER BY c.name_key, c.id LIMIT $2 OFFSET $3");
-    let rows = sqlx::query(&sql).bind(store_id).bind(limit).bind(offset).fetch_all(conn).await?;
+    let rows = sqlx::query(&sql).bind(store_id).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
     Ok((total, rows.iter().map(city_from).collect::<Result<_, _>>()?))
 }
 
-/// The store's city `id`.
-pub async fn find_city(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<City>, sqlx::Error> {
+/// The store's city `id`, if any.
+async fn find_city(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<City>, sqlx::Error> {
     let sql = format!("SELECT {CITY_COLUMNS} FROM cities c WHERE c.id = $1 AND c.store_id = $2");
     sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(conn).await?.as_ref().map(city_from).transpose()
 }
 
-/// The store's city called `name` (ignoring case and surrounding spaces).
-pub async fn find_city_by_name(conn: &mut AnyConnection, store_id: &str, name: &str) -> Result<Option<City>, sqlx::Error> {
-    let sql = format!("SELECT {CITY_COLUMNS} FROM cities c WHERE c.store_id = $1 AND c.name_key = $2");
-    sqlx::query(&sql).bind(store_id).bind(name_key(name)).fetch_optional(conn).await?.as_ref().map(city_from).transpose()
+/// The store's city `id`.
+pub async fn city(db: &Db, store_id: &str, id: &str) -> Result<City, GeographyError> {
+    find_city(&mut *db.reader().acquire().await?, store_id, id).await?.ok_or(GeographyError::CityNotFound)
 }
 
-/// Creates a city; a duplicate name is a unique violation.
-pub async fn create_city(conn: &mut AnyConnection, store_id: &str, new: NewPlace) -> Result<City, sqlx::Error> {
+/// The store's city called `name` (ignoring case and surrounding spaces).
+pub async fn city_named(db: &Db, store_id: &str, name: &str) -> Result<City, GeographyError> {
+    let sql = format!("SELECT {CITY_COLUMNS} FROM cities c WHERE c.store_id = $1 AND c.name_key = $2");
+    let row = sqlx::query(&sql).bind(store_id).bind(name_key(name)).fetch_optional(db.reader()).await?;
+    Ok(city_from(&row.ok_or(GeographyError::CityNotFound)?)?)
+}
+
+/// Creates a city in the store.
+pub async fn create_city(db: &Db, store_id: &str, new: NewPlace) -> Result<City, GeographyError> {
+    let mut tx = db.begin().await?;
     let id = new_id();
     sqlx::query(
         "INSERT INTO cities (id, store_id, name, name_key, description, is_active, created_at, updated_at)
@@ -117,14 +160,18 @@ pub async fn create_city(conn: &mut AnyConnection, store_id: &str, new: NewPlace
     .bind(&new.description)
     .bind(feria_db::flag(new.is_active))
     .bind(time::to_db(time::now()))
-    .execute(&mut *conn)
-    .await?;
-    find_city(conn, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)
+    .execute(&mut *tx)
+    .await
+    .map_err(city_violation)?;
+    let city = find_city(&mut tx, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    Ok(city)
 }
 
-/// Applies `changes` to the store's city `id`; `None` when there is no such city.
-pub async fn update_city(conn: &mut AnyConnection, store_id: &str, id: &str, changes: PlaceChanges) -> Result<Option<City>, sqlx::Error> {
-    let Some(current) = find_city(conn, store_id, id).await? else { return Ok(None) };
+/// Applies `changes` to the store's city `id`.
+pub async fn update_city(db: &Db, store_id: &str, id: &str, changes: PlaceChanges) -> Result<City, GeographyError> {
+    let mut tx = db.begin().await?;
+    let current = find_city(&mut tx, store_id, id).await?.ok_or(GeographyError::CityNotFound)?;
     let name = changes.name.unwrap_or(current.name);
     sqlx::query(
         "UPDATE cities SET name = $1, name_key = $2, description = $3, is_active = $4, updated_at = $5 WHERE id = $6 AND store_id = $7",
@@ -136,25 +183,43 @@ pub async fn update_city(conn: &mut AnyConnection, store_id: &str, id: &str, cha
     .bind(time::to_db(time::now()))
     .bind(id)
     .bind(store_id)
-    .execute(&mut *conn)
-    .await?;
-    find_city(conn, store_id, id).await
+    .execute(&mut *tx)
+    .await
+    .map_err(city_violation)?;
+    let city = find_city(&mut tx, store_id, id).await?.ok_or(GeographyError::CityNotFound)?;
+    tx.commit().await?;
+    Ok(city)
 }
 
-/// Deletes the store's city `id`; false when there is none. A city with neighborhoods fails
-/// with a foreign-key violation.
-pub async fn delete_city(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM cities WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?.rows_affected() == 1)
+/// Deletes the store's city `id`; refused while it has neighborhoods.
+pub async fn delete_city(db: &Db, store_id: &str, id: &str) -> Result<(), GeographyError> {
+    let mut tx = db.begin().await?;
+    let deleted = sqlx::query("DELETE FROM cities WHERE id = $1 AND store_id = $2")
+        .bind(id)
+        .bind(store_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(city_violation)?;
+    if deleted.rows_affected() != 1 {
+        return Err(GeographyError::CityNotFound);
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
-/// One page of the store's neighborhoods (of one city, when given) by name, with the total.
-pub async fn list_neighborhoods(
-    conn: &mut AnyConnection,
+/// One page of the store's neighborhoods (of its city `city_id`, when given) by city and name,
+/// with the total.
+pub async fn neighborhoods(
+    db: &Db,
     store_id: &str,
     city_id: Option<&str>,
     limit: i64,
     offset: i64,
-) -> Result<(i64, Vec<Neighborhood>), sqlx::Error> {
+) -> Result<(i64, Vec<Neighborhood>), GeographyError> {
+    let mut conn = db.reader().acquire().await?;
+    if let Some(city_id) = city_id {
+        find_city(&mut conn, store_id, city_id).await?.ok_or(GeographyError::CityNotFound)?;
+    }
     let filter = "n.store_id = $1 AND ($2 = '' OR n.city_id = $2)";
     let city = city_id.unwrap_or("");
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM neighborhoods n WHERE {filter}"))
@@ -163,7 +228,7 @@ pub async fn list_neighborhoods(
         .fetch_one(&mut *conn)
         .await?;
     let sql = format!("{NEIGHBORHOOD_SELECT} WHERE {filter} ORDER BY c.name_key, n.name_key, n.id LIMIT $3 OFFSET $4");
-    let rows = sqlx::query(&sql).bind(store_id).bind(city).bind(limit).bind(offset).fetch_all(conn).await?;
+    let rows = sqlx::query(&sql).bind(store_id).bind(city).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
     Ok((total, rows.iter().map(neighborhood_from).collect::<Result<_, _>>()?))
 }
 
@@ -171,6 +236,11 @@ pub async fn list_neighborhoods(
 pub async fn find_neighborhood(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<Neighborhood>, sqlx::Error> {
     let sql = format!("{NEIGHBORHOOD_SELECT} WHERE n.id = $1 AND n.store_id = $2");
     sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(conn).await?.as_ref().map(neighborhood_from).transpose()
+}
+
+/// The store's neighborhood `id` (a use case: not finding it is an error).
+pub async fn neighborhood(db: &Db, store_id: &str, id: &str) -> Result<Neighborhood, GeographyError> {
+    find_neighborhood(&mut *db.reader().acquire().await?, store_id, id).await?.ok_or(GeographyError::NeighborhoodNotFound)
 }
 
 /// The store's neighborhoods with `ids` (unknown ones left out), by id, in one query.
@@ -191,22 +261,15 @@ pub async fn neighborhoods_by_id(
     Ok(found.into_iter().map(|n| (n.id.clone(), n)).collect())
 }
 
-async fn check_city(conn: &mut AnyConnection, store_id: &str, city_id: &str) -> Result<(), PlaceError> {
-    match find_city(conn, store_id, city_id).await? {
-        Some(_) => Ok(()),
-        None => Err(PlaceError::UnknownCity),
-    }
+/// Whether `city_id` is one of the store's cities.
+async fn check_city(conn: &mut AnyConnection, store_id: &str, city_id: &str) -> Result<(), GeographyError> {
+    find_city(conn, store_id, city_id).await?.map(drop).ok_or(GeographyError::UnknownCity)
 }
 
-/// Creates a neighborhood in the store's city `city_id`; a duplicate name in that city is a
-/// unique violation.
-pub async fn create_neighborhood(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    city_id: &str,
-    new: NewPlace,
-) -> Result<Neighborhood, PlaceError> {
-    check_city(conn, store_id, city_id).await?;
+/// Creates a neighborhood in the store's city `city_id`.
+pub async fn create_neighborhood(db: &Db, store_id: &str, city_id: &str, new: NewPlace) -> Result<Neighborhood, GeographyError> {
+    let mut tx = db.begin().await?;
+    check_city(&mut tx, store_id, city_id).await?;
     let id = new_id();
     sqlx::query(
         "INSERT INTO neighborhoods (id, store_id, city_id, name, name_key, description, is_active, created_at, updated_at)
@@ -220,21 +283,20 @@ pub async fn create_neighborhood(
     .bind(&new.description)
     .bind(feria_db::flag(new.is_active))
     .bind(time::to_db(time::now()))
-    .execute(&mut *conn)
-    .await?;
-    Ok(find_neighborhood(conn, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)?)
+    .execute(&mut *tx)
+    .await
+    .map_err(neighborhood_violation)?;
+    let created = find_neighborhood(&mut tx, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    Ok(created)
 }
 
-/// Applies `changes` to the store's neighborhood `id`; `None` when there is no such neighborhood.
-pub async fn update_neighborhood(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    id: &str,
-    changes: PlaceChanges,
-) -> Result<Option<Neighborhood>, PlaceError> {
-    let Some(current) = find_neighborhood(conn, store_id, id).await? else { return Ok(None) };
+/// Applies `changes` to the store's neighborhood `id`, possibly moving it to another city.
+pub async fn update_neighborhood(db: &Db, store_id: &str, id: &str, changes: PlaceChanges) -> Result<Neighborhood, GeographyError> {
+    let mut tx = db.begin().await?;
+    let current = find_neighborhood(&mut tx, store_id, id).await?.ok_or(GeographyError::NeighborhoodNotFound)?;
     let city_id = changes.city_id.unwrap_or(current.city.id);
-    check_city(conn, store_id, &city_id).await?;
+    check_city(&mut tx, store_id, &city_id).await?;
     let name = changes.name.unwrap_or(current.name);
     sqlx::query(
         "UPDATE neighborhoods SET city_id = $1, name = $2, name_key = $3, description = $4, is_active = $5, updated_at = $6
@@ -248,14 +310,26 @@ pub async fn update_neighborhood(
     .bind(time::to_db(time::now()))
     .bind(id)
     .bind(store_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(find_neighborhood(conn, store_id, id).await?)
+    .execute(&mut *tx)
+    .await
+    .map_err(neighborhood_violation)?;
+    let updated = find_neighborhood(&mut tx, store_id, id).await?.ok_or(GeographyError::NeighborhoodNotFound)?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
-/// Deletes the store's neighborhood `id`; false when there is none. One still referenced (by
-/// customers or addresses) fails with a foreign-key violation.
-pub async fn delete_neighborhood(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM neighborhoods WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?;
-    Ok(deleted.rows_affected() == 1)
+/// Deletes the store's neighborhood `id`; refused while customers or addresses use it.
+pub async fn delete_neighborhood(db: &Db, store_id: &str, id: &str) -> Result<(), GeographyError> {
+    let mut tx = db.begin().await?;
+    let deleted = sqlx::query("DELETE FROM neighborhoods WHERE id = $1 AND store_id = $2")
+        .bind(id)
+        .bind(store_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(neighborhood_violation)?;
+    if deleted.rows_affected() != 1 {
+        return Err(GeographyError::NeighborhoodNotFound);
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod addresses;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod coupons;
 pub mod customers;
 pub mod effects;
@@ -14,6 +15,7 @@ pub mod identity;
 pub mod order_edits;
 pub mod order_expiry;
 pub mod order_notifications;
+pub mod order_status_change;
 pub mod order_statuses;
 pub mod order_workflow;
 pub mod order_writes;

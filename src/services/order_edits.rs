@@ -14,9 +14,12 @@ use feria_db::AnyConnection;
 use feria_domain::pricing;
 use feria_domain::time;
 
+use crate::app::App;
 use crate::services::catalog::products;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, Refusal};
+use crate::services::effects::{Done, Effects};
+use crate::services::identity::caller::Caller;
 use crate::services::order_writes::{self, SoldLine, StatusEntry, StockMove};
 use crate::services::orders::{self, Order, OrderError, RequestedLine, ShippingAddress};
 
@@ -65,7 +68,7 @@ pub struct OrderChanges {
 }
 
 /// Who edits: an admin (PENDING or CONFIRMED) or the user who placed it (PENDING only).
-pub enum Editor<'a> {
+enum Editor<'a> {
     Admin(&'a str),
     Owner(&'a str),
 }
@@ -79,8 +82,25 @@ pub struct Edited {
     pub warnings: Vec<String>,
 }
 
-/// Applies `changes` to the store's order `order_id`.
-pub async fn edit(
+/// Applies `changes` to the store's order `order_id` for `caller`: an admin edits any order of
+/// the store while it is PENDING or CONFIRMED, a buyer their own while it is PENDING.
+pub async fn edit_order(
+    app: &App,
+    caller: &Caller,
+    store: &Store,
+    order_id: &str,
+    changes: OrderChanges,
+) -> Result<Done<Edited>, OrderError> {
+    let editor = if caller.is_admin() { Editor::Admin(&caller.id) } else { Editor::Owner(&caller.id) };
+    let mut tx = app.db.begin().await?;
+    let edited = edit(&mut tx, store, order_id, editor, changes).await?;
+    tx.commit().await?;
+    let effects = Effects { stock_changed: edited.products.clone(), ..Effects::default() };
+    Ok(Done::new(edited, effects))
+}
+
+/// Applies `changes` inside the caller's transaction.
+async fn edit(
     conn: &mut AnyConnection,
     store: &Store,
     order_id: &str,

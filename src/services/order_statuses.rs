@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Db, Row};
 use feria_domain::{ids::new_id, time};
 
 /// A status as embedded in what refers to it (a payment method, a new order).
@@ -119,6 +119,11 @@ pub async fn list(
     Ok((total, with_transitions(conn, store_id, statuses).await?))
 }
 
+/// One page of the store's statuses in display order, with the total.
+pub async fn page(db: &Db, store_id: &str, filter: Filter, limit: i64, offset: i64) -> Result<(i64, Vec<OrderStatus>), StatusError> {
+    Ok(list(&mut *db.reader().acquire().await?, store_id, filter, limit, offset).await?)
+}
+
 /// How a status (or a payment method, by id or code) is looked up.
 pub enum Key<'a> {
     Id(&'a str),
@@ -136,6 +141,12 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, key: Key<'_>) -> Res
     let sql = format!("SELECT {COLUMNS} FROM order_statuses WHERE store_id = $1 AND {condition}");
     let Some(row) = sqlx::query(&sql).bind(store_id).bind(value).fetch_optional(&mut *conn).await? else { return Ok(None) };
     Ok(with_transitions(conn, store_id, vec![from_row(&row)?]).await?.pop())
+}
+
+/// The store's status with this id or code, or its default (a use case: not finding it is an
+/// error).
+pub async fn get(db: &Db, store_id: &str, key: Key<'_>) -> Result<OrderStatus, StatusError> {
+    find(&mut *db.reader().acquire().await?, store_id, key).await?.ok_or(StatusError::NotFound)
 }
 
 /// The shortest way through the store's workflow from status `from_id` to the active status
@@ -201,17 +212,35 @@ pub struct StatusFields {
     pub can_transition_to: Option<Vec<String>>,
 }
 
-/// Why a status could not be written.
+/// Why a status could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
+    #[error("no such status in the store")]
+    NotFound,
     #[error("unknown transition target {0}")]
     UnknownTarget(String),
     #[error("a status cannot lead to itself")]
     SelfTransition,
     #[error("the default status must stay active and default until another one is made default")]
     DefaultRequired,
+    #[error("status code taken")]
+    CodeTaken,
+    /// Orders or payment methods still refer to it.
+    #[error("the status is in use")]
+    InUse,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl StatusError {
+    /// A unique or foreign-key violation as the error it means.
+    fn violation(self) -> StatusError {
+        match self {
+            StatusError::Database(e) if feria_db::is_unique_violation(&e) => StatusError::CodeTaken,
+            StatusError::Database(e) if feria_db::is_foreign_key_violation(&e) => StatusError::InUse,
+            other => other,
+        }
+    }
 }
 
 /// Resolves codes or ids to the store's status ids, in the given order, without repeats.
@@ -255,8 +284,16 @@ async fn clear_default(conn: &mut AnyConnection, store_id: &str, except: &str) -
     Ok(())
 }
 
-/// Creates a status (`code` and `name` must be set); a taken code is a unique violation.
-pub async fn create(conn: &mut AnyConnection, store_id: &str, fields: StatusFields) -> Result<OrderStatus, StatusError> {
+/// Creates a status (`code` and `name` must be set).
+pub async fn create(db: &Db, store_id: &str, fields: StatusFields) -> Result<OrderStatus, StatusError> {
+    let mut tx = db.begin().await?;
+    let created = insert(&mut tx, store_id, fields).await.map_err(StatusError::violation)?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Inserts a status; a taken code is a unique violation.
+async fn insert(conn: &mut AnyConnection, store_id: &str, fields: StatusFields) -> Result<OrderStatus, StatusError> {
     let targets = resolve_targets(conn, store_id, fields.can_transition_to.as_deref().unwrap_or_default()).await?;
     let position = match fields.position {
         Some(p) => p,
@@ -292,9 +329,17 @@ pub async fn create(conn: &mut AnyConnection, store_id: &str, fields: StatusFiel
     Ok(find(conn, store_id, Key::Id(&id)).await?.ok_or(sqlx::Error::RowNotFound)?)
 }
 
-/// Applies `fields` to the store's status `id`; `None` when there is no such status.
-pub async fn update(conn: &mut AnyConnection, store_id: &str, id: &str, fields: StatusFields) -> Result<Option<OrderStatus>, StatusError> {
-    let Some(current) = find(conn, store_id, Key::Id(id)).await? else { return Ok(None) };
+/// Applies `fields` to the store's status `id`.
+pub async fn update(db: &Db, store_id: &str, id: &str, fields: StatusFields) -> Result<OrderStatus, StatusError> {
+    let mut tx = db.begin().await?;
+    let updated = apply(&mut tx, store_id, id, fields).await.map_err(StatusError::violation)?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Writes `fields` over the store's status `id`; a taken code is a unique violation.
+async fn apply(conn: &mut AnyConnection, store_id: &str, id: &str, fields: StatusFields) -> Result<OrderStatus, StatusError> {
+    let current = find(conn, store_id, Key::Id(id)).await?.ok_or(StatusError::NotFound)?;
     let is_default = fields.is_default.unwrap_or(current.is_default);
     let is_active = fields.is_active.unwrap_or(current.is_active);
     if current.is_default && (!is_default || !is_active) {
@@ -326,30 +371,38 @@ pub async fn update(conn: &mut AnyConnection, store_id: &str, id: &str, fields: 
     if is_default {
         clear_default(conn, store_id, id).await?;
     }
-    Ok(find(conn, store_id, Key::Id(id)).await?)
+    find(conn, store_id, Key::Id(id)).await?.ok_or(StatusError::NotFound)
 }
 
-/// Deletes the store's status `id`; false when there is none. The default status cannot go.
-pub async fn delete(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<bool, StatusError> {
-    let Some(current) = find(conn, store_id, Key::Id(id)).await? else { return Ok(false) };
+/// Deletes the store's status `id`; never the default one, nor one orders still use.
+pub async fn delete(db: &Db, store_id: &str, id: &str) -> Result<(), StatusError> {
+    let mut tx = db.begin().await?;
+    let current = find(&mut tx, store_id, Key::Id(id)).await?.ok_or(StatusError::NotFound)?;
     if current.is_default {
         return Err(StatusError::DefaultRequired);
     }
-    sqlx::query("DELETE FROM order_statuses WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?;
-    Ok(true)
+    sqlx::query("DELETE FROM order_statuses WHERE id = $1 AND store_id = $2")
+        .bind(id)
+        .bind(store_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StatusError::from(e).violation())?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Whether an order may move from status `from` to status `to` (ids or codes) in the store.
-pub async fn can_transition(conn: &mut AnyConnection, store_id: &str, from: &str, to: &str) -> Result<bool, StatusError> {
+pub async fn can_transition(db: &Db, store_id: &str, from: &str, to: &str) -> Result<bool, StatusError> {
+    let mut conn = db.reader().acquire().await?;
     let (Ok(from), Ok(to)) =
-        (resolve_targets(conn, store_id, &[from.to_string()]).await, resolve_targets(conn, store_id, &[to.to_string()]).await)
+        (resolve_targets(&mut conn, store_id, &[from.to_string()]).await, resolve_targets(&mut conn, store_id, &[to.to_string()]).await)
     else {
         return Ok(false);
     };
     let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM order_status_transitions WHERE from_id = $1 AND to_id = $2")
         .bind(&from[0])
         .bind(&to[0])
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
     Ok(found.is_some())
 }

@@ -18,6 +18,9 @@ pub enum StatusChangeError {
     UnknownStatus,
     #[error("transition not allowed from {from}")]
     NotAllowed { from: String, to: String },
+    /// A buyer cancels only while the order is PENDING; after that, the shop does.
+    #[error("a buyer cancels only a pending order")]
+    BuyerCancelsOnlyPending,
     /// Leaving CANCELLED takes the stock again, and there is not enough.
     #[error("not enough stock of {name}")]
     InsufficientStock { name: String, stock: i64 },

@@ -10,9 +10,11 @@ use feria_db::{AnyConnection, AnyRow, Row};
 use feria_domain::pricing::{self, LineInput, Totals};
 use feria_domain::{ids::new_id, time};
 
+use crate::app::App;
 use crate::services::catalog::products;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, Coupon, DiscountType, Refusal};
+use crate::services::identity::caller::Caller;
 use crate::services::order_statuses::{self, Key, StatusRef};
 use crate::services::order_writes::{self, SoldLine};
 use crate::services::{customers, payment_methods};
@@ -78,6 +80,16 @@ pub enum OrderError {
     NotEditable(String),
     #[error("the order's total would pass the maximum")]
     TooLarge,
+    #[error("not one of the buyer's addresses")]
+    UnknownAddress,
+    #[error("the buyer has no saved address")]
+    NoAddress,
+    #[error("no such neighborhood in the store")]
+    UnknownNeighborhood,
+    #[error("a guest order needs the guest's details")]
+    GuestDetailsMissing,
+    #[error("only a signed-in buyer has saved addresses")]
+    SignInForSavedAddress,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -382,6 +394,15 @@ fn order_from(row: &AnyRow, lines: &mut HashMap<String, Vec<OrderLine>>) -> Resu
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
+}
+
+/// The store's order `order_id` as `caller` may see it: their own, or any for an admin. To
+/// anyone else it does not exist.
+pub async fn for_caller(app: &App, caller: &Caller, store_id: &str, order_id: &str) -> Result<Order, OrderError> {
+    find(&mut *app.db.reader().acquire().await?, store_id, order_id)
+        .await?
+        .filter(|o| caller.is_admin() || o.user_id.as_deref() == Some(caller.id.as_str()))
+        .ok_or(OrderError::UnknownOrder)
 }
 
 /// The store's order `id`.

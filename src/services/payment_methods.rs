@@ -1,7 +1,7 @@
 //! Payment methods of a store: how a shopper pays, whether that happens online, whether an admin
 //! may confirm the payment by hand, and the status a new order paid this way starts in.
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Db, Row};
 use feria_domain::{ids::new_id, time};
 
 use crate::services::order_statuses::{self, Filter, Key, StatusRef};
@@ -57,13 +57,8 @@ fn from_row(row: &AnyRow) -> Result<PaymentMethod, sqlx::Error> {
 }
 
 /// One page of the store's methods by code, with the total.
-pub async fn list(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    filter: Filter,
-    limit: i64,
-    offset: i64,
-) -> Result<(i64, Vec<PaymentMethod>), sqlx::Error> {
+pub async fn page(db: &Db, store_id: &str, filter: Filter, limit: i64, offset: i64) -> Result<(i64, Vec<PaymentMethod>), MethodError> {
+    let mut conn = db.reader().acquire().await?;
     let condition = "m.store_id = $1 AND (m.is_active = 1 OR $2 = 0)";
     let active_only = feria_db::flag(filter == Filter::ActiveOnly);
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM payment_methods m WHERE {condition}"))
@@ -72,7 +67,7 @@ pub async fn list(
         .fetch_one(&mut *conn)
         .await?;
     let sql = format!("{SELECT} WHERE {condition} ORDER BY m.code LIMIT $3 OFFSET $4");
-    let rows = sqlx::query(&sql).bind(store_id).bind(active_only).bind(limit).bind(offset).fetch_all(conn).await?;
+    let rows = sqlx::query(&sql).bind(store_id).bind(active_only).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
 
@@ -85,6 +80,11 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, key: Key<'_>) -> Res
     };
     let sql = format!("{SELECT} WHERE m.store_id = $1 AND {condition}");
     sqlx::query(&sql).bind(store_id).bind(value).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
+/// The store's method with this id or code (a use case: not finding it is an error).
+pub async fn get(db: &Db, store_id: &str, key: Key<'_>) -> Result<PaymentMethod, MethodError> {
+    find(&mut *db.reader().acquire().await?, store_id, key).await?.ok_or(MethodError::NotFound)
 }
 
 /// The fields of a method; `None` keeps the current value (on create all but `description`
@@ -101,25 +101,44 @@ pub struct MethodFields {
     pub allows_manual_confirmation: Option<bool>,
 }
 
-/// Why a method could not be written.
+/// Why a method could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum MethodError {
+    #[error("no such payment method in the store")]
+    NotFound,
     #[error("no such order status in the store")]
     UnknownStatus,
+    #[error("payment method code taken")]
+    CodeTaken,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
-async fn status_id(conn: &mut AnyConnection, store_id: &str, key: &str) -> Result<String, MethodError> {
+/// The id of the store's status with id or code `key`.
+async fn status_id(conn: &mut AnyConnection, store_id: &str, key: &str) -> Result<Option<String>, sqlx::Error> {
     if let Some(status) = order_statuses::find(conn, store_id, Key::Id(key)).await? {
-        return Ok(status.id);
+        return Ok(Some(status.id));
     }
-    Ok(order_statuses::find(conn, store_id, Key::Code(key)).await?.ok_or(MethodError::UnknownStatus)?.id)
+    Ok(order_statuses::find(conn, store_id, Key::Code(key)).await?.map(|s| s.id))
 }
 
-/// Creates a method; a taken code is a unique violation.
-pub async fn create(conn: &mut AnyConnection, store_id: &str, fields: MethodFields) -> Result<PaymentMethod, MethodError> {
-    let status = status_id(conn, store_id, fields.default_order_status.as_deref().unwrap_or_default()).await?;
+/// A unique violation as a taken code.
+fn violation(err: sqlx::Error) -> MethodError {
+    if feria_db::is_unique_violation(&err) { MethodError::CodeTaken } else { MethodError::Database(err) }
+}
+
+/// Creates a method in the store.
+pub async fn create(db: &Db, store_id: &str, fields: MethodFields) -> Result<PaymentMethod, MethodError> {
+    let mut tx = db.begin().await?;
+    let key = fields.default_order_status.as_deref().unwrap_or_default();
+    let status = status_id(&mut tx, store_id, key).await?.ok_or(MethodError::UnknownStatus)?;
+    let created = insert(&mut tx, store_id, fields, &status).await.map_err(violation)?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Inserts a method starting orders in status `status_id`; a taken code is a unique violation.
+async fn insert(conn: &mut AnyConnection, store_id: &str, fields: MethodFields, status_id: &str) -> Result<PaymentMethod, sqlx::Error> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO payment_methods (id, store_id, code, name, description, is_active, default_order_status_id, requires_online_payment,
@@ -131,25 +150,21 @@ pub async fn create(conn: &mut AnyConnection, store_id: &str, fields: MethodFiel
     .bind(fields.name.unwrap_or_default())
     .bind(fields.description.unwrap_or_default())
     .bind(feria_db::flag(fields.is_active.unwrap_or(true)))
-    .bind(&status)
+    .bind(status_id)
     .bind(feria_db::flag(fields.requires_online_payment.unwrap_or(false)))
     .bind(feria_db::flag(fields.allows_manual_confirmation.unwrap_or(false)))
     .bind(time::to_db(time::now()))
     .execute(&mut *conn)
     .await?;
-    Ok(find(conn, store_id, Key::Id(&id)).await?.ok_or(sqlx::Error::RowNotFound)?)
+    find(conn, store_id, Key::Id(&id)).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
-/// Applies `fields` to the store's method `id`; `None` when there is no such method.
-pub async fn update(
-    conn: &mut AnyConnection,
-    store_id: &str,
-    id: &str,
-    fields: MethodFields,
-) -> Result<Option<PaymentMethod>, MethodError> {
-    let Some(current) = find(conn, store_id, Key::Id(id)).await? else { return Ok(None) };
+/// Applies `fields` to the store's method `id`.
+pub async fn update(db: &Db, store_id: &str, id: &str, fields: MethodFields) -> Result<PaymentMethod, MethodError> {
+    let mut tx = db.begin().await?;
+    let current = find(&mut tx, store_id, Key::Id(id)).await?.ok_or(MethodError::NotFound)?;
     let status = match fields.default_order_status.as_deref() {
-        Some(key) => status_id(conn, store_id, key).await?,
+        Some(key) => status_id(&mut tx, store_id, key).await?.ok_or(MethodError::UnknownStatus)?,
         None => current.default_order_status.id,
     };
     sqlx::query(
@@ -166,16 +181,21 @@ pub async fn update(
     .bind(time::to_db(time::now()))
     .bind(id)
     .bind(store_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(find(conn, store_id, Key::Id(id)).await?)
+    .execute(&mut *tx)
+    .await
+    .map_err(violation)?;
+    let updated = find(&mut tx, store_id, Key::Id(id)).await?.ok_or(MethodError::NotFound)?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
-/// Deletes the store's method `id` and returns it; `None` when there is no such method.
-pub async fn delete(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<PaymentMethod>, sqlx::Error> {
-    let Some(method) = find(conn, store_id, Key::Id(id)).await? else { return Ok(None) };
-    sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(conn).await?;
-    Ok(Some(method))
+/// Deletes the store's method `id` and returns it as it was.
+pub async fn delete(db: &Db, store_id: &str, id: &str) -> Result<PaymentMethod, MethodError> {
+    let mut tx = db.begin().await?;
+    let method = find(&mut tx, store_id, Key::Id(id)).await?.ok_or(MethodError::NotFound)?;
+    sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND store_id = $2").bind(id).bind(store_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(method)
 }
 
 /// Inserts the default methods into one store; its order statuses must exist.
@@ -186,15 +206,13 @@ pub async fn seed_store(conn: &mut AnyConnection, store_id: &str) -> Result<(), 
             name: Some(name.to_string()),
             description: Some(description.to_string()),
             is_active: Some(true),
-            default_order_status: Some(status.to_string()),
             requires_online_payment: Some(*online),
             allows_manual_confirmation: Some(*manual),
+            ..MethodFields::default()
         };
-        match create(conn, store_id, fields).await {
-            Ok(_) => {}
-            Err(MethodError::Database(e)) => return Err(e),
-            // A store whose admins removed a default status keeps the methods it can have.
-            Err(MethodError::UnknownStatus) => {}
+        // A store whose admins removed a default status keeps the methods it can have.
+        if let Some(status) = status_id(conn, store_id, status).await? {
+            insert(conn, store_id, fields, &status).await?;
         }
     }
     Ok(())

@@ -38,4 +38,5 @@ mod rate_limit;
 mod sales;
 mod sales_edit;
 mod search;
+mod services_direct;
 mod users_admin;

@@ -208,7 +208,7 @@ async fn the_legacy_notification_is_only_a_hint_fetched_from_mercado_pago() {
     let answer = t.client.post(t.url("/api/payments/webhook?topic=merchant_order&id=2866193969")).send().await.unwrap();
     expect_status(answer, StatusCode::OK).await;
     let logs = expect_status(t.get("/api/webhooks?limit=1", Some(&admin)).await, StatusCode::OK).await;
-    assert_eq!(logs["webhooks"][0]["outcome"], "ignored: topic merchant_order");
+    assert_eq!(logs["webhooks"][0]["outcome"], "ignored: event merchant_order");
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ mod group_commit;
 pub mod migrations;
 
 pub use connect::{Backend, Db, PoolStats, backend_of, redact_url};
-pub use errors::{is_foreign_key_violation, is_unique_violation};
+pub use errors::{is_foreign_key_violation, is_unique_violation, unique_violation};
 pub use group_commit::Work;
 pub use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction, any::AnyRow};
 

@@ -648,5 +648,11 @@ mod tests {
         sqlx::query(insert).bind("1").execute(db.writer()).await.unwrap();
         let err = sqlx::query(insert).bind("2").execute(db.writer()).await.unwrap_err();
         assert!(crate::is_unique_violation(&err), "{err}");
+        assert_eq!(crate::unique_violation(&err), Some("users_email_key"));
+        let store = "INSERT INTO stores (id, slug, name, currency, country, tax_inclusive, is_active, is_default, created_at, updated_at)
+                     VALUES ($1, $2, 'S', 'ARS', 'AR', 1, 1, 0, 't', 't')";
+        sqlx::query(store).bind("s1").bind("tienda").execute(db.writer()).await.unwrap();
+        let err = sqlx::query(store).bind("s2").bind("tienda").execute(db.writer()).await.unwrap_err();
+        assert_eq!(crate::unique_violation(&err), Some("stores_slug_key"));
     }
 }

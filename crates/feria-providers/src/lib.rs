@@ -3,6 +3,7 @@
 //! endpoint is configurable so tests can point it at a fake speaking the same protocol.
 
 pub mod email;
+pub mod http;
 pub mod mercadopago;
 pub mod s3;
 pub mod signatures;

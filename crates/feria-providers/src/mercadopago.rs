@@ -145,11 +145,7 @@ pub fn id_text(id: &Value) -> Option<String> {
 impl MercadoPago {
     /// A client whose calls give up after `timeout`.
     pub fn new(base_url: &str, token: &str, timeout: Duration) -> Result<MercadoPago, MpError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| MpError::Unreachable(e.to_string()))?;
+        let http = crate::http::client(timeout).map_err(|e| MpError::Unreachable(e.to_string()))?;
         Ok(MercadoPago { base_url: base_url.trim_end_matches('/').to_string(), token: token.to_string(), http })
     }
 

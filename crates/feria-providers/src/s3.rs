@@ -55,7 +55,7 @@ const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495
 
 impl S3Bucket {
     pub fn new(settings: S3Settings) -> Result<S3Bucket, S3Error> {
-        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).timeout(Duration::from_secs(30)).build()?;
+        let http = crate::http::client(Duration::from_secs(30))?;
         Ok(S3Bucket { settings, http })
     }
 

@@ -81,11 +81,7 @@ pub struct NewIntent<'a> {
 impl Stripe {
     /// A client whose calls give up after `timeout`.
     pub fn new(base_url: &str, secret_key: &str, timeout: Duration) -> Result<Stripe, StripeError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| StripeError::Unreachable(e.to_string()))?;
+        let http = crate::http::client(timeout).map_err(|e| StripeError::Unreachable(e.to_string()))?;
         Ok(Stripe { base_url: base_url.trim_end_matches('/').to_string(), secret_key: secret_key.to_string(), http })
     }
 

@@ -39,11 +39,7 @@ struct Parameters {
 
 impl TelegramBot {
     pub fn new(base_url: &str, token: &str) -> Result<TelegramBot, TelegramError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(20))
-            .build()
-            .map_err(|e| TelegramError::Unreachable(e.without_url().to_string()))?;
+        let http = crate::http::client(Duration::from_secs(20)).map_err(|e| TelegramError::Unreachable(e.without_url().to_string()))?;
         Ok(TelegramBot { base_url: base_url.trim_end_matches('/').to_string(), token: token.to_string(), http })
     }
 

@@ -6,11 +6,10 @@ use feria_domain::roles::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::register::email_conflict;
 use super::{MessageResponse, UserView};
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::validate::Validator;
 use crate::services::identity::users::{self, UserChanges};
@@ -30,7 +29,7 @@ pub struct UserPage {
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
 pub async fn list_users(State(app): State<AppState>, _admin: AdminUser, page: Pagination) -> ApiResult<Json<UserPage>> {
-    let (total, users) = users::list(&mut *app.db.reader().acquire().await?, page.limit, page.offset()).await?;
+    let (total, users) = users::page(&app.db, page.limit, page.offset()).await?;
     Ok(Json(UserPage { total, users: users.into_iter().map(UserView::from).collect() }))
 }
 
@@ -48,10 +47,6 @@ pub struct AdminUpdateUserRequest {
 pub struct UserUpdated {
     pub message: String,
     pub user: UserView,
-}
-
-fn user_not_found() -> ApiError {
-    ApiError::not_found("Usuario no encontrado")
 }
 
 /// Updates a user's name, email or roles.
@@ -87,16 +82,7 @@ pub async fn update_user(
         roles
     });
     v.finish()?;
-    if !feria_domain::ids::is_valid_id(&id) {
-        return Err(user_not_found());
-    }
-    let mut tx = app.db.begin().await?;
-    let user = users::update(&mut tx, &id, UserChanges { name, email, roles, ..Default::default() })
-        .await
-        .map_err(email_conflict)?
-        .ok_or_else(user_not_found)?;
-    tx.commit().await?;
-    app.access.forget(&id);
+    let user = users::edit(&app, &id, UserChanges { name, email, roles, ..UserChanges::default() }).await?;
     Ok(Json(UserUpdated { message: "Usuario actualizado".into(), user: user.into() }))
 }
 
@@ -113,17 +99,6 @@ pub async fn delete_user(
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<MessageResponse>> {
-    if id == admin.id {
-        return Err(ApiError::conflict(codes::CANNOT_DELETE_SELF, "No puedes eliminar tu propia cuenta"));
-    }
-    if !feria_domain::ids::is_valid_id(&id) {
-        return Err(user_not_found());
-    }
-    let mut tx = app.db.begin().await?;
-    if !users::delete(&mut tx, &id).await? {
-        return Err(user_not_found());
-    }
-    tx.commit().await?;
-    app.access.forget(&id);
+    users::delete(&app, &admin, &id).await?;
     Ok(Json(MessageResponse::new("Usuario eliminado")))
 }

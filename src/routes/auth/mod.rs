@@ -10,6 +10,7 @@ pub mod session;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::services::identity::sessions::Session;
 use crate::services::identity::users::User;
 
 /// A user as the API shows it (seed 001 shape; never the password hash).
@@ -56,6 +57,12 @@ pub struct AuthResponse {
     pub token: String,
     /// Opaque refresh token: exchange at `POST /api/auth/refresh`; single use.
     pub refresh_token: String,
+}
+
+impl From<Session> for AuthResponse {
+    fn from(session: Session) -> AuthResponse {
+        AuthResponse { user: session.user.into(), token: session.token, refresh_token: session.refresh_token }
+    }
 }
 
 /// `{message}`.

@@ -5,21 +5,13 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::register::email_conflict;
 use super::{UserEnvelope, UserView};
-use crate::app::{App, AppState};
-use crate::services::identity::caller::Caller;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
+use crate::app::AppState;
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::validate::Validator;
-use crate::services::identity::sessions;
-use crate::services::identity::users::{self, User, UserChanges};
-
-async fn current_user(app: &App, auth: &Caller) -> ApiResult<User> {
-    users::find_by_id(&mut *app.db.reader().acquire().await?, &auth.id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized(codes::INVALID_TOKEN, "El usuario del token ya no existe"))
-}
+use crate::services::identity::accounts::{self, PasswordChange, Profile, ProfileChanges};
+use crate::services::identity::caller::Caller;
 
 /// The user the access token belongs to.
 #[utoipa::path(get, path = "/api/auth", tag = "auth", security(("bearer" = [])),
@@ -27,7 +19,7 @@ async fn current_user(app: &App, auth: &Caller) -> ApiResult<User> {
         (status = 200, description = "The current user", body = UserEnvelope),
     ))]
 pub async fn me(State(app): State<AppState>, auth: Caller) -> ApiResult<Json<UserEnvelope>> {
-    Ok(Json(UserEnvelope { user: current_user(&app, &auth).await?.into() }))
+    Ok(Json(UserEnvelope { user: accounts::me(&app.db, &auth).await?.into() }))
 }
 
 /// The current user with their customer profile.
@@ -38,9 +30,10 @@ pub struct ProfileResponse {
     pub phone: Option<String>,
 }
 
-async fn profile_of(app: &App, user: User) -> ApiResult<ProfileResponse> {
-    let phone = users::customer_phone(&mut *app.db.reader().acquire().await?, &user.id).await?;
-    Ok(ProfileResponse { user: user.into(), phone })
+impl From<Profile> for ProfileResponse {
+    fn from(profile: Profile) -> ProfileResponse {
+        ProfileResponse { user: profile.user.into(), phone: profile.phone }
+    }
 }
 
 /// The current user's profile.
@@ -49,8 +42,7 @@ async fn profile_of(app: &App, user: User) -> ApiResult<ProfileResponse> {
         (status = 200, description = "The profile", body = ProfileResponse),
     ))]
 pub async fn get_profile(State(app): State<AppState>, auth: Caller) -> ApiResult<Json<ProfileResponse>> {
-    let user = current_user(&app, &auth).await?;
-    Ok(Json(profile_of(&app, user).await?))
+    Ok(Json(accounts::profile(&app.db, &auth).await?.into()))
 }
 
 /// Changes to one's own profile. A new password needs the current one and ends other sessions.
@@ -80,7 +72,6 @@ pub async fn update_profile(
     auth: Caller,
     ApiJson(body): ApiJson<UpdateProfileRequest>,
 ) -> ApiResult<Json<ProfileResponse>> {
-    let user = current_user(&app, &auth).await?;
     let mut v = Validator::new();
     let name = v.optional_text("name", body.name.as_deref(), 2, 100);
     let img = body.img.map(|img| v.optional_text("img", img.as_deref(), 1, 2048));
@@ -90,28 +81,10 @@ pub async fn update_profile(
         v.add("currentPassword", "Es obligatorio para cambiar la contraseña");
     }
     v.finish()?;
-    let password_hash = match (new_password, body.current_password) {
-        (Some(new_password), Some(current)) => {
-            if !app.passwords.verify(current, Some(user.password_hash.clone())).await {
-                return Err(ApiError::field("currentPassword", "La contraseña actual no es correcta"));
-            }
-            Some(app.passwords.hash(new_password).await.map_err(ApiError::internal)?)
-        }
+    let password = match (new_password, body.current_password) {
+        (Some(new), Some(current)) => Some(PasswordChange { current, new }),
         _ => None,
     };
-    let changing_password = password_hash.is_some();
-    let mut tx = app.db.begin().await?;
-    let updated = users::update(&mut tx, &user.id, UserChanges { name, img, password_hash, ..Default::default() })
-        .await
-        .map_err(email_conflict)?
-        .ok_or_else(|| ApiError::unauthorized(codes::INVALID_TOKEN, "El usuario del token ya no existe"))?;
-    if let Some(phone) = &phone {
-        users::set_customer_phone(&mut tx, &user.id, phone.as_deref()).await?;
-    }
-    if changing_password {
-        sessions::end_all(&mut tx, &user.id).await?;
-    }
-    tx.commit().await?;
-    app.access.forget(&user.id);
-    Ok(Json(profile_of(&app, updated).await?))
+    let changes = ProfileChanges { name, img, phone, password };
+    Ok(Json(accounts::update_profile(&app, &auth, changes).await?.into()))
 }

@@ -5,14 +5,13 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{AuthResponse, MessageResponse, UserView, limit_credentials};
+use super::{AuthResponse, MessageResponse, limit_credentials};
 use crate::app::AppState;
 use crate::http::auth::ClientIp;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::validate::Validator;
-use crate::services::identity::sessions::{self, RefreshError};
-use crate::services::identity::users;
+use crate::services::identity::sessions;
 
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -37,16 +36,7 @@ pub async fn login(State(app): State<AppState>, ip: ClientIp, ApiJson(body): Api
     let password = v.text("password", body.password.as_deref(), 1, 128);
     v.finish()?;
     limit_credentials(&app, "login", &ip.0, Some(&email)).await?;
-    let user = users::find_by_email(&mut *app.db.reader().acquire().await?, &email).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let (true, Some(user)) = (app.passwords.verify(password, hash).await, user) else {
-        return Err(ApiError::unauthorized(codes::INVALID_CREDENTIALS, "Email o contraseña incorrectos"));
-    };
-    let mut tx = app.db.begin().await?;
-    let refresh_token = sessions::start(&mut tx, &user.id, app.config.jwt_refresh_expires_in).await?;
-    tx.commit().await?;
-    let token = app.tokens.issue(&user.id, &user.roles, user.token_version);
-    Ok(Json(AuthResponse { user: UserView::from(user), token, refresh_token }))
+    Ok(Json(sessions::login(&app, &email, password).await?.into()))
 }
 
 /// A refresh token.
@@ -74,17 +64,7 @@ fn refresh_token_of(body: RefreshRequest) -> ApiResult<String> {
     ))]
 pub async fn refresh(State(app): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> ApiResult<Json<AuthResponse>> {
     let raw = refresh_token_of(body)?;
-    let (user_id, refresh_token) = sessions::rotate(&app.db, &raw, app.config.jwt_refresh_expires_in).await?.map_err(|e| match e {
-        RefreshError::Invalid => ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "Refresh token inválido o expirado"),
-        RefreshError::Reused => {
-            ApiError::unauthorized(codes::REFRESH_TOKEN_REUSED, "Refresh token ya utilizado: la sesión fue cerrada por seguridad")
-        }
-    })?;
-    let user = users::find_by_id(&mut *app.db.reader().acquire().await?, &user_id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized(codes::INVALID_REFRESH_TOKEN, "Refresh token inválido o expirado"))?;
-    let token = app.tokens.issue(&user.id, &user.roles, user.token_version);
-    Ok(Json(AuthResponse { user: UserView::from(user), token, refresh_token }))
+    Ok(Json(sessions::refresh(&app, &raw).await?.into()))
 }
 
 /// Ends the session the refresh token belongs to, and makes every access token of its user
@@ -96,14 +76,6 @@ pub async fn refresh(State(app): State<AppState>, ApiJson(body): ApiJson<Refresh
     ))]
 pub async fn logout(State(app): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> ApiResult<Json<MessageResponse>> {
     let raw = refresh_token_of(body)?;
-    let mut tx = app.db.begin().await?;
-    let user = sessions::end(&mut tx, &raw).await?;
-    if let Some(user) = &user {
-        users::revoke_access(&mut tx, user).await?;
-    }
-    tx.commit().await?;
-    if let Some(user) = &user {
-        app.access.forget(user);
-    }
+    sessions::logout(&app, &raw).await?;
     Ok(Json(MessageResponse::new("Sesión cerrada")))
 }

@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use feria_domain::decimal::DecimalOut;
-use feria_domain::roles::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -16,12 +15,11 @@ use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, parse_json};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
-use crate::services::orders::{self};
+use crate::services::identity::caller::Caller;
 use crate::services::payments::mercadopago;
-use crate::services::payments::{self};
 
+use super::PaymentView;
 use super::return_urls::is_frontend_page;
-use super::{PaymentView, may_pay, payable_order, payment_error};
 
 /// How to pay an order (seed 001).
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -81,8 +79,7 @@ pub async fn start(
     if return_url.as_deref().is_some_and(|u| !is_frontend_page(&app, u)) {
         return Err(ApiError::field("returnUrl", "Debe ser una página del frontend de la tienda"));
     }
-    let (order, owed) = payable_order(&app, &store, user.as_ref(), &id).await?;
-    let (payment, preference) = mercadopago::start(&app, &store, &order, owed, return_url.as_deref()).await.map_err(payment_error)?;
+    let (payment, preference) = mercadopago::start(&app, user.as_ref(), &store, &id, return_url.as_deref()).await?;
     let preference =
         PreferenceView { id: preference.id, init_point: preference.init_point, sandbox_init_point: preference.sandbox_init_point };
     Ok((StatusCode::CREATED, Json(PaymentStarted { payment: PaymentView::new(payment, &store, false), preference })))
@@ -129,31 +126,10 @@ pub async fn verify(
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::field("paymentId", "Es obligatorio"))?;
-    let admin = user.as_ref().is_some_and(|u| u.has_role(Role::Admin));
-    let not_found = || ApiError::not_found("El pago no existe");
-    let mut conn = app.db.reader().acquire().await?;
-    let payment = payments::find(&mut conn, &store.id, &id).await?.ok_or_else(not_found)?;
-    let order = orders::find(&mut conn, &store.id, &payment.order_id).await?.ok_or_else(not_found)?;
-    drop(conn);
-    if !may_pay(&order, user.as_ref()) {
-        return Err(not_found());
-    }
-    if payment.provider != payments::Provider::MercadoPago.as_str() {
-        return Ok(Json(Verified { payment: PaymentView::new(payment, &store, admin), is_updated: false }));
-    }
     let asked = body.provider_id.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
-    let provider_id = match asked.or_else(|| payment.provider_payment_id.clone()) {
-        Some(known) => Some(known),
-        None => mercadopago::latest_for_order(&app, &payment.order_id).await.map_err(payment_error)?,
-    };
-    let Some(provider_id) = provider_id else {
-        return Ok(Json(Verified { payment: PaymentView::new(payment, &store, admin), is_updated: false }));
-    };
-    let (updated, applied) = mercadopago::sync(&app, &store, &provider_id, "verify").await.map_err(payment_error)?;
-    if updated.order_id != payment.order_id {
-        return Err(ApiError::field("providerId", "Es un pago de otro pedido"));
-    }
-    Ok(Json(Verified { payment: PaymentView::new(updated, &store, admin), is_updated: applied.changed }))
+    let (payment, is_updated) = app.settle(mercadopago::verify(&app, user.as_ref(), &store, &id, asked).await?).await;
+    let admin = user.as_ref().is_some_and(Caller::is_admin);
+    Ok(Json(Verified { payment: PaymentView::new(payment, &store, admin), is_updated }))
 }
 
 /// The preference and the state of its payment (seed 001).
@@ -197,15 +173,7 @@ pub async fn preference(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<PreferenceState>> {
-    let not_found = || ApiError::not_found("La preferencia no existe");
-    let mut conn = app.db.reader().acquire().await?;
-    let payment = payments::find_by_preference(&mut conn, &store.id, &id).await?.ok_or_else(not_found)?;
-    let order = orders::find(&mut conn, &store.id, &payment.order_id).await?.ok_or_else(not_found)?;
-    drop(conn);
-    if !may_pay(&order, user.as_ref()) {
-        return Err(not_found());
-    }
-    let found = mercadopago::preference(&app, &id).await.map_err(payment_error)?;
+    let (payment, found) = mercadopago::preference(&app, user.as_ref(), &store, &id).await?;
     Ok(Json(PreferenceState {
         preference: PreferenceSummary { id, status: payment.status.clone(), items: found["items"].clone() },
         payment: PaymentSummary {

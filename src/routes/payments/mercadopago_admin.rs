@@ -13,8 +13,6 @@ use crate::http::json::Pagination;
 use crate::http::validate::Validator;
 use crate::services::payments::mercadopago;
 
-use super::payment_error;
-
 /// Filters of a search in Mercado Pago.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -74,7 +72,7 @@ async fn search_mercadopago(
         query.push(("begin_date", from.map(|d| format!("{d}T00:00:00.000Z")).unwrap_or_else(|| "NOW-365DAYS".into())));
         query.push(("end_date", to.map(|d| format!("{d}T23:59:59.999Z")).unwrap_or_else(|| "NOW".into())));
     }
-    let found = mercadopago::search(app, &query).await.map_err(payment_error)?;
+    let found = mercadopago::search(app, &query).await?;
     Ok(Json(MercadoPagoPage { payments: found["results"].clone(), paging: found["paging"].clone() }))
 }
 

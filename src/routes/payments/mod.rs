@@ -18,19 +18,12 @@ pub use stripe_checkout::*;
 pub use webhooks::*;
 
 use feria_domain::decimal::DecimalOut;
-use feria_domain::roles::Role;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::services::identity::caller::Caller;
-use crate::http::error::{ApiError, ApiResult, codes};
 use crate::services::catalog::stores::Store;
-use crate::services::order_workflow;
-use crate::services::orders::{self, Order};
-use crate::services::payments::PaymentError;
-use crate::services::payments::{self, Payment};
+use crate::services::payments::Payment;
 
 /// A payment as the API shows it; amounts are decimals in the order's currency.
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,43 +87,4 @@ impl PaymentView {
             updated_at: p.updated_at,
         }
     }
-}
-
-/// The answer for a payment that could not be started or brought up to date.
-pub(crate) fn payment_error(e: PaymentError) -> ApiError {
-    match e {
-        // The shop's set-up, not a failure of feria: a 409 the client can show.
-        PaymentError::NotConfigured(provider) => {
-            ApiError::conflict(codes::PROVIDER_NOT_CONFIGURED, format!("Los pagos con {provider} no están configurados en esta tienda"))
-        }
-        PaymentError::Provider(cause) => ApiError::upstream("El proveedor de pagos no respondió correctamente; intentá de nuevo", cause),
-        PaymentError::UnknownPayment => ApiError::not_found("El pago no existe"),
-        PaymentError::Foreign => ApiError::field("providerId", "No es un pago de los pedidos de esta tienda"),
-        PaymentError::Database(e) => ApiError::internal(e),
-    }
-}
-
-/// Whether `user` may pay the order: anyone for a guest's order (its id is the capability), its
-/// owner or an admin for a user's.
-fn may_pay(order: &Order, user: Option<&Caller>) -> bool {
-    order.user_id.as_ref().is_none_or(|owner| user.is_some_and(|u| &u.id == owner || u.has_role(Role::Admin)))
-}
-
-/// The order `id` if the caller may pay it and it still owes something: a guest's order needs
-/// only its id; a user's order, its owner (or an admin). Returns it with what it owes.
-async fn payable_order(app: &AppState, store: &Store, user: Option<&Caller>, id: &str) -> ApiResult<(Order, i64)> {
-    let mut conn = app.db.reader().acquire().await?;
-    let order = orders::find(&mut conn, &store.id, id).await?.ok_or_else(|| ApiError::not_found("El pedido no existe"))?;
-    if !may_pay(&order, user) {
-        return Err(ApiError::not_found("El pedido no existe"));
-    }
-    if [order_workflow::CANCELLED, payments::apply::REFUNDED].contains(&order.status_code.as_str()) {
-        return Err(ApiError::conflict(codes::ORDER_NOT_PAYABLE, format!("El pedido está {}", order.status_name)));
-    }
-    let money = payments::order_money(&mut conn, &order.id).await?;
-    let owed = order.total - (money.paid - money.refunded);
-    if owed <= 0 {
-        return Err(ApiError::conflict(codes::ORDER_ALREADY_PAID, "El pedido ya está pagado"));
-    }
-    Ok((order, owed))
 }

@@ -9,33 +9,18 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, parse_json};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
-use crate::services::catalog::stores::Store;
-use crate::services::order_statuses::Key;
-use crate::services::payment_methods;
 use crate::services::payments::manual;
-use crate::services::payments::refunds::{self, RefundError};
-use crate::services::payments::{self};
+use crate::services::payments::refunds;
+use crate::services::payments::webhook_intake::header_text;
 use feria_domain::decimal::DecimalText;
 
+use super::PaymentView;
 use super::stripe_checkout::Confirmed;
-use super::webhooks::header_text;
-use super::{PaymentView, payable_order, payment_error};
-
-fn refund_error(e: RefundError, store: &Store) -> ApiError {
-    match e {
-        RefundError::NothingLeft => ApiError::conflict(codes::NOTHING_TO_REFUND, "El pago no tiene nada cobrado sin devolver"),
-        RefundError::TooMuch { left } => ApiError::field(
-            "amount",
-            format!("Debe ser mayor que 0 y como máximo {}", feria_domain::money::format_scaled(left, store.currency.exponent())),
-        ),
-        RefundError::Payment(e) => payment_error(e),
-    }
-}
 
 /// A refund: the whole of what is left when `amount` is missing.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -66,7 +51,7 @@ pub struct Refunded {
     ))]
 pub async fn refund(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     headers: HeaderMap,
@@ -76,15 +61,8 @@ pub async fn refund(
     let mut v = Validator::new();
     let amount = v.decimal("amount", body.amount.as_ref(), store.currency.exponent());
     v.finish()?;
-    let payment = payments::find(&mut *app.db.reader().acquire().await?, &store.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("El pago no existe"))?;
-    // A retry with the client's Idempotency-Key reaches the provider with the same key.
-    let key = match header_text(&headers, crate::http::idempotency::HEADER) {
-        Some(client_key) => crate::crypto::sha256_hex(&format!("refund:{}:{client_key}", payment.id)),
-        None => feria_domain::ids::new_id(),
-    };
-    let (payment, _) = refunds::refund(&app, &store, &payment, amount, &key).await.map_err(|e| refund_error(e, &store))?;
+    let client_key = header_text(&headers, crate::http::idempotency::HEADER);
+    let payment = app.settle(refunds::refund_payment(&app, &admin, &store, &id, amount, client_key).await?).await;
     Ok(Json(Refunded { message: "Reembolso realizado".into(), payment: PaymentView::new(payment, &store, true) }))
 }
 
@@ -126,20 +104,6 @@ pub async fn confirm_manual(
     }
     let reference = v.text("reference", body.reference.as_deref(), 1, 200);
     v.finish()?;
-    let amount = amount.unwrap_or_default();
-    let (order, owed) = payable_order(&app, &store, Some(&admin), &id).await?;
-    let method = match &order.payment_method_code {
-        Some(code) => payment_methods::find(&mut *app.db.reader().acquire().await?, &store.id, Key::Code(code)).await?,
-        None => None,
-    };
-    if !method.is_some_and(|m| m.allows_manual_confirmation) {
-        return Err(ApiError::conflict(codes::MANUAL_CONFIRMATION_NOT_ALLOWED, "El método de pago del pedido no se confirma a mano"));
-    }
-    let mut tx = app.db.begin().await?;
-    let (payment, applied) = manual::confirm(&mut tx, &app, &store, &order, owed, amount, &reference).await.map_err(payment_error)?;
-    tx.commit().await?;
-    if applied.queued {
-        app.job_wake.notify_one();
-    }
+    let payment = app.settle(manual::confirm_manual(&app, &admin, &store, &id, amount.unwrap_or_default(), &reference).await?).await;
     Ok((StatusCode::CREATED, Json(Confirmed { payment: PaymentView::new(payment, &store, true) })))
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::services::payments::mercadopago;
 
-use super::webhooks::query_map;
+use crate::services::payments::webhook_intake::query_map;
 
 /// The parameters Mercado Pago adds to a return URL that the frontend gets (protocol §7).
 const FORWARDED: &[&str] = &[

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use feria_domain::roles::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -12,11 +11,10 @@ use crate::http::auth::MaybeUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::store::CurrentStore;
-use crate::services::orders::{self};
+use crate::services::identity::caller::Caller;
 use crate::services::payments::stripe;
-use crate::services::payments::{self};
 
-use super::{PaymentView, may_pay, payable_order, payment_error};
+use super::PaymentView;
 
 /// An order to pay with Stripe.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -53,8 +51,7 @@ pub async fn intent(
 ) -> ApiResult<(StatusCode, Json<IntentCreated>)> {
     let sale =
         body.sale_id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::field("saleId", "Es obligatorio"))?;
-    let (order, owed) = payable_order(&app, &store, user.as_ref(), &sale).await?;
-    let (payment, created) = stripe::start(&app, &store, &order, owed).await.map_err(payment_error)?;
+    let (payment, created) = stripe::start(&app, user.as_ref(), &store, &sale).await?;
     let body = IntentCreated {
         payment: PaymentView::new(payment, &store, false),
         payment_intent_id: created.id,
@@ -99,18 +96,7 @@ pub async fn confirm(
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::field("paymentId", "Es obligatorio"))?;
-    let mut conn = app.db.reader().acquire().await?;
-    let payment = payments::find(&mut conn, &store.id, &id).await?.ok_or_else(|| ApiError::not_found("El pago no existe"))?;
-    let order = orders::find(&mut conn, &store.id, &payment.order_id).await?.ok_or_else(|| ApiError::not_found("El pago no existe"))?;
-    drop(conn);
-    if !may_pay(&order, user.as_ref()) {
-        return Err(ApiError::not_found("El pago no existe"));
-    }
-    if payment.provider != payments::Provider::Stripe.as_str() {
-        return Err(ApiError::field("paymentId", "No es un pago con Stripe"));
-    }
-    let key = feria_domain::ids::new_id();
-    let admin = user.as_ref().is_some_and(|u| u.has_role(Role::Admin));
-    let (updated, _) = stripe::confirm(&app, &store, &payment, body.payment_method.as_deref(), &key).await.map_err(payment_error)?;
+    let (updated, _) = app.settle(stripe::confirm(&app, user.as_ref(), &store, &id, body.payment_method.as_deref()).await?).await;
+    let admin = user.as_ref().is_some_and(Caller::is_admin);
     Ok(Json(Confirmed { payment: PaymentView::new(updated, &store, admin) }))
 }

@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError, codes};
 use crate::http::json::parse_json;
 use crate::http::validate::Validator;
+use crate::services::catalog::product_writes::NewImage;
 use crate::services::catalog::products::ProductData;
 use crate::services::catalog::stores::Store;
 use crate::services::files::ImageFormat;
@@ -61,16 +62,10 @@ pub struct ProductRequest {
     pub dimensions: Option<String>,
 }
 
-/// An uploaded image, already checked to be one.
-pub(super) struct Upload {
-    pub(super) format: ImageFormat,
-    pub(super) bytes: axum::body::Bytes,
-}
-
 /// A product body from JSON or multipart, with its images.
 pub struct ProductForm {
     fields: ProductRequest,
-    pub(super) images: Vec<Upload>,
+    pub(super) images: Vec<NewImage>,
     /// Problems found while reading (bad image, unknown field type…).
     problems: Vec<FieldError>,
 }
@@ -115,7 +110,7 @@ async fn read_multipart(mut multipart: Multipart, max_file_size: usize) -> ApiRe
                 ));
             }
             match ImageFormat::sniff(&bytes) {
-                Some(format) => form.images.push(Upload { format, bytes }),
+                Some(format) => form.images.push(NewImage { format, bytes }),
                 None => form.problems.push(FieldError::new("image", "Debe ser una imagen JPEG, PNG, WebP o GIF")),
             }
             continue;

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::app::App;
+use crate::http::conversions::catalog::PRODUCT_NOT_FOUND;
 use crate::http::error::{ApiError, ApiResult, codes};
 use crate::services::catalog::products::Product;
 use crate::services::catalog::stores::Store;
@@ -55,7 +56,7 @@ async fn cached<T: Serialize>(app: &App, key: String, compute: impl Future<Outpu
 }
 
 fn product_not_found() -> ApiError {
-    ApiError::not_found("Producto no encontrado")
+    ApiError::not_found(PRODUCT_NOT_FOUND)
 }
 
 async fn load(app: &App, store: &Store, id: &str) -> ApiResult<std::sync::Arc<Product>> {

@@ -6,17 +6,16 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::customers::is_phone;
-use crate::services::order_edits::{self, Editor, OrderChanges, ShippingChanges};
-use feria_domain::roles::Role;
+use crate::services::identity::caller::Caller;
+use crate::services::order_edits::{self, OrderChanges, ShippingChanges};
 
-use super::{SaleItemRequest, SalePlaced, SaleView, lines, order_error};
+use super::{SaleItemRequest, SalePlaced, SaleView, lines};
 
 /// Changes to the order's shipping snapshot; each field sent replaces the current one, and an
 /// empty `recipientPhone`, `zipCode` or `details` clears it.
@@ -92,10 +91,6 @@ pub async fn update(
         coupon_code: body.coupon_code.map(|c| c.map(|c| c.trim().to_string()).filter(|c| !c.is_empty())),
     };
     v.finish()?;
-    let editor = if user.has_role(Role::Admin) { Editor::Admin(&user.id) } else { Editor::Owner(&user.id) };
-    let mut tx = app.db.begin().await?;
-    let edited = order_edits::edit(&mut tx, &store, &id, editor, changes).await.map_err(order_error)?;
-    tx.commit().await?;
-    app.stock_changed(&edited.products);
+    let edited = app.settle(order_edits::edit_order(&app, &user, &store, &id, changes).await?).await;
     Ok(Json(SalePlaced { order: SaleView::new(edited.order, &store), warnings: edited.warnings }))
 }

@@ -18,10 +18,8 @@ pub use views::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::http::error::{ApiError, FieldError, codes};
 use crate::http::validate::Validator;
-use crate::services::coupons::Refusal;
-use crate::services::orders::{OrderError, RequestedLine};
+use crate::services::orders::RequestedLine;
 use feria_domain::decimal::DecimalText;
 
 /// One requested line. `unitPrice` and `taxRate` are accepted but never trusted: the catalog's
@@ -45,41 +43,6 @@ pub struct SalePlaced {
     pub order: SaleView,
     /// Notes for the client, e.g. a `unitPrice` that was not the catalog's.
     pub warnings: Vec<String>,
-}
-
-fn order_error(err: OrderError) -> ApiError {
-    match err {
-        OrderError::UnknownProduct(i) => ApiError::field(&format!("items[{i}].productId"), "El producto no existe en esta tienda"),
-        OrderError::Unavailable(name) => ApiError::conflict(codes::PRODUCT_UNAVAILABLE, format!("{name} no está disponible")),
-        OrderError::InsufficientStock { name, stock } => {
-            ApiError::conflict(codes::INSUFFICIENT_STOCK, format!("No hay stock suficiente de {name}: quedan {stock}"))
-        }
-        OrderError::UnknownCoupon => ApiError::field("couponCode", "El cupón no existe"),
-        OrderError::CouponRefused(refusal) => {
-            let (code, message) = match refusal {
-                Refusal::Inactive => (codes::COUPON_INACTIVE, "El cupón no está activo"),
-                Refusal::Expired => (codes::COUPON_EXPIRED, "El cupón está vencido"),
-                Refusal::UsedUp => (codes::COUPON_USED_UP, "El cupón alcanzó su límite de usos"),
-                Refusal::BelowMinimum => (codes::COUPON_BELOW_MINIMUM, "El pedido no alcanza el monto mínimo del cupón"),
-            };
-            let mut conflict = ApiError::conflict(code, message);
-            conflict.details.push(FieldError::new("couponCode", message));
-            conflict
-        }
-        OrderError::UnknownPaymentMethod => ApiError::field("paymentMethodCode", "El método de pago no existe o no está activo"),
-        OrderError::NoDefaultStatus => ApiError::internal("the store has no default order status"),
-        OrderError::UnknownOrder => order_not_found(),
-        OrderError::NotEditable(status) => ApiError::conflict(
-            codes::ORDER_NOT_EDITABLE,
-            format!("Un pedido en {status} ya no se puede modificar; solo PENDING (o CONFIRMED para la tienda)"),
-        ),
-        OrderError::TooLarge => ApiError::field("items", "El total del pedido supera el máximo permitido"),
-        OrderError::Database(e) => ApiError::internal(e),
-    }
-}
-
-fn order_not_found() -> ApiError {
-    ApiError::not_found("Pedido no encontrado")
 }
 
 /// The validated lines of the request.

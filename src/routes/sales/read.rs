@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::AdminUser;
-use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, PageInfo, Pagination};
 use crate::http::path::IdParam;
@@ -15,10 +14,10 @@ use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::services::catalog::stores::Store;
 use crate::services::customers;
+use crate::services::identity::caller::Caller;
 use crate::services::orders::{self, OrderFilter};
-use feria_domain::roles::Role;
 
-use super::{SalePage, SaleView, order_not_found};
+use super::{SalePage, SaleView};
 
 /// The logged-in user's orders in the store, newest first.
 #[utoipa::path(get, path = "/sales/my-orders", tag = "sales", security(("bearer" = [])),
@@ -50,10 +49,7 @@ pub async fn get(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<SaleView>> {
-    let order = orders::find(&mut *app.db.reader().acquire().await?, &store.id, &id).await?.ok_or_else(order_not_found)?;
-    if order.user_id.as_deref() != Some(user.id.as_str()) && !user.has_role(Role::Admin) {
-        return Err(order_not_found());
-    }
+    let order = orders::for_caller(&app, &user, &store.id, &id).await?;
     Ok(Json(SaleView::new(order, &store)))
 }
 

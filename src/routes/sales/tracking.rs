@@ -6,14 +6,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::services::identity::caller::Caller;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
+use crate::services::identity::caller::Caller;
 use crate::services::{order_workflow, orders};
-use feria_domain::roles::Role;
-
-use super::order_not_found;
 
 /// One step of an order's history.
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,12 +54,8 @@ pub async fn tracking(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Tracking>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let order = orders::find(&mut conn, &store.id, &id).await?.ok_or_else(order_not_found)?;
-    if order.user_id.as_deref() != Some(user.id.as_str()) && !user.has_role(Role::Admin) {
-        return Err(order_not_found());
-    }
-    let history = order_workflow::history(&mut conn, &id).await?;
+    let order = orders::for_caller(&app, &user, &store.id, &id).await?;
+    let history = order_workflow::history(&mut *app.db.reader().acquire().await?, &order.id).await?;
     Ok(Json(Tracking {
         order_id: order.id,
         order_number: order.order_number,

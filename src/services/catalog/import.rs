@@ -16,6 +16,7 @@ use super::import_file::{Format, Header, read_rows};
 use super::products::{self, ProductData};
 use super::taxonomy::{self, Taxonomy};
 use crate::app::App;
+use crate::services::effects::{Done, Effects};
 
 /// One problem in one row of the file.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -177,8 +178,29 @@ fn import_from_row(row: &AnyRow) -> Result<ImportRecord, sqlx::Error> {
     })
 }
 
+/// Starts importing the uploaded file at `path` into the store: the import is recorded and its
+/// job queued in one transaction; answers the import's id. If that fails the file is removed.
+pub async fn start(app: &App, store_id: &str, format: Format, path: &std::path::Path) -> Result<Done<String>, sqlx::Error> {
+    let queued = async {
+        let mut tx = app.db.begin().await?;
+        let id = create(&mut tx, store_id, format, &path.display().to_string()).await?;
+        let job = serde_json::json!({"importId": id});
+        feria_jobs::enqueue(&mut tx, crate::jobs::import_products::KIND, &job, app.config.jobs.max_attempts).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(id)
+    }
+    .await;
+    match queued {
+        Ok(id) => Ok(Done::new(id, Effects::wake_jobs(true))),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(path).await;
+            Err(e)
+        }
+    }
+}
+
 /// Records a queued import of the file at `file_path`; returns its id.
-pub async fn create(conn: &mut AnyConnection, store_id: &str, format: Format, file_path: &str) -> Result<String, sqlx::Error> {
+async fn create(conn: &mut AnyConnection, store_id: &str, format: Format, file_path: &str) -> Result<String, sqlx::Error> {
     let id = new_id();
     let now = time::to_db(time::now());
     sqlx::query(

@@ -311,12 +311,19 @@ pub enum WriteError {
     UnknownUnit,
     /// Another product of the store has this SKU.
     SkuTaken,
+    /// No such product in the store.
+    UnknownProduct,
+    /// The image store or bucket failed; nothing was saved.
+    ImageStorage(crate::services::files::FileError),
     Database(sqlx::Error),
 }
 
 impl From<sqlx::Error> for WriteError {
     fn from(e: sqlx::Error) -> WriteError {
-        if feria_db::is_unique_violation(&e) { WriteError::SkuTaken } else { WriteError::Database(e) }
+        match feria_db::unique_violation(&e) {
+            Some("products_sku_key") => WriteError::SkuTaken,
+            _ => WriteError::Database(e),
+        }
     }
 }
 

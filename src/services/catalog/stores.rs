@@ -1,7 +1,7 @@
 //! Stores: every catalog row belongs to one. A default store exists from the first start; the
 //! seed-001 endpoints act on it, and `/api/stores/{slug}/…` reaches any store.
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Db, Row};
 use feria_domain::currency::Currency;
 use feria_domain::{ids::new_id, time};
 
@@ -65,6 +65,20 @@ pub async fn list(conn: &mut AnyConnection, limit: i64, offset: i64) -> Result<(
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
 
+/// One page of stores, oldest first, with the total.
+pub async fn page(db: &Db, limit: i64, offset: i64) -> Result<(i64, Vec<Store>), sqlx::Error> {
+    list(&mut *db.reader().acquire().await?, limit, offset).await
+}
+
+/// Why a store could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store slug taken")]
+    SlugTaken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
 /// What a new store is made of.
 pub struct NewStore<'a> {
     pub name: &'a str,
@@ -78,6 +92,15 @@ pub struct NewStore<'a> {
 /// Inserts a store; a taken slug is a unique violation.
 pub async fn create(conn: &mut AnyConnection, new: NewStore<'_>) -> Result<Store, sqlx::Error> {
     insert(conn, &new, false).await
+}
+
+/// Opens a store with the order workflow and payment methods every store starts with.
+pub async fn open(db: &Db, new: NewStore<'_>) -> Result<Store, StoreError> {
+    let mut tx = db.begin().await?;
+    let store = create(&mut tx, new).await.map_err(|e| if feria_db::is_unique_violation(&e) { StoreError::SlugTaken } else { e.into() })?;
+    crate::services::store_defaults::seed_new_store(&mut tx, &store.id).await?;
+    tx.commit().await?;
+    Ok(store)
 }
 
 async fn insert(conn: &mut AnyConnection, new: &NewStore<'_>, is_default: bool) -> Result<Store, sqlx::Error> {

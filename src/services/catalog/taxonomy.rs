@@ -1,9 +1,10 @@
 //! Categories, tags and units: three per-store lists of named entries with the same shape
 //! (units add an abbreviation). Names are unique per store, ignoring case.
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Db, Row};
 use feria_domain::{ids::new_id, time};
 
+use crate::services::effects::{CatalogChange, Done, Effects};
 use crate::services::name_key;
 
 /// Which list.
@@ -54,6 +55,31 @@ pub struct Entry {
     pub updated_at: String,
 }
 
+/// Why an entry could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum TaxonomyError {
+    #[error("no such {0:?} in the store")]
+    NotFound(Taxonomy),
+    #[error("{0:?} name taken")]
+    NameTaken(Taxonomy),
+    /// Products still use it.
+    #[error("the {0:?} is in use")]
+    InUse(Taxonomy),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A unique or foreign-key violation as the error it means.
+fn violation(kind: Taxonomy, err: sqlx::Error) -> TaxonomyError {
+    if feria_db::is_unique_violation(&err) {
+        TaxonomyError::NameTaken(kind)
+    } else if feria_db::is_foreign_key_violation(&err) {
+        TaxonomyError::InUse(kind)
+    } else {
+        TaxonomyError::Database(err)
+    }
+}
+
 fn from_row(row: &AnyRow) -> Result<Entry, sqlx::Error> {
     Ok(Entry {
         id: row.try_get("id")?,
@@ -88,10 +114,21 @@ pub async fn list(
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
 
+/// One page of the store's entries by name, with the total. Seed 001: the tag list shows
+/// active tags; categories and units list them all.
+pub async fn entries(db: &Db, kind: Taxonomy, store_id: &str, limit: i64, offset: i64) -> Result<(i64, Vec<Entry>), TaxonomyError> {
+    Ok(list(&mut *db.reader().acquire().await?, kind, store_id, kind == Taxonomy::Tag, limit, offset).await?)
+}
+
 /// One entry of the store.
 pub async fn find(conn: &mut AnyConnection, kind: Taxonomy, store_id: &str, id: &str) -> Result<Option<Entry>, sqlx::Error> {
     let sql = format!("SELECT {} FROM {} WHERE id = $1 AND store_id = $2", kind.columns(), kind.table());
     sqlx::query(&sql).bind(id).bind(store_id).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
+/// One entry of the store (a use case: not finding it is an error).
+pub async fn entry(db: &Db, kind: Taxonomy, store_id: &str, id: &str) -> Result<Entry, TaxonomyError> {
+    find(&mut *db.reader().acquire().await?, kind, store_id, id).await?.ok_or(TaxonomyError::NotFound(kind))
 }
 
 /// A new entry's fields.
@@ -102,8 +139,9 @@ pub struct NewEntry {
     pub is_active: bool,
 }
 
-/// Inserts an entry; a name already used in the store (any case) is a unique violation.
-pub async fn create(conn: &mut AnyConnection, kind: Taxonomy, store_id: &str, new: NewEntry) -> Result<Entry, sqlx::Error> {
+/// Creates an entry; its name must be new in the store (ignoring case).
+pub async fn create_entry(db: &Db, kind: Taxonomy, store_id: &str, new: NewEntry) -> Result<Entry, TaxonomyError> {
+    let mut tx = db.begin().await?;
     let now = time::to_db(time::now());
     let id = new_id();
     let (extra_column, extra_value) = if kind == Taxonomy::Unit { (", abbreviation", ", $8") } else { ("", "") };
@@ -123,8 +161,10 @@ pub async fn create(conn: &mut AnyConnection, kind: Taxonomy, store_id: &str, ne
     if kind == Taxonomy::Unit {
         query = query.bind(&new.abbreviation);
     }
-    query.execute(&mut *conn).await?;
-    find(conn, kind, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)
+    query.execute(&mut *tx).await.map_err(|e| violation(kind, e))?;
+    let created = find(&mut tx, kind, store_id, &id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// Changes to an entry; `None` keeps a field.
@@ -167,12 +207,26 @@ pub async fn update(
     find(conn, kind, store_id, id).await
 }
 
-/// Deletes an entry; false when the store has no such entry. Entries still used by products
-/// fail with a foreign-key violation.
-pub async fn delete(conn: &mut AnyConnection, kind: Taxonomy, store_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    super::products::record_usage_change(conn, kind, store_id, id).await?;
+/// Applies `changes` to an entry of the store; every product using it may read differently.
+pub async fn update_entry(db: &Db, kind: Taxonomy, store_id: &str, id: &str, changes: EntryChanges) -> Result<Done<Entry>, TaxonomyError> {
+    let mut tx = db.begin().await?;
+    let updated =
+        update(&mut tx, kind, store_id, id, changes).await.map_err(|e| violation(kind, e))?.ok_or(TaxonomyError::NotFound(kind))?;
+    tx.commit().await?;
+    Ok(Done::new(updated, Effects::catalog(CatalogChange::Everything)))
+}
+
+/// Deletes an entry of the store; refused while products use it.
+pub async fn delete_entry(db: &Db, kind: Taxonomy, store_id: &str, id: &str) -> Result<Done<()>, TaxonomyError> {
+    let mut tx = db.begin().await?;
+    super::products::record_usage_change(&mut tx, kind, store_id, id).await?;
     let sql = format!("DELETE FROM {} WHERE id = $1 AND store_id = $2", kind.table());
-    Ok(sqlx::query(&sql).bind(id).bind(store_id).execute(conn).await?.rows_affected() == 1)
+    let deleted = sqlx::query(&sql).bind(id).bind(store_id).execute(&mut *tx).await.map_err(|e| violation(kind, e))?;
+    if deleted.rows_affected() != 1 {
+        return Err(TaxonomyError::NotFound(kind));
+    }
+    tx.commit().await?;
+    Ok(Done::new((), Effects::catalog(CatalogChange::Everything)))
 }
 
 /// The store's entry named `name` (ignoring case), created active with no description when

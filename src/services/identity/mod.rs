@@ -1,6 +1,7 @@
-//! Identity: users, passwords, access tokens, refresh sessions and password resets.
+//! Identity: users and their accounts, passwords, access tokens, sessions and password resets.
 
 pub mod access;
+pub mod accounts;
 pub mod caller;
 pub mod password_reset;
 pub mod passwords;

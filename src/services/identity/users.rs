@@ -1,7 +1,10 @@
 //! Users and the customer profile each registered user gets.
 
-use feria_db::{AnyConnection, AnyRow, Row};
+use feria_db::{AnyConnection, AnyRow, Db, Row};
 use feria_domain::{ids::new_id, roles::Role, time};
+
+use super::caller::Caller;
+use crate::app::App;
 
 /// A user as stored (the password hash never leaves the service layer).
 #[derive(Debug, Clone)]
@@ -16,6 +19,32 @@ pub struct User {
     pub token_version: i64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// Why a user could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("no such user")]
+    NotFound,
+    /// The caller's own user no longer exists.
+    #[error("the caller's user is gone")]
+    Gone,
+    #[error("email taken")]
+    EmailTaken,
+    /// The current password given to change it is wrong.
+    #[error("wrong current password")]
+    WrongPassword,
+    #[error("an admin cannot delete their own user")]
+    CannotDeleteSelf,
+    #[error("password hashing failed: {0}")]
+    Hashing(anyhow::Error),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A unique violation (on the email) as a taken email.
+pub(super) fn email_taken(err: sqlx::Error) -> UserError {
+    if feria_db::is_unique_violation(&err) { UserError::EmailTaken } else { UserError::Database(err) }
 }
 
 const COLUMNS: &str = "id, name, email, password_hash, roles, img, token_version, created_at, updated_at";
@@ -50,10 +79,11 @@ pub async fn find_by_email(conn: &mut AnyConnection, email: &str) -> Result<Opti
 }
 
 /// One page of users, oldest first, with the total count.
-pub async fn list(conn: &mut AnyConnection, limit: i64, offset: i64) -> Result<(i64, Vec<User>), sqlx::Error> {
+pub async fn page(db: &Db, limit: i64, offset: i64) -> Result<(i64, Vec<User>), sqlx::Error> {
+    let mut conn = db.reader().acquire().await?;
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *conn).await?;
     let sql = format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
-    let rows = sqlx::query(&sql).bind(limit).bind(offset).fetch_all(conn).await?;
+    let rows = sqlx::query(&sql).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
 
@@ -146,6 +176,18 @@ pub async fn update(conn: &mut AnyConnection, id: &str, changes: UserChanges) ->
     row.as_ref().map(from_row).transpose()
 }
 
+/// An admin's changes to user `id` (name, email, roles); new roles end its access tokens.
+pub async fn edit(app: &App, id: &str, changes: UserChanges) -> Result<User, UserError> {
+    if !feria_domain::ids::is_valid_id(id) {
+        return Err(UserError::NotFound);
+    }
+    let mut tx = app.db.begin().await?;
+    let user = update(&mut tx, id, changes).await.map_err(email_taken)?.ok_or(UserError::NotFound)?;
+    tx.commit().await?;
+    app.access.forget(id);
+    Ok(user)
+}
+
 /// Makes every access token of user `id` issued so far invalid (logout).
 pub async fn revoke_access(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1").bind(id).execute(conn).await?;
@@ -162,11 +204,22 @@ pub async fn access_of(conn: &mut AnyConnection, id: &str) -> Result<Option<(i64
     Ok(Some((row.try_get("token_version")?, serde_json::from_str(&roles).map_err(|e| sqlx::Error::Decode(Box::new(e)))?)))
 }
 
-/// Deletes user `id`; its customer profile stays (orders keep their customer) but is unlinked.
-/// Returns false when there was no such user.
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
-    Ok(result.rows_affected() == 1)
+/// Deletes user `id` (an admin's act; never the admin's own user). Its customer profiles stay
+/// (orders keep their customer) but are unlinked.
+pub async fn delete(app: &App, caller: &Caller, id: &str) -> Result<(), UserError> {
+    if id == caller.id {
+        return Err(UserError::CannotDeleteSelf);
+    }
+    if !feria_domain::ids::is_valid_id(id) {
+        return Err(UserError::NotFound);
+    }
+    let mut tx = app.db.begin().await?;
+    if sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() != 1 {
+        return Err(UserError::NotFound);
+    }
+    tx.commit().await?;
+    app.access.forget(id);
+    Ok(())
 }
 
 /// Phone of the user's customer profile (the first one, the default store's).

@@ -13,6 +13,10 @@ use super::{NewPayment, Payment, PaymentError, PaymentStatus, Provider};
 use crate::app::App;
 use crate::config::MercadoPagoConfig;
 use crate::services::catalog::stores::Store;
+use crate::services::effects::{Done, Effects};
+use crate::services::identity::caller::Caller;
+
+use super::payable::{payable_order, payment_for, payment_of_preference};
 use crate::services::orders::Order;
 
 impl From<MpError> for PaymentError {
@@ -26,10 +30,9 @@ pub fn config(app: &App) -> Result<&MercadoPagoConfig, PaymentError> {
     app.config.payments.mercadopago.as_ref().ok_or(PaymentError::NotConfigured("Mercado Pago"))
 }
 
-/// A client for the configured account.
-fn client(app: &App) -> Result<MercadoPago, PaymentError> {
-    let config = config(app)?;
-    Ok(MercadoPago::new(&config.api_url, config.access_token.expose(), app.config.payments.provider_timeout)?)
+/// The client of the configured account.
+fn client(app: &App) -> Result<&MercadoPago, PaymentError> {
+    app.payment_clients.mercadopago.as_ref().ok_or(PaymentError::NotConfigured("Mercado Pago"))
 }
 
 /// feria's URL for `path` under the store (`/api/stores/{slug}/payments/…`).
@@ -73,16 +76,19 @@ fn items(order: &Order, store: &Store) -> Vec<PreferenceItem> {
     items
 }
 
-/// Creates a Checkout Pro preference for `amount` of the order and records the pending payment
+/// Creates a Checkout Pro preference for what the store's order `order_id` owes, if `caller` may
+/// pay it, and records the pending payment
 /// (only once Mercado Pago answered, so a failure leaves nothing behind). The buyer comes back
 /// through feria's return URLs, which send them to `return_url` when given.
 pub async fn start(
     app: &App,
+    caller: Option<&Caller>,
     store: &Store,
-    order: &Order,
-    amount: i64,
+    order_id: &str,
     return_url: Option<&str>,
 ) -> Result<(Payment, mp::Preference), PaymentError> {
+    let (order, amount) = payable_order(app, store, caller, order_id).await?;
+    let order = &order;
     let client = client(app)?;
     let payment_id = new_id();
     let back = |outcome: &str| match return_url {
@@ -178,7 +184,7 @@ async fn local_payment(app: &App, store: &Store, p: &mp::Payment) -> Result<Opti
             Ok(done) if done.rows_affected() == 1 => return Ok(super::find(&mut conn, &store.id, &origin.id).await?),
             Ok(_) => {}
             // Another request claimed it for this same payment at the same moment.
-            Err(e) if feria_db::is_unique_violation(&e) => {}
+            Err(e) if feria_db::unique_violation(&e) == Some("payments_provider_payment_key") => {}
             Err(e) => return Err(e.into()),
         }
         if let Some(found) = super::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &p.id).await? {
@@ -198,7 +204,7 @@ async fn local_payment(app: &App, store: &Store, p: &mp::Payment) -> Result<Opti
     };
     match super::insert(&mut conn, &new_id(), new).await {
         Ok(created) => Ok(Some(created)),
-        Err(e) if feria_db::is_unique_violation(&e) => {
+        Err(e) if feria_db::unique_violation(&e) == Some("payments_provider_payment_key") => {
             Ok(super::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &p.id).await?)
         }
         Err(e) => Err(e.into()),
@@ -214,7 +220,7 @@ fn metadata_payment_id(metadata: &serde_json::Value) -> Option<String> {
 
 /// Fetches Mercado Pago's payment `mp_payment_id` and applies it to its local payment and order,
 /// in one transaction. `Foreign` when it is not about an order of this store.
-pub async fn sync(app: &App, store: &Store, mp_payment_id: &str, source: &'static str) -> Result<(Payment, Applied), PaymentError> {
+pub async fn sync(app: &App, store: &Store, mp_payment_id: &str, source: &'static str) -> Result<Done<(Payment, Applied)>, PaymentError> {
     let client = client(app)?;
     let fetched = client.payment(mp_payment_id).await?;
     let local = local_payment(app, store, &fetched).await?.ok_or(PaymentError::Foreign)?;
@@ -222,14 +228,12 @@ pub async fn sync(app: &App, store: &Store, mp_payment_id: &str, source: &'stati
     let applied = apply::apply(&mut tx, app, store, &local, observation(&fetched, store.currency.exponent(), source)).await?;
     let updated = super::find(&mut tx, &store.id, &local.id).await?.ok_or(PaymentError::UnknownPayment)?;
     tx.commit().await?;
-    if applied.queued {
-        app.job_wake.notify_one();
-    }
-    Ok((updated, applied))
+    let effects = Effects::wake_jobs(applied.queued);
+    Ok(Done::new((updated, applied), effects))
 }
 
 /// The newest payment Mercado Pago has for the order (`external_reference`), if any.
-pub async fn latest_for_order(app: &App, order_id: &str) -> Result<Option<String>, PaymentError> {
+async fn latest_for_order(app: &App, order_id: &str) -> Result<Option<String>, PaymentError> {
     let client = client(app)?;
     let query =
         [("external_reference", order_id.to_string()), ("sort", "date_created".into()), ("criteria", "desc".into()), ("limit", "1".into())];
@@ -238,8 +242,39 @@ pub async fn latest_for_order(app: &App, order_id: &str) -> Result<Option<String
 }
 
 /// Mercado Pago's preference `id`, as it answers.
-pub async fn preference(app: &App, id: &str) -> Result<serde_json::Value, PaymentError> {
-    Ok(client(app)?.preference(id).await?)
+pub async fn preference(app: &App, caller: Option<&Caller>, store: &Store, id: &str) -> Result<(Payment, serde_json::Value), PaymentError> {
+    let payment = payment_of_preference(app, store, caller, id).await?;
+    Ok((payment, client(app)?.preference(id).await?))
+}
+
+/// Brings the store's payment `payment_id` (if `caller` may pay its order) up to date with
+/// Mercado Pago: by `provider_id` when the return URL gave one, else by the id it has, else by
+/// the newest payment Mercado Pago has for the order. Says whether anything changed; a payment
+/// of another provider is answered as it is.
+pub async fn verify(
+    app: &App,
+    caller: Option<&Caller>,
+    store: &Store,
+    payment_id: &str,
+    provider_id: Option<String>,
+) -> Result<Done<(Payment, bool)>, PaymentError> {
+    let payment = payment_for(app, store, caller, payment_id).await?;
+    if payment.provider != Provider::MercadoPago.as_str() {
+        return Ok(Done::new((payment, false), Effects::default()));
+    }
+    let provider_id = match provider_id.or_else(|| payment.provider_payment_id.clone()) {
+        Some(known) => known,
+        None => match latest_for_order(app, &payment.order_id).await? {
+            Some(latest) => latest,
+            None => return Ok(Done::new((payment, false), Effects::default())),
+        },
+    };
+    let done = sync(app, store, &provider_id, "verify").await?;
+    let (updated, applied) = done.value;
+    if updated.order_id != payment.order_id {
+        return Err(PaymentError::OtherOrder);
+    }
+    Ok(Done::new((updated, applied.changed), done.effects))
 }
 
 /// Refunds `amount` (minor units; the whole payment when it is all that is left) of a Mercado

@@ -5,9 +5,11 @@
 pub mod apply;
 pub mod manual;
 pub mod mercadopago;
+pub mod payable;
 pub mod refunds;
 pub mod stripe;
 pub mod webhook_analysis;
+pub mod webhook_intake;
 pub mod webhook_log;
 
 use feria_db::{AnyConnection, AnyRow, Backend, Row};
@@ -25,6 +27,24 @@ pub enum PaymentError {
     UnknownPayment,
     #[error("the provider's payment is not for this store's orders")]
     Foreign,
+    #[error("the provider's payment is for another order")]
+    OtherOrder,
+    #[error("no such order")]
+    UnknownOrder,
+    #[error("the order is {0}")]
+    NotPayable(String),
+    #[error("the order is paid")]
+    AlreadyPaid,
+    #[error("the order's payment method is not confirmed by hand")]
+    ManualNotAllowed,
+    #[error("not a {0} payment")]
+    WrongProvider(&'static str),
+    #[error("no such preference")]
+    UnknownPreference,
+    #[error("no such webhook")]
+    UnknownWebhook,
+    #[error("not a Mercado Pago webhook about a payment")]
+    NotAPaymentWebhook,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }

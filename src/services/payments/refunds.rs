@@ -9,14 +9,17 @@ use super::apply::{self, Applied};
 use super::{Payment, PaymentError, Provider, append_event};
 use crate::app::App;
 use crate::services::catalog::stores::Store;
+use crate::services::effects::{Done, Effects};
+use crate::services::identity::caller::Caller;
 
 /// Why a refund was refused; nothing was refunded.
 #[derive(Debug, thiserror::Error)]
 pub enum RefundError {
     #[error("nothing left to refund")]
     NothingLeft,
+    /// `left` is what can still be refunded, as a decimal in the payment's currency.
     #[error("at most {left} can be refunded")]
-    TooMuch { left: i64 },
+    TooMuch { left: String },
     #[error(transparent)]
     Payment(#[from] PaymentError),
 }
@@ -27,22 +30,38 @@ impl From<sqlx::Error> for RefundError {
     }
 }
 
-/// Refunds `amount` (minor units; everything left when `None`) of `payment`. `key` identifies
-/// this refund to the provider (its idempotency key). Returns the payment after it.
-pub async fn refund(
+/// Refunds `amount` (minor units; everything left when `None`) of the store's payment
+/// `payment_id` (the shop's admins). `client_key`, the client's idempotency key, makes a retry
+/// reach the provider with the same key. Returns the payment after it.
+pub async fn refund_payment(
     app: &App,
+    caller: &Caller,
     store: &Store,
-    payment: &Payment,
+    payment_id: &str,
     amount: Option<i64>,
-    key: &str,
-) -> Result<(Payment, Applied), RefundError> {
+    client_key: Option<&str>,
+) -> Result<Done<Payment>, RefundError> {
+    if !caller.is_admin() {
+        return Err(PaymentError::UnknownPayment.into());
+    }
+    let payment = super::find(&mut *app.db.reader().acquire().await?, &store.id, payment_id).await?.ok_or(PaymentError::UnknownPayment)?;
+    let key = match client_key {
+        Some(client_key) => crate::crypto::sha256_hex(&format!("refund:{}:{client_key}", payment.id)),
+        None => feria_domain::ids::new_id(),
+    };
+    let (payment, applied) = refund(app, store, &payment, amount, &key).await?;
+    Ok(Done::new(payment, Effects::wake_jobs(applied.queued)))
+}
+
+/// Refunds `amount` of `payment` with `key` as the provider's idempotency key.
+async fn refund(app: &App, store: &Store, payment: &Payment, amount: Option<i64>, key: &str) -> Result<(Payment, Applied), RefundError> {
     let left = payment.paid - payment.refunded;
     if left <= 0 {
         return Err(RefundError::NothingLeft);
     }
     let amount = amount.unwrap_or(left);
     if amount > left || amount <= 0 {
-        return Err(RefundError::TooMuch { left });
+        return Err(RefundError::TooMuch { left: feria_domain::money::format_scaled(left, store.currency.exponent()) });
     }
     let whole = amount == left;
     let (refund_id, refunded) = match payment.provider.as_str() {
@@ -65,8 +84,5 @@ pub async fn refund(
     let applied = apply::settle(&mut tx, app, store, &current, None, appended).await?;
     let updated = super::find(&mut tx, &store.id, &payment.id).await?.ok_or(PaymentError::UnknownPayment)?;
     tx.commit().await?;
-    if applied.queued {
-        app.job_wake.notify_one();
-    }
     Ok((updated, applied))
 }

@@ -10,7 +10,10 @@ use super::{NewPayment, Payment, PaymentError, PaymentStatus, Provider};
 use crate::app::App;
 use crate::config::StripeConfig;
 use crate::services::catalog::stores::Store;
-use crate::services::orders::Order;
+use crate::services::effects::{Done, Effects};
+use crate::services::identity::caller::Caller;
+
+use super::payable::{payable_order, payment_for};
 
 impl From<StripeError> for PaymentError {
     fn from(e: StripeError) -> PaymentError {
@@ -23,15 +26,16 @@ pub fn config(app: &App) -> Result<&StripeConfig, PaymentError> {
     app.config.payments.stripe.as_ref().ok_or(PaymentError::NotConfigured("Stripe"))
 }
 
-fn client(app: &App) -> Result<Stripe, PaymentError> {
-    let config = config(app)?;
-    Ok(Stripe::new(&config.api_url, config.secret_key.expose(), app.config.payments.provider_timeout)?)
+fn client(app: &App) -> Result<&Stripe, PaymentError> {
+    app.payment_clients.stripe.as_ref().ok_or(PaymentError::NotConfigured("Stripe"))
 }
 
-/// Creates a PaymentIntent for `amount` of the order and records the pending payment (only
-/// once Stripe answered). Returns the payment and the intent's client secret (for the buyer's
-/// browser; never stored).
-pub async fn start(app: &App, store: &Store, order: &Order, amount: i64) -> Result<(Payment, PaymentIntent), PaymentError> {
+/// Creates a PaymentIntent for what the store's order `order_id` owes, if `caller` may pay it,
+/// and records the pending payment (only once Stripe answered). Returns the payment and the
+/// intent's client secret (for the buyer's browser; never stored).
+pub async fn start(app: &App, caller: Option<&Caller>, store: &Store, order_id: &str) -> Result<(Payment, PaymentIntent), PaymentError> {
+    let (order, amount) = payable_order(app, store, caller, order_id).await?;
+    let order = &order;
     let payment_id = new_id();
     let currency = order.currency.to_ascii_lowercase();
     let description = format!("{} — pedido {}", store.name, order.order_number);
@@ -83,37 +87,45 @@ fn observation(intent: &PaymentIntent, source: &'static str) -> Observation {
 }
 
 /// Applies `intent` (fresh from Stripe) to its local payment, in one transaction.
-async fn apply_intent(app: &App, store: &Store, intent: &PaymentIntent, source: &'static str) -> Result<(Payment, Applied), PaymentError> {
+async fn apply_intent(
+    app: &App,
+    store: &Store,
+    intent: &PaymentIntent,
+    source: &'static str,
+) -> Result<Done<(Payment, Applied)>, PaymentError> {
     let mut tx = app.db.begin().await?;
     let local = super::find_by_provider_id(&mut tx, &store.id, Provider::Stripe, &intent.id).await?.ok_or(PaymentError::Foreign)?;
     let applied = apply::apply(&mut tx, app, store, &local, observation(intent, source)).await?;
     let updated = super::find(&mut tx, &store.id, &local.id).await?.ok_or(PaymentError::UnknownPayment)?;
     tx.commit().await?;
-    if applied.queued {
-        app.job_wake.notify_one();
-    }
-    Ok((updated, applied))
+    let effects = Effects::wake_jobs(applied.queued);
+    Ok(Done::new((updated, applied), effects))
 }
 
 /// Fetches Stripe's intent `intent_id` and applies it. `Foreign` when it is not one of this
 /// store's payments.
-pub async fn sync(app: &App, store: &Store, intent_id: &str, source: &'static str) -> Result<(Payment, Applied), PaymentError> {
+pub async fn sync(app: &App, store: &Store, intent_id: &str, source: &'static str) -> Result<Done<(Payment, Applied)>, PaymentError> {
     let intent = client(app)?.intent(intent_id).await?;
     apply_intent(app, store, &intent, source).await
 }
 
-/// Confirms the payment's intent with `payment_method` (a `pm_…`), then applies what Stripe
-/// says. `key` is Stripe's idempotency key.
+/// Confirms the intent of the store's Stripe payment `payment_id` (if `caller` may pay its
+/// order) with `payment_method` (a `pm_…`), then applies what Stripe says.
 pub async fn confirm(
     app: &App,
+    caller: Option<&Caller>,
     store: &Store,
-    payment: &Payment,
+    payment_id: &str,
     payment_method: Option<&str>,
-    key: &str,
-) -> Result<(Payment, Applied), PaymentError> {
+) -> Result<Done<(Payment, Applied)>, PaymentError> {
+    let payment = payment_for(app, store, caller, payment_id).await?;
+    if payment.provider != Provider::Stripe.as_str() {
+        return Err(PaymentError::WrongProvider("Stripe"));
+    }
+    let key = new_id();
     let intent_id = payment.provider_payment_id.as_deref().ok_or(PaymentError::UnknownPayment)?;
     let return_url = format!("{}/payment/success", app.config.frontend_url);
-    client(app)?.confirm_intent(intent_id, payment_method, Some(&return_url), key).await?;
+    client(app)?.confirm_intent(intent_id, payment_method, Some(&return_url), &key).await?;
     // The answer to confirm has no expanded charge: the intent is read again for its whole state.
     sync(app, store, intent_id, "confirm").await
 }

@@ -14,9 +14,42 @@ use feria_domain::decimal::DecimalOut;
 use feria_domain::money::parse_scaled;
 use serde_json::{Value, json};
 
-use super::Payment;
-use super::webhook_log::WebhookLog;
-use crate::services::orders::Order;
+use super::webhook_log::{self, WebhookLog};
+use super::{Payment, PaymentError, Provider, mercadopago};
+use crate::app::App;
+use crate::services::catalog::stores::Store;
+use crate::services::orders::{self, Order};
+
+/// A logged Mercado Pago webhook, its payment as Mercado Pago has it now, and the analysis.
+pub struct Details {
+    pub log: WebhookLog,
+    pub payment: Value,
+    pub analysis: Value,
+    pub traceability: Value,
+}
+
+/// Fetches from Mercado Pago the payment the store's webhook `webhook_id` was about and
+/// analyses it.
+pub async fn details(app: &App, store: &Store, webhook_id: &str) -> Result<Details, PaymentError> {
+    let mut conn = app.db.reader().acquire().await?;
+    let log = webhook_log::find(&mut conn, &store.id, webhook_id).await?.ok_or(PaymentError::UnknownWebhook)?;
+    let resource = log
+        .resource_id
+        .clone()
+        .filter(|_| log.source == "mercadopago" && log.event_type.as_deref() == Some("payment"))
+        .ok_or(PaymentError::NotAPaymentWebhook)?;
+    let others = webhook_log::about_same(&mut conn, &store.id, &log).await?;
+    let payment = super::find_by_provider_id(&mut conn, &store.id, Provider::MercadoPago, &resource).await?;
+    let order = match &payment {
+        Some(p) => orders::find(&mut conn, &store.id, &p.order_id).await?,
+        None => None,
+    };
+    drop(conn);
+    let fetched = mercadopago::fetch(app, &resource).await?;
+    let ctx = Context { log: &log, others: &others, payment: payment.as_ref(), order: order.as_ref(), exponent: store.currency.exponent() };
+    let (analysis, traceability) = analyse(&fetched.raw, &ctx);
+    Ok(Details { log, payment: fetched.raw, analysis, traceability })
+}
 
 /// What feria knows about the payment besides Mercado Pago's data.
 pub struct Context<'a> {

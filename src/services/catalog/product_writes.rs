@@ -1,0 +1,104 @@
+//! Creating, updating and deleting a product with its images. Images are stored first (outside
+//! the transaction: a file store or bucket is not transactional); when the database write
+//! fails they are removed again, and the images a write replaced are removed once it committed.
+
+use std::sync::Arc;
+
+use super::products::{self, Product, ProductData, WriteError};
+use super::stores::Store;
+use crate::app::App;
+use crate::services::effects::{CatalogChange, Done, Effects};
+use crate::services::files::{ImageFormat, StoredFile};
+
+/// An image sent with a product, already recognised as one.
+pub struct NewImage {
+    pub format: ImageFormat,
+    pub bytes: axum::body::Bytes,
+}
+
+/// Creates a product in the store with `images`; answers its id.
+pub async fn create_product(app: &App, store: &Store, data: &ProductData, images: &[NewImage]) -> Result<Done<String>, WriteError> {
+    let stored = store_images(app, images).await?;
+    let written = async {
+        let mut tx = app.db.begin().await?;
+        let id = products::create(&mut tx, &store.id, data).await?;
+        products::set_images(&mut tx, &id, &stored).await?;
+        tx.commit().await?;
+        Ok::<_, WriteError>(id)
+    }
+    .await;
+    match written {
+        Ok(id) => Ok(Done::new(id.clone(), Effects::catalog(CatalogChange::Products(vec![id])))),
+        Err(e) => {
+            discard(app, &stored).await;
+            Err(e)
+        }
+    }
+}
+
+/// Updates the store's product `current` with `data`; images sent replace all of them.
+pub async fn update_product(
+    app: &App,
+    store: &Store,
+    current: &Product,
+    data: &ProductData,
+    images: &[NewImage],
+) -> Result<Done<()>, WriteError> {
+    let stored = store_images(app, images).await?;
+    let written = async {
+        let mut tx = app.db.begin().await?;
+        if !products::update(&mut tx, &store.id, &current.id, data).await? {
+            return Err(WriteError::UnknownProduct);
+        }
+        if !images.is_empty() {
+            products::set_images(&mut tx, &current.id, &stored).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = written {
+        discard(app, &stored).await;
+        return Err(e);
+    }
+    if !images.is_empty() {
+        for old in &current.images {
+            app.files.delete(&old.storage_key).await;
+        }
+    }
+    Ok(Done::new((), Effects::catalog(CatalogChange::Products(vec![current.id.clone()]))))
+}
+
+/// Deletes the store's product `product` and its images.
+pub async fn delete_product(app: &App, store: &Store, product: &Arc<Product>) -> Result<Done<()>, WriteError> {
+    let mut tx = app.db.begin().await?;
+    if !products::delete(&mut tx, &store.id, &product.id).await? {
+        return Err(WriteError::UnknownProduct);
+    }
+    tx.commit().await?;
+    for image in &product.images {
+        app.files.delete(&image.storage_key).await;
+    }
+    Ok(Done::new((), Effects::catalog(CatalogChange::Products(vec![product.id.clone()]))))
+}
+
+/// Stores `images`; on a failure removes those already stored.
+async fn store_images(app: &App, images: &[NewImage]) -> Result<Vec<StoredFile>, WriteError> {
+    let mut stored = Vec::with_capacity(images.len());
+    for image in images {
+        match app.files.put_image("products", image.format, &image.bytes).await {
+            Ok(file) => stored.push(file),
+            Err(e) => {
+                discard(app, &stored).await;
+                return Err(WriteError::ImageStorage(e));
+            }
+        }
+    }
+    Ok(stored)
+}
+
+async fn discard(app: &App, files: &[StoredFile]) {
+    for file in files {
+        app.files.delete(&file.key).await;
+    }
+}
