@@ -17,6 +17,7 @@ use crate::routes::health::HealthCache;
 use crate::services::catalog::cache::CatalogCache;
 use crate::services::catalog::search::CatalogSearch;
 use crate::services::files::FileStore;
+use crate::services::identity::api_keys::KeyCache;
 use crate::services::identity::{access::AccessCache, passwords::PasswordHasher, tokens::TokenKeys};
 use feria_providers::mercadopago::MercadoPago;
 use feria_providers::s3::S3Bucket;
@@ -30,6 +31,8 @@ pub struct App {
     pub tokens: TokenKeys,
     /// Whether users' access tokens still hold (token versions, current roles).
     pub access: AccessCache,
+    /// Recently read API keys.
+    pub api_keys: KeyCache,
     pub passwords: PasswordHasher,
     pub sealer: Sealer,
     pub files: FileStore,
@@ -121,6 +124,7 @@ impl App {
         Ok(App {
             tokens: TokenKeys::new(config.jwt_secret.expose(), config.jwt_expires_in),
             access: AccessCache::default(),
+            api_keys: KeyCache::default(),
             passwords: PasswordHasher::new(config.argon2),
             sealer: Sealer::new(config.encryption_key.expose()),
             files: match &config.s3 {

@@ -22,8 +22,8 @@ use crate::http::openapi::BearerAuth;
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
-    addresses, cart, coupons, customers, docs, geography, health, import, jobs, metrics, order_statuses, payment_methods, payments,
-    products, sales, stores, webhooks,
+    addresses, api_keys, cart, coupons, customers, docs, geography, health, import, jobs, members, metrics, order_statuses,
+    payment_methods, payments, products, sales, stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -34,6 +34,8 @@ use crate::routes::{
         (name = "auth", description = "Registration, login, sessions, password reset and profile"),
         (name = "users", description = "User administration (ADMIN_ROLE)"),
         (name = "stores", description = "Stores: the tenant boundary of the catalog"),
+        (name = "members", description = "A store's members and their roles (owner, manager, staff)"),
+        (name = "api-keys", description = "A store's API keys for integrations, with scopes"),
         (name = "products", description = "Products, per store"),
         (name = "import", description = "Bulk import and export of products (CSV, XLSX)"),
         (name = "categories", description = "Product categories, per store"),
@@ -126,6 +128,10 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(webhooks::mercadopago_details))
         .routes(routes!(payments::mercadopago_payments))
         .routes(routes!(payments::mercadopago_charges))
+        .routes(routes!(members::list, members::add))
+        .routes(routes!(members::change_role, members::remove))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::revoke))
 }
 
 /// The largest product write: every image at the size limit, plus the form fields.

@@ -1,43 +1,135 @@
 //! Who is calling: bearer-token extractors and the caller's IP.
 
+use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{HeaderMap, header, request::Parts};
+use feria_domain::access::Scope;
 use feria_domain::roles::Role;
 
 use super::error::{ApiError, codes};
+use super::store::CurrentStore;
 use crate::app::AppState;
+use crate::services::identity::api_keys::{self, API_KEY_PREFIX};
 use crate::services::identity::caller::Caller;
 use crate::services::identity::tokens::TokenError;
 
-/// A caller with a valid access token. Missing token → 401 `unauthorized`; bad signature or
-/// shape, or a user that no longer exists → 401 `invalid_token`; expired → 401
-/// `token_expired`; issued before a logout, a password change or a role change → 401
-/// `token_revoked`. `roles` are the user's current roles.
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers).ok_or_else(|| ApiError::unauthorized(codes::UNAUTHORIZED, "Token no proporcionado"))?;
-        let claims = app.tokens.verify(token).map_err(|e| match e {
-            TokenError::Expired => ApiError::unauthorized(codes::TOKEN_EXPIRED, "El token expiró"),
-            TokenError::Invalid => ApiError::unauthorized(codes::INVALID_TOKEN, "Token inválido"),
-        })?;
-        match app.access.current(&app.db, &claims.sub).await? {
-            None => Err(ApiError::unauthorized(codes::INVALID_TOKEN, "El usuario del token ya no existe")),
-            Some((version, _)) if version != claims.ver => {
-                Err(ApiError::unauthorized(codes::TOKEN_REVOKED, "La sesión se cerró; iniciá sesión de nuevo"))
-            }
-            Some((_, roles)) => {
-                tracing::Span::current().record("user", claims.sub.as_str());
-                Ok(Caller { id: claims.sub, roles })
-            }
+/// Who sent the request: a user with a valid access token, or a store's API key. Missing
+/// token → 401 `unauthorized`; bad signature or shape, a user that no longer exists, or an
+/// unknown, revoked or expired key → 401 `invalid_token`; expired → 401 `token_expired`;
+/// issued before a logout, a password change or a role change → 401 `token_revoked`. A user
+/// acts with their current roles and memberships.
+async fn authenticate(parts: &Parts, app: &AppState) -> Result<Caller, ApiError> {
+    let token = bearer_token(&parts.headers).ok_or_else(|| ApiError::unauthorized(codes::UNAUTHORIZED, "Token no proporcionado"))?;
+    if token.starts_with(API_KEY_PREFIX) {
+        let caller = api_keys::authenticate(app, token)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized(codes::INVALID_TOKEN, "La clave de API no existe, venció o fue revocada"))?;
+        tracing::Span::current().record("user", format!("key:{}", caller.id));
+        return Ok(caller);
+    }
+    let claims = app.tokens.verify(token).map_err(|e| match e {
+        TokenError::Expired => ApiError::unauthorized(codes::TOKEN_EXPIRED, "El token expiró"),
+        TokenError::Invalid => ApiError::unauthorized(codes::INVALID_TOKEN, "Token inválido"),
+    })?;
+    match app.access.current(&app.db, &claims.sub).await? {
+        None => Err(ApiError::unauthorized(codes::INVALID_TOKEN, "El usuario del token ya no existe")),
+        Some(access) if access.version != claims.ver => {
+            Err(ApiError::unauthorized(codes::TOKEN_REVOKED, "La sesión se cerró; iniciá sesión de nuevo"))
+        }
+        Some(access) => {
+            tracing::Span::current().record("user", claims.sub.as_str());
+            Ok(Caller::user(claims.sub, access))
         }
     }
 }
 
-/// A caller holding `ADMIN_ROLE` (401 without a valid token, 403 without the role).
+/// A signed-in user (see [`authenticate`]); an API key is refused (401 `invalid_token`): keys
+/// act on a store's resources, not as a person with a cart, addresses or a profile.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = authenticate(parts, app).await?;
+        if caller.key.is_some() {
+            return Err(ApiError::unauthorized(codes::INVALID_TOKEN, "Una clave de API no sirve para esta ruta"));
+        }
+        Ok(caller)
+    }
+}
+
+/// A signed-in user or an API key: for routes used both by buyers and by the shop, where the
+/// service decides what the caller may do.
+#[derive(Debug, Clone)]
+pub struct AnyCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AnyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        authenticate(parts, app).await.map(AnyCaller)
+    }
+}
+
+/// A caller who may do `S` in the request's store: one of its members whose role allows it,
+/// one of its API keys holding the scope, or the platform admin. 401 without valid
+/// credentials, 403 without the permission (another store's member or key included).
+#[derive(Debug, Clone)]
+pub struct Staff<S>(pub Caller, pub PhantomData<S>);
+
+impl<S: ScopeMarker> FromRequestParts<AppState> for Staff<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = authenticate(parts, app).await?;
+        let CurrentStore(store) = CurrentStore::from_request_parts(parts, app).await?;
+        if !caller.may(&store.id, S::SCOPE) {
+            return Err(ApiError::forbidden());
+        }
+        Ok(Staff(caller, PhantomData))
+    }
+}
+
+/// A scope named as a type, for [`Staff`].
+pub trait ScopeMarker: Send + Sync {
+    const SCOPE: Scope;
+}
+
+/// The scopes as types: `Staff<scope::OrdersWrite>`.
+pub mod scope {
+    use super::ScopeMarker;
+    use feria_domain::access::Scope;
+
+    macro_rules! scopes {
+        ($($name:ident),*) => {$(
+            #[derive(Debug, Clone)]
+            pub struct $name;
+            impl ScopeMarker for $name {
+                const SCOPE: Scope = Scope::$name;
+            }
+        )*};
+    }
+
+    scopes!(
+        CatalogRead,
+        CatalogWrite,
+        PricesWrite,
+        OrdersRead,
+        OrdersWrite,
+        PaymentsRead,
+        PaymentsRefund,
+        CustomersRead,
+        CustomersWrite,
+        SettingsWrite,
+        AuditRead,
+        MembersManage,
+        KeysManage
+    );
+}
+
+/// The platform admin: a user holding `ADMIN_ROLE` (401 without a valid token, 403 without the
+/// role).
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub Caller);
 
@@ -53,7 +145,7 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// The caller when a token is sent (checked as for [`Caller`]: a bad one is a 401), or
+/// The signed-in user when a token is sent (checked as for [`Caller`]: a bad one is a 401), or
 /// `None` without one: for endpoints open to guests.
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<Caller>);

@@ -61,6 +61,9 @@ pub mod codes {
     pub const NOT_A_PAYMENT_WEBHOOK: &str = "not_a_payment_webhook";
     pub const MANUAL_CONFIRMATION_NOT_ALLOWED: &str = "manual_confirmation_not_allowed";
     pub const AMOUNT_TOO_LARGE: &str = "amount_too_large";
+    pub const TOO_MANY: &str = "too_many";
+    pub const ALREADY_MEMBER: &str = "already_member";
+    pub const LAST_OWNER: &str = "last_owner";
 }
 
 /// One problem with one input field.

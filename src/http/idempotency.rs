@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, FieldError, codes};
 use crate::app::AppState;
+use crate::services::identity::api_keys::API_KEY_PREFIX;
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
@@ -123,7 +124,8 @@ async fn settle(conn: &mut AnyConnection, scope: &str, key: &str, answer: Option
 /// another's answer.
 struct Caller {
     scope: String,
-    /// A platform admin (only they upload images and imports, the large bodies).
+    /// The platform admin or a store's member (only they upload images and imports, the large
+    /// bodies).
     admin: bool,
 }
 
@@ -133,18 +135,22 @@ impl Caller {
     async fn of(app: &AppState, parts: &axum::http::request::Parts) -> Caller {
         let claims = super::auth::bearer_token(&parts.headers).and_then(|token| app.tokens.verify(token).ok());
         if let Some(claims) = claims
-            && let Ok(Some((version, roles))) = app.access.current(&app.db, &claims.sub).await
-            && version == claims.ver
+            && let Ok(Some(access)) = app.access.current(&app.db, &claims.sub).await
+            && access.version == claims.ver
         {
-            let admin = roles.iter().any(|r| r == feria_domain::roles::Role::Admin.as_str());
+            let admin = access.roles.iter().any(|r| r == feria_domain::roles::Role::Admin.as_str()) || !access.memberships.is_empty();
             return Caller { scope: digest(&[b"user", claims.sub.as_bytes()]), admin };
+        }
+        // An API key scopes its own keys: another caller cannot present it without knowing it.
+        if let Some(key) = super::auth::bearer_token(&parts.headers).filter(|t| t.starts_with(API_KEY_PREFIX)) {
+            return Caller { scope: digest(&[b"key", key.as_bytes()]), admin: false };
         }
         let ip = super::auth::ClientIp::of(&parts.headers, &parts.extensions, app.config.trusted_proxies);
         Caller { scope: digest(&[b"ip", ip.0.as_bytes()]), admin: false }
     }
 
     /// The most body read to fingerprint the request: uploads (multipart) are buffered whole
-    /// only for an admin; anything else within the general body limit.
+    /// only for an admin or a store's member; anything else within the general body limit.
     fn body_limit(&self, app: &AppState, headers: &axum::http::HeaderMap) -> usize {
         let multipart = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"multipart/"));
         if self.admin && multipart {

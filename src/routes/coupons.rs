@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody, FieldError, codes};
 use crate::http::json::{ApiJson, PageInfo, Pagination, query_flag};
 use crate::http::path::{CodeParam, IdParam};
@@ -230,7 +230,7 @@ fn fields(body: CouponRequest, store: &Store, current: Option<&Coupon>) -> ApiRe
     ))]
 pub async fn list(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CatalogRead>,
     CurrentStore(store): CurrentStore,
     page: Pagination,
     RawQuery(raw): RawQuery,
@@ -254,7 +254,7 @@ pub async fn list(
     ))]
 pub async fn get(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CatalogRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<CouponBody>> {
@@ -271,7 +271,7 @@ pub async fn get(
     ))]
 pub async fn create(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PricesWrite>,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<CouponRequest>,
 ) -> ApiResult<(StatusCode, Json<CouponBody>)> {
@@ -290,7 +290,7 @@ pub async fn create(
     ))]
 pub async fn update(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PricesWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<CouponRequest>,
@@ -309,7 +309,7 @@ pub async fn update(
     ))]
 pub async fn delete(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PricesWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     RawQuery(raw): RawQuery,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::{EmailParam, IdParam};
@@ -131,7 +131,7 @@ async fn page_of(app: &AppState, store_id: &str, neighborhood: Option<&str>, pag
     ))]
 pub async fn list(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CustomersRead>,
     CurrentStore(store): CurrentStore,
     page: Pagination,
 ) -> ApiResult<Json<CustomerPage>> {
@@ -147,7 +147,7 @@ pub async fn list(
     ))]
 pub async fn by_neighborhood(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CustomersRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     page: Pagination,
@@ -163,7 +163,7 @@ pub async fn by_neighborhood(
     ))]
 pub async fn by_email(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CustomersRead>,
     CurrentStore(store): CurrentStore,
     EmailParam(email): EmailParam,
 ) -> ApiResult<Json<CustomerView>> {
@@ -178,7 +178,7 @@ pub async fn by_email(
     ))]
 pub async fn get(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CustomersRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<CustomerView>> {
@@ -194,7 +194,7 @@ pub async fn get(
     ))]
 pub async fn create(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CustomersWrite>,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<CustomerRequest>,
 ) -> ApiResult<(StatusCode, Json<CustomerView>)> {
@@ -213,7 +213,7 @@ pub async fn create(
     ))]
 pub async fn update(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CustomersWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<CustomerRequest>,
@@ -231,7 +231,7 @@ pub async fn update(
     ))]
 pub async fn delete(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CustomersWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::{IdParam, NameParam};
@@ -162,7 +162,7 @@ pub async fn city_by_name(
     ))]
 pub async fn create_city(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<PlaceRequest>,
 ) -> ApiResult<(StatusCode, Json<CityView>)> {
@@ -186,7 +186,7 @@ pub async fn create_city(
     ))]
 pub async fn update_city(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<PlaceRequest>,
@@ -209,7 +209,7 @@ pub async fn update_city(
     ))]
 pub async fn delete_city(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {
@@ -275,7 +275,7 @@ pub async fn get_neighborhood(
     ))]
 pub async fn create_neighborhood(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<PlaceRequest>,
 ) -> ApiResult<(StatusCode, Json<NeighborhoodView>)> {
@@ -301,7 +301,7 @@ pub async fn create_neighborhood(
     ))]
 pub async fn update_neighborhood(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<PlaceRequest>,
@@ -321,7 +321,7 @@ pub async fn update_neighborhood(
     ))]
 pub async fn delete_neighborhood(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {

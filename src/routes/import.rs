@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
 use crate::app::{App, AppState};
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
@@ -96,7 +96,7 @@ async fn receive_file(app: &App, request: Request) -> ApiResult<(std::path::Path
     ))]
 pub async fn bulk_import(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PricesWrite>,
     CurrentStore(store): CurrentStore,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<ImportAccepted>)> {
@@ -170,7 +170,7 @@ impl From<ImportRecord> for ImportStatus {
     ))]
 pub async fn import_status(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CatalogRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<ImportStatus>> {
@@ -304,7 +304,7 @@ async fn export_rows(app: &App, store: &Store) -> ApiResult<Vec<Vec<String>>> {
     ))]
 pub async fn export(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::CatalogRead>,
     CurrentStore(store): CurrentStore,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {

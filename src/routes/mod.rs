@@ -1,6 +1,7 @@
 //! One module per resource; each handler sits beside its request and response types.
 
 pub mod addresses;
+pub mod api_keys;
 pub mod auth;
 pub mod cart;
 pub mod coupons;
@@ -10,6 +11,7 @@ pub mod geography;
 pub mod health;
 pub mod import;
 pub mod jobs;
+pub mod members;
 pub mod metrics;
 pub mod order_statuses;
 pub mod payment_methods;

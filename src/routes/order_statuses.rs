@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination, query_flag};
 use crate::http::path::{CodeParam, IdParam};
@@ -166,7 +166,7 @@ async fn one(app: &AppState, store_id: &str, key: Key<'_>) -> ApiResult<Json<Ord
     ))]
 pub async fn list(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::OrdersRead>,
     CurrentStore(store): CurrentStore,
     page: Pagination,
     RawQuery(raw): RawQuery,
@@ -218,7 +218,7 @@ pub async fn by_code(
     ))]
 pub async fn get(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::OrdersRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<OrderStatusView>> {
@@ -234,7 +234,7 @@ pub async fn get(
     ))]
 pub async fn create(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<OrderStatusRequest>,
 ) -> ApiResult<(StatusCode, Json<OrderStatusView>)> {
@@ -254,7 +254,7 @@ pub async fn create(
     ))]
 pub async fn update(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<OrderStatusRequest>,
@@ -273,7 +273,7 @@ pub async fn update(
     ))]
 pub async fn set_transitions(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<TransitionsRequest>,
@@ -291,7 +291,7 @@ pub async fn set_transitions(
     ))]
 pub async fn delete(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Deleted>> {
@@ -308,7 +308,7 @@ pub async fn delete(
     ))]
 pub async fn validate_transition(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::OrdersRead>,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<TransitionCheck>,
 ) -> ApiResult<Json<TransitionValidity>> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::{CodeParam, IdParam};
@@ -179,7 +179,7 @@ pub async fn by_code(
     ))]
 pub async fn list(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::OrdersRead>,
     CurrentStore(store): CurrentStore,
     page: Pagination,
 ) -> ApiResult<Json<PaymentMethodPage>> {
@@ -195,7 +195,7 @@ pub async fn list(
     ))]
 pub async fn get(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::OrdersRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<PaymentMethodView>> {
@@ -211,7 +211,7 @@ pub async fn get(
     ))]
 pub async fn create(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<PaymentMethodRequest>,
 ) -> ApiResult<(StatusCode, Json<PaymentMethodView>)> {
@@ -231,7 +231,7 @@ pub async fn create(
     ))]
 pub async fn update(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<PaymentMethodRequest>,
@@ -248,7 +248,7 @@ pub async fn update(
     ))]
 pub async fn delete(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<DeletedPaymentMethod>> {

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::services::catalog::stores::{self, NewStore, Store};
+use crate::services::identity::caller::Caller;
 
 /// A store as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -98,16 +98,17 @@ pub struct CreateStoreRequest {
     pub tax_inclusive: Option<bool>,
 }
 
-/// Creates a store (admin). Onboarding with KYC/KYB comes with the marketplace.
+/// Opens a store: any signed-in user, who becomes its owner (at most 10 stores each, unless the
+/// platform admin). Onboarding with KYC/KYB comes with the marketplace.
 #[utoipa::path(post, path = "/api/stores", tag = "stores", security(("bearer" = [])), request_body = CreateStoreRequest,
     responses(
         (status = 201, description = "Created", body = StoreView),
-        (status = 409, description = "Slug taken", body = ErrorBody),
+        (status = 409, description = "Slug taken, or the user already owns as many stores as allowed", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
 pub async fn create_store(
     State(app): State<AppState>,
-    AdminUser(admin): AdminUser,
+    user: Caller,
     ApiJson(body): ApiJson<CreateStoreRequest>,
 ) -> ApiResult<(StatusCode, Json<StoreView>)> {
     let mut v = Validator::new();
@@ -132,8 +133,8 @@ pub async fn create_store(
         currency: currency.expect("validated above"),
         country: &country,
         tax_inclusive: body.tax_inclusive.unwrap_or(false),
-        owner_id: Some(&admin.id),
+        owner_id: None,
     };
-    let store = stores::open(&app.db, new).await?;
+    let store = stores::open(&app, &user, new).await?;
     Ok((StatusCode::CREATED, Json(store.into())))
 }

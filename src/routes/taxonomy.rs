@@ -167,7 +167,7 @@ macro_rules! taxonomy_routes {
             ))]
         pub async fn $create(
             axum::extract::State(app): axum::extract::State<$crate::app::AppState>,
-            _admin: $crate::http::auth::AdminUser,
+            _staff: $crate::http::auth::Staff<$crate::http::auth::scope::CatalogWrite>,
             $crate::http::store::CurrentStore(store): $crate::http::store::CurrentStore,
             $crate::http::json::ApiJson(body): $crate::http::json::ApiJson<$crate::routes::taxonomy::EntryRequest>,
         ) -> $crate::http::error::ApiResult<(axum::http::StatusCode, axum::Json<$crate::routes::taxonomy::EntryView>)> {
@@ -185,7 +185,7 @@ macro_rules! taxonomy_routes {
             ))]
         pub async fn $update(
             axum::extract::State(app): axum::extract::State<$crate::app::AppState>,
-            _admin: $crate::http::auth::AdminUser,
+            _staff: $crate::http::auth::Staff<$crate::http::auth::scope::CatalogWrite>,
             $crate::http::store::CurrentStore(store): $crate::http::store::CurrentStore,
             $crate::http::path::IdParam(id): $crate::http::path::IdParam,
             $crate::http::json::ApiJson(body): $crate::http::json::ApiJson<$crate::routes::taxonomy::EntryRequest>,
@@ -202,7 +202,7 @@ macro_rules! taxonomy_routes {
             ))]
         pub async fn $delete(
             axum::extract::State(app): axum::extract::State<$crate::app::AppState>,
-            _admin: $crate::http::auth::AdminUser,
+            _staff: $crate::http::auth::Staff<$crate::http::auth::scope::CatalogWrite>,
             $crate::http::store::CurrentStore(store): $crate::http::store::CurrentStore,
             $crate::http::path::IdParam(id): $crate::http::path::IdParam,
         ) -> $crate::http::error::ApiResult<axum::Json<$crate::routes::taxonomy::Deleted>> {

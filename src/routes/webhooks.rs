@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::{PageInfo, Pagination};
 use crate::http::path::IdParam;
@@ -98,7 +98,7 @@ pub struct WebhookQuery {
     ))]
 pub async fn list(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PaymentsRead>,
     CurrentStore(store): CurrentStore,
     page: Pagination,
     Query(q): Query<WebhookQuery>,
@@ -127,7 +127,7 @@ pub struct WebhookOne {
     ))]
 pub async fn get(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PaymentsRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<WebhookOne>> {
@@ -159,7 +159,11 @@ pub struct WebhookStatsView {
     responses(
         (status = 200, description = "The counts", body = WebhookStatsView),
     ))]
-pub async fn stats(State(app): State<AppState>, _admin: AdminUser, CurrentStore(store): CurrentStore) -> ApiResult<Json<WebhookStatsView>> {
+pub async fn stats(
+    State(app): State<AppState>,
+    _staff: Staff<scope::PaymentsRead>,
+    CurrentStore(store): CurrentStore,
+) -> ApiResult<Json<WebhookStatsView>> {
     let s = webhook_log::stats(&mut *app.db.reader().acquire().await?, &store.id).await?;
     let by_source: serde_json::Map<String, Value> = s.by_source.into_iter().map(|(k, n)| (k, Value::from(n))).collect();
     Ok(Json(WebhookStatsView {
@@ -212,7 +216,7 @@ pub struct MercadoPagoDetails {
     ))]
 pub async fn mercadopago_details(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PaymentsRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<MercadoPagoDetails>> {

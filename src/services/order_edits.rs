@@ -22,6 +22,7 @@ use crate::services::effects::{Done, Effects};
 use crate::services::identity::caller::Caller;
 use crate::services::order_writes::{self, SoldLine, StatusEntry, StockMove};
 use crate::services::orders::{self, Order, OrderError, RequestedLine, ShippingAddress};
+use feria_domain::access::Scope;
 
 /// The statuses in which an order can still be edited.
 pub const EDITABLE: [&str; 2] = ["PENDING", "CONFIRMED"];
@@ -82,8 +83,9 @@ pub struct Edited {
     pub warnings: Vec<String>,
 }
 
-/// Applies `changes` to the store's order `order_id` for `caller`: an admin edits any order of
-/// the store while it is PENDING or CONFIRMED, a buyer their own while it is PENDING.
+/// Applies `changes` to the store's order `order_id` for `caller`: the shop (`orders:write`)
+/// edits any order of the store while it is PENDING or CONFIRMED, a buyer their own while it
+/// is PENDING.
 pub async fn edit_order(
     app: &App,
     caller: &Caller,
@@ -91,7 +93,7 @@ pub async fn edit_order(
     order_id: &str,
     changes: OrderChanges,
 ) -> Result<Done<Edited>, OrderError> {
-    let editor = if caller.is_admin() { Editor::Admin(&caller.id) } else { Editor::Owner(&caller.id) };
+    let editor = if caller.may(&store.id, Scope::OrdersWrite) { Editor::Admin(&caller.id) } else { Editor::Owner(&caller.id) };
     let mut tx = app.db.begin().await?;
     let edited = edit(&mut tx, store, order_id, editor, changes).await?;
     tx.commit().await?;

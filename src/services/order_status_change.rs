@@ -9,9 +9,10 @@ use crate::services::identity::caller::Caller;
 use crate::services::order_notifications;
 use crate::services::order_workflow::{self, StatusChangeError};
 use crate::services::orders::{self, Order};
+use feria_domain::access::Scope;
 
 /// Moves the store's order `order_id` to `target` (a status id or code) as the workflow allows
-/// (the shop's admins), recording `note` in its history.
+/// (the shop: `orders:write`), recording `note` in its history.
 pub async fn set_order_status(
     app: &App,
     caller: &Caller,
@@ -20,14 +21,14 @@ pub async fn set_order_status(
     target: &str,
     note: Option<&str>,
 ) -> Result<Done<Order>, StatusChangeError> {
-    if !caller.is_admin() {
+    if !caller.may(&store.id, Scope::OrdersWrite) {
         return Err(StatusChangeError::UnknownOrder);
     }
     move_order(app, store, order_id, None, target, &caller.id, note).await
 }
 
 /// Cancels an order: the buyer their own while it is PENDING (only from the status they saw),
-/// the shop's admins while the workflow allows it. Without a `reason` the history says who
+/// the shop (`orders:write`) while the workflow allows it. Without a `reason` the history says who
 /// cancelled.
 pub async fn cancel_order(
     app: &App,
@@ -37,8 +38,8 @@ pub async fn cancel_order(
     reason: Option<&str>,
 ) -> Result<Done<Order>, StatusChangeError> {
     let order = orders::find(&mut *app.db.reader().acquire().await?, &store.id, order_id).await?.ok_or(StatusChangeError::UnknownOrder)?;
-    let is_admin = caller.is_admin();
-    if !is_admin {
+    let by_shop = caller.may(&store.id, Scope::OrdersWrite);
+    if !by_shop {
         if order.user_id.as_deref() != Some(caller.id.as_str()) {
             return Err(StatusChangeError::UnknownOrder);
         }
@@ -46,8 +47,8 @@ pub async fn cancel_order(
             return Err(StatusChangeError::BuyerCancelsOnlyPending);
         }
     }
-    let note = reason.unwrap_or(if is_admin { "Cancelado por la tienda" } else { "Cancelado por el cliente" });
-    let from = (!is_admin).then_some(order.status_id.as_str());
+    let note = reason.unwrap_or(if by_shop { "Cancelado por la tienda" } else { "Cancelado por el cliente" });
+    let from = (!by_shop).then_some(order.status_id.as_str());
     move_order(app, store, order_id, from, order_workflow::CANCELLED, &caller.id, Some(note)).await
 }
 

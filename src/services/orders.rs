@@ -18,6 +18,7 @@ use crate::services::identity::caller::Caller;
 use crate::services::order_statuses::{self, Key, StatusRef};
 use crate::services::order_writes::{self, SoldLine};
 use crate::services::{customers, payment_methods};
+use feria_domain::access::Scope;
 
 /// Who is buying.
 pub enum Buyer {
@@ -396,12 +397,12 @@ fn order_from(row: &AnyRow, lines: &mut HashMap<String, Vec<OrderLine>>) -> Resu
     })
 }
 
-/// The store's order `order_id` as `caller` may see it: their own, or any for an admin. To
-/// anyone else it does not exist.
+/// The store's order `order_id` as `caller` may see it: a buyer their own, the shop
+/// (`orders:read`) any. To anyone else it does not exist.
 pub async fn for_caller(app: &App, caller: &Caller, store_id: &str, order_id: &str) -> Result<Order, OrderError> {
     find(&mut *app.db.reader().acquire().await?, store_id, order_id)
         .await?
-        .filter(|o| caller.is_admin() || o.user_id.as_deref() == Some(caller.id.as_str()))
+        .filter(|o| caller.may(store_id, Scope::OrdersRead) || (o.user_id.is_some() && o.user_id.as_deref() == caller.user_id()))
         .ok_or(OrderError::UnknownOrder)
 }
 

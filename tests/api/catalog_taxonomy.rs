@@ -146,9 +146,12 @@ async fn stores_are_listed_created_and_validated() {
     let fields: Vec<&str> = err["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["name", "slug", "currency", "country"]);
     let user = t.register("Ana", "ana@example.com", "secreto1").await;
-    expect_error(t.request(Method::POST, "/api/stores", Some(&again), user["token"].as_str()).await, StatusCode::FORBIDDEN, "forbidden")
+    // Any signed-in user opens a store and owns it; a taken slug is still taken.
+    expect_error(t.request(Method::POST, "/api/stores", Some(&again), user["token"].as_str()).await, StatusCode::CONFLICT, "slug_taken")
         .await;
-    assert_eq!(expect_status(t.get("/api/stores", None).await, StatusCode::OK).await["total"], 2);
+    let own = json!({"name": "La de Ana", "slug": "la-de-ana", "currency": "ARS", "country": "AR"});
+    expect_status(t.request(Method::POST, "/api/stores", Some(&own), user["token"].as_str()).await, StatusCode::CREATED).await;
+    assert_eq!(expect_status(t.get("/api/stores", None).await, StatusCode::OK).await["total"], 3);
 }
 
 #[tokio::test]

@@ -39,4 +39,5 @@ mod sales;
 mod sales_edit;
 mod search;
 mod services_direct;
+mod store_access;
 mod users_admin;

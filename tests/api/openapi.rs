@@ -101,6 +101,15 @@ async fn every_route_is_documented() {
             (format!("{prefix}/webhooks/stats"), "get"),
             (format!("{prefix}/webhooks/{{id}}/mercadopago-details"), "get"),
         ]);
+        expected.extend([
+            (format!("{prefix}/members"), "get"),
+            (format!("{prefix}/members"), "post"),
+            (format!("{prefix}/members/{{id}}"), "patch"),
+            (format!("{prefix}/members/{{id}}"), "delete"),
+            (format!("{prefix}/api-keys"), "get"),
+            (format!("{prefix}/api-keys"), "post"),
+            (format!("{prefix}/api-keys/{{id}}"), "delete"),
+        ]);
     }
     for resource in [
         "products",

@@ -56,7 +56,7 @@ async fn an_order_is_placed_paid_and_another_cancelled_without_http() {
     let app = &t.app;
     let store = stores::find_by_slug(&mut app.db.reader().acquire().await.unwrap(), DEFAULT_SLUG).await.unwrap().unwrap();
     let admin = provisioning::create_user(app, "Dueña", "duena@example.com", "a-long-password", &[Role::Admin]).await.unwrap();
-    let admin = Caller { id: admin.id, roles: vec![Role::Admin.as_str().to_string()] };
+    let admin = Caller { id: admin.id, roles: vec![Role::Admin.as_str().to_string()], memberships: Vec::new(), key: None };
 
     let data = ProductData {
         name: "Vacío".into(),
@@ -72,7 +72,7 @@ async fn an_order_is_placed_paid_and_another_cancelled_without_http() {
         unit_id: taxonomy_id(&t, "units", &store.id).await,
         tags: Vec::new(),
     };
-    let product_id = app.settle(product_writes::create_product(app, &store, &data, &[]).await.unwrap()).await;
+    let product_id = app.settle(product_writes::create_product(app, &admin, &store, &data, &[]).await.unwrap()).await;
     let stock = || async { app.catalog_cache.products(&app.db, &store.id, std::slice::from_ref(&product_id)).await.unwrap()[0].stock };
 
     // Placed by a guest: stock is taken at once.
@@ -106,7 +106,7 @@ async fn an_order_is_placed_paid_and_another_cancelled_without_http() {
     assert_eq!(stock().await, 8);
 
     // A buyer who is not the order's cannot cancel it: to them it does not exist.
-    let stranger = Caller { id: "someone-else".into(), roles: Vec::new() };
+    let stranger = Caller { id: "someone-else".into(), roles: Vec::new(), memberships: Vec::new(), key: None };
     let refused = order_status_change::cancel_order(app, &stranger, &store, &paid.order.id, None).await;
     assert!(matches!(refused, Err(feria::services::order_workflow::StatusChangeError::UnknownOrder)));
 }

@@ -29,6 +29,8 @@ const UNIQUE_KEYS: &[(&str, &str)] = &[
     ("orders_number_key", "orders.store_id, orders.order_number"),
     ("payments_provider_payment_key", "payments.provider, payments.provider_payment_id"),
     ("payment_events_key", "payment_events.payment_id, payment_events.event_key"),
+    ("store_members_pkey", "store_members.store_id, store_members.user_id"),
+    ("api_keys_hash_key", "api_keys.key_hash"),
 ];
 
 /// The name of the unique constraint `err` violates (as in the migrations, e.g.

@@ -563,6 +563,40 @@ pub const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE users ADD COLUMN token_version BIGINT NOT NULL DEFAULT 0",
         ],
     },
+    Migration {
+        version: 21,
+        name: "store_members_and_api_keys",
+        statements: &[
+            "CREATE TABLE store_members (
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                role TEXT NOT NULL CHECK (role IN ('owner', 'manager', 'staff')),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT store_members_pkey PRIMARY KEY (store_id, user_id)
+            )",
+            "CREATE INDEX store_members_user ON store_members (user_id)",
+            // Whoever opened a store owns it.
+            "INSERT INTO store_members (store_id, user_id, role, created_at, updated_at)
+             SELECT id, owner_id, 'owner', created_at, updated_at FROM stores WHERE owner_id IS NOT NULL",
+            // Only the SHA-256 of a key is kept; `prefix` (its first characters) tells keys apart.
+            "CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                prefix TEXT NOT NULL,
+                key_hash TEXT NOT NULL,
+                scopes TEXT NOT NULL,
+                created_by TEXT REFERENCES users (id) ON DELETE SET NULL,
+                expires_at TEXT,
+                revoked_at TEXT,
+                last_used_at TEXT,
+                created_at TEXT NOT NULL,
+                CONSTRAINT api_keys_hash_key UNIQUE (key_hash)
+            )",
+            "CREATE INDEX api_keys_store ON api_keys (store_id, created_at)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

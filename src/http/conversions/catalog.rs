@@ -1,5 +1,7 @@
 //! Catalog, cart and import errors as API errors.
 
+use axum::http::StatusCode;
+
 use crate::http::error::{ApiError, FieldError, codes};
 use crate::services::cart::CartError;
 use crate::services::catalog::products::WriteError;
@@ -34,6 +36,9 @@ impl From<WriteError> for ApiError {
                 conflict
             }
             WriteError::UnknownProduct => ApiError::not_found(PRODUCT_NOT_FOUND),
+            WriteError::NotAllowed => {
+                ApiError::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, "Tu rol en la tienda no puede fijar ni cambiar precios")
+            }
             WriteError::ImageStorage(FileError::Local(e)) => ApiError::internal(format!("storing an image: {e}")),
             WriteError::ImageStorage(FileError::Bucket(e)) => {
                 ApiError::upstream("El almacenamiento de imágenes no respondió; no se guardó nada", e)

@@ -1,6 +1,7 @@
 //! How each service's errors become API errors: one `From` impl per error type, grouped by
 //! area, so a handler writes `?` and every entry point answers the same refusal the same way.
 
+mod access;
 pub mod catalog;
 mod orders;
 mod payments;

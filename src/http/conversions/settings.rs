@@ -67,6 +67,11 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> ApiError {
         match err {
             StoreError::SlugTaken => taken(codes::SLUG_TAKEN, "Ya existe una tienda con ese slug", "slug", "Ya está en uso"),
+            StoreError::TooMany => ApiError::conflict(
+                codes::TOO_MANY,
+                format!("Ya sos dueño de {} tiendas, el máximo por persona", crate::services::catalog::stores::MAX_OWNED_STORES),
+            ),
+            StoreError::NotAllowed => ApiError::forbidden(),
             StoreError::Database(e) => ApiError::internal(e),
         }
     }

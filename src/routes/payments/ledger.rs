@@ -7,7 +7,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::{PageInfo, Pagination};
 use crate::http::path::IdParam;
@@ -57,7 +57,7 @@ async fn page_of(app: &AppState, store: &Store, filter: PaymentFilter, page: Pag
     ))]
 pub async fn list(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PaymentsRead>,
     CurrentStore(store): CurrentStore,
     page: Pagination,
     axum::extract::Query(q): axum::extract::Query<PaymentQuery>,
@@ -72,7 +72,7 @@ pub async fn list(
     ))]
 pub async fn by_sale(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PaymentsRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     page: Pagination,
@@ -105,7 +105,7 @@ pub struct PaymentOne {
     ))]
 pub async fn get(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::PaymentsRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<PaymentOne>> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, parse_json};
 use crate::http::path::IdParam;
@@ -51,7 +51,7 @@ pub struct Refunded {
     ))]
 pub async fn refund(
     State(app): State<AppState>,
-    AdminUser(admin): AdminUser,
+    Staff(admin, _): Staff<scope::PaymentsRefund>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     headers: HeaderMap,
@@ -90,7 +90,7 @@ pub struct ManualConfirmation {
     ))]
 pub async fn confirm_manual(
     State(app): State<AppState>,
-    AdminUser(admin): AdminUser,
+    Staff(admin, _): Staff<scope::OrdersWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<ManualConfirmation>,

@@ -13,7 +13,7 @@ use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::services::catalog::stores::Store;
-use feria_domain::roles::Role;
+use feria_domain::access::Scope;
 
 use super::{ProductPage, ProductView, cached, load, product_not_found, search_of, views};
 
@@ -98,7 +98,7 @@ pub async fn get(
     IdParam(id): IdParam,
 ) -> ApiResult<Json<ProductView>> {
     let product = load(&app, &store, &id).await?;
-    if !product.is_active && !user.is_some_and(|u| u.has_role(Role::Admin)) {
+    if !product.is_active && !user.is_some_and(|u| u.may(&store.id, Scope::CatalogRead)) {
         return Err(product_not_found());
     }
     Ok(Json(ProductView::new(&product, &store)))

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
@@ -33,12 +33,12 @@ use super::{ProductForm, ProductRequest, ProductView, load};
     ))]
 pub async fn create(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    Staff(staff, _): Staff<scope::CatalogWrite>,
     CurrentStore(store): CurrentStore,
     mut form: ProductForm,
 ) -> ApiResult<(StatusCode, Json<ProductView>)> {
     let data = validate(&mut form, &store, None)?;
-    let id = app.settle(product_writes::create_product(&app, &store, &data, &form.images).await?).await;
+    let id = app.settle(product_writes::create_product(&app, &staff, &store, &data, &form.images).await?).await;
     let product = load(&app, &store, &id).await?;
     Ok((StatusCode::CREATED, Json(ProductView::new(&product, &store))))
 }
@@ -59,14 +59,14 @@ pub async fn create(
     ))]
 pub async fn update(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    Staff(staff, _): Staff<scope::CatalogWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     mut form: ProductForm,
 ) -> ApiResult<Json<ProductView>> {
     let current = load(&app, &store, &id).await?;
     let data = validate(&mut form, &store, Some(ProductData::of(&current)))?;
-    app.settle(product_writes::update_product(&app, &store, &current, &data, &form.images).await?).await;
+    app.settle(product_writes::update_product(&app, &staff, &store, &current, &data, &form.images).await?).await;
     let product = load(&app, &store, &id).await?;
     Ok(Json(ProductView::new(&product, &store)))
 }
@@ -93,12 +93,12 @@ pub struct ProductDeleted {
     ))]
 pub async fn delete(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    Staff(staff, _): Staff<scope::CatalogWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<ProductDeleted>> {
     let product = load(&app, &store, &id).await?;
-    app.settle(product_writes::delete_product(&app, &store, &product).await?).await;
+    app.settle(product_writes::delete_product(&app, &staff, &store, &product).await?).await;
     Ok(Json(ProductDeleted {
         message: "Producto eliminado".into(),
         product: DeletedProduct { id: product.id.clone(), name: product.name.clone() },

@@ -6,13 +6,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
+use crate::http::auth::AnyCaller;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::customers::is_phone;
-use crate::services::identity::caller::Caller;
 use crate::services::order_edits::{self, OrderChanges, ShippingChanges};
 
 use super::{SaleItemRequest, SalePlaced, SaleView, lines};
@@ -78,7 +78,7 @@ fn shipping_changes(v: &mut Validator, s: ShippingDetailsRequest) -> ShippingCha
     ))]
 pub async fn update(
     State(app): State<AppState>,
-    user: Caller,
+    AnyCaller(user): AnyCaller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<SaleUpdateRequest>,

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::AnyCaller;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, PageInfo, Pagination};
 use crate::http::path::IdParam;
@@ -45,7 +46,7 @@ pub async fn my_orders(
     ))]
 pub async fn get(
     State(app): State<AppState>,
-    user: Caller,
+    AnyCaller(user): AnyCaller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<SaleView>> {
@@ -92,7 +93,7 @@ fn date_bound(v: &mut Validator, field: &str, value: Option<&str>, end: bool) ->
     ))]
 pub async fn list(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::OrdersRead>,
     CurrentStore(store): CurrentStore,
     page: Pagination,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
@@ -119,7 +120,7 @@ pub async fn list(
     ))]
 pub async fn by_customer(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::OrdersRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     page: Pagination,
@@ -148,7 +149,7 @@ pub struct DateRange {
     ))]
 pub async fn by_date_range(
     State(app): State<AppState>,
-    _admin: AdminUser,
+    _staff: Staff<scope::OrdersRead>,
     CurrentStore(store): CurrentStore,
     ApiJson(body): ApiJson<DateRange>,
 ) -> ApiResult<Json<SalePage>> {

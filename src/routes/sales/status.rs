@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::AdminUser;
+use crate::http::auth::AnyCaller;
+use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
-use crate::services::identity::caller::Caller;
 use crate::services::order_status_change;
 use crate::services::orders::Order;
 
@@ -57,7 +57,7 @@ pub struct SaleStatusUpdated {
     ))]
 pub async fn set_status(
     State(app): State<AppState>,
-    AdminUser(admin): AdminUser,
+    Staff(admin, _): Staff<scope::OrdersWrite>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     ApiJson(body): ApiJson<StatusRequest>,
@@ -86,7 +86,7 @@ pub struct CancelRequest {
     ))]
 pub async fn cancel(
     State(app): State<AppState>,
-    user: Caller,
+    AnyCaller(user): AnyCaller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
     body: axum::body::Bytes,

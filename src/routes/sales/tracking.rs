@@ -6,10 +6,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
+use crate::http::auth::AnyCaller;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
-use crate::services::identity::caller::Caller;
 use crate::services::{order_workflow, orders};
 
 /// One step of an order's history.
@@ -50,7 +50,7 @@ pub struct Tracking {
     ))]
 pub async fn tracking(
     State(app): State<AppState>,
-    user: Caller,
+    AnyCaller(user): AnyCaller,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Tracking>> {

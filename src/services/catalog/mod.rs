@@ -4,6 +4,7 @@ pub mod cache;
 pub mod demo;
 pub mod import;
 pub mod import_file;
+pub mod members;
 pub mod product_writes;
 pub mod products;
 pub mod search;

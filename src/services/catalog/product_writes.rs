@@ -9,6 +9,8 @@ use super::stores::Store;
 use crate::app::App;
 use crate::services::effects::{CatalogChange, Done, Effects};
 use crate::services::files::{ImageFormat, StoredFile};
+use crate::services::identity::caller::Caller;
+use feria_domain::access::Scope;
 
 /// An image sent with a product, already recognised as one.
 pub struct NewImage {
@@ -16,8 +18,18 @@ pub struct NewImage {
     pub bytes: axum::body::Bytes,
 }
 
-/// Creates a product in the store with `images`; answers its id.
-pub async fn create_product(app: &App, store: &Store, data: &ProductData, images: &[NewImage]) -> Result<Done<String>, WriteError> {
+/// Creates a product in the store with `images` (`catalog:write`; setting its price needs
+/// `prices:write`); answers its id.
+pub async fn create_product(
+    app: &App,
+    caller: &Caller,
+    store: &Store,
+    data: &ProductData,
+    images: &[NewImage],
+) -> Result<Done<String>, WriteError> {
+    if !caller.may(&store.id, Scope::CatalogWrite) || !caller.may(&store.id, Scope::PricesWrite) {
+        return Err(WriteError::NotAllowed);
+    }
     let stored = store_images(app, images).await?;
     let written = async {
         let mut tx = app.db.begin().await?;
@@ -36,14 +48,20 @@ pub async fn create_product(app: &App, store: &Store, data: &ProductData, images
     }
 }
 
-/// Updates the store's product `current` with `data`; images sent replace all of them.
+/// Updates the store's product `current` with `data` (`catalog:write`; a new price needs
+/// `prices:write`); images sent replace all of them.
 pub async fn update_product(
     app: &App,
+    caller: &Caller,
     store: &Store,
     current: &Product,
     data: &ProductData,
     images: &[NewImage],
 ) -> Result<Done<()>, WriteError> {
+    let repriced = data.price != current.price || data.tax_rate_bp != current.tax_rate_bp;
+    if !caller.may(&store.id, Scope::CatalogWrite) || (repriced && !caller.may(&store.id, Scope::PricesWrite)) {
+        return Err(WriteError::NotAllowed);
+    }
     let stored = store_images(app, images).await?;
     let written = async {
         let mut tx = app.db.begin().await?;
@@ -69,8 +87,11 @@ pub async fn update_product(
     Ok(Done::new((), Effects::catalog(CatalogChange::Products(vec![current.id.clone()]))))
 }
 
-/// Deletes the store's product `product` and its images.
-pub async fn delete_product(app: &App, store: &Store, product: &Arc<Product>) -> Result<Done<()>, WriteError> {
+/// Deletes the store's product `product` and its images (`catalog:write`).
+pub async fn delete_product(app: &App, caller: &Caller, store: &Store, product: &Arc<Product>) -> Result<Done<()>, WriteError> {
+    if !caller.may(&store.id, Scope::CatalogWrite) {
+        return Err(WriteError::NotAllowed);
+    }
     let mut tx = app.db.begin().await?;
     if !products::delete(&mut tx, &store.id, &product.id).await? {
         return Err(WriteError::UnknownProduct);

@@ -313,6 +313,8 @@ pub enum WriteError {
     SkuTaken,
     /// No such product in the store.
     UnknownProduct,
+    /// The caller's role may not make this change (a price, without `prices:write`).
+    NotAllowed,
     /// The image store or bucket failed; nothing was saved.
     ImageStorage(crate::services::files::FileError),
     Database(sqlx::Error),

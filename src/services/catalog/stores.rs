@@ -2,8 +2,13 @@
 //! seed-001 endpoints act on it, and `/api/stores/{slug}/…` reaches any store.
 
 use feria_db::{AnyConnection, AnyRow, Db, Row};
+use feria_domain::access::StoreRole;
 use feria_domain::currency::Currency;
 use feria_domain::{ids::new_id, time};
+
+use super::members;
+use crate::app::App;
+use crate::services::identity::caller::Caller;
 
 /// Slug of the store created at first start.
 pub const DEFAULT_SLUG: &str = "default";
@@ -75,6 +80,11 @@ pub async fn page(db: &Db, limit: i64, offset: i64) -> Result<(i64, Vec<Store>),
 pub enum StoreError {
     #[error("store slug taken")]
     SlugTaken,
+    #[error("the user owns as many stores as allowed")]
+    TooMany,
+    /// An API key cannot open a store.
+    #[error("not allowed")]
+    NotAllowed,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -94,12 +104,31 @@ pub async fn create(conn: &mut AnyConnection, new: NewStore<'_>) -> Result<Store
     insert(conn, &new, false).await
 }
 
-/// Opens a store with the order workflow and payment methods every store starts with.
-pub async fn open(db: &Db, new: NewStore<'_>) -> Result<Store, StoreError> {
-    let mut tx = db.begin().await?;
-    let store = create(&mut tx, new).await.map_err(|e| if feria_db::is_unique_violation(&e) { StoreError::SlugTaken } else { e.into() })?;
+/// Stores a user who is not the platform admin may own.
+pub const MAX_OWNED_STORES: i64 = 10;
+
+/// Opens a store for `caller`, who becomes its owner, with the order workflow and payment
+/// methods every store starts with. Whether it may sell before the platform approves it comes
+/// with the marketplace.
+pub async fn open(app: &App, caller: &Caller, new: NewStore<'_>) -> Result<Store, StoreError> {
+    let owner = caller.user_id().ok_or(StoreError::NotAllowed)?;
+    let mut tx = app.db.begin().await?;
+    let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM store_members WHERE user_id = $1 AND role = 'owner'")
+        .bind(owner)
+        .fetch_one(&mut *tx)
+        .await?;
+    if owned >= MAX_OWNED_STORES && !caller.is_admin() {
+        return Err(StoreError::TooMany);
+    }
+    let new = NewStore { owner_id: Some(owner), ..new };
+    let store = create(&mut tx, new).await.map_err(|e| match feria_db::unique_violation(&e) {
+        Some("stores_slug_key") => StoreError::SlugTaken,
+        _ => e.into(),
+    })?;
+    members::insert(&mut tx, &store.id, owner, StoreRole::Owner).await?;
     crate::services::store_defaults::seed_new_store(&mut tx, &store.id).await?;
     tx.commit().await?;
+    app.access.forget(owner);
     Ok(store)
 }
 

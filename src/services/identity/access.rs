@@ -1,6 +1,7 @@
 //! Whether an access token still holds: its user exists and its token version is the user's
-//! current one (raised on logout, a password change or reset and a role change). The roles a
-//! request acts with are the user's current ones, not those the token was issued with.
+//! current one (raised on logout, a password change or reset and a role change). The roles and
+//! store memberships a request acts with are the user's current ones, not those the token was
+//! issued with.
 //!
 //! Checked on every authenticated request, so each node keeps what it read for one second:
 //! a node that revokes forgets at once; other nodes follow within that second.
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use feria_db::Db;
 
+use super::caller::UserAccess;
 use super::users;
 
 /// How long a node trusts what it read.
@@ -19,8 +21,8 @@ const FRESH_FOR: Duration = Duration::from_secs(1);
 /// Entries held before the stale ones are swept.
 const SWEEP_AT: usize = 50_000;
 
-/// A user's current access: token version and roles; `None` when the user does not exist.
-pub type Access = Option<(i64, Vec<String>)>;
+/// A user's current access; `None` when the user does not exist.
+pub type Access = Option<UserAccess>;
 
 /// The node's recent reads of users' access.
 #[derive(Default)]

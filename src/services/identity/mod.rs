@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod api_keys;
 pub mod caller;
 pub mod password_reset;
 pub mod passwords;

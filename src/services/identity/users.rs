@@ -3,8 +3,9 @@
 use feria_db::{AnyConnection, AnyRow, Db, Row};
 use feria_domain::{ids::new_id, roles::Role, time};
 
-use super::caller::Caller;
+use super::caller::{Caller, Membership, UserAccess};
 use crate::app::App;
+use feria_domain::access::StoreRole;
 
 /// A user as stored (the password hash never leaves the service layer).
 #[derive(Debug, Clone)]
@@ -194,14 +195,30 @@ pub async fn revoke_access(conn: &mut AnyConnection, id: &str) -> Result<(), sql
     Ok(())
 }
 
-/// The token version and roles of user `id`, if it exists: what decides whether an access
-/// token still holds.
-pub async fn access_of(conn: &mut AnyConnection, id: &str) -> Result<Option<(i64, Vec<String>)>, sqlx::Error> {
-    let Some(row) = sqlx::query("SELECT token_version, roles FROM users WHERE id = $1").bind(id).fetch_optional(conn).await? else {
+/// What decides whether an access token of user `id` still holds and what it may do: the
+/// token version, the platform roles and the store memberships; `None` when the user does not
+/// exist.
+pub async fn access_of(conn: &mut AnyConnection, id: &str) -> Result<Option<UserAccess>, sqlx::Error> {
+    let Some(row) = sqlx::query("SELECT token_version, roles FROM users WHERE id = $1").bind(id).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
     let roles: String = row.try_get("roles")?;
-    Ok(Some((row.try_get("token_version")?, serde_json::from_str(&roles).map_err(|e| sqlx::Error::Decode(Box::new(e)))?)))
+    let memberships = sqlx::query("SELECT store_id, role FROM store_members WHERE user_id = $1")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|m| {
+            let role: String = m.try_get("role")?;
+            let role = StoreRole::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown store role {role}").into()))?;
+            Ok(Membership { store_id: m.try_get("store_id")?, role })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Some(UserAccess {
+        version: row.try_get("token_version")?,
+        roles: serde_json::from_str(&roles).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        memberships,
+    }))
 }
 
 /// Deletes user `id` (an admin's act; never the admin's own user). Its customer profiles stay

@@ -13,6 +13,7 @@ use crate::services::identity::caller::Caller;
 use crate::services::order_statuses::Key;
 use crate::services::orders::Order;
 use crate::services::payment_methods;
+use feria_domain::access::Scope;
 
 use super::payable::payable_order;
 
@@ -28,7 +29,7 @@ pub async fn confirm_manual(
     amount: i64,
     reference: &str,
 ) -> Result<Done<Payment>, PaymentError> {
-    if !caller.is_admin() {
+    if !caller.may(&store.id, Scope::OrdersWrite) {
         return Err(PaymentError::UnknownOrder);
     }
     let (order, owed) = payable_order(app, store, Some(caller), order_id).await?;

@@ -1,6 +1,6 @@
 //! Who may pay an order, and what it still owes. A guest's order is paid by whoever holds its
-//! id (the id is the capability); a user's order by its owner or an admin. To anyone else an
-//! order or payment they may not pay does not exist.
+//! id (the id is the capability); a user's order by its owner or the shop (`orders:write`). To
+//! anyone else an order or payment they may not pay does not exist.
 
 use super::{Payment, PaymentError, order_money};
 use crate::app::App;
@@ -8,16 +8,21 @@ use crate::services::catalog::stores::Store;
 use crate::services::identity::caller::Caller;
 use crate::services::order_workflow;
 use crate::services::orders::{self, Order};
+use feria_domain::access::Scope;
 
-/// Whether `caller` may pay `order`.
-pub fn may_pay(order: &Order, caller: Option<&Caller>) -> bool {
-    order.user_id.as_ref().is_none_or(|owner| caller.is_some_and(|c| &c.id == owner || c.is_admin()))
+/// Whether `caller` may pay `order` of the store `store_id`.
+fn may_pay(order: &Order, store_id: &str, caller: Option<&Caller>) -> bool {
+    order
+        .user_id
+        .as_ref()
+        .is_none_or(|owner| caller.is_some_and(|c| c.user_id() == Some(owner.as_str()) || c.may(store_id, Scope::OrdersWrite)))
 }
 
 /// The order `order_id` if `caller` may pay it and it still owes something, with what it owes.
 pub async fn payable_order(app: &App, store: &Store, caller: Option<&Caller>, order_id: &str) -> Result<(Order, i64), PaymentError> {
     let mut conn = app.db.reader().acquire().await?;
-    let order = orders::find(&mut conn, &store.id, order_id).await?.filter(|o| may_pay(o, caller)).ok_or(PaymentError::UnknownOrder)?;
+    let order =
+        orders::find(&mut conn, &store.id, order_id).await?.filter(|o| may_pay(o, &store.id, caller)).ok_or(PaymentError::UnknownOrder)?;
     if [order_workflow::CANCELLED, super::apply::REFUNDED].contains(&order.status_code.as_str()) {
         return Err(PaymentError::NotPayable(order.status_name));
     }
@@ -34,7 +39,7 @@ pub async fn payment_for(app: &App, store: &Store, caller: Option<&Caller>, paym
     let mut conn = app.db.reader().acquire().await?;
     let payment = super::find(&mut conn, &store.id, payment_id).await?.ok_or(PaymentError::UnknownPayment)?;
     match orders::find(&mut conn, &store.id, &payment.order_id).await? {
-        Some(order) if may_pay(&order, caller) => Ok(payment),
+        Some(order) if may_pay(&order, &store.id, caller) => Ok(payment),
         _ => Err(PaymentError::UnknownPayment),
     }
 }
@@ -49,7 +54,7 @@ pub async fn payment_of_preference(
     let mut conn = app.db.reader().acquire().await?;
     let payment = super::find_by_preference(&mut conn, &store.id, preference_id).await?.ok_or(PaymentError::UnknownPreference)?;
     match orders::find(&mut conn, &store.id, &payment.order_id).await? {
-        Some(order) if may_pay(&order, caller) => Ok(payment),
+        Some(order) if may_pay(&order, &store.id, caller) => Ok(payment),
         _ => Err(PaymentError::UnknownPreference),
     }
 }

@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::services::catalog::stores::Store;
 use crate::services::effects::{Done, Effects};
 use crate::services::identity::caller::Caller;
+use feria_domain::access::Scope;
 
 /// Why a refund was refused; nothing was refunded.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +32,7 @@ impl From<sqlx::Error> for RefundError {
 }
 
 /// Refunds `amount` (minor units; everything left when `None`) of the store's payment
-/// `payment_id` (the shop's admins). `client_key`, the client's idempotency key, makes a retry
+/// `payment_id` (`payments:refund`). `client_key`, the client's idempotency key, makes a retry
 /// reach the provider with the same key. Returns the payment after it.
 pub async fn refund_payment(
     app: &App,
@@ -41,7 +42,7 @@ pub async fn refund_payment(
     amount: Option<i64>,
     client_key: Option<&str>,
 ) -> Result<Done<Payment>, RefundError> {
-    if !caller.is_admin() {
+    if !caller.may(&store.id, Scope::PaymentsRefund) {
         return Err(PaymentError::UnknownPayment.into());
     }
     let payment = super::find(&mut *app.db.reader().acquire().await?, &store.id, payment_id).await?.ok_or(PaymentError::UnknownPayment)?;
