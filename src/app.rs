@@ -49,6 +49,9 @@ pub struct App {
     pub job_stats: Arc<JobStats>,
     /// Wakes this process's job runner right after an enqueue commits.
     pub job_wake: Arc<Notify>,
+    /// The API's routes without their middleware, for the audit log's reads of a resource
+    /// before and after a write (set by `router::build`).
+    pub routes: std::sync::OnceLock<axum::Router<AppState>>,
     /// True once migrations have run in this process.
     pub migrated: AtomicBool,
 }
@@ -143,6 +146,7 @@ impl App {
             health: HealthCache::default(),
             job_stats: Arc::default(),
             job_wake: Arc::default(),
+            routes: std::sync::OnceLock::new(),
             migrated: AtomicBool::new(false),
         })
     }

@@ -22,7 +22,7 @@ use crate::http::openapi::BearerAuth;
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
-    addresses, api_keys, cart, coupons, customers, docs, geography, health, import, jobs, members, metrics, order_statuses,
+    addresses, api_keys, audit, cart, coupons, customers, docs, geography, health, import, jobs, members, metrics, order_statuses,
     payment_methods, payments, products, sales, stores, webhooks,
 };
 
@@ -36,6 +36,7 @@ use crate::routes::{
         (name = "stores", description = "Stores: the tenant boundary of the catalog"),
         (name = "members", description = "A store's members and their roles (owner, manager, staff)"),
         (name = "api-keys", description = "A store's API keys for integrations, with scopes"),
+        (name = "audit", description = "Who wrote what, when: every write by a store's members, its keys and the platform admin"),
         (name = "products", description = "Products, per store"),
         (name = "import", description = "Bulk import and export of products (CSV, XLSX)"),
         (name = "categories", description = "Product categories, per store"),
@@ -132,6 +133,7 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(members::change_role, members::remove))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(audit::list))
 }
 
 /// The largest product write: every image at the size limit, plus the form fields.
@@ -158,6 +160,7 @@ pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoip
         .routes(routes!(admin::update_user, admin::delete_user))
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::retry_job))
+        .routes(routes!(audit::platform))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))
@@ -170,6 +173,7 @@ pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoip
 pub fn build(app: AppState) -> Router {
     let (api, document) = api(upload_limit(&app.config), app.config.import_max_bytes.saturating_add(64 * 1024));
     let document = document.to_json().expect("the OpenAPI document serialises");
+    let _ = app.routes.set(api.clone());
     let config = &app.config;
     let request_id = HeaderName::from_static(REQUEST_ID);
     let hsts = (config.environment == Environment::Production).then(|| {
@@ -180,6 +184,7 @@ pub fn build(app: AppState) -> Router {
     });
     api.merge(docs::routes(document))
         .nest_service(crate::services::files::PUBLIC_PREFIX, ServeDir::new(&config.uploads_dir))
+        .layer(from_fn_with_state(app.clone(), crate::http::audit::audit))
         .layer(from_fn_with_state(app.clone(), crate::http::idempotency::idempotency))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))

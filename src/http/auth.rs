@@ -8,9 +8,11 @@ use axum::http::{HeaderMap, header, request::Parts};
 use feria_domain::access::Scope;
 use feria_domain::roles::Role;
 
+use super::audit::AuditSlot;
 use super::error::{ApiError, codes};
 use super::store::CurrentStore;
 use crate::app::AppState;
+use crate::services::audit::Actor;
 use crate::services::identity::api_keys::{self, API_KEY_PREFIX};
 use crate::services::identity::caller::Caller;
 use crate::services::identity::tokens::TokenError;
@@ -68,7 +70,13 @@ impl FromRequestParts<AppState> for AnyCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(parts, app).await.map(AnyCaller)
+        let caller = authenticate(parts, app).await?;
+        let CurrentStore(store) = CurrentStore::from_request_parts(parts, app).await?;
+        // The shop acting on an order is audited; a buyer on their own is not.
+        if caller.may(&store.id, Scope::OrdersRead) {
+            AuditSlot::fill(parts, Actor::of(&caller, Some(&store.id)));
+        }
+        Ok(AnyCaller(caller))
     }
 }
 
@@ -87,6 +95,7 @@ impl<S: ScopeMarker> FromRequestParts<AppState> for Staff<S> {
         if !caller.may(&store.id, S::SCOPE) {
             return Err(ApiError::forbidden());
         }
+        AuditSlot::fill(parts, Actor::of(&caller, Some(&store.id)));
         Ok(Staff(caller, PhantomData))
     }
 }
@@ -141,6 +150,7 @@ impl FromRequestParts<AppState> for AdminUser {
         if !user.has_role(Role::Admin) {
             return Err(ApiError::forbidden());
         }
+        AuditSlot::fill(parts, Actor::of(&user, None));
         Ok(AdminUser(user))
     }
 }

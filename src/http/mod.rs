@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every route: errors, extractors, middleware, limits and metrics.
 
+pub mod audit;
 pub mod auth;
 pub mod conversions;
 pub mod error;

@@ -2,6 +2,7 @@
 
 pub mod addresses;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod cart;
 pub mod coupons;

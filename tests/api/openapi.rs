@@ -35,6 +35,7 @@ async fn every_route_is_documented() {
         ("/api/stores/{slug}", "get"),
         ("/api/admin/jobs", "get"),
         ("/api/admin/jobs/{id}/retry", "post"),
+        ("/api/admin/audit-log", "get"),
         ("/api/health", "get"),
         ("/api/ready", "get"),
         ("/metrics", "get"),
@@ -109,6 +110,7 @@ async fn every_route_is_documented() {
             (format!("{prefix}/api-keys"), "get"),
             (format!("{prefix}/api-keys"), "post"),
             (format!("{prefix}/api-keys/{{id}}"), "delete"),
+            (format!("{prefix}/audit-log"), "get"),
         ]);
     }
     for resource in [

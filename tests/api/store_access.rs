@@ -162,3 +162,65 @@ async fn api_keys_act_within_their_scopes_record_their_use_and_stop_when_revoked
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     expect_error(t.get("/api/stores/carnes-ana/sales", Some(key)).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }
+
+#[tokio::test]
+async fn every_write_by_the_shop_is_audited_with_before_and_after_and_no_secrets() {
+    let t = TestApp::spawn().await;
+    let admin = t.admin_token().await;
+    let ana = user(&t, "Ana", "ana@example.com").await;
+    let carla = user(&t, "Carla", "carla@example.com").await;
+    let diego = user(&t, "Diego", "diego@example.com").await;
+    let store = open_store(&t, &ana, "carnes-ana").await;
+    open_store(&t, &diego, "verdu-diego").await;
+    let member = json!({"email": "carla@example.com", "role": "staff"});
+    let carla_id =
+        expect_status(t.request(Method::POST, "/api/stores/carnes-ana/members", Some(&member), Some(&ana)).await, StatusCode::CREATED)
+            .await["userId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let vacio = product(&t, &ana, "carnes-ana").await;
+    let path = format!("/api/stores/carnes-ana/products/{}", vacio["id"].as_str().unwrap());
+
+    let res = t.request(Method::PUT, &path, Some(&json!({"stock": 8})), Some(&carla)).await;
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    expect_status(res, StatusCode::OK).await;
+    assert_eq!(status(&t, Method::PUT, &path, Some(&json!({"price": "1"})), &carla).await, StatusCode::FORBIDDEN);
+    let key = json!({"name": "Planilla", "scopes": ["catalog:write"]});
+    let created =
+        expect_status(t.request(Method::POST, "/api/stores/carnes-ana/api-keys", Some(&key), Some(&ana)).await, StatusCode::CREATED).await;
+    let secret = created["key"].as_str().unwrap().to_string();
+    assert_eq!(status(&t, Method::PUT, &path, Some(&json!({"description": "Para la parrilla"})), &secret).await, StatusCode::OK);
+    // A guest's order is the buyer's, not the shop's: not audited.
+    let order = json!({"items": [{"productId": vacio["id"], "quantity": 1}],
+        "customerData": {"name": "Eva Díaz", "email": "eva@example.com"},
+        "shippingAddress": {"street": "Calle", "number": "1", "neighborhood": "Centro", "city": "Rosario"}});
+    expect_status(t.request(Method::POST, "/api/stores/carnes-ana/sales", Some(&order), None).await, StatusCode::CREATED).await;
+
+    let log = "/api/stores/carnes-ana/audit-log";
+    let all = expect_status(t.get(log, Some(&ana)).await, StatusCode::OK).await;
+    let actions: Vec<&str> = all["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["products.update", "api-keys.create", "products.update", "products.create", "units.create", "categories.create", "members.create"],
+        "newest first; refused writes and the buyer's order are not there"
+    );
+    assert!(!all.to_string().contains(&secret[3..]), "the key is never in the log");
+    let by_carla = expect_status(t.get(&format!("{log}?actorId={carla_id}"), Some(&ana)).await, StatusCode::OK).await;
+    assert_eq!(by_carla["pagination"]["total"], 1);
+    let entry = &by_carla["entries"][0];
+    assert_eq!((entry["before"]["stock"].as_i64(), entry["after"]["stock"].as_i64()), (Some(10), Some(8)));
+    assert_eq!((entry["actor"]["type"].as_str(), entry["requestId"].as_str()), (Some("user"), Some(request_id.as_str())));
+    assert_eq!(entry["resourceId"], vacio["id"]);
+    let by_key = expect_status(t.get(&format!("{log}?action=products.update&limit=1"), Some(&ana)).await, StatusCode::OK).await;
+    assert_eq!((by_key["pagination"]["total"].as_i64(), by_key["entries"][0]["actor"]["type"].as_str()), (Some(2), Some("key")));
+    assert_eq!(by_key["entries"][0]["after"]["description"], "Para la parrilla");
+    expect_error(t.get(&format!("{log}?from=yesterday"), Some(&ana)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
+    // Staff and other stores' owners do not read it; the platform admin reads every store's.
+    assert_eq!(status(&t, Method::GET, log, None, &carla).await, StatusCode::FORBIDDEN);
+    assert_eq!(status(&t, Method::GET, log, None, &diego).await, StatusCode::FORBIDDEN);
+    let platform = format!("/api/admin/audit-log?storeId={}", store["id"].as_str().unwrap());
+    assert_eq!(expect_status(t.get(&platform, Some(&admin)).await, StatusCode::OK).await["pagination"]["total"], 7);
+    assert_eq!(status(&t, Method::GET, "/api/admin/audit-log", None, &ana).await, StatusCode::FORBIDDEN);
+}

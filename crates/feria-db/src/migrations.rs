@@ -597,6 +597,33 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX api_keys_store ON api_keys (store_id, created_at)",
         ],
     },
+    Migration {
+        version: 22,
+        name: "audit_log",
+        statements: &[
+            // Every write by a store's members, its keys and the platform admin. `store_id` is
+            // null for platform actions (users, jobs). Snapshots are JSON with secrets redacted.
+            "CREATE TABLE audit_log (
+                id TEXT PRIMARY KEY,
+                store_id TEXT REFERENCES stores (id) ON DELETE CASCADE,
+                actor_type TEXT NOT NULL CHECK (actor_type IN ('user', 'key')),
+                actor_id TEXT NOT NULL,
+                action TEXT NOT NULL,
+                resource TEXT NOT NULL,
+                resource_id TEXT,
+                method TEXT NOT NULL,
+                path TEXT NOT NULL,
+                status BIGINT NOT NULL,
+                before_data TEXT,
+                after_data TEXT,
+                request_id TEXT NOT NULL,
+                ip TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )",
+            "CREATE INDEX audit_log_store_time ON audit_log (store_id, created_at)",
+            "CREATE INDEX audit_log_time ON audit_log (created_at)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

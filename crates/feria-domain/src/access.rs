@@ -75,7 +75,7 @@ pub enum StoreRole {
     Owner,
     /// Everything but members and keys.
     Manager,
-    /// Day-to-day work: no prices, refunds, members or keys.
+    /// Day-to-day work: no prices, refunds, audit log, members or keys.
     Staff,
 }
 
@@ -96,7 +96,9 @@ impl StoreRole {
         match self {
             StoreRole::Owner => true,
             StoreRole::Manager => !matches!(scope, Scope::MembersManage | Scope::KeysManage),
-            StoreRole::Staff => !matches!(scope, Scope::PricesWrite | Scope::PaymentsRefund | Scope::MembersManage | Scope::KeysManage),
+            StoreRole::Staff => {
+                !matches!(scope, Scope::PricesWrite | Scope::PaymentsRefund | Scope::AuditRead | Scope::MembersManage | Scope::KeysManage)
+            }
         }
     }
 }
@@ -120,6 +122,9 @@ mod tests {
         let denied = |role: StoreRole| Scope::ALL.into_iter().filter(|s| !role.allows(*s)).collect::<Vec<_>>();
         assert!(denied(StoreRole::Owner).is_empty());
         assert_eq!(denied(StoreRole::Manager), [Scope::MembersManage, Scope::KeysManage]);
-        assert_eq!(denied(StoreRole::Staff), [Scope::PricesWrite, Scope::PaymentsRefund, Scope::MembersManage, Scope::KeysManage]);
+        assert_eq!(
+            denied(StoreRole::Staff),
+            [Scope::PricesWrite, Scope::PaymentsRefund, Scope::AuditRead, Scope::MembersManage, Scope::KeysManage]
+        );
     }
 }

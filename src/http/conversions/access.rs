@@ -1,6 +1,7 @@
-//! Member and API key errors as API errors.
+//! Member, API key and audit log errors as API errors.
 
 use crate::http::error::{ApiError, codes};
+use crate::services::audit::AuditError;
 use crate::services::catalog::members::{MAX_MEMBERS, MemberError};
 use crate::services::identity::api_keys::{KeyError, MAX_KEYS_PER_STORE};
 
@@ -29,6 +30,15 @@ impl From<KeyError> for ApiError {
             ),
             KeyError::UnknownKey => ApiError::not_found("La clave no existe en esta tienda"),
             KeyError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(e: AuditError) -> ApiError {
+        match e {
+            AuditError::NotAllowed => ApiError::forbidden(),
+            AuditError::Database(e) => ApiError::internal(e),
         }
     }
 }
