@@ -3,8 +3,9 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::error::{ApiError, FieldError, codes};
 use super::validate::Validator;
@@ -174,4 +175,10 @@ mod tests {
         assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(err.details[0].field, "items[0].quantity");
     }
+}
+
+/// `{message}` after a delete.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deleted {
+    pub message: String,
 }

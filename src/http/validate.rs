@@ -139,6 +139,13 @@ pub fn is_email(s: &str) -> bool {
         && s.len() <= 254
 }
 
+/// A phone: 6–20 of digits, spaces, `+`, `-`, `(`, `)`, with at least 6 digits.
+pub fn is_phone(p: &str) -> bool {
+    (6..=20).contains(&p.chars().count())
+        && p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+        && p.chars().filter(char::is_ascii_digit).count() >= 6
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,8 @@
 
 use feria_db::AnyConnection;
 use feria_jobs::{Completion, JobHandler};
-use feria_providers::email::{EmailMessage, SmtpMailer};
+use feria_providers::email::SmtpMailer;
+use feria_providers::messaging::{Messenger, Outgoing};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{App, AppState};
@@ -42,13 +43,13 @@ pub async fn enqueue(conn: &mut AnyConnection, app: &App, email: &Email) -> Resu
 /// Runs `send_email` jobs; skips them when no SMTP server is configured.
 pub struct SendEmail {
     app: AppState,
-    mailer: Option<SmtpMailer>,
+    mailer: Option<Box<dyn Messenger>>,
 }
 
 impl SendEmail {
     pub fn new(app: AppState) -> anyhow::Result<SendEmail> {
         let mailer = match &app.config.email {
-            Some(email) => Some(SmtpMailer::new(&email.smtp)?),
+            Some(email) => Some(Box::new(SmtpMailer::new(&email.smtp)?) as Box<dyn Messenger>),
             None => None,
         };
         Ok(SendEmail { app, mailer })
@@ -68,8 +69,8 @@ impl JobHandler for SendEmail {
         };
         let body = self.app.sealer.open(&payload.sealed_body).ok_or("the body cannot be opened with the current ENCRYPTION_KEY")?;
         let body: Body = serde_json::from_slice(&body).map_err(|e| format!("bad body: {e}"))?;
-        let message = EmailMessage { to: payload.to, subject: payload.subject, text: body.text, html: body.html };
-        mailer.send(&message).await.map_err(|e| e.to_string())?;
+        let message = Outgoing { to: payload.to, subject: Some(payload.subject), text: body.text, html: Some(body.html) };
+        mailer.deliver(&message).await?;
         Ok(Completion::Done)
     }
 }

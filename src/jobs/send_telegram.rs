@@ -3,6 +3,7 @@
 
 use feria_db::AnyConnection;
 use feria_jobs::{Completion, JobHandler};
+use feria_providers::messaging::{Messenger, Outgoing};
 use feria_providers::telegram::TelegramBot;
 use serde::{Deserialize, Serialize};
 
@@ -24,13 +25,13 @@ pub async fn enqueue(conn: &mut AnyConnection, app: &App, text: &str) -> Result<
 /// Runs `send_telegram` jobs.
 pub struct SendTelegram {
     /// The bot and the chat, when configured.
-    bot: Option<(TelegramBot, String)>,
+    bot: Option<(Box<dyn Messenger>, String)>,
 }
 
 impl SendTelegram {
     pub fn new(app: &AppState) -> anyhow::Result<SendTelegram> {
         let bot = match &app.config.notifications.telegram_bot {
-            Some(t) => Some((TelegramBot::new(&t.api_url, t.token.expose())?, t.chat_id.clone())),
+            Some(t) => Some((Box::new(TelegramBot::new(&t.api_url, t.token.expose())?) as Box<dyn Messenger>, t.chat_id.clone())),
             None => None,
         };
         Ok(SendTelegram { bot })
@@ -48,7 +49,7 @@ impl JobHandler for SendTelegram {
         let Some((bot, chat_id)) = &self.bot else {
             return Ok(Completion::Skipped("Telegram is not configured (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID)".into()));
         };
-        bot.send_message(chat_id, &payload.text).await.map_err(|e| e.to_string())?;
+        bot.deliver(&Outgoing { to: chat_id.clone(), subject: None, text: payload.text, html: None }).await?;
         Ok(Completion::Done)
     }
 }

@@ -9,13 +9,13 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::json::Deleted;
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
-use crate::routes::customers::is_phone;
+use crate::http::validate::is_phone;
 use crate::routes::geography::{CityView, NeighborhoodView};
-use crate::routes::taxonomy::Deleted;
 use crate::services::addresses::{self, Address, AddressFields};
 use crate::services::identity::caller::Caller;
 

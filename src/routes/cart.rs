@@ -1,26 +1,22 @@
 //! `/api/cart` (seed 001 "Carrito"), also under `/api/stores/{slug}/…`: the logged-in user's
 //! cart in the store. Every change answers the whole cart with its totals.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
 use feria_domain::money::add_tax;
-use feria_domain::pricing::{self, LineInput};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::{App, AppState};
-use crate::http::error::{ApiError, ApiResult, ErrorBody, codes};
+use crate::app::AppState;
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::products::ProductView;
-use crate::services::cart::{self, Cart, Change};
+use crate::services::cart::{self, Change, PricedCart};
 use crate::services::catalog::stores::Store;
 use crate::services::identity::caller::Caller;
-use crate::services::identity::users;
 use feria_domain::decimal::{DecimalOut, DecimalText};
 
 /// The cart's owner (seed 001).
@@ -109,48 +105,35 @@ pub struct CartCleared {
     pub cart: EmptyCart,
 }
 
-async fn view(app: &App, store: &Store, user_id: &str, cart: Option<Cart>) -> ApiResult<Json<CartView>> {
-    let (id, cart_lines, created_at, updated_at) = match cart {
-        Some(c) => (Some(c.id), c.lines, Some(c.created_at), Some(c.updated_at)),
-        None => (None, Vec::new(), None, None),
-    };
-    let user = users::find_by_id(&mut *app.db.reader().acquire().await?, user_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("cart of a missing user"))?;
-    let ids: Vec<String> = cart_lines.iter().map(|l| l.product_id.clone()).collect();
-    let found: HashMap<String, _> =
-        app.catalog_cache.products(&app.db, &store.id, &ids).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
-    let lines: Vec<_> = cart_lines.iter().filter(|l| found.contains_key(&l.product_id)).collect();
-    let inputs: Vec<LineInput> =
-        lines.iter().map(|l| LineInput { unit_price: l.unit_price, quantity: l.quantity, tax_rate_bp: l.tax_rate_bp }).collect();
-    let totals = pricing::totals(&inputs, None, 0)
-        .map_err(|_| ApiError::conflict(codes::AMOUNT_TOO_LARGE, "El total del carrito supera el máximo permitido"))?;
-    let exponent = store.currency.exponent();
-    let money = |v: i64| DecimalOut::scaled(v, exponent);
-    let items = lines
-        .iter()
-        .zip(&totals.lines)
-        .map(|(line, amounts)| CartItemView {
-            product: ProductView::new(&found[&line.product_id], store),
-            quantity: line.quantity,
-            price_at_time: money(line.unit_price),
-            tax_rate: DecimalOut::scaled(line.tax_rate_bp, 2),
-            unit_price_with_tax: money(add_tax(line.unit_price, line.tax_rate_bp)),
-            subtotal_with_tax: money(amounts.total()),
-        })
-        .collect();
-    Ok(Json(CartView {
-        id,
-        user_id: user.id.clone(),
-        user: CartUser { id: user.id, name: user.name, email: user.email, role: user.roles, img: user.img },
-        items,
-        total_items: lines.iter().map(|l| l.quantity).sum(),
-        subtotal_without_tax: money(totals.subtotal),
-        total_tax_amount: money(totals.tax),
-        total: money(totals.total),
-        created_at,
-        updated_at,
-    }))
+impl CartView {
+    fn new(cart: PricedCart, store: &Store) -> CartView {
+        let exponent = store.currency.exponent();
+        let money = |v: i64| DecimalOut::scaled(v, exponent);
+        let user = cart.owner;
+        CartView {
+            id: cart.id,
+            user_id: user.id.clone(),
+            user: CartUser { id: user.id, name: user.name, email: user.email, role: user.roles, img: user.img },
+            total_items: cart.lines.iter().map(|l| l.line.quantity).sum(),
+            items: cart
+                .lines
+                .iter()
+                .map(|l| CartItemView {
+                    product: ProductView::new(&l.product, store),
+                    quantity: l.line.quantity,
+                    price_at_time: money(l.line.unit_price),
+                    tax_rate: DecimalOut::scaled(l.line.tax_rate_bp, 2),
+                    unit_price_with_tax: money(add_tax(l.line.unit_price, l.line.tax_rate_bp)),
+                    subtotal_with_tax: money(l.total),
+                })
+                .collect(),
+            subtotal_without_tax: money(cart.totals.subtotal),
+            total_tax_amount: money(cart.totals.tax),
+            total: money(cart.totals.total),
+            created_at: cart.created_at,
+            updated_at: cart.updated_at,
+        }
+    }
 }
 
 /// The logged-in user's cart.
@@ -159,8 +142,7 @@ async fn view(app: &App, store: &Store, user_id: &str, cart: Option<Cart>) -> Ap
         (status = 200, description = "The cart", body = CartView),
     ))]
 pub async fn get(State(app): State<AppState>, user: Caller, CurrentStore(store): CurrentStore) -> ApiResult<Json<CartView>> {
-    let current = cart::find(&mut *app.db.reader().acquire().await?, &store.id, &user.id).await?;
-    view(&app, &store, &user.id, current).await
+    Ok(Json(CartView::new(cart::current(&app, &user, &store.id).await?, &store)))
 }
 
 /// Adds a product, or more of it.
@@ -182,7 +164,7 @@ pub async fn add(
     let quantity = v.quantity("quantity", body.quantity.as_ref(), 1).unwrap_or(0);
     v.finish()?;
     let updated = cart::update(&app, &user, &store.id, &product_id, Change::Add(quantity)).await?;
-    view(&app, &store, &user.id, Some(updated)).await
+    Ok(Json(CartView::new(updated, &store)))
 }
 
 /// Sets the quantity of a product (0 removes it).
@@ -205,7 +187,7 @@ pub async fn set(
     let quantity = v.quantity("quantity", body.quantity.as_ref(), 0).unwrap_or(0);
     v.finish()?;
     let updated = cart::update(&app, &user, &store.id, &product_id, Change::Set(quantity)).await?;
-    view(&app, &store, &user.id, Some(updated)).await
+    Ok(Json(CartView::new(updated, &store)))
 }
 
 /// Removes a product from the cart.
@@ -222,7 +204,7 @@ pub async fn remove(
     IdParam(product_id): IdParam,
 ) -> ApiResult<Json<CartView>> {
     let updated = cart::remove(&app, &user, &store.id, &product_id).await?;
-    view(&app, &store, &user.id, Some(updated)).await
+    Ok(Json(CartView::new(updated, &store)))
 }
 
 /// Empties the cart.

@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::json::Deleted;
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::{EmailParam, IdParam};
 use crate::http::store::CurrentStore;
-use crate::http::validate::Validator;
+use crate::http::validate::{Validator, is_phone};
 use crate::routes::geography::NeighborhoodView;
-use crate::routes::taxonomy::Deleted;
 use crate::services::customers::{self, Customer, CustomerFields, Lookup};
 
 /// A customer as the API shows it.
@@ -77,13 +77,6 @@ pub struct CustomerRequest {
     /// Links a registered user (one customer per user and store); `null` unlinks.
     #[serde(default, deserialize_with = "crate::http::json::double_option")]
     pub user_id: Option<Option<String>>,
-}
-
-/// A phone: 6–20 of digits, spaces, `+`, `-`, `(`, `)`, with at least 6 digits.
-pub fn is_phone(p: &str) -> bool {
-    (6..=20).contains(&p.chars().count())
-        && p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
-        && p.chars().filter(char::is_ascii_digit).count() >= 6
 }
 
 fn fields(body: CustomerRequest, creating: bool) -> ApiResult<CustomerFields> {

@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::json::Deleted;
 use crate::http::json::{ApiJson, Pagination};
 use crate::http::path::{IdParam, NameParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
-use crate::routes::taxonomy::Deleted;
 use crate::services::geography::{self, City, Neighborhood, NewPlace, PlaceChanges};
 
 /// A city as the API shows it.

@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::http::auth::{Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::json::Deleted;
 use crate::http::json::{ApiJson, Pagination, query_flag};
 use crate::http::path::{CodeParam, IdParam};
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
-use crate::routes::taxonomy::Deleted;
 use crate::services::order_statuses::{self, Filter, Key, OrderStatus, StatusFields};
 
 /// An order status as the API shows it.

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::http::error::ApiResult;
-use crate::http::json::Pagination;
+use crate::http::json::{Deleted, Pagination};
 use crate::http::validate::Validator;
 use crate::services::catalog::stores::Store;
 use crate::services::catalog::taxonomy::{self, Entry, EntryChanges, NewEntry, Taxonomy};
@@ -59,12 +59,6 @@ pub struct EntryRequest {
     #[serde(default, deserialize_with = "crate::http::json::double_option")]
     #[schema(value_type = Option<String>)]
     pub abbreviation: Option<Option<String>>,
-}
-
-/// `{message}` after a delete.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Deleted {
-    pub message: String,
 }
 
 fn abbreviation(kind: Taxonomy, v: &mut Validator, value: Option<Option<String>>) -> Option<Option<String>> {
@@ -196,7 +190,7 @@ macro_rules! taxonomy_routes {
         #[doc = concat!("Deletes one of the store's ", stringify!($field), " (admin); refused while products use it.")]
         #[utoipa::path(delete, path = $item, tag = $tag, security(("bearer" = [])), params(("id" = String, Path)),
             responses(
-                (status = 200, description = "Deleted", body = $crate::routes::taxonomy::Deleted),
+                (status = 200, description = "Deleted", body = $crate::http::json::Deleted),
                 (status = 404, description = "No such entry in this store", body = $crate::http::error::ErrorBody),
                 (status = 409, description = "Still used by products", body = $crate::http::error::ErrorBody),
             ))]
@@ -205,7 +199,7 @@ macro_rules! taxonomy_routes {
             _staff: $crate::http::auth::Staff<$crate::http::auth::scope::CatalogWrite>,
             $crate::http::store::CurrentStore(store): $crate::http::store::CurrentStore,
             $crate::http::path::IdParam(id): $crate::http::path::IdParam,
-        ) -> $crate::http::error::ApiResult<axum::Json<$crate::routes::taxonomy::Deleted>> {
+        ) -> $crate::http::error::ApiResult<axum::Json<$crate::http::json::Deleted>> {
             $crate::routes::taxonomy::delete_entry(&app, $kind, &store, &id).await
         }
     };

@@ -2,11 +2,16 @@
 //! had when it was first added; totals follow `feria_domain::pricing`.
 
 use feria_db::{AnyConnection, Row};
-use feria_domain::{ids::new_id, pricing, time};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use feria_domain::pricing::{self, LineInput, Totals};
+use feria_domain::{ids::new_id, time};
 
 use crate::app::App;
-use crate::services::catalog::products;
+use crate::services::catalog::products::{self, Product};
 use crate::services::identity::caller::Caller;
+use crate::services::identity::users;
 
 /// A cart and its lines, oldest first.
 #[derive(Debug, Clone)]
@@ -41,23 +46,33 @@ pub enum CartError {
     TooMany { max: i64 },
     #[error("the product is not in the cart")]
     NotInCart,
+    #[error("the cart's total passes the maximum")]
+    TooLarge,
+    #[error("the cart's user no longer exists")]
+    UnknownUser,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
+/// The caller's cart in the store, priced (reading never creates one).
+pub async fn current(app: &App, caller: &Caller, store_id: &str) -> Result<PricedCart, CartError> {
+    let cart = find(&mut *app.db.reader().acquire().await?, store_id, &caller.id).await?;
+    priced(app, store_id, &caller.id, cart).await
+}
+
 /// Changes the quantity of `product_id` in the caller's cart in the store (created on first
 /// use); answers the cart after it.
-pub async fn update(app: &App, caller: &Caller, store_id: &str, product_id: &str, how: Change) -> Result<Cart, CartError> {
+pub async fn update(app: &App, caller: &Caller, store_id: &str, product_id: &str, how: Change) -> Result<PricedCart, CartError> {
     let mut tx = app.db.begin().await?;
     let current = for_user(&mut tx, store_id, &caller.id).await?;
     change(&mut tx, store_id, &current, product_id, how).await?;
     let updated = for_user(&mut tx, store_id, &caller.id).await?;
     tx.commit().await?;
-    Ok(updated)
+    priced(app, store_id, &caller.id, Some(updated)).await
 }
 
 /// Removes `product_id`, which must be in the caller's cart; answers the cart after it.
-pub async fn remove(app: &App, caller: &Caller, store_id: &str, product_id: &str) -> Result<Cart, CartError> {
+pub async fn remove(app: &App, caller: &Caller, store_id: &str, product_id: &str) -> Result<PricedCart, CartError> {
     let mut tx = app.db.begin().await?;
     let current = for_user(&mut tx, store_id, &caller.id).await?;
     if !current.lines.iter().any(|l| l.product_id == product_id) {
@@ -66,7 +81,7 @@ pub async fn remove(app: &App, caller: &Caller, store_id: &str, product_id: &str
     change(&mut tx, store_id, &current, product_id, Change::Set(0)).await?;
     let updated = for_user(&mut tx, store_id, &caller.id).await?;
     tx.commit().await?;
-    Ok(updated)
+    priced(app, store_id, &caller.id, Some(updated)).await
 }
 
 /// Empties the caller's cart in the store; answers its id.
@@ -77,6 +92,47 @@ pub async fn empty(app: &App, caller: &Caller, store_id: &str) -> Result<String,
     touch(&mut tx, &current.id).await?;
     tx.commit().await?;
     Ok(current.id)
+}
+
+/// A cart with its products as they are now and its totals at the prices of when each line
+/// was added. Lines of products no longer in the store are left out.
+pub struct PricedCart {
+    /// `None` until the user first puts something in it.
+    pub id: Option<String>,
+    pub owner: users::User,
+    pub lines: Vec<PricedLine>,
+    pub totals: Totals,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// One priced line.
+pub struct PricedLine {
+    pub product: Arc<Product>,
+    pub line: CartLine,
+    /// Net × quantity plus its tax.
+    pub total: i64,
+}
+
+async fn priced(app: &App, store_id: &str, user_id: &str, cart: Option<Cart>) -> Result<PricedCart, CartError> {
+    let (id, cart_lines, created_at, updated_at) = match cart {
+        Some(c) => (Some(c.id), c.lines, Some(c.created_at), Some(c.updated_at)),
+        None => (None, Vec::new(), None, None),
+    };
+    let owner = users::find_by_id(&mut *app.db.reader().acquire().await?, user_id).await?.ok_or(CartError::UnknownUser)?;
+    let ids: Vec<String> = cart_lines.iter().map(|l| l.product_id.clone()).collect();
+    let mut found: HashMap<String, Arc<Product>> =
+        app.catalog_cache.products(&app.db, store_id, &ids).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let kept: Vec<(Arc<Product>, CartLine)> = cart_lines.into_iter().filter_map(|l| Some((found.remove(&l.product_id)?, l))).collect();
+    let inputs: Vec<LineInput> =
+        kept.iter().map(|(_, l)| LineInput { unit_price: l.unit_price, quantity: l.quantity, tax_rate_bp: l.tax_rate_bp }).collect();
+    let totals = pricing::totals(&inputs, None, 0).map_err(|_| CartError::TooLarge)?;
+    let lines = kept
+        .into_iter()
+        .zip(&totals.lines)
+        .map(|((product, line), amounts)| PricedLine { product, line, total: amounts.total() })
+        .collect();
+    Ok(PricedCart { id, owner, lines, totals, created_at, updated_at })
 }
 
 /// The user's cart in the store, created empty the first time (two first requests agree).
@@ -96,7 +152,7 @@ async fn for_user(conn: &mut AnyConnection, store_id: &str, user_id: &str) -> Re
 }
 
 /// The user's cart in the store, if they ever put something in it (reading never creates one).
-pub async fn find(conn: &mut AnyConnection, store_id: &str, user_id: &str) -> Result<Option<Cart>, sqlx::Error> {
+async fn find(conn: &mut AnyConnection, store_id: &str, user_id: &str) -> Result<Option<Cart>, sqlx::Error> {
     let Some(row) = sqlx::query("SELECT id, created_at, updated_at FROM carts WHERE store_id = $1 AND user_id = $2")
         .bind(store_id)
         .bind(user_id)

@@ -11,6 +11,7 @@ pub mod customers;
 pub mod effects;
 pub mod files;
 pub mod geography;
+pub mod health;
 pub mod html;
 pub mod identity;
 pub mod order_edits;

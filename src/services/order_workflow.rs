@@ -189,3 +189,16 @@ pub async fn history(conn: &mut AnyConnection, order_id: &str) -> Result<Vec<His
         })
         .collect()
 }
+
+/// The store's order `order_id` as `caller` may see it (see `orders::for_caller`) with its
+/// history, oldest first.
+pub async fn tracking(
+    app: &crate::app::App,
+    caller: &crate::services::identity::caller::Caller,
+    store_id: &str,
+    order_id: &str,
+) -> Result<(crate::services::orders::Order, Vec<HistoryEntry>), OrderError> {
+    let order = crate::services::orders::for_caller(app, caller, store_id, order_id).await?;
+    let history = history(&mut *app.db.reader().acquire().await?, &order.id).await?;
+    Ok((order, history))
+}

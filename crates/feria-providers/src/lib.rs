@@ -5,6 +5,7 @@
 pub mod email;
 pub mod http;
 pub mod mercadopago;
+pub mod messaging;
 pub mod s3;
 pub mod signatures;
 pub mod stripe;

@@ -20,6 +20,8 @@ impl From<CartError> for ApiError {
             }
             CartError::TooMany { max } => ApiError::field("quantity", format!("Como máximo {max} unidades de un producto")),
             CartError::NotInCart => ApiError::not_found("El producto no está en el carrito"),
+            CartError::TooLarge => ApiError::conflict(codes::AMOUNT_TOO_LARGE, "El total del carrito supera el máximo permitido"),
+            CartError::UnknownUser => ApiError::internal("cart of a missing user"),
             CartError::Database(e) => ApiError::internal(e),
         }
     }

@@ -13,7 +13,6 @@ use crate::http::json::{PageInfo, Pagination};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::services::catalog::stores::Store;
-use crate::services::payments::webhook_log::{self, WebhookFilter};
 use crate::services::payments::{self, PaymentFilter, PaymentStatus};
 
 use super::PaymentView;
@@ -109,16 +108,6 @@ pub async fn get(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<PaymentOne>> {
-    let mut conn = app.db.reader().acquire().await?;
-    let payment = payments::find(&mut conn, &store.id, &id).await?.ok_or_else(|| ApiError::not_found("El pago no existe"))?;
-    let webhook_data = match &payment.provider_payment_id {
-        Some(resource) => {
-            let filter =
-                WebhookFilter { resource_id: Some(resource.clone()), source: Some(payment.provider.clone()), ..WebhookFilter::default() };
-            let (_, last) = webhook_log::list(&mut conn, &store.id, &filter, 1, 0).await?;
-            last.first().map(|w| serde_json::from_str(&w.body).unwrap_or(Value::String(w.body.clone())))
-        }
-        None => None,
-    };
+    let (payment, webhook_data) = payments::with_last_webhook(&app, &store.id, &id).await?;
     Ok(Json(PaymentOne { payment: PaymentDetail { payment: PaymentView::new(payment, &store, true), webhook_data } }))
 }

@@ -12,7 +12,7 @@ use crate::http::json::ApiJson;
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
-use crate::routes::customers::is_phone;
+use crate::http::validate::is_phone;
 use crate::services::order_edits::{self, OrderChanges, ShippingChanges};
 
 use super::{SaleItemRequest, SalePlaced, SaleView, lines};

@@ -12,7 +12,7 @@ use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
-use crate::routes::customers::is_phone;
+use crate::http::validate::is_phone;
 use crate::services::catalog::stores::Store;
 use crate::services::checkout::{self, Checkout, Delivery, GivenAddress, Place};
 use crate::services::customers;

@@ -10,7 +10,7 @@ use crate::http::auth::AnyCaller;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
-use crate::services::{order_workflow, orders};
+use crate::services::order_workflow;
 
 /// One step of an order's history.
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,8 +54,7 @@ pub async fn tracking(
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Tracking>> {
-    let order = orders::for_caller(&app, &user, &store.id, &id).await?;
-    let history = order_workflow::history(&mut *app.db.reader().acquire().await?, &order.id).await?;
+    let (order, history) = order_workflow::tracking(&app, &user, &store.id, &id).await?;
     Ok(Json(Tracking {
         order_id: order.id,
         order_number: order.order_number,

@@ -3,6 +3,7 @@
 //! paid and refunded amounts are sums of events; nothing else is counted.
 
 pub mod apply;
+pub mod gateway;
 pub mod manual;
 pub mod mercadopago;
 pub mod payable;
@@ -59,6 +60,10 @@ pub enum Provider {
 }
 
 impl Provider {
+    pub fn parse(name: &str) -> Option<Provider> {
+        [Provider::MercadoPago, Provider::Stripe, Provider::Manual].into_iter().find(|p| p.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::MercadoPago => "mercadopago",
@@ -334,6 +339,25 @@ pub async fn append_event(
     .execute(conn)
     .await?;
     Ok(appended.rows_affected() == 1)
+}
+
+/// The store's payment `id` with the body of the last webhook about it, as received.
+pub async fn with_last_webhook(app: &crate::app::App, store_id: &str, id: &str) -> Result<(Payment, Option<Value>), PaymentError> {
+    let mut conn = app.db.reader().acquire().await?;
+    let payment = find(&mut conn, store_id, id).await?.ok_or(PaymentError::UnknownPayment)?;
+    let webhook = match &payment.provider_payment_id {
+        Some(resource) => {
+            let filter = webhook_log::WebhookFilter {
+                resource_id: Some(resource.clone()),
+                source: Some(payment.provider.clone()),
+                ..webhook_log::WebhookFilter::default()
+            };
+            let (_, last) = webhook_log::list(&mut conn, store_id, &filter, 1, 0).await?;
+            last.first().map(|w| serde_json::from_str(&w.body).unwrap_or(Value::String(w.body.clone())))
+        }
+        None => None,
+    };
+    Ok((payment, webhook))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use feria_domain::time;
 
 use super::apply::{self, Applied};
+use super::gateway;
 use super::{Payment, PaymentError, Provider, append_event};
 use crate::app::App;
 use crate::services::catalog::stores::Store;
@@ -65,11 +66,10 @@ async fn refund(app: &App, store: &Store, payment: &Payment, amount: Option<i64>
         return Err(RefundError::TooMuch { left: feria_domain::money::format_scaled(left, store.currency.exponent()) });
     }
     let whole = amount == left;
-    let (refund_id, refunded) = match payment.provider.as_str() {
-        p if p == Provider::MercadoPago.as_str() => super::mercadopago::refund(app, store, payment, amount, whole, key).await?,
-        p if p == Provider::Stripe.as_str() => super::stripe::refund(app, payment, amount, whole, key).await?,
+    let (refund_id, refunded) = match Provider::parse(&payment.provider).and_then(gateway::of) {
+        Some(gateway) => gateway.refund(app, store, payment, amount, whole, key).await?,
         // Cash or a transfer given back by hand.
-        _ => (key.to_string(), amount),
+        None => (key.to_string(), amount),
     };
     let mut tx = app.db.begin().await?;
     super::lock(&mut tx, &payment.id).await?;

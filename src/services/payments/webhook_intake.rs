@@ -10,7 +10,7 @@ use feria_providers::mercadopago as mp;
 use serde_json::{Value, json};
 
 use super::webhook_log::{self, Received};
-use super::{PaymentError, mercadopago, stripe};
+use super::{PaymentError, Provider, gateway, mercadopago, stripe};
 use crate::app::App;
 use crate::config::SIGNATURE_TOLERANCE_SECS;
 use crate::services::catalog::stores::Store;
@@ -32,11 +32,15 @@ pub enum Source {
 }
 
 impl Source {
-    fn as_str(self) -> &'static str {
+    fn provider(self) -> Provider {
         match self {
-            Source::MercadoPago => "mercadopago",
-            Source::Stripe => "stripe",
+            Source::MercadoPago => Provider::MercadoPago,
+            Source::Stripe => Provider::Stripe,
         }
+    }
+
+    fn as_str(self) -> &'static str {
+        self.provider().as_str()
     }
 
     fn name(self) -> &'static str {
@@ -111,9 +115,9 @@ pub async fn take_in(app: &App, store: &Store, source: Source, delivery: Deliver
         finish(true, format!("ignored: event {}", notice.event_type.as_deref().unwrap_or("(none)")), false).await?;
         return Ok(Done::new((), Effects::default()));
     };
-    let synced = match source {
-        Source::MercadoPago => mercadopago::sync(app, store, &payment, "webhook").await,
-        Source::Stripe => stripe::sync(app, store, &payment, "webhook").await,
+    let synced = match gateway::of(source.provider()) {
+        Some(gateway) => gateway.sync(app, store, &payment, "webhook").await,
+        None => Err(PaymentError::NotConfigured(source.name())),
     };
     match synced {
         Ok(done) => {

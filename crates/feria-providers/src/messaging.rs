@@ -1,0 +1,55 @@
+//! What every messaging channel does: deliver one message to an address it understands. The
+//! job runner holds channels behind [`Messenger`], so SMS, push and chat providers plug in the
+//! same way as email and Telegram.
+
+use async_trait::async_trait;
+
+/// One message to deliver.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The channel's address: an email address, a chat id.
+    pub to: String,
+    /// For channels that have one (email).
+    pub subject: Option<String>,
+    pub text: String,
+    /// For channels that show it (email; Telegram's HTML subset is `text`).
+    pub html: Option<String>,
+}
+
+/// A channel that delivers messages.
+#[async_trait]
+pub trait Messenger: Send + Sync {
+    /// The channel's name: `email`, `telegram`.
+    fn channel(&self) -> &'static str;
+
+    /// Delivers `message`; an error says why, for the job's retry and log.
+    async fn deliver(&self, message: &Outgoing) -> Result<(), String>;
+}
+
+#[async_trait]
+impl Messenger for crate::email::SmtpMailer {
+    fn channel(&self) -> &'static str {
+        "email"
+    }
+
+    async fn deliver(&self, m: &Outgoing) -> Result<(), String> {
+        let message = crate::email::EmailMessage {
+            to: m.to.clone(),
+            subject: m.subject.clone().unwrap_or_default(),
+            text: m.text.clone(),
+            html: m.html.clone().unwrap_or_default(),
+        };
+        self.send(&message).await.map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait]
+impl Messenger for crate::telegram::TelegramBot {
+    fn channel(&self) -> &'static str {
+        "telegram"
+    }
+
+    async fn deliver(&self, m: &Outgoing) -> Result<(), String> {
+        self.send_message(&m.to, &m.text).await.map_err(|e| e.to_string())
+    }
+}
