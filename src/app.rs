@@ -50,7 +50,8 @@ pub struct App {
     /// Wakes this process's job runner right after an enqueue commits.
     pub job_wake: Arc<Notify>,
     /// The API's routes without their middleware, for the audit log's reads of a resource
-    /// before and after a write (set by `router::build`).
+    /// before and after a write; built at the first audited write (about 2.5 MB a node that
+    /// only sells never spends).
     pub routes: std::sync::OnceLock<axum::Router<AppState>>,
     /// True once migrations have run in this process.
     pub migrated: AtomicBool,

@@ -141,6 +141,16 @@ pub fn upload_limit(config: &crate::config::Config) -> usize {
     config.max_file_size.saturating_mul(products::MAX_IMAGES).saturating_add(config.body_limit_bytes)
 }
 
+/// The largest bulk import upload, with room for the multipart framing.
+fn import_limit(config: &crate::config::Config) -> usize {
+    config.import_max_bytes.saturating_add(64 * 1024)
+}
+
+/// The API's routes alone, without middleware: what the audit log reads a resource through.
+pub fn bare_routes(config: &crate::config::Config) -> Router<AppState> {
+    api(upload_limit(config), import_limit(config)).0
+}
+
 /// The API routes and the OpenAPI document describing them.
 pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -171,9 +181,8 @@ pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoip
 
 /// The whole HTTP application with its middleware, ready to serve.
 pub fn build(app: AppState) -> Router {
-    let (api, document) = api(upload_limit(&app.config), app.config.import_max_bytes.saturating_add(64 * 1024));
+    let (api, document) = api(upload_limit(&app.config), import_limit(&app.config));
     let document = document.to_json().expect("the OpenAPI document serialises");
-    let _ = app.routes.set(api.clone());
     let config = &app.config;
     let request_id = HeaderName::from_static(REQUEST_ID);
     let hsts = (config.environment == Environment::Production).then(|| {

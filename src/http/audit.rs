@@ -61,7 +61,7 @@ fn describe(template: &str, method: &Method) -> (String, String, Option<usize>) 
 /// The resource as its `GET` route answers the caller now (or anyone, when the caller's key is
 /// not accepted there); `None` without such a route or answer.
 async fn snapshot(app: &AppState, path: &str, authorization: Option<&axum::http::HeaderValue>) -> Option<Value> {
-    let routes = app.routes.get()?.clone().with_state(app.clone());
+    let routes = app.routes.get_or_init(|| crate::router::bare_routes(&app.config)).clone().with_state(app.clone());
     for auth in [authorization, None] {
         let mut request = Request::builder().method(Method::GET).uri(path);
         if let Some(value) = auth {
