@@ -145,7 +145,7 @@ pub enum CouponError {
 
 /// A unique or foreign-key violation as the error it means.
 fn violation(err: sqlx::Error) -> CouponError {
-    if feria_db::is_unique_violation(&err) {
+    if feria_db::unique_violation(&err) == Some("coupons_code_key") {
         CouponError::CodeTaken
     } else if feria_db::is_foreign_key_violation(&err) {
         CouponError::InUse

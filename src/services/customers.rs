@@ -146,7 +146,10 @@ async fn check_references(conn: &mut AnyConnection, store_id: &str, f: &Customer
 
 /// A unique or foreign-key violation as the error it means.
 fn violation(err: sqlx::Error) -> CustomerError {
-    if feria_db::is_unique_violation(&err) {
+    if matches!(
+        feria_db::unique_violation(&err),
+        Some("customers_store_guest_email_key" | "customers_store_user_key" | "customers_user_id_key")
+    ) {
         CustomerError::Taken
     } else if feria_db::is_foreign_key_violation(&err) {
         CustomerError::InUse

@@ -70,7 +70,7 @@ pub enum GeographyError {
 
 /// A duplicate name or a remaining reference, as a city error.
 fn city_violation(err: sqlx::Error) -> GeographyError {
-    if feria_db::is_unique_violation(&err) {
+    if feria_db::unique_violation(&err) == Some("cities_name_key") {
         GeographyError::CityTaken
     } else if feria_db::is_foreign_key_violation(&err) {
         GeographyError::CityInUse
@@ -81,7 +81,7 @@ fn city_violation(err: sqlx::Error) -> GeographyError {
 
 /// A duplicate name or a remaining reference, as a neighborhood error.
 fn neighborhood_violation(err: sqlx::Error) -> GeographyError {
-    if feria_db::is_unique_violation(&err) {
+    if feria_db::unique_violation(&err) == Some("neighborhoods_name_key") {
         GeographyError::NeighborhoodTaken
     } else if feria_db::is_foreign_key_violation(&err) {
         GeographyError::NeighborhoodInUse

@@ -236,7 +236,7 @@ impl StatusError {
     /// A unique or foreign-key violation as the error it means.
     fn violation(self) -> StatusError {
         match self {
-            StatusError::Database(e) if feria_db::is_unique_violation(&e) => StatusError::CodeTaken,
+            StatusError::Database(e) if feria_db::unique_violation(&e) == Some("order_statuses_code_key") => StatusError::CodeTaken,
             StatusError::Database(e) if feria_db::is_foreign_key_violation(&e) => StatusError::InUse,
             other => other,
         }

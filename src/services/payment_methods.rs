@@ -124,7 +124,7 @@ async fn status_id(conn: &mut AnyConnection, store_id: &str, key: &str) -> Resul
 
 /// A unique violation as a taken code.
 fn violation(err: sqlx::Error) -> MethodError {
-    if feria_db::is_unique_violation(&err) { MethodError::CodeTaken } else { MethodError::Database(err) }
+    if feria_db::unique_violation(&err) == Some("payment_methods_code_key") { MethodError::CodeTaken } else { MethodError::Database(err) }
 }
 
 /// Creates a method in the store.

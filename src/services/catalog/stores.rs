@@ -164,7 +164,7 @@ pub async fn ensure_default(conn: &mut AnyConnection) -> Result<Store, sqlx::Err
         NewStore { name: "Mi tienda", slug: DEFAULT_SLUG, currency: Currency::ARS, country: "AR", tax_inclusive: false, owner_id: None };
     match insert(conn, &new, true).await {
         Ok(store) => Ok(store),
-        Err(e) if feria_db::is_unique_violation(&e) => find_by_slug(conn, DEFAULT_SLUG).await?.ok_or(e),
+        Err(e) if feria_db::unique_violation(&e) == Some("stores_slug_key") => find_by_slug(conn, DEFAULT_SLUG).await?.ok_or(e),
         Err(e) => Err(e),
     }
 }

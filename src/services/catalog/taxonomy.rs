@@ -71,7 +71,7 @@ pub enum TaxonomyError {
 
 /// A unique or foreign-key violation as the error it means.
 fn violation(kind: Taxonomy, err: sqlx::Error) -> TaxonomyError {
-    if feria_db::is_unique_violation(&err) {
+    if feria_db::unique_violation(&err).is_some_and(|key| key == format!("{}_name_key", kind.table())) {
         TaxonomyError::NameTaken(kind)
     } else if feria_db::is_foreign_key_violation(&err) {
         TaxonomyError::InUse(kind)

@@ -45,7 +45,7 @@ pub enum UserError {
 
 /// A unique violation (on the email) as a taken email.
 pub(super) fn email_taken(err: sqlx::Error) -> UserError {
-    if feria_db::is_unique_violation(&err) { UserError::EmailTaken } else { UserError::Database(err) }
+    if feria_db::unique_violation(&err) == Some("users_email_key") { UserError::EmailTaken } else { UserError::Database(err) }
 }
 
 const COLUMNS: &str = "id, name, email, password_hash, roles, img, token_version, created_at, updated_at";
