@@ -18,6 +18,7 @@ use super::auth::ClientIp;
 use super::middleware::REQUEST_ID;
 use crate::app::AppState;
 use crate::services::audit::{self, Actor, Entry};
+use crate::services::identity::api_keys::API_KEY_PREFIX;
 
 /// Who acted, once an access extractor knows it.
 #[derive(Clone, Default)]
@@ -58,17 +59,19 @@ fn describe(template: &str, method: &Method) -> (String, String, Option<usize>) 
     (resource, verb, id_at)
 }
 
-/// The resource as its `GET` route answers the caller now (or anyone, when the caller's key is
-/// not accepted there); `None` without such a route or answer.
-async fn snapshot(app: &AppState, path: &str, authorization: Option<&axum::http::HeaderValue>) -> Option<Value> {
+/// The resource as its `GET` route answers the caller now; `None` without such a route or
+/// answer. An API key is not accepted on the public catalog's reads (they serve people), so for
+/// a key the public answer stands in.
+async fn snapshot(app: &AppState, path: &str, authorization: &axum::http::HeaderValue) -> Option<Value> {
     let routes = app.routes.get_or_init(|| crate::router::bare_routes(&app.config)).clone().with_state(app.clone());
-    for auth in [authorization, None] {
+    let is_key = authorization.to_str().is_ok_and(|v| v.trim_start_matches("Bearer ").starts_with(API_KEY_PREFIX));
+    for auth in [Some(authorization), None] {
         let mut request = Request::builder().method(Method::GET).uri(path);
         if let Some(value) = auth {
             request = request.header(header::AUTHORIZATION, value);
         }
         let response = routes.clone().oneshot(request.body(Body::empty()).ok()?).await.ok()?;
-        if response.status() == StatusCode::UNAUTHORIZED && auth.is_some() {
+        if response.status() == StatusCode::UNAUTHORIZED && auth.is_some() && is_key {
             continue;
         }
         if !response.status().is_success() {
@@ -85,7 +88,7 @@ pub async fn audit(State(app): State<AppState>, mut request: Request, next: Next
     let method = request.method().clone();
     let authorization = request.headers().get(header::AUTHORIZATION).cloned();
     let template = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
-    let (Some(template), Some(_)) = (template, &authorization) else { return next.run(request).await };
+    let (Some(template), Some(authorization)) = (template, authorization) else { return next.run(request).await };
     if [Method::GET, Method::HEAD, Method::OPTIONS].contains(&method) || READING_POSTS.iter().any(|r| template.ends_with(r)) {
         return next.run(request).await;
     }
@@ -95,7 +98,7 @@ pub async fn audit(State(app): State<AppState>, mut request: Request, next: Next
     let resource_path = id_at.filter(|i| *i < segments.len()).map(|i| format!("/{}", segments[..=i].join("/")));
     let resource_id = id_at.and_then(|i| segments.get(i)).map(|s| s.to_string());
     let before = match &resource_path {
-        Some(p) => snapshot(&app, p, authorization.as_ref()).await,
+        Some(p) => snapshot(&app, p, &authorization).await,
         None => None,
     };
     let slot = AuditSlot::default();
@@ -107,7 +110,7 @@ pub async fn audit(State(app): State<AppState>, mut request: Request, next: Next
     let (response, after, resource_id) = match (&resource_path, method == Method::DELETE) {
         (_, true) => (response, None, resource_id),
         (Some(p), false) => {
-            let after = snapshot(&app, p, authorization.as_ref()).await;
+            let after = snapshot(&app, p, &authorization).await;
             (response, after, resource_id)
         }
         (None, false) => {

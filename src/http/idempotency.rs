@@ -124,8 +124,8 @@ async fn settle(conn: &mut AnyConnection, scope: &str, key: &str, answer: Option
 /// another's answer.
 struct Caller {
     scope: String,
-    /// The platform admin or a store's member (only they upload images and imports, the large
-    /// bodies).
+    /// The platform admin: only their uploads (images, imports) are buffered whole to be kept;
+    /// anyone may open a store, so membership alone does not earn 50 MB of buffer.
     admin: bool,
 }
 
@@ -138,7 +138,7 @@ impl Caller {
             && let Ok(Some(access)) = app.access.current(&app.db, &claims.sub).await
             && access.version == claims.ver
         {
-            let admin = access.roles.iter().any(|r| r == feria_domain::roles::Role::Admin.as_str()) || !access.memberships.is_empty();
+            let admin = access.roles.iter().any(|r| r == feria_domain::roles::Role::Admin.as_str());
             return Caller { scope: digest(&[b"user", claims.sub.as_bytes()]), admin };
         }
         // An API key scopes its own keys: another caller cannot present it without knowing it.
@@ -150,7 +150,7 @@ impl Caller {
     }
 
     /// The most body read to fingerprint the request: uploads (multipart) are buffered whole
-    /// only for an admin or a store's member; anything else within the general body limit.
+    /// only for the platform admin; anything else within the general body limit.
     fn body_limit(&self, app: &AppState, headers: &axum::http::HeaderMap) -> usize {
         let multipart = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"multipart/"));
         if self.admin && multipart {
@@ -161,12 +161,15 @@ impl Caller {
     }
 }
 
-/// Paths whose answers carry credentials (tokens): never kept, so the header is ignored there.
-const CREDENTIAL_PATHS: &str = "/api/auth/";
+/// Whether answers of `path` carry credentials (tokens, a new API key): never kept, so the
+/// header is ignored there.
+fn carries_credentials(path: &str) -> bool {
+    path.starts_with("/api/auth/") || path.ends_with("/api-keys")
+}
 
 /// The middleware: POST requests carrying `Idempotency-Key` run at most once per key.
 pub async fn idempotency(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST || !request.headers().contains_key(HEADER) || request.uri().path().starts_with(CREDENTIAL_PATHS) {
+    if request.method() != Method::POST || !request.headers().contains_key(HEADER) || carries_credentials(request.uri().path()) {
         return next.run(request).await;
     }
     let key = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("").to_string();

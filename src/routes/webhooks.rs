@@ -216,11 +216,11 @@ pub struct MercadoPagoDetails {
     ))]
 pub async fn mercadopago_details(
     State(app): State<AppState>,
-    _staff: Staff<scope::PaymentsRead>,
+    Staff(staff, _): Staff<scope::PaymentsRead>,
     CurrentStore(store): CurrentStore,
     IdParam(id): IdParam,
 ) -> ApiResult<Json<MercadoPagoDetails>> {
-    let Details { log, payment, analysis, traceability } = webhook_analysis::details(&app, &store, &id).await?;
+    let Details { log, payment, analysis, traceability } = webhook_analysis::details(&app, &staff, &store, &id).await?;
     let webhook = WebhookSummary {
         id: log.id.clone(),
         event_type: log.event_type.clone(),

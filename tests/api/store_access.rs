@@ -102,6 +102,19 @@ async fn an_owner_runs_their_store_with_a_manager_and_staff_and_nobody_crosses_s
     let promoted = t.request(Method::PATCH, &bruno_path, Some(&json!({"role": "owner"})), Some(&ana)).await;
     assert_eq!(expect_status(promoted, StatusCode::OK).await["role"], "owner");
     assert_eq!(status(&t, Method::GET, members, None, &bruno).await, StatusCode::OK, "the new owner manages members at once");
+
+    // A key does not outlive its creator's right to manage keys.
+    let body = json!({"name": "Bruno", "scopes": ["orders:read"]});
+    let created =
+        expect_status(t.request(Method::POST, "/api/stores/carnes-ana/api-keys", Some(&body), Some(&bruno)).await, StatusCode::CREATED)
+            .await;
+    let key = created["key"].as_str().unwrap();
+    assert_eq!(status(&t, Method::GET, "/api/stores/carnes-ana/sales", None, key).await, StatusCode::OK);
+    let demoted = t.request(Method::PATCH, &bruno_path, Some(&json!({"role": "manager"})), Some(&ana)).await;
+    expect_status(demoted, StatusCode::OK).await;
+    expect_error(t.get("/api/stores/carnes-ana/sales", Some(key)).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    // The platform's Mercado Pago account is not a store's to search.
+    assert_eq!(status(&t, Method::GET, "/api/stores/carnes-ana/payments/mercadopago/payments", None, &ana).await, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -119,6 +132,22 @@ async fn api_keys_act_within_their_scopes_record_their_use_and_stop_when_revoked
     .await;
     let key = created["key"].as_str().unwrap().to_string();
     assert!(key.starts_with("fk_") && key.len() > 40, "{key}");
+    // A key is never kept to be replayed, Idempotency-Key or not.
+    let send = || {
+        t.client
+            .post(t.url(keys))
+            .bearer_auth(&ana)
+            .header("Idempotency-Key", "same-key")
+            .json(&json!({"name": "Otra", "scopes": ["catalog:read"]}))
+            .send()
+    };
+    let first = expect_status(send().await.unwrap(), StatusCode::CREATED).await;
+    let again = expect_status(send().await.unwrap(), StatusCode::CREATED).await;
+    assert_ne!(first["key"], again["key"]);
+    for extra in [&first, &again] {
+        let id = extra["apiKey"]["id"].as_str().unwrap();
+        expect_status(t.request(Method::DELETE, &format!("{keys}/{id}"), None, Some(&ana)).await, StatusCode::OK).await;
+    }
     assert_eq!(created["apiKey"]["scopes"], json!(["catalog:read", "orders:read"]));
     let listed = expect_status(t.get(keys, Some(&ana)).await, StatusCode::OK).await;
     assert!(!listed.to_string().contains(&key[3..]), "the key is shown only once");
@@ -130,7 +159,8 @@ async fn api_keys_act_within_their_scopes_record_their_use_and_stop_when_revoked
     assert_eq!(status(&t, Method::GET, "/api/stores/verdu-diego/sales", None, &key).await, StatusCode::FORBIDDEN);
     expect_error(t.get("/api/stores/carnes-ana/cart", Some(&key)).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
     let listed = expect_status(t.get(keys, Some(&ana)).await, StatusCode::OK).await;
-    assert!(listed["apiKeys"][0]["lastUsedAt"].is_string(), "{listed}");
+    let planilla = listed["apiKeys"].as_array().unwrap().iter().find(|k| k["name"] == "Planilla").unwrap();
+    assert!(planilla["lastUsedAt"].is_string(), "{listed}");
 
     // Keys never manage members or keys, and never exceed their creator.
     for scopes in [json!(["members:manage"]), json!(["keys:manage"]), json!(["catalog:fly"]), json!([])] {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::{Staff, scope};
+use crate::http::auth::AdminUser;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::Pagination;
 use crate::http::validate::Validator;
@@ -87,7 +87,7 @@ async fn search_mercadopago(
     ))]
 pub async fn mercadopago_payments(
     State(app): State<AppState>,
-    _staff: Staff<scope::PaymentsRead>,
+    _admin: AdminUser,
     page: Pagination,
     axum::extract::Query(q): axum::extract::Query<MercadoPagoQuery>,
 ) -> ApiResult<Json<MercadoPagoPage>> {
@@ -106,7 +106,7 @@ pub async fn mercadopago_payments(
     ))]
 pub async fn mercadopago_charges(
     State(app): State<AppState>,
-    _staff: Staff<scope::PaymentsRead>,
+    _admin: AdminUser,
     page: Pagination,
     axum::extract::Query(q): axum::extract::Query<MercadoPagoQuery>,
 ) -> ApiResult<Json<MercadoPagoPage>> {

@@ -1,6 +1,7 @@
 //! A store's members: users with a role in it (`owner`, `manager`, `staff`). Only those who
 //! manage members (owners, and the platform admin) add, change or remove them; a store always
-//! keeps at least one owner. A member's access changes at once on this node and within a
+//! keeps at least one owner. A member removed, or no longer an owner, takes the API keys they
+//! created with them. A member's access changes at once on this node and within a
 //! second on the others (it is read with the user's token version).
 
 use feria_db::{AnyConnection, Row};
@@ -9,7 +10,7 @@ use feria_domain::time;
 
 use crate::app::App;
 use crate::services::identity::caller::Caller;
-use crate::services::identity::users;
+use crate::services::identity::{api_keys, users};
 
 /// Members a store may have.
 pub const MAX_MEMBERS: i64 = 100;
@@ -126,8 +127,12 @@ pub async fn change_role(app: &App, caller: &Caller, store_id: &str, user_id: &s
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+    if !role.allows(Scope::KeysManage) {
+        api_keys::revoke_created_by(&mut tx, Some(store_id), user_id).await?;
+    }
     tx.commit().await?;
     app.access.forget(user_id);
+    app.api_keys.forget_all();
     Ok(Member { role, ..current.clone() })
 }
 
@@ -143,8 +148,10 @@ pub async fn remove(app: &App, caller: &Caller, store_id: &str, user_id: &str) -
         return Err(MemberError::LastOwner);
     }
     sqlx::query("DELETE FROM store_members WHERE store_id = $1 AND user_id = $2").bind(store_id).bind(user_id).execute(&mut *tx).await?;
+    api_keys::revoke_created_by(&mut tx, Some(store_id), user_id).await?;
     tx.commit().await?;
     app.access.forget(user_id);
+    app.api_keys.forget_all();
     Ok(current.clone())
 }
 

@@ -24,6 +24,8 @@ pub const API_KEY_PREFIX: &str = "fk_";
 const FRESH_FOR: Duration = Duration::from_secs(1);
 /// How often a key's `last_used_at` is written, at most.
 const USE_RECORDED_EVERY: Duration = Duration::from_secs(60);
+/// Keys a node remembers at once.
+const MAX_CACHED: usize = 10_000;
 /// Keys a store may hold, revoked ones included (each is a row read by the owner's listing).
 pub const MAX_KEYS_PER_STORE: i64 = 200;
 
@@ -157,6 +159,19 @@ pub async fn revoke(app: &App, caller: &Caller, store_id: &str, id: &str) -> Res
     Ok(key)
 }
 
+/// Revokes the keys `user_id` created (in `store_id` only, when given), inside the caller's
+/// transaction: a key never outlives its creator's right to manage keys. Call
+/// `KeyCache::forget_all` after the commit.
+pub async fn revoke_created_by(conn: &mut feria_db::AnyConnection, store_id: Option<&str>, user_id: &str) -> Result<u64, sqlx::Error> {
+    const REVOKE: &str = "UPDATE api_keys SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL";
+    let now = time::to_db(time::now());
+    let done = match store_id {
+        Some(store) => sqlx::query(&format!("{REVOKE} AND store_id = $3")).bind(now).bind(user_id).bind(store).execute(conn).await?,
+        None => sqlx::query(REVOKE).bind(now).bind(user_id).execute(conn).await?,
+    };
+    Ok(done.rows_affected())
+}
+
 /// The node's recent reads of API keys, by hash.
 #[derive(Default)]
 pub struct KeyCache {
@@ -166,7 +181,8 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    fn forget_all(&self) {
+    /// Drops every key read (after a revocation this node committed).
+    pub fn forget_all(&self) {
         self.read.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
@@ -180,10 +196,13 @@ impl KeyCache {
         let row = sqlx::query(&sql).bind(hash).fetch_optional(&mut *db.reader().acquire().await?).await?;
         let key = row.as_ref().map(from_row).transpose()?;
         let mut read = self.read.lock().unwrap_or_else(|p| p.into_inner());
-        if read.len() >= 10_000 {
+        if read.len() >= MAX_CACHED {
             read.retain(|_, (at, _)| at.elapsed() < FRESH_FOR);
         }
-        read.insert(hash.to_string(), (Instant::now(), key.clone()));
+        // Under a flood of made-up keys the cache stays at its cap: they are simply not kept.
+        if read.len() < MAX_CACHED {
+            read.insert(hash.to_string(), (Instant::now(), key.clone()));
+        }
         Ok(key)
     }
 
@@ -193,7 +212,7 @@ impl KeyCache {
         match used.get(id) {
             Some(at) if at.elapsed() < USE_RECORDED_EVERY => false,
             _ => {
-                if used.len() >= 10_000 {
+                if used.len() >= MAX_CACHED {
                     used.retain(|_, at| at.elapsed() < USE_RECORDED_EVERY);
                 }
                 used.insert(id.to_string(), Instant::now());

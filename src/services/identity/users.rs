@@ -231,11 +231,14 @@ pub async fn delete(app: &App, caller: &Caller, id: &str) -> Result<(), UserErro
         return Err(UserError::NotFound);
     }
     let mut tx = app.db.begin().await?;
+    // Its API keys go with it (they would outlive it as `created_by` null otherwise).
+    super::api_keys::revoke_created_by(&mut tx, None, id).await?;
     if sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() != 1 {
         return Err(UserError::NotFound);
     }
     tx.commit().await?;
     app.access.forget(id);
+    app.api_keys.forget_all();
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use super::webhook_log::{self, WebhookLog};
 use super::{Payment, PaymentError, Provider, mercadopago};
 use crate::app::App;
 use crate::services::catalog::stores::Store;
+use crate::services::identity::caller::Caller;
 use crate::services::orders::{self, Order};
 
 /// A logged Mercado Pago webhook, its payment as Mercado Pago has it now, and the analysis.
@@ -30,7 +31,10 @@ pub struct Details {
 
 /// Fetches from Mercado Pago the payment the store's webhook `webhook_id` was about and
 /// analyses it.
-pub async fn details(app: &App, store: &Store, webhook_id: &str) -> Result<Details, PaymentError> {
+/// Mercado Pago's account is the platform's: a payment not linked to one of the store's orders is
+/// fetched only for the platform admin, so a store cannot read another's payments through a
+/// notification it logged itself.
+pub async fn details(app: &App, caller: &Caller, store: &Store, webhook_id: &str) -> Result<Details, PaymentError> {
     let mut conn = app.db.reader().acquire().await?;
     let log = webhook_log::find(&mut conn, &store.id, webhook_id).await?.ok_or(PaymentError::UnknownWebhook)?;
     let resource = log
@@ -45,6 +49,9 @@ pub async fn details(app: &App, store: &Store, webhook_id: &str) -> Result<Detai
         None => None,
     };
     drop(conn);
+    if payment.is_none() && !(caller.key.is_none() && caller.is_admin()) {
+        return Err(PaymentError::Foreign);
+    }
     let fetched = mercadopago::fetch(app, &resource).await?;
     let ctx = Context { log: &log, others: &others, payment: payment.as_ref(), order: order.as_ref(), exponent: store.currency.exponent() };
     let (analysis, traceability) = analyse(&fetched.raw, &ctx);
