@@ -6,6 +6,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod jobs;
+pub mod mcp;
 pub mod router;
 pub mod routes;
 pub mod server;

@@ -46,6 +46,13 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Serve MCP on stdin/stdout for a desktop AI host, as the API key in FERIA_API_KEY (or as
+    /// an anonymous shopper without one).
+    Mcp {
+        /// The store's slug.
+        #[arg(long, default_value = "default")]
+        store: String,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -144,6 +151,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("demo catalog: {} products created, {} already there", report.created, report.existing);
             }
             Ok(())
+        }
+        Command::Mcp { store } => {
+            let app = server::prepare(config).await?;
+            let key = std::env::var("FERIA_API_KEY").ok().filter(|k| !k.trim().is_empty());
+            feria::mcp::stdio::serve(app, &store, key.as_deref()).await
         }
         Command::User { command: UserCommand::Create { email, name, password, admin } } => {
             let app = server::prepare(config).await?;

@@ -22,7 +22,7 @@ use crate::http::openapi::BearerAuth;
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
-    addresses, api_keys, audit, cart, coupons, customers, docs, geography, health, import, jobs, members, metrics, order_statuses,
+    addresses, api_keys, audit, cart, coupons, customers, docs, geography, health, import, jobs, mcp, members, metrics, order_statuses,
     payment_methods, payments, products, sales, stores, webhooks,
 };
 
@@ -43,6 +43,7 @@ use crate::routes::{
         (name = "tags", description = "Product tags, per store"),
         (name = "units", description = "Units of measure, per store"),
         (name = "jobs", description = "Background jobs: inspect and retry (ADMIN_ROLE)"),
+        (name = "mcp", description = "The MCP tools over REST (seed 001); the MCP server itself is at /mcp"),
         (name = "monitoring", description = "Health, readiness and metrics"),
     )
 )]
@@ -134,6 +135,8 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(audit::list))
+        .routes(routes!(mcp::list))
+        .routes(routes!(mcp::call))
 }
 
 /// The largest product write: every image at the size limit, plus the form fields.
@@ -192,6 +195,7 @@ pub fn build(app: AppState) -> Router {
         )
     });
     api.merge(docs::routes(document))
+        .merge(crate::mcp::http::routes(&app))
         .nest_service(crate::services::files::PUBLIC_PREFIX, ServeDir::new(&config.uploads_dir))
         .layer(from_fn_with_state(app.clone(), crate::http::audit::audit))
         .layer(from_fn_with_state(app.clone(), crate::http::idempotency::idempotency))

@@ -22,7 +22,7 @@ use crate::services::identity::tokens::TokenError;
 /// unknown, revoked or expired key → 401 `invalid_token`; expired → 401 `token_expired`;
 /// issued before a logout, a password change or a role change → 401 `token_revoked`. A user
 /// acts with their current roles and memberships.
-async fn authenticate(parts: &Parts, app: &AppState) -> Result<Caller, ApiError> {
+pub async fn authenticate(parts: &Parts, app: &AppState) -> Result<Caller, ApiError> {
     let token = bearer_token(&parts.headers).ok_or_else(|| ApiError::unauthorized(codes::UNAUTHORIZED, "Token no proporcionado"))?;
     if token.starts_with(API_KEY_PREFIX) {
         let caller = api_keys::authenticate(app, token)
@@ -168,6 +168,22 @@ impl FromRequestParts<AppState> for MaybeUser {
             return Ok(MaybeUser(None));
         }
         Caller::from_request_parts(parts, app).await.map(|user| MaybeUser(Some(user)))
+    }
+}
+
+/// Whoever calls: a user, a store's API key, or `None` without an `Authorization` header (a
+/// bad token is a 401, as for [`Caller`]). For endpoints open to anyone where keys act too.
+#[derive(Debug, Clone)]
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(MaybeCaller(None));
+        }
+        authenticate(parts, app).await.map(|caller| MaybeCaller(Some(caller)))
     }
 }
 

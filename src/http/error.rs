@@ -21,6 +21,7 @@ pub mod codes {
     pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
     pub const INVALID_RESET_TOKEN: &str = "invalid_reset_token";
     pub const FORBIDDEN: &str = "forbidden";
+    pub const INSUFFICIENT_SCOPE: &str = "insufficient_scope";
     pub const NOT_FOUND: &str = "not_found";
     pub const ROUTE_NOT_FOUND: &str = "route_not_found";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";

@@ -48,7 +48,7 @@ pub struct CouponView {
 }
 
 impl CouponView {
-    fn new(c: Coupon, store: &Store) -> CouponView {
+    pub fn new(c: Coupon, store: &Store) -> CouponView {
         let exponent = store.currency.exponent();
         let value_exponent = if c.discount_type == DiscountType::Percentage { 2 } else { exponent };
         CouponView {
@@ -132,7 +132,7 @@ fn expiration(text: &str) -> Option<String> {
 }
 
 /// Validates `body` over `current` (an update) or from nothing (a create).
-fn fields(body: CouponRequest, store: &Store, current: Option<&Coupon>) -> ApiResult<CouponFields> {
+pub fn fields(body: CouponRequest, store: &Store, current: Option<&Coupon>) -> ApiResult<CouponFields> {
     let creating = current.is_none();
     let exponent = store.currency.exponent();
     let mut v = Validator::new();

@@ -111,7 +111,14 @@ fn fields(body: CustomerRequest, creating: bool) -> ApiResult<CustomerFields> {
 }
 
 async fn page_of(app: &AppState, store_id: &str, neighborhood: Option<&str>, page: Pagination) -> ApiResult<Json<CustomerPage>> {
-    let (total, found) = customers::page(&app.db, store_id, neighborhood, page.limit, page.offset()).await?;
+    let (total, found) = customers::page(
+        &app.db,
+        store_id,
+        &customers::Filter { neighborhood_id: neighborhood.map(str::to_string), search: None },
+        page.limit,
+        page.offset(),
+    )
+    .await?;
     Ok(Json(CustomerPage { total, customers: found.into_iter().map(Into::into).collect() }))
 }
 

@@ -12,6 +12,7 @@ pub mod geography;
 pub mod health;
 pub mod import;
 pub mod jobs;
+pub mod mcp;
 pub mod members;
 pub mod metrics;
 pub mod order_statuses;

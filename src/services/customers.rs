@@ -46,29 +46,47 @@ async fn from_rows(conn: &mut AnyConnection, store_id: &str, rows: Vec<AnyRow>) 
     Ok(customers)
 }
 
-/// One page of the store's customers (of its neighborhood `neighborhood_id`, when given) by
-/// name, with the total.
-pub async fn page(
-    db: &Db,
-    store_id: &str,
-    neighborhood_id: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> Result<(i64, Vec<Customer>), CustomerError> {
+/// Which of a store's customers a listing shows.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub neighborhood_id: Option<String>,
+    /// Part of the name or email (any case).
+    pub search: Option<String>,
+}
+
+/// One page of the store's customers matching `filter`, by name, with the total.
+pub async fn page(db: &Db, store_id: &str, filter: &Filter, limit: i64, offset: i64) -> Result<(i64, Vec<Customer>), CustomerError> {
     let mut conn = db.reader().acquire().await?;
-    if let Some(id) = neighborhood_id {
+    if let Some(id) = &filter.neighborhood_id {
         geography::find_neighborhood(&mut conn, store_id, id).await?.ok_or(CustomerError::NeighborhoodNotFound)?;
     }
-    let condition = "store_id = $1 AND ($2 = '' OR neighborhood_id = $2)";
-    let neighborhood = neighborhood_id.unwrap_or("");
+    let condition = "store_id = $1 AND ($2 = '' OR neighborhood_id = $2)
+        AND ($3 = '' OR LOWER(name) LIKE $3 ESCAPE '\\' OR email LIKE $3 ESCAPE '\\')";
+    let neighborhood = filter.neighborhood_id.as_deref().unwrap_or("");
+    let pattern = filter.search.as_deref().map(like_pattern).unwrap_or_default();
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM customers WHERE {condition}"))
         .bind(store_id)
         .bind(neighborhood)
+        .bind(&pattern)
         .fetch_one(&mut *conn)
         .await?;
-    let sql = format!("SELECT {COLUMNS} FROM customers WHERE {condition} ORDER BY name, id LIMIT $3 OFFSET $4");
-    let rows = sqlx::query(&sql).bind(store_id).bind(neighborhood).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
+    let sql = format!("SELECT {COLUMNS} FROM customers WHERE {condition} ORDER BY name, id LIMIT $4 OFFSET $5");
+    let rows = sqlx::query(&sql).bind(store_id).bind(neighborhood).bind(&pattern).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
     Ok((total, from_rows(&mut conn, store_id, rows).await?))
+}
+
+/// `%text%` in lower case for `LIKE … ESCAPE '\'`, the pattern characters in `text` escaped.
+fn like_pattern(text: &str) -> String {
+    let escaped: String = text
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
 }
 
 /// The store's customer found by `lookup` (a use case: not finding it is an error).

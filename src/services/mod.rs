@@ -24,6 +24,7 @@ pub mod order_writes;
 pub mod orders;
 pub mod payment_methods;
 pub mod payments;
+pub mod reports;
 pub mod store_defaults;
 
 /// The key names are unique by (categories, tags, units, cities, neighborhoods): trimmed and

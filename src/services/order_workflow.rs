@@ -202,3 +202,20 @@ pub async fn tracking(
     let history = history(&mut *app.db.reader().acquire().await?, &order.id).await?;
     Ok((order, history))
 }
+
+/// A guest's order `order_id` with its history, when `email` is the one its buyer gave at
+/// checkout (any case). An order placed by a signed-in user is read only by them.
+pub async fn guest_tracking(
+    app: &crate::app::App,
+    store_id: &str,
+    order_id: &str,
+    email: &str,
+) -> Result<(crate::services::orders::Order, Vec<HistoryEntry>), OrderError> {
+    let mut conn = app.db.reader().acquire().await?;
+    let order = crate::services::orders::find(&mut conn, store_id, order_id)
+        .await?
+        .filter(|o| o.user_id.is_none() && o.customer_email.eq_ignore_ascii_case(email.trim()))
+        .ok_or(OrderError::UnknownOrder)?;
+    let history = history(&mut conn, &order.id).await?;
+    Ok((order, history))
+}

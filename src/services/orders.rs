@@ -406,6 +406,18 @@ pub async fn for_caller(app: &App, caller: &Caller, store_id: &str, order_id: &s
         .ok_or(OrderError::UnknownOrder)
 }
 
+/// The id of the store's order named by `reference`: its id, or its number (`ORD-000123`,
+/// any case).
+pub async fn resolve(conn: &mut AnyConnection, store_id: &str, reference: &str) -> Result<Option<String>, sqlx::Error> {
+    let reference = reference.trim();
+    sqlx::query_scalar("SELECT id FROM orders WHERE store_id = $1 AND (id = $2 OR order_number = $3)")
+        .bind(store_id)
+        .bind(reference)
+        .bind(reference.to_uppercase())
+        .fetch_optional(conn)
+        .await
+}
+
 /// The store's order `id`.
 pub async fn find(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<Option<Order>, sqlx::Error> {
     let sql = format!("{ORDER_SELECT} WHERE o.id = $1 AND o.store_id = $2");

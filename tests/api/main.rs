@@ -23,6 +23,7 @@ mod hostile;
 mod idempotency;
 mod import;
 mod jobs;
+mod mcp;
 mod monitoring;
 mod openapi;
 mod order_notifications;

@@ -111,6 +111,8 @@ async fn every_route_is_documented() {
             (format!("{prefix}/api-keys"), "post"),
             (format!("{prefix}/api-keys/{{id}}"), "delete"),
             (format!("{prefix}/audit-log"), "get"),
+            (format!("{prefix}/mcp/tools"), "get"),
+            (format!("{prefix}/mcp/call"), "post"),
         ]);
     }
     for resource in [

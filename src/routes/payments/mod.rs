@@ -65,7 +65,7 @@ pub struct PaymentView {
 }
 
 impl PaymentView {
-    fn new(p: Payment, store: &Store, with_provider_data: bool) -> PaymentView {
+    pub fn new(p: Payment, store: &Store, with_provider_data: bool) -> PaymentView {
         let exponent = store.currency.exponent();
         PaymentView {
             id: p.id,

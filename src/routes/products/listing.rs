@@ -1,6 +1,7 @@
 //! Listing the store's active products and reading one, served from the search index and the caches.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
 use feria_search::{SearchQuery, SortBy};
@@ -15,7 +16,7 @@ use crate::http::validate::Validator;
 use crate::services::catalog::stores::Store;
 use feria_domain::access::Scope;
 
-use super::{ProductPage, ProductView, cached, load, product_not_found, search_of, views};
+use super::{ProductPage, ProductView, cached_json, json_response, load, product_not_found, search_of, views};
 
 /// How deep listings and searches served from the index go: the index collects
 /// `offset + limit` hits per request, so the client may not choose that number freely.
@@ -30,8 +31,9 @@ pub(super) fn index_window(v: &mut Validator, page: Pagination) -> (usize, usize
     (page.offset() as usize, page.limit as usize)
 }
 
-/// A listing of active products, newest first, served from the search index and the caches.
-async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagination) -> ApiResult<Response> {
+/// A listing of active products (of any of `categories`, when given), newest first, served
+/// from the search index and the caches, as JSON.
+pub async fn page_json(app: &App, store: &Store, categories: Vec<String>, page: Pagination) -> ApiResult<Bytes> {
     let mut v = Validator::new();
     let (offset, limit) = index_window(&mut v, page);
     v.finish()?;
@@ -49,7 +51,7 @@ async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagina
         limit,
         facets: false,
     };
-    cached(app, format!("list {query:?}"), async {
+    cached_json(app, format!("list {query:?}"), async {
         let hits = search_of(app)?.search(&query).map_err(ApiError::internal)?;
         Ok(ProductPage { total: hits.total as i64, products: views(app, store, &hits.ids).await? })
     })
@@ -65,7 +67,7 @@ async fn page_of(app: &App, store: &Store, categories: Vec<String>, page: Pagina
         (status = 422, description = "Bad page or limit", body = ErrorBody),
     ))]
 pub async fn list(State(app): State<AppState>, CurrentStore(store): CurrentStore, page: Pagination) -> ApiResult<Response> {
-    page_of(&app, &store, Vec::new(), page).await
+    page_json(&app, &store, Vec::new(), page).await.map(json_response)
 }
 
 /// Lists the active products of one category, newest first.
@@ -81,7 +83,7 @@ pub async fn by_category(
     IdParam(category_id): IdParam,
     page: Pagination,
 ) -> ApiResult<Response> {
-    page_of(&app, &store, vec![category_id], page).await
+    page_json(&app, &store, vec![category_id], page).await.map(json_response)
 }
 
 /// One product of the store; an inactive one only for admins (to shoppers it does not exist).

@@ -40,26 +40,28 @@ async fn views(app: &App, store: &Store, ids: &[String]) -> ApiResult<Vec<Produc
     Ok(found.iter().map(|p| ProductView::new(p, store)).collect())
 }
 
-/// The answer cached under `key` (which names the store, endpoint and parsed parameters), or
-/// `compute`d, cached and sent. Cached answers are dropped whenever the catalog changes.
-async fn cached<T: Serialize>(app: &App, key: String, compute: impl Future<Output = ApiResult<T>>) -> ApiResult<Response> {
-    let body = match app.catalog_cache.answer(&key) {
-        Some(body) => body,
-        None => {
-            let generation = app.catalog_cache.generation();
-            let body = Bytes::from(serde_json::to_vec(&compute.await?).map_err(ApiError::internal)?);
-            app.catalog_cache.remember_answer(key, generation, body.clone());
-            body
-        }
-    };
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+/// The JSON answer cached under `key` (which names the store, endpoint and parsed
+/// parameters), or `compute`d and cached. Cached answers are dropped whenever the catalog changes.
+pub async fn cached_json<T: Serialize>(app: &App, key: String, compute: impl Future<Output = ApiResult<T>>) -> ApiResult<Bytes> {
+    if let Some(body) = app.catalog_cache.answer(&key) {
+        return Ok(body);
+    }
+    let generation = app.catalog_cache.generation();
+    let body = Bytes::from(serde_json::to_vec(&compute.await?).map_err(ApiError::internal)?);
+    app.catalog_cache.remember_answer(key, generation, body.clone());
+    Ok(body)
 }
 
-fn product_not_found() -> ApiError {
+/// A JSON answer of bytes as they are.
+fn json_response(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+pub fn product_not_found() -> ApiError {
     ApiError::not_found(PRODUCT_NOT_FOUND)
 }
 
-async fn load(app: &App, store: &Store, id: &str) -> ApiResult<std::sync::Arc<Product>> {
+pub async fn load(app: &App, store: &Store, id: &str) -> ApiResult<std::sync::Arc<Product>> {
     let found = app.catalog_cache.products(&app.db, &store.id, &[id.to_string()]).await?;
     found.into_iter().next().ok_or_else(product_not_found)
 }

@@ -1,5 +1,6 @@
 //! Searching the store's products: words, filters, sorting, totals and facets.
 
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use feria_domain::money::parse_scaled;
@@ -17,7 +18,7 @@ use feria_domain::decimal::DecimalOut;
 
 use super::form::split_tags;
 use super::listing::index_window;
-use super::{ProductView, cached, search_of, views};
+use super::{ProductView, cached_json, json_response, search_of, views};
 
 /// Search parameters (seed 001 `GET /products/search`).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -176,8 +177,13 @@ fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
     ))]
 pub async fn search(State(app): State<AppState>, CurrentStore(store): CurrentStore, RawQuery(raw): RawQuery) -> ApiResult<Response> {
     let params: SearchParams = query_params(raw.as_deref())?;
-    let query = parse_search(params, &store)?;
-    cached(&app, format!("search {query:?}"), search_page(&app, &store, &query)).await
+    search_json(&app, &store, params).await.map(json_response)
+}
+
+/// A search of the store's active products ([`SearchPage`]) as JSON, from the caches when asked before.
+pub async fn search_json(app: &App, store: &Store, params: SearchParams) -> ApiResult<Bytes> {
+    let query = parse_search(params, store)?;
+    cached_json(app, format!("search {query:?}"), search_page(app, store, &query)).await
 }
 
 async fn search_page(app: &App, store: &Store, query: &SearchQuery) -> ApiResult<SearchPage> {

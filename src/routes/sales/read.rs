@@ -61,7 +61,7 @@ async fn page_of(app: &AppState, store: &Store, filter: OrderFilter, page: Pagin
 
 /// A date bound: an RFC 3339 time, or a date meaning its start (UTC); `end` turns a date into
 /// the start of the next day, so a range of dates includes its last day.
-fn date_bound(v: &mut Validator, field: &str, value: Option<&str>, end: bool) -> Option<String> {
+pub fn date_bound(v: &mut Validator, field: &str, value: Option<&str>, end: bool) -> Option<String> {
     let text = value?.trim();
     if let Some(t) = feria_domain::time::from_db(text) {
         return Some(feria_domain::time::to_db(t));

@@ -10,7 +10,8 @@ use crate::http::auth::AnyCaller;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
-use crate::services::order_workflow;
+use crate::services::order_workflow::{self, HistoryEntry};
+use crate::services::orders::Order;
 
 /// One step of an order's history.
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,20 +56,26 @@ pub async fn tracking(
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Tracking>> {
     let (order, history) = order_workflow::tracking(&app, &user, &store.id, &id).await?;
-    Ok(Json(Tracking {
-        order_id: order.id,
-        order_number: order.order_number,
-        status: order.status_code,
-        history: history
-            .into_iter()
-            .map(|h| TrackingStep {
-                status: h.status_code,
-                name: h.status_name,
-                color: h.color,
-                changed_by: h.changed_by_id.map(|id| TrackingUser { id, name: h.changed_by_name }),
-                note: h.note,
-                changed_at: h.changed_at,
-            })
-            .collect(),
-    }))
+    Ok(Json(Tracking::of(order, history)))
+}
+
+impl Tracking {
+    pub fn of(order: Order, history: Vec<HistoryEntry>) -> Tracking {
+        Tracking {
+            order_id: order.id,
+            order_number: order.order_number,
+            status: order.status_code,
+            history: history
+                .into_iter()
+                .map(|h| TrackingStep {
+                    status: h.status_code,
+                    name: h.status_name,
+                    color: h.color,
+                    changed_by: h.changed_by_id.map(|id| TrackingUser { id, name: h.changed_by_name }),
+                    note: h.note,
+                    changed_at: h.changed_at,
+                })
+                .collect(),
+        }
+    }
 }

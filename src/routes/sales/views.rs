@@ -102,7 +102,7 @@ pub struct SaleView {
 }
 
 impl SaleView {
-    pub(super) fn new(o: Order, store: &Store) -> SaleView {
+    pub fn new(o: Order, store: &Store) -> SaleView {
         let exponent = store.currency.exponent();
         let money = |v: i64| DecimalOut::scaled(v, exponent);
         SaleView {

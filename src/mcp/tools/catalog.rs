@@ -1,0 +1,201 @@
+//! Catalog tools, open to anyone: the same listings, search and product reads as the API's
+//! `/products` routes (shared request parsing, views and answer cache).
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use axum::body::Bytes;
+use feria_domain::access::Scope;
+use feria_domain::decimal::DecimalText;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::{Access, Ctx, READ, Tool};
+use crate::http::error::{ApiError, ApiResult};
+
+use crate::http::json::Pagination;
+use crate::http::validate::Validator;
+use crate::routes::products::{self, ProductView, SearchPage, SearchParams};
+
+/// A JSON answer from the catalog's answer cache, sent as it is, described as a `T`.
+pub struct Cached<T>(Box<RawValue>, PhantomData<T>);
+
+impl<T> Cached<T> {
+    fn of(body: Bytes) -> ApiResult<Cached<T>> {
+        let text = String::from_utf8(body.to_vec()).map_err(ApiError::internal)?;
+        Ok(Cached(RawValue::from_string(text).map_err(ApiError::internal)?, PhantomData))
+    }
+}
+
+impl<T> Serialize for Cached<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<T: ToSchema> PartialSchema for Cached<T> {
+    fn schema() -> RefOr<Schema> {
+        T::schema()
+    }
+}
+
+impl<T: ToSchema> ToSchema for Cached<T> {
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        T::schemas(schemas)
+    }
+}
+
+/// The page and limit of a tool's input, checked as the API checks its query string.
+pub fn pagination(v: &mut Validator, page: Option<i64>, limit: Option<i64>) -> Pagination {
+    Pagination::parse(v, page.map(|p| p.to_string()).as_deref(), limit.map(|l| l.to_string()).as_deref())
+}
+
+/// Seed 001's product filters.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductFilters {
+    /// Words to find in the name, tags or description.
+    pub search: Option<String>,
+    /// A category id.
+    pub category: Option<String>,
+    /// Tag names, comma-separated (any of them).
+    pub tags: Option<String>,
+    /// Lowest net price, in the store's currency.
+    #[schema(value_type = Option<f64>)]
+    pub min_price: Option<DecimalText>,
+    /// Highest net price, in the store's currency.
+    #[schema(value_type = Option<f64>)]
+    pub max_price: Option<DecimalText>,
+    /// Page, from 1.
+    pub page: Option<i64>,
+    /// Products per page, default 10, at most 100.
+    pub limit: Option<i64>,
+}
+
+pub struct GetProducts;
+
+impl Tool for GetProducts {
+    const NAME: &'static str = "get_products";
+    const TITLE: &'static str = "Productos";
+    const DESCRIPTION: &'static str = "Lista los productos activos de la tienda (los más nuevos primero, o los más relevantes si hay texto) con precio, stock y categoría; filtra por texto, categoría, etiquetas y precio. Paginado: page y limit (hasta 100).";
+    const ACCESS: Access = Access::Public;
+    const HINTS: super::Hints = READ;
+    type Input = ProductFilters;
+    type Output = Cached<SearchPage>;
+
+    async fn run(ctx: &Ctx, input: ProductFilters) -> ApiResult<Cached<SearchPage>> {
+        let params = SearchParams {
+            q: input.search,
+            categories: input.category,
+            tags: input.tags,
+            min_price: input.min_price.map(|d| d.0),
+            max_price: input.max_price.map(|d| d.0),
+            page: input.page.map(|p| p.to_string()),
+            limit: input.limit.map(|l| l.to_string()),
+            ..SearchParams::default()
+        };
+        Cached::of(products::search_json(&ctx.app, &ctx.store, params).await?)
+    }
+}
+
+/// Filters of an advanced search.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchFilters {
+    /// Category ids (any of them).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Tag names (any of them).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Lowest net price, in the store's currency.
+    #[schema(value_type = Option<f64>)]
+    pub min_price: Option<DecimalText>,
+    /// Highest net price, in the store's currency.
+    #[schema(value_type = Option<f64>)]
+    pub max_price: Option<DecimalText>,
+    /// Only products with stock.
+    pub in_stock: Option<bool>,
+}
+
+/// A search with the API's filters (`GET /products/search`), as seed 001 names them.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancedSearch {
+    /// Words to find (accents, plurals and small typos tolerated).
+    pub query: Option<String>,
+    #[serde(default)]
+    pub filters: SearchFilters,
+    /// `relevance` (default with a query), `price`, `createdAt` (default without) or `name`.
+    pub sort: Option<String>,
+    /// `asc` or `desc`.
+    pub sort_order: Option<String>,
+    pub page: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+pub struct SearchProductsAdvanced;
+
+impl Tool for SearchProductsAdvanced {
+    const NAME: &'static str = "search_products_advanced";
+    const TITLE: &'static str = "Buscar productos";
+    const DESCRIPTION: &'static str = "Busca productos activos por texto (tolera tildes, plurales y errores de tipeo) con filtros de categorías, etiquetas, precio y stock; ordena por relevancia, precio, fecha o nombre. Devuelve el total, la página pedida y conteos por categoría y etiqueta.";
+    const ACCESS: Access = Access::Public;
+    const HINTS: super::Hints = READ;
+    type Input = AdvancedSearch;
+    type Output = Cached<SearchPage>;
+
+    async fn run(ctx: &Ctx, input: AdvancedSearch) -> ApiResult<Cached<SearchPage>> {
+        let joined = |list: Vec<String>| (!list.is_empty()).then(|| list.join(","));
+        let filters = input.filters;
+        let params = SearchParams {
+            q: input.query,
+            categories: joined(filters.categories),
+            tags: joined(filters.tags),
+            min_price: filters.min_price.map(|d| d.0),
+            max_price: filters.max_price.map(|d| d.0),
+            in_stock: filters.in_stock.map(|b| b.to_string()),
+            sort_by: input.sort,
+            sort_order: input.sort_order,
+            page: input.page.map(|p| p.to_string()),
+            limit: input.limit.map(|l| l.to_string()),
+        };
+        Cached::of(products::search_json(&ctx.app, &ctx.store, params).await?)
+    }
+}
+
+/// A product by id.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductId {
+    /// The product's id.
+    pub product_id: String,
+}
+
+pub struct GetProductDetails;
+
+impl Tool for GetProductDetails {
+    const NAME: &'static str = "get_product_details";
+    const TITLE: &'static str = "Detalle de un producto";
+    const DESCRIPTION: &'static str =
+        "Un producto por su id: descripción, precio sin y con impuestos, stock, categoría, unidad, etiquetas e imágenes.";
+    const ACCESS: Access = Access::Public;
+    const HINTS: super::Hints = READ;
+    type Input = ProductId;
+    type Output = ProductView;
+
+    async fn run(ctx: &Ctx, input: ProductId) -> ApiResult<ProductView> {
+        let product = products::load(&ctx.app, &ctx.store, &input.product_id).await?;
+        let staff = ctx.caller.as_ref().is_some_and(|c| c.may(&ctx.store.id, Scope::CatalogRead));
+        if !product.is_active && !staff {
+            return Err(products::product_not_found());
+        }
+        Ok(ProductView::new(&product, &ctx.store))
+    }
+}
