@@ -11,3 +11,4 @@ pub mod router;
 pub mod routes;
 pub mod server;
 pub mod services;
+pub mod ucp;

@@ -1,7 +1,8 @@
-//! `Idempotency-Key` on POST requests (ARCHITECTURE.md "HTTP conventions"): the first request
-//! with a key runs and, when it succeeds, its answer is kept for 24 hours; the same key with the
-//! same request (method, path, body, caller) replays that answer with `Idempotent-Replayed:
-//! true`; with another request it is a 422. Kept in the database, so it holds across nodes.
+//! `Idempotency-Key` on POST and PUT requests (ARCHITECTURE.md "HTTP conventions"): the first
+//! request with a key runs and, when it succeeds, its answer is kept for 24 hours; the same key
+//! with the same request (method, path, body, caller) replays that answer with
+//! `Idempotent-Replayed: true`; with another request it is a 422 (409 on the UCP routes, as
+//! that protocol says). Kept in the database, so it holds across nodes.
 //!
 //! Only successful answers are kept: a failed request changed nothing, and may be retried with
 //! the same key. A second request arriving while the first still runs gets 409 (retry later).
@@ -167,9 +168,10 @@ fn carries_credentials(path: &str) -> bool {
     path.starts_with("/api/auth/") || path.ends_with("/api-keys")
 }
 
-/// The middleware: POST requests carrying `Idempotency-Key` run at most once per key.
+/// The middleware: POST and PUT requests carrying `Idempotency-Key` run at most once per key.
 pub async fn idempotency(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST || !request.headers().contains_key(HEADER) || carries_credentials(request.uri().path()) {
+    let writes = request.method() == Method::POST || request.method() == Method::PUT;
+    if !writes || !request.headers().contains_key(HEADER) || carries_credentials(request.uri().path()) {
         return next.run(request).await;
     }
     let key = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("").to_string();
@@ -192,8 +194,9 @@ pub async fn idempotency(State(app): State<AppState>, request: Request, next: Ne
     };
     match claimed {
         Err(e) => ApiError::internal(e).into_response(),
+        // The Universal Commerce Protocol answers a reused key with 409.
         Ok(Claim::Mismatch) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            if parts.uri.path().contains("/ucp/") { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY },
             codes::IDEMPOTENCY_KEY_MISMATCH,
             "Esta clave ya se usó con otra petición; usá una clave nueva para una petición distinta",
         )

@@ -22,4 +22,5 @@ pub mod products;
 pub mod sales;
 pub mod stores;
 pub mod taxonomy;
+pub mod ucp;
 pub mod webhooks;

@@ -61,6 +61,18 @@ pub enum Refusal {
     BelowMinimum,
 }
 
+impl Refusal {
+    /// Why, for the buyer.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::Inactive => "El cupón no está activo",
+            Refusal::Expired => "El cupón está vencido",
+            Refusal::UsedUp => "El cupón alcanzó su límite de usos",
+            Refusal::BelowMinimum => "El pedido no alcanza el monto mínimo del cupón",
+        }
+    }
+}
+
 impl Coupon {
     pub fn discount(&self) -> Discount {
         match self.discount_type {

@@ -2,6 +2,7 @@
 //! result with the after-commit effects ([`effects::Done`]).
 
 pub mod addresses;
+pub mod agent_checkout;
 pub mod audit;
 pub mod cart;
 pub mod catalog;

@@ -9,6 +9,7 @@ mod fake_telegram;
 mod harness;
 
 mod addresses;
+mod agent_checkout;
 mod auth_flow;
 mod auth_tokens;
 mod cart;

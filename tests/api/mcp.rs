@@ -7,10 +7,20 @@ use serde_json::{Value, json};
 use crate::harness::{TestApp, expect_error, expect_status};
 use crate::sales::{app, guest_order, products};
 
-const CATALOG_TOOLS: [&str; 4] = ["get_products", "search_products_advanced", "get_product_details", "get_order_status"];
+const CATALOG_TOOLS: [&str; 9] = [
+    "get_products",
+    "search_products_advanced",
+    "get_product_details",
+    "create_checkout",
+    "get_checkout",
+    "update_checkout",
+    "complete_checkout",
+    "cancel_checkout",
+    "get_order_status",
+];
 
 /// A JSON-RPC request to `path` in the stateless revision; returns the HTTP status and body.
-async fn rpc(t: &TestApp, path: &str, token: Option<&str>, method: &str, params: Value) -> (StatusCode, Value) {
+pub(crate) async fn rpc(t: &TestApp, path: &str, token: Option<&str>, method: &str, params: Value) -> (StatusCode, Value) {
     let mut params = params;
     params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
     let mut request = t
@@ -63,7 +73,7 @@ async fn each_caller_sees_the_tools_it_may_use_and_a_missing_scope_is_named() {
     let names = tool_names(&t, "/mcp", Some(&reader)).await;
     assert!(names.contains(&"get_business_stats".to_string()) && names.contains(&"low_stock_report".to_string()), "{names:?}");
     assert!(!names.contains(&"update_order_status".to_string()) && !names.contains(&"refund_payment".to_string()), "{names:?}");
-    assert_eq!(tool_names(&t, "/mcp", Some(&admin)).await.len(), 15);
+    assert_eq!(tool_names(&t, "/mcp", Some(&admin)).await.len(), 20);
 
     // Tools carry schemas and hints.
     let (_, listed) = rpc(&t, "/mcp", Some(&admin), "tools/list", json!({})).await;
@@ -111,7 +121,7 @@ async fn each_caller_sees_the_tools_it_may_use_and_a_missing_scope_is_named() {
     expect_status(t.request(Method::POST, "/api/stores", Some(&store), Some(&ana)).await, StatusCode::CREATED).await;
     let (status, _) = rpc(&t, "/api/stores/ana/mcp", Some(&reader), "tools/list", json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(tool_names(&t, "/api/stores/ana/mcp", Some(&ana)).await.len(), 15);
+    assert_eq!(tool_names(&t, "/api/stores/ana/mcp", Some(&ana)).await.len(), 20);
     let theirs = call(&t, "/api/stores/ana/mcp", None, "get_products", json!({})).await;
     assert_eq!(theirs["structuredContent"]["total"], 0);
 }

@@ -20,7 +20,18 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 URL = os.environ["FERIA_URL"] + "/mcp"
-CATALOG_TOOLS = ["get_products", "search_products_advanced", "get_product_details", "get_order_status"]
+CATALOG_TOOLS = [
+    "get_products",
+    "search_products_advanced",
+    "get_product_details",
+    "create_checkout",
+    "get_checkout",
+    "update_checkout",
+    "complete_checkout",
+    "cancel_checkout",
+    "get_order_status",
+]
+AGENT = {"ucp-agent": {"profile": "https://agent.example/.well-known/ucp"}}
 OWNER_TOOLS = {"get_business_stats", "sales_summary", "low_stock_report", "update_order_status", "update_stock", "refund_payment"}
 
 
@@ -52,9 +63,34 @@ async def anonymous_shopper(mode, expected_version):
             "get_order_status", {"order": os.environ["ORDER_NUMBER"], "email": os.environ["GUEST_EMAIL"].upper()}
         )
         assert status.structured_content["status"] == "PENDING", status
+        await guest_checkout(c, product)
         refused = await c.call_tool("get_business_stats", {})
         assert refused.is_error and "orders:read" in refused.content[0].text, refused
         print(f"  {mode}: {c.protocol_version}, {len(await names(c))} tools, search total {found.structured_content['total']}")
+
+
+async def guest_checkout(c, product):
+    """A guest buys through the UCP tools: priced, told what is missing, completed."""
+    lines = [{"item": {"id": product["id"]}, "quantity": 2}]
+    created = await c.call_tool("create_checkout", {"meta": AGENT, "checkout": {"line_items": lines}})
+    session = created.structured_content
+    assert session["status"] == "incomplete", session
+    assert {m["path"] for m in session["messages"]} == {"$.buyer.email", "$.fulfillment"}, session["messages"]
+    address = {"street_address": "Av. Santa Fe 1234", "address_locality": "CABA", "address_country": "AR"}
+    checkout = {
+        "line_items": lines,
+        "buyer": {"first_name": "Eva", "email": "eva@example.com"},
+        "fulfillment": {"methods": [{"type": "shipping", "destinations": [address]}]},
+    }
+    updated = await c.call_tool("update_checkout", {"meta": AGENT, "id": session["id"], "checkout": checkout})
+    ready = updated.structured_content
+    assert ready["status"] == "ready_for_complete", ready
+    total = next(t["amount"] for t in ready["totals"] if t["type"] == "total")
+    payment = {"payment": {"instruments": [{"id": "i1", "handler_id": "cash", "type": "cash", "selected": True}]}}
+    done = await c.call_tool("complete_checkout", {"meta": dict(AGENT, **{"idempotency-key": session["id"]}), "id": session["id"], "checkout": payment})
+    assert done.structured_content["status"] == "completed", done.structured_content
+    assert done.structured_content["order"]["label"].startswith("ORD-"), done.structured_content
+    print(f"  guest checkout {session['id']}: total {total} minor units, order {done.structured_content['order']['label']}")
 
 
 async def owner_agent():

@@ -624,6 +624,25 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX audit_log_time ON audit_log (created_at)",
         ],
     },
+    Migration {
+        version: 23,
+        name: "agent checkout sessions",
+        statements: &[
+            // A checkout an agent builds (UCP): the session as last priced, kept whole as JSON
+            // (its lines, buyer, destination, totals and messages are only ever read together).
+            "CREATE TABLE checkout_sessions (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                status TEXT NOT NULL,
+                data TEXT NOT NULL,
+                order_id TEXT REFERENCES orders (id),
+                expires_at TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )",
+            "CREATE INDEX checkout_sessions_expiry ON checkout_sessions (status, expires_at)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -18,12 +18,13 @@ impl From<OrderError> for ApiError {
             }
             OrderError::UnknownCoupon => ApiError::field("couponCode", "El cupón no existe"),
             OrderError::CouponRefused(refusal) => {
-                let (code, message) = match refusal {
-                    Refusal::Inactive => (codes::COUPON_INACTIVE, "El cupón no está activo"),
-                    Refusal::Expired => (codes::COUPON_EXPIRED, "El cupón está vencido"),
-                    Refusal::UsedUp => (codes::COUPON_USED_UP, "El cupón alcanzó su límite de usos"),
-                    Refusal::BelowMinimum => (codes::COUPON_BELOW_MINIMUM, "El pedido no alcanza el monto mínimo del cupón"),
+                let code = match refusal {
+                    Refusal::Inactive => codes::COUPON_INACTIVE,
+                    Refusal::Expired => codes::COUPON_EXPIRED,
+                    Refusal::UsedUp => codes::COUPON_USED_UP,
+                    Refusal::BelowMinimum => codes::COUPON_BELOW_MINIMUM,
                 };
+                let message = refusal.reason();
                 let mut conflict = ApiError::conflict(code, message);
                 conflict.details.push(FieldError::new("couponCode", message));
                 conflict

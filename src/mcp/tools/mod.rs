@@ -4,6 +4,7 @@
 //! output has the shape of the matching API answer.
 
 mod catalog;
+mod checkout;
 mod customers;
 mod orders;
 mod owner;
@@ -186,6 +187,11 @@ pub static TOOLS: LazyLock<Vec<Listed>> = LazyLock::new(|| {
         Listed::of::<catalog::GetProducts>(),
         Listed::of::<catalog::SearchProductsAdvanced>(),
         Listed::of::<catalog::GetProductDetails>(),
+        Listed::of::<checkout::CreateCheckout>(),
+        Listed::of::<checkout::GetCheckout>(),
+        Listed::of::<checkout::UpdateCheckout>(),
+        Listed::of::<checkout::CompleteCheckout>(),
+        Listed::of::<checkout::CancelCheckout>(),
         Listed::of::<orders::GetOrderStatus>(),
         Listed::of::<customers::GetCustomers>(),
         Listed::of::<customers::GetCustomerDetails>(),

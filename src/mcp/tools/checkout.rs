@@ -1,0 +1,208 @@
+//! A shopper's checkout through an agent: UCP's MCP binding (`create_checkout`, `get_checkout`,
+//! `update_checkout`, `complete_checkout`, `cancel_checkout`). Arguments and answers are the
+//! REST binding's JSON; a guest buys, whoever calls.
+
+use std::borrow::Cow;
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::{Access, Ctx, Hints, READ, Tool};
+use crate::http::error::{ApiError, ApiResult, codes};
+use crate::services::agent_checkout::{self, CheckoutError, PaymentChoice, Session};
+use crate::ucp::{UcpError, checkout};
+
+/// A UCP object (a checkout or an `error_response`), as the protocol's schemas describe it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UcpObject(pub Value);
+
+impl PartialSchema for UcpObject {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("A UCP 2026-04-08 object: a checkout, or an error_response ({ucp: {status: \"error\"}, messages})"))
+            .into()
+    }
+}
+
+impl ToSchema for UcpObject {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("UcpObject")
+    }
+}
+
+/// `create_checkout`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateArgs {
+    /// `{"ucp-agent": {"profile": "<url>"}}` and optionally `idempotency-key`.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Value>,
+    /// The checkout: `line_items` (`[{item: {id}, quantity}]`, the id a product id or SKU),
+    /// `buyer` (`first_name`, `last_name`, `email`, `phone_number`), `fulfillment.methods[0].destinations[0]`
+    /// (a postal address), `discounts.codes`.
+    #[schema(value_type = Object)]
+    pub checkout: Value,
+}
+
+/// Arguments naming a session.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SessionArgs {
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Value>,
+    /// The session's id (`chk_…`).
+    pub id: String,
+}
+
+/// Arguments naming a session, with a checkout body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateArgs {
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Value>,
+    pub id: String,
+    /// For update: the whole writable checkout again. For complete: `payment.instruments`
+    /// with the `handler_id` of one of the shop's handlers (`mercadopago`, `cash`, `bank_transfer`).
+    #[schema(value_type = Object)]
+    pub checkout: Value,
+}
+
+/// The session as the REST binding answers it; a refusal that UCP answers with 200 is an
+/// answer too, any other one a tool error.
+async fn answer(ctx: &Ctx, outcome: Result<Session, CheckoutError>) -> ApiResult<UcpObject> {
+    match outcome {
+        Ok(session) => {
+            let offered = PaymentChoice::offered(&ctx.app, &ctx.store).await?;
+            Ok(UcpObject(checkout::view(&ctx.app, &session, &offered)))
+        }
+        Err(refused) => refusal(checkout::refusal(refused)),
+    }
+}
+
+/// The `meta` of a UCP call: a `ucp-agent.version` other than feria's is refused.
+fn check_meta(meta: &Option<Value>) -> ApiResult<()> {
+    let version = meta.as_ref().and_then(|m| m.pointer("/ucp-agent/version")).and_then(Value::as_str);
+    match version {
+        Some(v) => crate::ucp::check_agent(Some(&format!("version=\"{v}\""))).or_else(|refused| refusal(refused).map(|_| ())),
+        None => Ok(()),
+    }
+}
+
+fn refusal(refused: UcpError) -> ApiResult<UcpObject> {
+    if refused.status == StatusCode::OK {
+        return Ok(UcpObject(refused.body));
+    }
+    let content =
+        refused.body.pointer("/messages/0/content").or(refused.body.get("content")).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut error = ApiError::new(refused.status, codes::VALIDATION_FAILED, content);
+    if let Some(messages) = refused.body.get("messages").and_then(Value::as_array) {
+        for m in messages {
+            let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            error.details.push(crate::http::error::FieldError::new(text("path"), text("content")));
+        }
+    }
+    if refused.status == StatusCode::CONFLICT {
+        error.code = codes::CONFLICT;
+    }
+    Err(error)
+}
+
+pub struct CreateCheckout;
+
+impl Tool for CreateCheckout {
+    const NAME: &'static str = "create_checkout";
+    const TITLE: &'static str = "Iniciar una compra";
+    const DESCRIPTION: &'static str = "Crea una sesión de compra (UCP) con productos y cantidades; devuelve precios del catálogo, envío, impuestos, total exacto y mensajes con lo que falta (email, dirección). Los precios que mande el agente se ignoran.";
+    const ACCESS: Access = Access::Public;
+    const HINTS: Hints = Hints { read_only: false, destructive: false, idempotent: false };
+    type Input = CreateArgs;
+    type Output = UcpObject;
+
+    async fn run(ctx: &Ctx, input: CreateArgs) -> ApiResult<UcpObject> {
+        check_meta(&input.meta)?;
+        let draft = match checkout::draft(&input.checkout) {
+            Ok(draft) => draft,
+            Err(refused) => return refusal(refused),
+        };
+        answer(ctx, agent_checkout::create(&ctx.app, &ctx.store, draft).await).await
+    }
+}
+
+pub struct GetCheckout;
+
+impl Tool for GetCheckout {
+    const NAME: &'static str = "get_checkout";
+    const TITLE: &'static str = "Ver una compra";
+    const DESCRIPTION: &'static str = "Una sesión de compra por id: estado, líneas, totales, mensajes y, una vez pagada, el pedido.";
+    const ACCESS: Access = Access::Public;
+    const HINTS: Hints = READ;
+    type Input = SessionArgs;
+    type Output = UcpObject;
+
+    async fn run(ctx: &Ctx, input: SessionArgs) -> ApiResult<UcpObject> {
+        check_meta(&input.meta)?;
+        answer(ctx, agent_checkout::get(&ctx.app, &ctx.store, &input.id).await).await
+    }
+}
+
+pub struct UpdateCheckout;
+
+impl Tool for UpdateCheckout {
+    const NAME: &'static str = "update_checkout";
+    const TITLE: &'static str = "Cambiar una compra";
+    const DESCRIPTION: &'static str = "Reemplaza lo pedido en una sesión de compra (se manda todo de nuevo: líneas, comprador, dirección, cupones) y la vuelve a cotizar.";
+    const ACCESS: Access = Access::Public;
+    const HINTS: Hints = Hints { read_only: false, destructive: false, idempotent: true };
+    type Input = UpdateArgs;
+    type Output = UcpObject;
+
+    async fn run(ctx: &Ctx, input: UpdateArgs) -> ApiResult<UcpObject> {
+        check_meta(&input.meta)?;
+        let draft = match checkout::draft(&input.checkout) {
+            Ok(draft) => draft,
+            Err(refused) => return refusal(refused),
+        };
+        answer(ctx, agent_checkout::update(&ctx.app, &ctx.store, &input.id, draft).await).await
+    }
+}
+
+pub struct CompleteCheckout;
+
+impl Tool for CompleteCheckout {
+    const NAME: &'static str = "complete_checkout";
+    const TITLE: &'static str = "Confirmar una compra";
+    const DESCRIPTION: &'static str = "Confirma una sesión lista (ready_for_complete) con un medio de pago de la tienda: crea el pedido y, con Mercado Pago, devuelve en continue_url el enlace donde el comprador paga (nunca pidas datos de tarjeta). Con efectivo o transferencia el pedido queda confirmado.";
+    const ACCESS: Access = Access::Public;
+    const HINTS: Hints = Hints { read_only: false, destructive: false, idempotent: false };
+    type Input = UpdateArgs;
+    type Output = UcpObject;
+
+    async fn run(ctx: &Ctx, input: UpdateArgs) -> ApiResult<UcpObject> {
+        check_meta(&input.meta)?;
+        let handler = match checkout::handler_of(&input.checkout) {
+            Ok(handler) => handler,
+            Err(refused) => return refusal(refused),
+        };
+        answer(ctx, agent_checkout::complete(&ctx.app, &ctx.store, &input.id, &handler).await).await
+    }
+}
+
+pub struct CancelCheckout;
+
+impl Tool for CancelCheckout {
+    const NAME: &'static str = "cancel_checkout";
+    const TITLE: &'static str = "Cancelar una compra";
+    const DESCRIPTION: &'static str = "Cancela una sesión de compra que todavía no se confirmó.";
+    const ACCESS: Access = Access::Public;
+    const HINTS: Hints = Hints { read_only: false, destructive: true, idempotent: true };
+    type Input = SessionArgs;
+    type Output = UcpObject;
+
+    async fn run(ctx: &Ctx, input: SessionArgs) -> ApiResult<UcpObject> {
+        check_meta(&input.meta)?;
+        answer(ctx, agent_checkout::cancel(&ctx.app, &ctx.store, &input.id).await).await
+    }
+}

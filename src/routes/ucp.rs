@@ -1,0 +1,139 @@
+//! The Universal Commerce Protocol's REST binding: the shop's profile at `/.well-known/ucp` and
+//! the checkout sessions under `/ucp/v1` (the default store; any store under
+//! `/api/stores/{slug}`). Described by UCP's own OpenAPI document, not feria's.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::http::store::CurrentStore;
+use crate::services::agent_checkout::{self, PaymentChoice, Session};
+use crate::services::catalog::stores::Store;
+use crate::ucp::{self, UcpError, checkout};
+
+/// The UCP routes, for the default store and for any store.
+pub fn routes() -> Router<AppState> {
+    let sessions = Router::new()
+        .route("/checkout-sessions", post(create))
+        .route("/checkout-sessions/{id}", get(read).put(update))
+        .route("/checkout-sessions/{id}/complete", post(complete))
+        .route("/checkout-sessions/{id}/cancel", post(cancel));
+    Router::new()
+        .route("/.well-known/ucp", get(profile))
+        .route("/api/stores/{slug}/.well-known/ucp", get(profile))
+        .nest(ucp::REST_PREFIX, sessions.clone())
+        .nest(&format!("/api/stores/{{slug}}{}", ucp::REST_PREFIX), sessions)
+}
+
+async fn profile(State(app): State<AppState>, CurrentStore(store): CurrentStore) -> Response {
+    match ucp::profile(&app, &store).await {
+        Ok(body) => {
+            let mut response = axum::Json(body).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+            response
+        }
+        Err(e) => ucp_internal(e),
+    }
+}
+
+/// A fault: logged, answered as UCP's empty `error_response` with 500.
+fn ucp_internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "internal error");
+    UcpError::messages(StatusCode::INTERNAL_SERVER_ERROR, Vec::new()).into_response()
+}
+
+/// The request's `UCP-Agent` checked and its body read as JSON.
+fn request(headers: &HeaderMap, body: &Bytes) -> Result<Value, UcpError> {
+    ucp::check_agent(headers.get("ucp-agent").and_then(|v| v.to_str().ok()))?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    serde_json::from_slice(body).map_err(|e| UcpError::invalid(vec![("$".into(), format!("JSON inválido: {e}"))]))
+}
+
+/// A session answered with `status`, or the refusal as UCP reads it.
+async fn answer(app: &AppState, store: &Store, status: StatusCode, outcome: Result<Session, agent_checkout::CheckoutError>) -> Response {
+    let session = match outcome {
+        Ok(session) => session,
+        Err(refused) => return checkout::refusal(refused).into_response(),
+    };
+    match PaymentChoice::offered(app, store).await {
+        Ok(offered) => (status, axum::Json(checkout::view(app, &session, &offered))).into_response(),
+        Err(e) => ucp_internal(e),
+    }
+}
+
+async fn create(State(app): State<AppState>, CurrentStore(store): CurrentStore, headers: HeaderMap, body: Bytes) -> Response {
+    let draft = match request(&headers, &body).and_then(|b| checkout::draft(&b)) {
+        Ok(draft) => draft,
+        Err(refused) => return refused.into_response(),
+    };
+    let outcome = agent_checkout::create(&app, &store, draft).await;
+    answer(&app, &store, StatusCode::CREATED, outcome).await
+}
+
+async fn read(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    Path(params): Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = ucp::check_agent(headers.get("ucp-agent").and_then(|v| v.to_str().ok())) {
+        return refused.into_response();
+    }
+    let outcome = agent_checkout::get(&app, &store, session_id(&params)).await;
+    answer(&app, &store, StatusCode::OK, outcome).await
+}
+
+async fn update(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    Path(params): Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let draft = match request(&headers, &body).and_then(|b| checkout::draft(&b)) {
+        Ok(draft) => draft,
+        Err(refused) => return refused.into_response(),
+    };
+    let outcome = agent_checkout::update(&app, &store, session_id(&params), draft).await;
+    answer(&app, &store, StatusCode::OK, outcome).await
+}
+
+async fn complete(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    Path(params): Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let handler = match request(&headers, &body).and_then(|b| checkout::handler_of(&b)) {
+        Ok(handler) => handler,
+        Err(refused) => return refused.into_response(),
+    };
+    let outcome = agent_checkout::complete(&app, &store, session_id(&params), &handler).await;
+    answer(&app, &store, StatusCode::OK, outcome).await
+}
+
+async fn cancel(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    Path(params): Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = request(&headers, &body) {
+        return refused.into_response();
+    }
+    let outcome = agent_checkout::cancel(&app, &store, session_id(&params)).await;
+    answer(&app, &store, StatusCode::OK, outcome).await
+}
+
+fn session_id(params: &[(String, String)]) -> &str {
+    params.iter().find(|(name, _)| name == "id").map_or("", |(_, value)| value.as_str())
+}

@@ -1,0 +1,201 @@
+//! Completing a session: the order is placed like any guest checkout, then paid on Mercado
+//! Pago's page (the session waits on `continue_url` until the payment arrives) or by cash or
+//! transfer, which the shop confirms.
+
+use super::{CheckoutError, Draft, DraftLine, Message, OrderRef, Session, Severity, Status, find, pricing, save};
+use crate::app::{App, AppState};
+use crate::services::catalog::stores::Store;
+use crate::services::checkout::{self, Checkout, Delivery, GivenAddress, Place};
+use crate::services::orders::{OrderError, RequestedLine};
+use crate::services::payments::{self, mercadopago};
+use crate::services::{customers, payment_methods};
+
+/// How the buyer pays: a payment handler of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentChoice {
+    /// On Mercado Pago's page (the agent hands the buyer the link).
+    MercadoPago,
+    /// Cash on delivery or pick-up.
+    Cash,
+    BankTransfer,
+}
+
+impl PaymentChoice {
+    pub const ALL: [PaymentChoice; 3] = [PaymentChoice::MercadoPago, PaymentChoice::Cash, PaymentChoice::BankTransfer];
+
+    /// The handler id agents name it by.
+    pub fn handler_id(self) -> &'static str {
+        match self {
+            PaymentChoice::MercadoPago => "mercadopago",
+            PaymentChoice::Cash => "cash",
+            PaymentChoice::BankTransfer => "bank_transfer",
+        }
+    }
+
+    fn method_code(self) -> &'static str {
+        match self {
+            PaymentChoice::MercadoPago => "MERCADO_PAGO",
+            PaymentChoice::Cash => "CASH",
+            PaymentChoice::BankTransfer => "BANK_TRANSFER",
+        }
+    }
+
+    /// The handlers `store` offers now: its active payment methods (Mercado Pago only when
+    /// feria has its credentials).
+    pub async fn offered(app: &App, store: &Store) -> Result<Vec<PaymentChoice>, sqlx::Error> {
+        let mut conn = app.db.reader().acquire().await?;
+        let mut offered = Vec::new();
+        for choice in PaymentChoice::ALL {
+            if choice == PaymentChoice::MercadoPago && app.payment_clients.mercadopago.is_none() {
+                continue;
+            }
+            let method =
+                payment_methods::find(&mut conn, &store.id, crate::services::order_statuses::Key::Code(choice.method_code())).await?;
+            if method.is_some_and(|m| m.is_active) {
+                offered.push(choice);
+            }
+        }
+        Ok(offered)
+    }
+}
+
+/// Completes the session with the handler `handler_id`: places the order and starts its payment.
+/// A problem found while placing it (the stock went meanwhile) leaves the session incomplete
+/// with a message; a session already waiting for its Mercado Pago payment link gets it again.
+pub async fn complete(app: &AppState, store: &Store, id: &str, handler_id: &str) -> Result<Session, CheckoutError> {
+    let session = settle(app, find(app, store, id).await?).await?;
+    if session.status == Status::RequiresEscalation && session.continue_url.is_none() {
+        return pay_on_mercadopago(app, store, session).await;
+    }
+    if session.status.is_final() || session.status == Status::CompleteInProgress || session.order.is_some() {
+        return Err(CheckoutError::Final(session.status.as_str()));
+    }
+    if session.status != Status::ReadyForComplete {
+        return Err(CheckoutError::NotReady(Box::new(session)));
+    }
+    let offered = PaymentChoice::offered(app, store).await?;
+    let choice =
+        offered.into_iter().find(|c| c.handler_id() == handler_id).ok_or_else(|| CheckoutError::UnknownHandler(handler_id.into()))?;
+
+    let mut claimed = session.clone();
+    claimed.status = Status::CompleteInProgress;
+    save(app, &claimed, &[Status::ReadyForComplete]).await?;
+    let placed = match checkout::place_order(app, None, store, order_of(&session, choice)).await {
+        Ok(done) => app.settle(done).await,
+        Err(refused) => return refused_while_placing(app, store, session, refused).await,
+    };
+    let mut session = session;
+    session.order = Some(OrderRef { id: placed.order.id.clone(), number: placed.order.order_number.clone() });
+    if choice == PaymentChoice::MercadoPago {
+        session.status = Status::RequiresEscalation;
+        save(app, &session, &[Status::CompleteInProgress]).await?;
+        return pay_on_mercadopago(app, store, session).await;
+    }
+    session.status = Status::Completed;
+    session.messages.clear();
+    save(app, &session, &[Status::CompleteInProgress]).await?;
+    Ok(session)
+}
+
+/// The session as it stands: one waiting for its Mercado Pago payment is completed once the
+/// order is paid.
+pub(super) async fn settle(app: &App, mut session: Session) -> Result<Session, CheckoutError> {
+    let Some(order) = session.order.clone().filter(|_| session.status == Status::RequiresEscalation) else {
+        return Ok(session);
+    };
+    let money = payments::order_money(&mut *app.db.reader().acquire().await?, &order.id).await?;
+    if money.paid > 0 && money.paid >= session.totals.total {
+        session.status = Status::Completed;
+        session.continue_url = None;
+        session.messages.clear();
+        save(app, &session, &[Status::RequiresEscalation]).await?;
+    }
+    Ok(session)
+}
+
+/// Starts the Mercado Pago payment of the session's order; the buyer pays on `continue_url`.
+async fn pay_on_mercadopago(app: &App, store: &Store, mut session: Session) -> Result<Session, CheckoutError> {
+    let order = session.order.clone().ok_or(CheckoutError::UnknownSession)?;
+    let (_, preference) = mercadopago::start(app, None, store, &order.id, None).await?;
+    session.continue_url = preference.init_point.or(preference.sandbox_init_point);
+    session.messages = vec![Message::error(
+        "payment_required",
+        Some("$.payment".into()),
+        format!("El pedido {} está reservado: pagalo en Mercado Pago con el enlace de continue_url", order.number),
+        Severity::RequiresBuyerInput,
+    )];
+    save(app, &session, &[Status::RequiresEscalation]).await?;
+    Ok(session)
+}
+
+/// Placing the order was refused: the session is priced again so its messages say why.
+async fn refused_while_placing(app: &App, store: &Store, session: Session, refused: OrderError) -> Result<Session, CheckoutError> {
+    let business = matches!(
+        refused,
+        OrderError::InsufficientStock { .. } | OrderError::Unavailable(_) | OrderError::CouponRefused(_) | OrderError::UnknownCoupon
+    );
+    if !business {
+        save(app, &session, &[Status::CompleteInProgress]).await?;
+        return Err(refused.into());
+    }
+    let mut repriced = session.clone();
+    pricing::price(app, store, &mut repriced, draft_of(&session)).await?;
+    if repriced.status == Status::ReadyForComplete {
+        // The catalog reads stale on this node: say what the order refused.
+        repriced.status = Status::Incomplete;
+        repriced.messages.push(Message::error("out_of_stock", Some("$.line_items".into()), refused.to_string(), Severity::Recoverable));
+    }
+    save(app, &repriced, &[Status::CompleteInProgress]).await?;
+    Ok(repriced)
+}
+
+/// What the agent last asked for, as a draft to price again.
+fn draft_of(session: &Session) -> Draft {
+    Draft {
+        lines: session
+            .lines
+            .iter()
+            .map(|l| DraftLine { id: Some(l.id.clone()), item_id: l.item_id.clone(), quantity: l.quantity })
+            .collect(),
+        buyer: session.buyer.clone(),
+        destination: session.destination.clone(),
+        selected_option: session.selected_option.clone(),
+        discount_codes: session.discount_codes.clone(),
+        context: session.context.clone(),
+    }
+}
+
+/// The guest checkout a ready session places.
+fn order_of(session: &Session, choice: PaymentChoice) -> Checkout {
+    let buyer = session.buyer.clone().unwrap_or_default();
+    let name = [buyer.first_name.as_deref(), buyer.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let name = if name.trim().is_empty() { "Cliente".to_string() } else { name };
+    let address = session.destination.clone().unwrap_or_default();
+    let recipient = [address.first_name.as_deref(), address.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let locality = address.address_locality.clone().unwrap_or_default();
+    let details = [address.extended_address.as_deref(), address.address_region.as_deref(), address.address_country.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+    Checkout {
+        lines: session
+            .lines
+            .iter()
+            .map(|l| RequestedLine { product_id: l.product_id.clone(), quantity: l.quantity, client_unit_price: None })
+            .collect(),
+        delivery: Delivery::Given(GivenAddress {
+            street: address.street_address,
+            number: "s/n".into(),
+            place: Place::Named { neighborhood: address.address_region.clone().unwrap_or_else(|| locality.clone()), city: locality },
+            zip_code: address.postal_code,
+            details: (!details.is_empty()).then_some(details),
+            recipient: (!recipient.trim().is_empty()).then_some(recipient),
+            phone: address.phone_number,
+        }),
+        guest: Some(customers::Guest { name, email: buyer.email.unwrap_or_default(), phone: buyer.phone_number }),
+        coupon_code: session.discount.as_ref().map(|d| d.code.clone()),
+        payment_method_code: Some(choice.method_code().into()),
+        notes: Some(format!("Compra hecha por un agente de IA (checkout {})", session.id)),
+    }
+}

@@ -1,0 +1,148 @@
+//! Pricing a session from the catalog: the lines (by product id or SKU), stock, the coupon,
+//! shipping and tax, with a message for each problem and the status that follows.
+
+use feria_domain::pricing::{self, LineInput};
+use feria_domain::time;
+
+use super::{AppliedDiscount, CheckoutError, Draft, Line, Message, Session, Severity, ShippingOption, Status, Totals};
+use crate::app::App;
+use crate::services::catalog::products;
+use crate::services::catalog::stores::Store;
+use crate::services::coupons::{self, DiscountType};
+
+/// The shipping option every store offers until it sets rates: the shop and the buyer agree
+/// on the delivery after the order, at no charge in the checkout.
+pub const ARRANGED_SHIPPING: &str = "envio-a-coordinar";
+
+/// Prices `draft` into `session`: lines, options, discount, totals, messages and status.
+pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft: Draft) -> Result<(), CheckoutError> {
+    let mut messages = Vec::new();
+    let mut lines = Vec::with_capacity(draft.lines.len());
+    let mut conn = app.db.reader().acquire().await?;
+    for (i, wanted) in draft.lines.iter().enumerate() {
+        let path = Some(format!("$.line_items[{i}]"));
+        let id = match products::find_by_sku(&mut conn, &store.id, &wanted.item_id).await? {
+            Some(id) => id,
+            None => wanted.item_id.clone(),
+        };
+        let found = app.catalog_cache.products(&app.db, &store.id, std::slice::from_ref(&id)).await?;
+        let Some(product) = found.into_iter().next().filter(|p| p.is_active) else {
+            let content = format!("No hay ningún producto {} a la venta en esta tienda", wanted.item_id);
+            messages.push(Message::error("not_found", path, content, Severity::Unrecoverable));
+            continue;
+        };
+        if product.stock < wanted.quantity {
+            let content = if product.stock == 0 {
+                format!("{} está sin stock", product.name)
+            } else {
+                format!("Quedan {} unidades de {}", product.stock, product.name)
+            };
+            messages.push(Message::error("out_of_stock", path, content, Severity::Recoverable));
+            if product.stock == 0 {
+                continue;
+            }
+        }
+        lines.push(Line {
+            id: wanted.id.clone().unwrap_or_else(|| format!("li_{}", i + 1)),
+            item_id: wanted.item_id.clone(),
+            product_id: product.id.clone(),
+            title: product.name.clone(),
+            unit_price: product.price,
+            tax_rate_bp: product.tax_rate_bp,
+            quantity: wanted.quantity,
+            image_url: product.images.first().map(|i| i.url.clone()),
+            subtotal: 0,
+            discount: 0,
+            tax: 0,
+            total: 0,
+        });
+    }
+    let inputs: Vec<LineInput> =
+        lines.iter().map(|l| LineInput { unit_price: l.unit_price, quantity: l.quantity, tax_rate_bp: l.tax_rate_bp }).collect();
+    let subtotal = pricing::totals(&inputs, None, 0).map_err(crate::services::orders::OrderError::from)?.subtotal;
+
+    let now = time::to_db(time::now());
+    let mut applied = None;
+    for (i, code) in draft.discount_codes.iter().enumerate() {
+        let path = Some(format!("$.discounts.codes[{i}]"));
+        if applied.is_some() {
+            messages.push(Message::warning(
+                "discount_code_combination_disallowed",
+                path,
+                format!("Solo se aplica un cupón por compra; {code} no se usó"),
+            ));
+            continue;
+        }
+        match coupons::find_by_code(&mut conn, &store.id, code).await? {
+            Some(coupon) => match coupon.check(Some(subtotal), &now) {
+                Ok(()) => applied = Some(coupon),
+                Err(refusal) => messages.push(Message::warning("discount_code_invalid", path, format!("{} ({code})", refusal.reason()))),
+            },
+            None => messages.push(Message::warning("discount_code_invalid", path, format!("No existe el cupón {code}"))),
+        }
+    }
+    drop(conn);
+
+    let options = if draft.destination.is_some() && !lines.is_empty() { shipping_options() } else { Vec::new() };
+    let selected = match draft.selected_option {
+        Some(id) if options.iter().any(|o| o.id == id) => Some(id),
+        Some(id) => {
+            messages.push(Message::error(
+                "invalid",
+                Some("$.fulfillment".into()),
+                format!("No hay ninguna opción de envío {id}"),
+                Severity::Recoverable,
+            ));
+            None
+        }
+        None => options.iter().min_by_key(|o| o.amount).map(|o| o.id.clone()),
+    };
+    let shipping = selected.as_ref().and_then(|id| options.iter().find(|o| &o.id == id)).map_or(0, |o| o.amount);
+    let totals = pricing::totals(&inputs, applied.as_ref().map(coupons::Coupon::discount), shipping)
+        .map_err(crate::services::orders::OrderError::from)?;
+    for (line, t) in lines.iter_mut().zip(&totals.lines) {
+        line.subtotal = t.net;
+        line.discount = t.discount;
+        line.tax = t.tax;
+        line.total = t.total();
+    }
+
+    let email = draft.buyer.as_ref().and_then(|b| b.email.as_deref());
+    if email.is_none() {
+        messages.push(Message::error("missing", Some("$.buyer.email".into()), "Falta el email del comprador", Severity::Recoverable));
+    }
+    if draft.destination.is_none() {
+        messages.push(Message::error("missing", Some("$.fulfillment".into()), "Falta la dirección de envío", Severity::Recoverable));
+    }
+    let ready = !lines.is_empty() && !messages.iter().any(|m| m.kind == "error");
+    session.status = if ready { Status::ReadyForComplete } else { Status::Incomplete };
+    session.discount = applied.map(|c| AppliedDiscount {
+        title: match c.discount_type {
+            DiscountType::Percentage => format!("{}: {}% de descuento", c.code, feria_domain::money::format_scaled(c.discount_value, 2)),
+            DiscountType::Fixed => format!("{}: descuento fijo", c.code),
+        },
+        code: c.code,
+        amount: totals.discount,
+    });
+    session.totals =
+        Totals { subtotal: totals.subtotal, discount: totals.discount, fulfillment: totals.shipping, tax: totals.tax, total: totals.total };
+    session.lines = lines;
+    session.options = options;
+    session.selected_option = selected;
+    session.discount_codes = draft.discount_codes;
+    session.buyer = draft.buyer;
+    session.destination = draft.destination;
+    session.context = draft.context;
+    session.messages = messages;
+    Ok(())
+}
+
+/// The ways the store ships.
+fn shipping_options() -> Vec<ShippingOption> {
+    vec![ShippingOption {
+        id: ARRANGED_SHIPPING.into(),
+        title: "Envío a coordinar con la tienda".into(),
+        description: Some("La tienda te contacta para acordar la entrega; no se cobra en esta compra".into()),
+        amount: 0,
+    }]
+}

@@ -1,0 +1,307 @@
+//! Checkout sessions in UCP's JSON: reading what an agent sends (leniently: members the
+//! business answers with are ignored) and writing a session back.
+
+use axum::http::StatusCode;
+use feria_domain::pricing::MAX_QUANTITY;
+use serde_json::{Map, Value, json};
+
+use super::{UcpError, VERSION, negotiated, origin, payment_handlers};
+use crate::app::App;
+use crate::http::error::ApiError;
+use crate::services::agent_checkout::{
+    Address, Buyer, CheckoutError, Draft, DraftLine, MAX_LINES, Message, PaymentChoice, Session, Status,
+};
+
+/// Most discount codes read from one request.
+const MAX_CODES: usize = 10;
+
+/// Collects problems with paths, like the API's `Validator`.
+#[derive(Default)]
+struct Problems(Vec<(String, String)>);
+
+impl Problems {
+    fn add(&mut self, path: impl Into<String>, content: impl Into<String>) {
+        self.0.push((path.into(), content.into()));
+    }
+
+    /// An optional text at most `max` characters long, trimmed; blank reads as absent.
+    fn text(&mut self, value: Option<&Value>, path: &str, max: usize) -> Option<String> {
+        match value {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) if s.trim().chars().count() <= max => Some(s.trim().to_string()),
+            Some(Value::String(_)) => {
+                self.add(path, format!("Debe tener como máximo {max} caracteres"));
+                None
+            }
+            Some(_) => {
+                self.add(path, "Debe ser un texto");
+                None
+            }
+        }
+    }
+}
+
+/// The writable state of a create or update request.
+pub fn draft(body: &Value) -> Result<Draft, UcpError> {
+    let mut p = Problems::default();
+    let Some(body) = body.as_object() else {
+        return Err(UcpError::invalid(vec![("$".into(), "El cuerpo debe ser un objeto JSON".into())]));
+    };
+    let lines = match body.get("line_items") {
+        Some(Value::Array(items)) if items.is_empty() => {
+            p.add("$.line_items", "Debe tener al menos una línea");
+            Vec::new()
+        }
+        Some(Value::Array(items)) if items.len() > MAX_LINES => {
+            p.add("$.line_items", format!("Como máximo {MAX_LINES} líneas"));
+            Vec::new()
+        }
+        Some(Value::Array(items)) => items.iter().enumerate().filter_map(|(i, item)| line(&mut p, i, item)).collect(),
+        _ => {
+            p.add("$.line_items", "Es obligatorio: una lista de {item: {id}, quantity}");
+            Vec::new()
+        }
+    };
+    let buyer = body.get("buyer").filter(|b| !b.is_null()).map(|b| buyer(&mut p, b));
+    let (destination, selected_option) = fulfillment(&mut p, body.get("fulfillment"));
+    let discount_codes = match body.get("discounts").and_then(|d| d.get("codes")) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(codes)) if codes.len() <= MAX_CODES => {
+            codes.iter().enumerate().filter_map(|(i, c)| p.text(Some(c), &format!("$.discounts.codes[{i}]"), 50)).collect()
+        }
+        Some(_) => {
+            p.add("$.discounts.codes", format!("Debe ser una lista de hasta {MAX_CODES} códigos"));
+            Vec::new()
+        }
+    };
+    if !p.0.is_empty() {
+        return Err(UcpError::invalid(p.0));
+    }
+    Ok(Draft {
+        lines,
+        buyer,
+        destination,
+        selected_option,
+        discount_codes,
+        context: body.get("context").filter(|c| c.is_object()).cloned(),
+    })
+}
+
+fn line(p: &mut Problems, i: usize, item: &Value) -> Option<DraftLine> {
+    let path = format!("$.line_items[{i}]");
+    let item_id = p.text(item.pointer("/item/id"), &format!("{path}.item.id"), 100);
+    if item_id.is_none() {
+        p.add(format!("{path}.item.id"), "Es obligatorio: el id o SKU del producto");
+    }
+    let quantity = match item.get("quantity").and_then(Value::as_i64) {
+        Some(q) if (1..=MAX_QUANTITY).contains(&q) => Some(q),
+        _ => {
+            p.add(format!("{path}.quantity"), format!("Debe ser un entero entre 1 y {MAX_QUANTITY}"));
+            None
+        }
+    };
+    let id = p.text(item.get("id"), &format!("{path}.id"), 100);
+    Some(DraftLine { id, item_id: item_id?, quantity: quantity? })
+}
+
+fn buyer(p: &mut Problems, value: &Value) -> Buyer {
+    let mut buyer = Buyer {
+        first_name: p.text(value.get("first_name"), "$.buyer.first_name", 100),
+        last_name: p.text(value.get("last_name"), "$.buyer.last_name", 100),
+        email: p.text(value.get("email"), "$.buyer.email", 254).map(|e| e.to_lowercase()),
+        phone_number: p.text(value.get("phone_number"), "$.buyer.phone_number", 30),
+    };
+    // Some agents send one `fullName`.
+    if buyer.first_name.is_none()
+        && let Some(full) = p.text(value.get("fullName").or(value.get("full_name")), "$.buyer.full_name", 200)
+    {
+        let (first, last) = full.split_once(' ').unwrap_or((&full, ""));
+        buyer.first_name = Some(first.to_string());
+        buyer.last_name = (!last.trim().is_empty()).then(|| last.trim().to_string());
+    }
+    if buyer.email.as_deref().is_some_and(|e| !e.contains('@') || e.contains(char::is_whitespace)) {
+        p.add("$.buyer.email", "No es un email válido");
+    }
+    buyer
+}
+
+/// The destination and chosen option of the first fulfillment method.
+fn fulfillment(p: &mut Problems, value: Option<&Value>) -> (Option<Address>, Option<String>) {
+    let Some(method) = value.and_then(|f| f.pointer("/methods/0")) else { return (None, None) };
+    let chosen = method.get("selected_destination_id").and_then(Value::as_str);
+    let destinations = method.get("destinations").and_then(Value::as_array).cloned().unwrap_or_default();
+    let destination = chosen
+        .and_then(|id| destinations.iter().find(|d| d.get("id").and_then(Value::as_str) == Some(id)))
+        .or(destinations.first())
+        .map(|d| address(p, d));
+    let option = p.text(method.pointer("/groups/0/selected_option_id"), "$.fulfillment.methods[0].groups[0].selected_option_id", 100);
+    (destination.flatten(), option)
+}
+
+fn address(p: &mut Problems, value: &Value) -> Option<Address> {
+    let path = "$.fulfillment.methods[0].destinations[0]";
+    let field = |p: &mut Problems, names: &[&str], max: usize| {
+        let found = names.iter().find_map(|n| value.get(*n).filter(|v| !v.is_null()));
+        p.text(found, &format!("{path}.{}", names[0]), max)
+    };
+    let street = field(p, &["street_address"], 200);
+    if street.is_none() {
+        p.add(format!("{path}.street_address"), "Es obligatorio");
+    }
+    let country = field(p, &["address_country"], 2).map(|c| c.to_uppercase());
+    Some(Address {
+        street_address: street?,
+        extended_address: field(p, &["extended_address"], 200),
+        address_locality: field(p, &["address_locality", "locality"], 100),
+        address_region: field(p, &["address_region", "region"], 100),
+        postal_code: field(p, &["postal_code"], 20),
+        address_country: country,
+        first_name: field(p, &["first_name"], 100),
+        last_name: field(p, &["last_name"], 100),
+        phone_number: field(p, &["phone_number"], 30),
+    })
+}
+
+/// The payment handler named by a complete request: the selected instrument's, else the first's.
+pub fn handler_of(body: &Value) -> Result<String, UcpError> {
+    let instruments = body.pointer("/payment/instruments").and_then(Value::as_array).cloned().unwrap_or_default();
+    let chosen = instruments.iter().find(|i| i.get("selected") == Some(&Value::Bool(true))).or(instruments.first());
+    chosen
+        .and_then(|i| i.get("handler_id"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| UcpError::invalid(vec![("$.payment.instruments".into(), "Falta un medio de pago con handler_id".into())]))
+}
+
+fn message(m: &Message) -> Value {
+    let mut out = json!({ "type": m.kind, "code": m.code, "content": m.content, "content_type": "plain" });
+    if let Some(path) = &m.path {
+        out["path"] = json!(path);
+    }
+    if let Some(severity) = m.severity {
+        out["severity"] = serde_json::to_value(severity).unwrap_or(Value::Null);
+    }
+    out
+}
+
+/// The session as UCP's checkout object.
+pub fn view(app: &App, session: &Session, offered: &[PaymentChoice]) -> Value {
+    let absolute = |url: &str| if url.starts_with('/') { format!("{}{url}", origin(app)) } else { url.to_string() };
+    let line_items: Vec<Value> = session
+        .lines
+        .iter()
+        .map(|l| {
+            let mut item = json!({ "id": l.item_id, "title": l.title, "price": l.unit_price });
+            if let Some(url) = &l.image_url {
+                item["image_url"] = json!(absolute(url));
+            }
+            let mut totals = vec![json!({ "type": "subtotal", "amount": l.subtotal })];
+            if l.discount > 0 {
+                totals.push(json!({ "type": "items_discount", "amount": -l.discount }));
+            }
+            if l.tax > 0 {
+                totals.push(json!({ "type": "tax", "amount": l.tax }));
+            }
+            totals.push(json!({ "type": "total", "amount": l.total }));
+            json!({ "id": l.id, "item": item, "quantity": l.quantity, "totals": totals })
+        })
+        .collect();
+    let t = &session.totals;
+    let mut totals = vec![json!({ "type": "subtotal", "amount": t.subtotal })];
+    if t.discount > 0 {
+        totals.push(json!({ "type": "discount", "amount": -t.discount }));
+    }
+    if let Some(option) = session.selected_option.as_ref().and_then(|id| session.options.iter().find(|o| &o.id == id)) {
+        totals.push(json!({ "type": "fulfillment", "display_text": option.title, "amount": t.fulfillment }));
+    }
+    if t.tax > 0 {
+        totals.push(json!({ "type": "tax", "amount": t.tax }));
+    }
+    totals.push(json!({ "type": "total", "amount": t.total }));
+    let mut out = json!({
+        "ucp": { "version": VERSION, "status": "success", "capabilities": negotiated(), "payment_handlers": payment_handlers(offered) },
+        "id": session.id,
+        "status": session.status.as_str(),
+        "currency": session.currency,
+        "line_items": line_items,
+        "totals": totals,
+        "messages": session.messages.iter().map(message).collect::<Vec<_>>(),
+        "links": [],
+        "payment": { "instruments": [] },
+        "expires_at": session.expires_at,
+    });
+    if let Some(buyer) = &session.buyer {
+        out["buyer"] = without_nulls(serde_json::to_value(buyer).unwrap_or_default());
+    }
+    if let Some(context) = &session.context {
+        out["context"] = context.clone();
+    }
+    if let Some(destination) = &session.destination {
+        let line_ids: Vec<&str> = session.lines.iter().map(|l| l.id.as_str()).collect();
+        let mut place = without_nulls(serde_json::to_value(destination).unwrap_or_default());
+        place["id"] = json!("dest_1");
+        let options: Vec<Value> = session
+            .options
+            .iter()
+            .map(|o| json!({ "id": o.id, "title": o.title, "description": o.description, "totals": [{ "type": "total", "amount": o.amount }] }))
+            .collect();
+        out["fulfillment"] = json!({ "methods": [{
+            "id": "method_1", "type": "shipping", "line_item_ids": line_ids, "destinations": [place], "selected_destination_id": "dest_1",
+            "groups": [{ "id": "group_1", "line_item_ids": line_ids, "options": options, "selected_option_id": session.selected_option }]
+        }] });
+    }
+    if !session.discount_codes.is_empty() || session.discount.is_some() {
+        let applied: Vec<Value> =
+            session.discount.iter().map(|d| json!({ "code": d.code, "title": d.title, "amount": d.amount, "method": "across" })).collect();
+        out["discounts"] = json!({ "codes": session.discount_codes, "applied": applied });
+    }
+    if let Some(url) = &session.continue_url {
+        out["continue_url"] = json!(url);
+    }
+    if let Some(order) =
+        session.order.as_ref().filter(|_| session.status == Status::Completed || session.status == Status::RequiresEscalation)
+    {
+        let permalink = format!("{}/pedidos/{}", app.config.frontend_url, order.id);
+        out["order"] = json!({ "id": order.id, "label": order.number, "permalink_url": permalink });
+    }
+    out
+}
+
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect::<Map<_, _>>()),
+        other => other,
+    }
+}
+
+/// How a refused operation reads in UCP: a business outcome (200 with messages) or a protocol error.
+pub fn refusal(error: CheckoutError) -> UcpError {
+    let unrecoverable =
+        |code: &str, content: String| json!({ "type": "error", "code": code, "content": content, "severity": "unrecoverable" });
+    match error {
+        CheckoutError::UnknownSession => {
+            UcpError::messages(StatusCode::OK, vec![unrecoverable("not_found", "No existe esa sesión de compra en esta tienda".into())])
+        }
+        CheckoutError::NothingToSell(messages) => UcpError::messages(StatusCode::OK, messages.iter().map(message).collect()),
+        CheckoutError::Final(status) => UcpError::messages(
+            StatusCode::CONFLICT,
+            vec![unrecoverable("invalid_state", format!("La sesión está {status}: no admite este cambio"))],
+        ),
+        CheckoutError::NotReady(session) => UcpError::messages(StatusCode::BAD_REQUEST, session.messages.iter().map(message).collect()),
+        CheckoutError::UnknownHandler(handler) => UcpError::invalid(vec![(
+            "$.payment.instruments[0].handler_id".into(),
+            format!("Esta tienda no ofrece el medio de pago {handler}"),
+        )]),
+        other => {
+            let api = match other {
+                CheckoutError::Order(e) => ApiError::from(e),
+                CheckoutError::Payment(e) => ApiError::from(e),
+                CheckoutError::Database(e) => ApiError::from(e),
+                _ => ApiError::internal("unexpected checkout error"),
+            };
+            let code = if api.status == StatusCode::BAD_GATEWAY { "payment_failed" } else { api.code };
+            UcpError::messages(api.status, vec![unrecoverable(code, api.message)])
+        }
+    }
+}
