@@ -197,6 +197,7 @@ pub fn build(app: AppState) -> Router {
     api.merge(docs::routes(document))
         .merge(crate::mcp::http::routes(&app))
         .merge(crate::routes::ucp::routes())
+        .merge(crate::routes::oauth::routes())
         .nest_service(crate::services::files::PUBLIC_PREFIX, ServeDir::new(&config.uploads_dir))
         .layer(from_fn_with_state(app.clone(), crate::http::audit::audit))
         .layer(from_fn_with_state(app.clone(), crate::http::idempotency::idempotency))

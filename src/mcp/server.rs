@@ -12,7 +12,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::Value;
 
-use super::tools::{self, Ctx, Listed};
+use super::tools::{self, Answer, Ctx, Listed};
 use crate::http::error::ApiError;
 
 const INSTRUCTIONS: &str = "Herramientas de una tienda feria: catálogo (buscar, listar, ver productos), estado de pedidos del comprador y, con permisos de la tienda, pedidos, clientes, cifras del negocio, stock, cupones y reembolsos. Los importes están en la moneda de la tienda. Los reembolsos y cupones cambian dinero: confirmá con el dueño antes.";
@@ -56,9 +56,14 @@ pub fn describe(tool: &Listed) -> Tool {
 
 /// A tool's answer: its structured result with the same JSON as text, or a tool error
 /// carrying the API's error body (`{error, code, details}`).
-pub fn result_of(outcome: Result<Value, ApiError>) -> CallToolResult {
+pub fn result_of(outcome: Result<Answer<()>, ApiError>) -> CallToolResult {
     match outcome {
-        Ok(value) => CallToolResult::structured(value),
+        Ok(Answer { value, text: None, .. }) => CallToolResult::structured(value),
+        Ok(Answer { value, text: Some(text), .. }) => {
+            let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+            result.structured_content = Some(value);
+            result
+        }
         Err(error) => {
             let body = serde_json::json!({ "error": error.message, "code": error.code, "details": error.details });
             let mut result = CallToolResult::structured_error(body);

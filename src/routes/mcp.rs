@@ -91,8 +91,7 @@ pub async fn call(
     v.finish()?;
     let ctx = Ctx::new(app, store, caller, request_id(&headers), ip.0)?;
     let tool = tools::find(&name).ok_or_else(|| ApiError::not_found(format!("No hay ninguna herramienta {name}")))?;
-    let value = tool.call(&ctx, body.arguments.map(Value::Object).unwrap_or(Value::Null)).await?;
-    let answer = result_of(Ok(value));
+    let answer = result_of(Ok(tool.call(&ctx, body.arguments.map(Value::Object).unwrap_or(Value::Null)).await?));
     let content = answer.content.iter().map(|c| serde_json::to_value(c).map_err(ApiError::internal)).collect::<ApiResult<_>>()?;
     Ok(Json(ToolAnswer { content, structured_content: answer.structured_content.unwrap_or(Value::Null), is_error: false }))
 }

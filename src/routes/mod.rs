@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod mcp;
 pub mod members;
 pub mod metrics;
+pub mod oauth;
 pub mod order_statuses;
 pub mod payment_methods;
 pub mod payments;

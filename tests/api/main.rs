@@ -26,6 +26,7 @@ mod import;
 mod jobs;
 mod mcp;
 mod monitoring;
+mod oauth;
 mod openapi;
 mod order_notifications;
 mod order_statuses;

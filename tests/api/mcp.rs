@@ -105,8 +105,18 @@ async fn each_caller_sees_the_tools_it_may_use_and_a_missing_scope_is_named() {
     assert_eq!(refused["isError"], true);
     assert_eq!(refused["structuredContent"]["code"], "insufficient_scope");
     assert!(refused["content"][0]["text"].as_str().unwrap().contains("orders:write"), "{refused}");
-    let anonymous = call(&t, "/mcp", None, "get_business_stats", json!({})).await;
-    assert_eq!(anonymous["structuredContent"]["code"], "insufficient_scope");
+    // Anonymous: a 401 whose challenge points a host at OAuth.
+    let response = t
+        .client
+        .post(t.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_business_stats", "arguments": {}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("resource_metadata=\"http://localhost:3000/.well-known/oauth-protected-resource/mcp\""), "{challenge}");
     let (status, unknown) = rpc(&t, "/mcp", None, "tools/call", json!({"name": "drop_tables", "arguments": {}})).await;
     assert_eq!((status, unknown["error"]["code"].clone()), (StatusCode::OK, json!(-32602)));
     let bad = call(&t, "/mcp", None, "get_products", json!({"limit": "muchos"})).await;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The official MCP Python SDK against feria (tests/mcp/client.py): a fresh SQLite database
-# with the demo catalog, one guest order, and two API keys. Fails when any check fails.
+# with the demo catalog, one guest order, two API keys, and the admin approving OAuth consents. Fails when any check fails.
 #
 #   bash tests/mcp/run.sh
 #
@@ -25,7 +25,7 @@ export DATABASE_URL="sqlite://$WORK/feria.db" JWT_SECRET=mcp-client-jwt-secret-t
   ENCRYPTION_KEY=mcp-client-encryption-key-long-enough-012345 ADMIN_EMAIL ADMIN_PASSWORD \
   ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 UPLOADS_DIR="$WORK/uploads" IMPORTS_DIR="$WORK/imports" LOG_LEVEL=warn
 
-HOST=127.0.0.1 PORT="$PORT" target/debug/feria serve --demo >"$WORK/feria.log" 2>&1 &
+HOST=127.0.0.1 PORT="$PORT" API_URL="$BASE" target/debug/feria serve --demo >"$WORK/feria.log" 2>&1 &
 FERIA=$!
 cleanup() {
   kill "$FERIA" 2>/dev/null || true
@@ -58,4 +58,5 @@ ORDER_NUMBER=$(curl -fsS "$BASE/api/sales" -H 'content-type: application/json' -
 
 FERIA_URL="$BASE" FERIA_BIN="$PWD/target/debug/feria" FERIA_DATABASE="$DATABASE_URL" \
   OWNER_KEY="$OWNER_KEY" READER_KEY="$READER_KEY" ORDER_NUMBER="$ORDER_NUMBER" GUEST_EMAIL="$GUEST_EMAIL" \
+  OWNER_EMAIL="$ADMIN_EMAIL" OWNER_PASSWORD="$ADMIN_PASSWORD" \
   "$VENV/bin/python" tests/mcp/client.py

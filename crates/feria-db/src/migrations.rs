@@ -643,6 +643,55 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX checkout_sessions_expiry ON checkout_sessions (status, expires_at)",
         ],
     },
+    Migration {
+        version: 24,
+        name: "oauth for remote MCP hosts",
+        statements: &[
+            // Clients of feria's authorization server: registered (`dcr_…`) or client id
+            // metadata documents (the id is their HTTPS URL), cached.
+            "CREATE TABLE oauth_clients (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                redirect_uris TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('registered', 'metadata_document')),
+                created_at TEXT NOT NULL,
+                fetched_at TEXT NOT NULL
+            )",
+            // A grant is an API key of the store created by the user who consented, bound to
+            // the client: it shows in the store's key list and is revoked there.
+            "ALTER TABLE api_keys ADD COLUMN oauth_client_id TEXT",
+            "CREATE INDEX api_keys_oauth_client ON api_keys (oauth_client_id, created_by, store_id)",
+            "CREATE TABLE oauth_codes (
+                code_hash TEXT PRIMARY KEY,
+                client_id TEXT NOT NULL,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                key_id TEXT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+                resource TEXT NOT NULL,
+                redirect_uri TEXT NOT NULL,
+                code_challenge TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                used_at TEXT
+            )",
+            // Access and refresh tokens of a grant (hashed); a refresh token rotated out keeps
+            // its row so that presenting it again revokes the grant.
+            "CREATE TABLE oauth_tokens (
+                token_hash TEXT PRIMARY KEY,
+                key_id TEXT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+                resource TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                rotated_at TEXT,
+                created_at TEXT NOT NULL
+            )",
+            "CREATE INDEX oauth_tokens_key ON oauth_tokens (key_id)",
+            // Who is signed in on the consent page (a cookie holds the id).
+            "CREATE TABLE oauth_logins (
+                id_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                expires_at TEXT NOT NULL
+            )",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

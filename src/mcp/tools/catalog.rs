@@ -1,55 +1,17 @@
 //! Catalog tools, open to anyone: the same listings, search and product reads as the API's
 //! `/products` routes (shared request parsing, views and answer cache).
 
-use std::borrow::Cow;
-use std::marker::PhantomData;
-
-use axum::body::Bytes;
 use feria_domain::access::Scope;
 use feria_domain::decimal::DecimalText;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use utoipa::openapi::{RefOr, Schema};
-use utoipa::{PartialSchema, ToSchema};
+use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::{Access, Ctx, READ, Tool};
-use crate::http::error::{ApiError, ApiResult};
+use super::{Access, Answer, Ctx, READ, Tool};
+use crate::http::error::ApiResult;
 
 use crate::http::json::Pagination;
 use crate::http::validate::Validator;
 use crate::routes::products::{self, ProductView, SearchPage, SearchParams};
-
-/// A JSON answer from the catalog's answer cache, sent as it is, described as a `T`.
-pub struct Cached<T>(Box<RawValue>, PhantomData<T>);
-
-impl<T> Cached<T> {
-    fn of(body: Bytes) -> ApiResult<Cached<T>> {
-        let text = String::from_utf8(body.to_vec()).map_err(ApiError::internal)?;
-        Ok(Cached(RawValue::from_string(text).map_err(ApiError::internal)?, PhantomData))
-    }
-}
-
-impl<T> Serialize for Cached<T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-impl<T: ToSchema> PartialSchema for Cached<T> {
-    fn schema() -> RefOr<Schema> {
-        T::schema()
-    }
-}
-
-impl<T: ToSchema> ToSchema for Cached<T> {
-    fn name() -> Cow<'static, str> {
-        T::name()
-    }
-
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        T::schemas(schemas)
-    }
-}
 
 /// The page and limit of a tool's input, checked as the API checks its query string.
 pub fn pagination(v: &mut Validator, page: Option<i64>, limit: Option<i64>) -> Pagination {
@@ -87,9 +49,9 @@ impl Tool for GetProducts {
     const ACCESS: Access = Access::Public;
     const HINTS: super::Hints = READ;
     type Input = ProductFilters;
-    type Output = Cached<SearchPage>;
+    type Output = SearchPage;
 
-    async fn run(ctx: &Ctx, input: ProductFilters) -> ApiResult<Cached<SearchPage>> {
+    async fn run(ctx: &Ctx, input: ProductFilters) -> ApiResult<Answer<SearchPage>> {
         let params = SearchParams {
             q: input.search,
             categories: input.category,
@@ -100,7 +62,7 @@ impl Tool for GetProducts {
             limit: input.limit.map(|l| l.to_string()),
             ..SearchParams::default()
         };
-        Cached::of(products::search_json(&ctx.app, &ctx.store, params).await?)
+        Answer::cached(&products::search_json(&ctx.app, &ctx.store, params).await?)
     }
 }
 
@@ -149,9 +111,9 @@ impl Tool for SearchProductsAdvanced {
     const ACCESS: Access = Access::Public;
     const HINTS: super::Hints = READ;
     type Input = AdvancedSearch;
-    type Output = Cached<SearchPage>;
+    type Output = SearchPage;
 
-    async fn run(ctx: &Ctx, input: AdvancedSearch) -> ApiResult<Cached<SearchPage>> {
+    async fn run(ctx: &Ctx, input: AdvancedSearch) -> ApiResult<Answer<SearchPage>> {
         let joined = |list: Vec<String>| (!list.is_empty()).then(|| list.join(","));
         let filters = input.filters;
         let params = SearchParams {
@@ -166,7 +128,7 @@ impl Tool for SearchProductsAdvanced {
             page: input.page.map(|p| p.to_string()),
             limit: input.limit.map(|l| l.to_string()),
         };
-        Cached::of(products::search_json(&ctx.app, &ctx.store, params).await?)
+        Answer::cached(&products::search_json(&ctx.app, &ctx.store, params).await?)
     }
 }
 
@@ -190,12 +152,12 @@ impl Tool for GetProductDetails {
     type Input = ProductId;
     type Output = ProductView;
 
-    async fn run(ctx: &Ctx, input: ProductId) -> ApiResult<ProductView> {
+    async fn run(ctx: &Ctx, input: ProductId) -> ApiResult<Answer<ProductView>> {
         let product = products::load(&ctx.app, &ctx.store, &input.product_id).await?;
         let staff = ctx.caller.as_ref().is_some_and(|c| c.may(&ctx.store.id, Scope::CatalogRead));
         if !product.is_active && !staff {
             return Err(products::product_not_found());
         }
-        Ok(ProductView::new(&product, &ctx.store))
+        Answer::of(&ProductView::new(&product, &ctx.store))
     }
 }

@@ -5,21 +5,19 @@
 use std::borrow::Cow;
 
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use super::{Access, Ctx, Hints, READ, Tool};
+use super::{Access, Answer, Ctx, Hints, READ, Tool};
 use crate::http::error::{ApiError, ApiResult, codes};
 use crate::services::agent_checkout::{self, CheckoutError, PaymentChoice, Session};
 use crate::ucp::{UcpError, checkout};
 
 /// A UCP object (a checkout or an `error_response`), as the protocol's schemas describe it.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UcpObject(pub Value);
+pub struct UcpObject;
 
 impl PartialSchema for UcpObject {
     fn schema() -> RefOr<Schema> {
@@ -72,11 +70,11 @@ pub struct UpdateArgs {
 
 /// The session as the REST binding answers it; a refusal that UCP answers with 200 is an
 /// answer too, any other one a tool error.
-async fn answer(ctx: &Ctx, outcome: Result<Session, CheckoutError>) -> ApiResult<UcpObject> {
+async fn answer(ctx: &Ctx, outcome: Result<Session, CheckoutError>) -> ApiResult<Answer<UcpObject>> {
     match outcome {
         Ok(session) => {
             let offered = PaymentChoice::offered(&ctx.app, &ctx.store).await?;
-            Ok(UcpObject(checkout::view(&ctx.app, &session, &offered)))
+            Ok(Answer::json(checkout::view(&ctx.app, &session, &offered)))
         }
         Err(refused) => refusal(checkout::refusal(refused)),
     }
@@ -91,9 +89,9 @@ fn check_meta(meta: &Option<Value>) -> ApiResult<()> {
     }
 }
 
-fn refusal(refused: UcpError) -> ApiResult<UcpObject> {
+fn refusal(refused: UcpError) -> ApiResult<Answer<UcpObject>> {
     if refused.status == StatusCode::OK {
-        return Ok(UcpObject(refused.body));
+        return Ok(Answer::json(refused.body));
     }
     let content =
         refused.body.pointer("/messages/0/content").or(refused.body.get("content")).and_then(Value::as_str).unwrap_or("").to_string();
@@ -121,7 +119,7 @@ impl Tool for CreateCheckout {
     type Input = CreateArgs;
     type Output = UcpObject;
 
-    async fn run(ctx: &Ctx, input: CreateArgs) -> ApiResult<UcpObject> {
+    async fn run(ctx: &Ctx, input: CreateArgs) -> ApiResult<Answer<UcpObject>> {
         check_meta(&input.meta)?;
         let draft = match checkout::draft(&input.checkout) {
             Ok(draft) => draft,
@@ -142,7 +140,7 @@ impl Tool for GetCheckout {
     type Input = SessionArgs;
     type Output = UcpObject;
 
-    async fn run(ctx: &Ctx, input: SessionArgs) -> ApiResult<UcpObject> {
+    async fn run(ctx: &Ctx, input: SessionArgs) -> ApiResult<Answer<UcpObject>> {
         check_meta(&input.meta)?;
         answer(ctx, agent_checkout::get(&ctx.app, &ctx.store, &input.id).await).await
     }
@@ -159,7 +157,7 @@ impl Tool for UpdateCheckout {
     type Input = UpdateArgs;
     type Output = UcpObject;
 
-    async fn run(ctx: &Ctx, input: UpdateArgs) -> ApiResult<UcpObject> {
+    async fn run(ctx: &Ctx, input: UpdateArgs) -> ApiResult<Answer<UcpObject>> {
         check_meta(&input.meta)?;
         let draft = match checkout::draft(&input.checkout) {
             Ok(draft) => draft,
@@ -180,7 +178,7 @@ impl Tool for CompleteCheckout {
     type Input = UpdateArgs;
     type Output = UcpObject;
 
-    async fn run(ctx: &Ctx, input: UpdateArgs) -> ApiResult<UcpObject> {
+    async fn run(ctx: &Ctx, input: UpdateArgs) -> ApiResult<Answer<UcpObject>> {
         check_meta(&input.meta)?;
         let handler = match checkout::handler_of(&input.checkout) {
             Ok(handler) => handler,
@@ -201,7 +199,7 @@ impl Tool for CancelCheckout {
     type Input = SessionArgs;
     type Output = UcpObject;
 
-    async fn run(ctx: &Ctx, input: SessionArgs) -> ApiResult<UcpObject> {
+    async fn run(ctx: &Ctx, input: SessionArgs) -> ApiResult<Answer<UcpObject>> {
         check_meta(&input.meta)?;
         answer(ctx, agent_checkout::cancel(&ctx.app, &ctx.store, &input.id).await).await
     }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::catalog::pagination;
-use super::{Access, Ctx, Hints, READ, Tool};
+use super::{Access, Answer, Ctx, Hints, READ, Tool};
 use crate::http::error::ApiResult;
 use crate::http::json::{PageInfo, Pagination};
 use crate::http::validate::Validator;
@@ -37,7 +37,7 @@ impl Tool for GetCustomers {
     type Input = CustomerQuery;
     type Output = CustomerPage;
 
-    async fn run(ctx: &Ctx, input: CustomerQuery) -> ApiResult<CustomerPage> {
+    async fn run(ctx: &Ctx, input: CustomerQuery) -> ApiResult<Answer<CustomerPage>> {
         ctx.staff(Scope::CustomersRead)?;
         let mut v = Validator::new();
         let page = pagination(&mut v, input.page, input.limit);
@@ -45,7 +45,7 @@ impl Tool for GetCustomers {
         v.finish()?;
         let filter = customers::Filter { neighborhood_id: input.neighborhood_id, search };
         let (total, found) = customers::page(&ctx.app.db, &ctx.store.id, &filter, page.limit, page.offset()).await?;
-        Ok(CustomerPage { total, customers: found.into_iter().map(CustomerView::from).collect() })
+        Answer::of(&CustomerPage { total, customers: found.into_iter().map(CustomerView::from).collect() })
     }
 }
 
@@ -77,7 +77,7 @@ impl Tool for GetCustomerDetails {
     type Input = CustomerRef;
     type Output = CustomerDetails;
 
-    async fn run(ctx: &Ctx, input: CustomerRef) -> ApiResult<CustomerDetails> {
+    async fn run(ctx: &Ctx, input: CustomerRef) -> ApiResult<Answer<CustomerDetails>> {
         let caller = ctx.staff(Scope::CustomersRead)?;
         let reference = input.customer_id.trim();
         let lookup = if reference.contains('@') { Lookup::Email(reference) } else { Lookup::Id(reference) };
@@ -89,7 +89,7 @@ impl Tool for GetCustomerDetails {
         } else {
             (0, Vec::new())
         };
-        Ok(CustomerDetails {
+        Answer::of(&CustomerDetails {
             customer: CustomerView::from(customer),
             recent_orders: SalePage {
                 orders: recent.into_iter().map(|o| SaleView::new(o, &ctx.store)).collect(),

@@ -10,6 +10,7 @@ mod orders;
 mod owner;
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 
@@ -131,12 +132,45 @@ pub trait Tool: Send + Sync + 'static {
     const ACCESS: Access;
     const HINTS: Hints;
     type Input: DeserializeOwned + ToSchema;
-    type Output: Serialize + ToSchema;
+    /// What the answer holds (its schema is the tool's `outputSchema`).
+    type Output: ToSchema;
 
-    fn run(ctx: &Ctx, input: Self::Input) -> impl Future<Output = Result<Self::Output, ApiError>> + Send;
+    fn run(ctx: &Ctx, input: Self::Input) -> impl Future<Output = Result<Answer<Self::Output>, ApiError>> + Send;
 }
 
-type ToolFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send + 'a>>;
+/// A tool's answer: an `O` as JSON, with its text when it was already at hand (the catalog's
+/// answer cache keeps the bytes), so it is not written again.
+pub struct Answer<O> {
+    pub value: Value,
+    pub text: Option<String>,
+    of: PhantomData<O>,
+}
+
+impl<O: Serialize> Answer<O> {
+    pub fn of(output: &O) -> Result<Answer<O>, ApiError> {
+        Ok(Answer { value: serde_json::to_value(output).map_err(ApiError::internal)?, text: None, of: PhantomData })
+    }
+}
+
+impl<O> Answer<O> {
+    /// An answer from JSON bytes known to hold an `O` (a cached API answer).
+    pub fn cached(body: &[u8]) -> Result<Answer<O>, ApiError> {
+        let value = serde_json::from_slice(body).map_err(ApiError::internal)?;
+        let text = String::from_utf8(body.to_vec()).map_err(ApiError::internal)?;
+        Ok(Answer { value, text: Some(text), of: PhantomData })
+    }
+
+    /// An answer that is already JSON (UCP's objects).
+    pub fn json(value: Value) -> Answer<O> {
+        Answer { value, text: None, of: PhantomData }
+    }
+
+    fn erase(self) -> Answer<()> {
+        Answer { value: self.value, text: self.text, of: PhantomData }
+    }
+}
+
+type ToolFuture<'a> = Pin<Box<dyn Future<Output = Result<Answer<()>, ApiError>> + Send + 'a>>;
 
 /// A tool as the table holds it: described once, called with JSON arguments.
 pub struct Listed {
@@ -163,15 +197,14 @@ impl Listed {
             call: |ctx, arguments| {
                 Box::pin(async move {
                     let input: T::Input = arguments_of(arguments)?;
-                    let output = T::run(ctx, input).await?;
-                    serde_json::to_value(output).map_err(ApiError::internal)
+                    Ok(T::run(ctx, input).await?.erase())
                 })
             },
         }
     }
 
     /// Runs the tool for `ctx` with `arguments`, refusing a caller without its access.
-    pub async fn call(&self, ctx: &Ctx, arguments: Value) -> Result<Value, ApiError> {
+    pub async fn call(&self, ctx: &Ctx, arguments: Value) -> Result<Answer<()>, ApiError> {
         if let Access::Scope(scope) = self.access
             && !ctx.allows(self.access)
         {

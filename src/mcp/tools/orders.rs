@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::catalog::pagination;
-use super::{Access, Ctx, Hints, READ, Tool};
+use super::{Access, Answer, Ctx, Hints, READ, Tool};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::json::PageInfo;
 use crate::http::validate::Validator;
@@ -39,7 +39,7 @@ impl Tool for GetOrderStatus {
     type Input = OrderLookup;
     type Output = Tracking;
 
-    async fn run(ctx: &Ctx, input: OrderLookup) -> ApiResult<Tracking> {
+    async fn run(ctx: &Ctx, input: OrderLookup) -> ApiResult<Answer<Tracking>> {
         let id = order_id(ctx, &input.order).await?;
         let (order, history) = match (&ctx.caller, input.email.as_deref()) {
             (Some(caller), _) => order_workflow::tracking(&ctx.app, caller, &ctx.store.id, &id).await?,
@@ -48,7 +48,7 @@ impl Tool for GetOrderStatus {
                 return Err(ApiError::field("email", "Para un pedido hecho como invitado, indicá el email que usaste al comprar"));
             }
         };
-        Ok(Tracking::of(order, history))
+        Answer::of(&Tracking::of(order, history))
     }
 }
 
@@ -80,7 +80,7 @@ impl Tool for GetOrders {
     type Input = OrderQuery;
     type Output = SalePage;
 
-    async fn run(ctx: &Ctx, input: OrderQuery) -> ApiResult<SalePage> {
+    async fn run(ctx: &Ctx, input: OrderQuery) -> ApiResult<Answer<SalePage>> {
         let mut v = Validator::new();
         let page = pagination(&mut v, input.page, input.limit);
         let filter = OrderFilter {
@@ -93,7 +93,10 @@ impl Tool for GetOrders {
         v.finish()?;
         let mut conn = ctx.app.db.reader().acquire().await?;
         let (total, found) = orders::list(&mut conn, &ctx.store.id, &filter, page.limit, page.offset()).await?;
-        Ok(SalePage { orders: found.into_iter().map(|o| SaleView::new(o, &ctx.store)).collect(), pagination: PageInfo::new(page, total) })
+        Answer::of(&SalePage {
+            orders: found.into_iter().map(|o| SaleView::new(o, &ctx.store)).collect(),
+            pagination: PageInfo::new(page, total),
+        })
     }
 }
 
@@ -116,10 +119,10 @@ impl Tool for GetOrderDetails {
     type Input = OrderRef;
     type Output = SaleView;
 
-    async fn run(ctx: &Ctx, input: OrderRef) -> ApiResult<SaleView> {
+    async fn run(ctx: &Ctx, input: OrderRef) -> ApiResult<Answer<SaleView>> {
         let caller = ctx.staff(Scope::OrdersRead)?;
         let id = order_id(ctx, &input.order_id).await?;
-        Ok(SaleView::new(orders::for_caller(&ctx.app, caller, &ctx.store.id, &id).await?, &ctx.store))
+        Answer::of(&SaleView::new(orders::for_caller(&ctx.app, caller, &ctx.store.id, &id).await?, &ctx.store))
     }
 }
 
@@ -155,7 +158,7 @@ impl Tool for UpdateOrderStatus {
     type Input = StatusChange;
     type Output = StatusUpdated;
 
-    async fn run(ctx: &Ctx, input: StatusChange) -> ApiResult<StatusUpdated> {
+    async fn run(ctx: &Ctx, input: StatusChange) -> ApiResult<Answer<StatusUpdated>> {
         let caller = ctx.staff(Scope::OrdersWrite)?;
         let mut v = Validator::new();
         let status = v.text("status", Some(&input.status), 1, 100);
@@ -167,6 +170,11 @@ impl Tool for UpdateOrderStatus {
             ctx.app.settle(order_status_change::set_order_status(&ctx.app, caller, &ctx.store, &id, &status, note.as_deref()).await?).await;
         let after = serde_json::json!({ "status": order.status_code });
         ctx.audit(Self::NAME, "sales.status", &order.id, before.map(|s| serde_json::json!({ "status": s })), Some(after)).await;
-        Ok(StatusUpdated { id: order.id, order_number: order.order_number, status: order.status_code, updated_at: order.updated_at })
+        Answer::of(&StatusUpdated {
+            id: order.id,
+            order_number: order.order_number,
+            status: order.status_code,
+            updated_at: order.updated_at,
+        })
     }
 }

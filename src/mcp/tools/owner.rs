@@ -8,7 +8,7 @@ use feria_domain::time;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Access, Ctx, Hints, READ, Tool};
+use super::{Access, Answer, Ctx, Hints, READ, Tool};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::validate::Validator;
 use crate::routes::coupons::{self, CouponBody, CouponRequest, CouponView};
@@ -107,14 +107,14 @@ impl Tool for GetBusinessStats {
     type Input = PeriodInput;
     type Output = BusinessStats;
 
-    async fn run(ctx: &Ctx, input: PeriodInput) -> ApiResult<BusinessStats> {
+    async fn run(ctx: &Ctx, input: PeriodInput) -> ApiResult<Answer<BusinessStats>> {
         ctx.staff(Scope::OrdersRead)?;
         let mut v = Validator::new();
         let period = period(&mut v, &input, Since::Always);
         v.finish()?;
         let stats = reports::business_stats(&mut *ctx.app.db.reader().acquire().await?, &ctx.store.id, &period).await?;
         let average = if stats.sold_orders > 0 { stats.revenue / stats.sold_orders } else { 0 };
-        Ok(BusinessStats {
+        Answer::of(&BusinessStats {
             period: PeriodView { from: period.from, to: period.until },
             currency: ctx.store.currency.code().to_string(),
             orders: stats.orders,
@@ -176,7 +176,7 @@ impl Tool for SalesSummary {
     type Input = SummaryInput;
     type Output = SalesSummaryView;
 
-    async fn run(ctx: &Ctx, input: SummaryInput) -> ApiResult<SalesSummaryView> {
+    async fn run(ctx: &Ctx, input: SummaryInput) -> ApiResult<Answer<SalesSummaryView>> {
         ctx.staff(Scope::OrdersRead)?;
         let mut v = Validator::new();
         let period = period(&mut v, &input.period, Since::Today);
@@ -192,7 +192,7 @@ impl Tool for SalesSummary {
         let limit = limit(&mut v, input.limit, 20);
         v.finish()?;
         let rows = reports::sales_summary(&mut *ctx.app.db.reader().acquire().await?, &ctx.store.id, &period, by, limit).await?;
-        Ok(SalesSummaryView {
+        Answer::of(&SalesSummaryView {
             period: PeriodView { from: period.from, to: period.until },
             group_by: input.group_by.trim().to_string(),
             currency: ctx.store.currency.code().to_string(),
@@ -254,7 +254,7 @@ impl Tool for LowStockReport {
     type Input = LowStockInput;
     type Output = LowStockView;
 
-    async fn run(ctx: &Ctx, input: LowStockInput) -> ApiResult<LowStockView> {
+    async fn run(ctx: &Ctx, input: LowStockInput) -> ApiResult<Answer<LowStockView>> {
         ctx.staff(Scope::CatalogRead)?;
         let mut v = Validator::new();
         let threshold = input.threshold.unwrap_or(LOW_STOCK_DEFAULT);
@@ -264,7 +264,7 @@ impl Tool for LowStockReport {
         let limit = limit(&mut v, input.limit, 50);
         v.finish()?;
         let (total, found) = reports::low_stock(&mut *ctx.app.db.reader().acquire().await?, &ctx.store.id, threshold, limit).await?;
-        Ok(LowStockView {
+        Answer::of(&LowStockView {
             threshold,
             total,
             products: found.into_iter().map(|p| LowStockProduct { id: p.id, name: p.name, sku: p.sku, stock: p.stock }).collect(),
@@ -304,7 +304,7 @@ impl Tool for UpdateStock {
     type Input = StockInput;
     type Output = StockView;
 
-    async fn run(ctx: &Ctx, input: StockInput) -> ApiResult<StockView> {
+    async fn run(ctx: &Ctx, input: StockInput) -> ApiResult<Answer<StockView>> {
         let caller = ctx.staff(Scope::CatalogWrite)?;
         if !(0..=MAX_STOCK).contains(&input.stock) {
             return Err(ApiError::field("stock", format!("Debe estar entre 0 y {MAX_STOCK}")));
@@ -321,7 +321,7 @@ impl Tool for UpdateStock {
         ctx.app.settle(product_writes::update_product(&ctx.app, caller, &ctx.store, &current, &data, &[]).await?).await;
         let (before, after) = (serde_json::json!({ "stock": current.stock }), serde_json::json!({ "stock": input.stock }));
         ctx.audit(Self::NAME, "products.update", &current.id, Some(before), Some(after)).await;
-        Ok(StockView { id: current.id, name: current.name, previous: current.stock, stock: input.stock })
+        Answer::of(&StockView { id: current.id, name: current.name, previous: current.stock, stock: input.stock })
     }
 }
 
@@ -336,13 +336,13 @@ impl Tool for CreateCoupon {
     type Input = CouponRequest;
     type Output = CouponBody;
 
-    async fn run(ctx: &Ctx, input: CouponRequest) -> ApiResult<CouponBody> {
+    async fn run(ctx: &Ctx, input: CouponRequest) -> ApiResult<Answer<CouponBody>> {
         ctx.staff(Scope::PricesWrite)?;
         let fields = coupons::fields(input, &ctx.store, None)?;
         let created = crate::services::coupons::create(&ctx.app.db, &ctx.store.id, fields).await?;
         let view = CouponView::new(created, &ctx.store);
         ctx.audit(Self::NAME, "coupons.create", &view.id, None, serde_json::to_value(&view).ok()).await;
-        Ok(CouponBody { coupon: view })
+        Answer::of(&CouponBody { coupon: view })
     }
 }
 
@@ -372,7 +372,7 @@ impl Tool for RefundPayment {
     type Input = RefundInput;
     type Output = Refunded;
 
-    async fn run(ctx: &Ctx, input: RefundInput) -> ApiResult<Refunded> {
+    async fn run(ctx: &Ctx, input: RefundInput) -> ApiResult<Answer<Refunded>> {
         let caller = ctx.staff(Scope::PaymentsRefund)?;
         let mut v = Validator::new();
         if !input.confirm {
@@ -385,6 +385,6 @@ impl Tool for RefundPayment {
             ctx.app.settle(refunds::refund_payment(&ctx.app, caller, &ctx.store, &input.payment_id, amount, key.as_deref()).await?).await;
         let view = PaymentView::new(payment, &ctx.store, true);
         ctx.audit(Self::NAME, "payments.refund", &view.id, None, serde_json::to_value(&view).ok()).await;
-        Ok(Refunded { message: "Reembolso realizado".into(), payment: view })
+        Answer::of(&Refunded { message: "Reembolso realizado".into(), payment: view })
     }
 }

@@ -6,9 +6,9 @@ use super::{CheckoutError, Draft, DraftLine, Message, OrderRef, Session, Severit
 use crate::app::{App, AppState};
 use crate::services::catalog::stores::Store;
 use crate::services::checkout::{self, Checkout, Delivery, GivenAddress, Place};
+use crate::services::customers;
 use crate::services::orders::{OrderError, RequestedLine};
 use crate::services::payments::{self, mercadopago};
-use crate::services::{customers, payment_methods};
 
 /// How the buyer pays: a payment handler of the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,19 +43,17 @@ impl PaymentChoice {
     /// The handlers `store` offers now: its active payment methods (Mercado Pago only when
     /// feria has its credentials).
     pub async fn offered(app: &App, store: &Store) -> Result<Vec<PaymentChoice>, sqlx::Error> {
-        let mut conn = app.db.reader().acquire().await?;
-        let mut offered = Vec::new();
-        for choice in PaymentChoice::ALL {
-            if choice == PaymentChoice::MercadoPago && app.payment_clients.mercadopago.is_none() {
-                continue;
-            }
-            let method =
-                payment_methods::find(&mut conn, &store.id, crate::services::order_statuses::Key::Code(choice.method_code())).await?;
-            if method.is_some_and(|m| m.is_active) {
-                offered.push(choice);
-            }
-        }
-        Ok(offered)
+        let active: Vec<String> = sqlx::query_scalar(
+            "SELECT code FROM payment_methods WHERE store_id = $1 AND is_active = 1 AND code IN ('MERCADO_PAGO', 'CASH', 'BANK_TRANSFER')",
+        )
+        .bind(&store.id)
+        .fetch_all(&mut *app.db.reader().acquire().await?)
+        .await?;
+        Ok(PaymentChoice::ALL
+            .into_iter()
+            .filter(|c| active.iter().any(|code| code == c.method_code()))
+            .filter(|c| *c != PaymentChoice::MercadoPago || app.payment_clients.mercadopago.is_some())
+            .collect())
     }
 }
 

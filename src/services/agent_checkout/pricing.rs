@@ -19,14 +19,24 @@ pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft
     let mut messages = Vec::new();
     let mut lines = Vec::with_capacity(draft.lines.len());
     let mut conn = app.db.reader().acquire().await?;
-    for (i, wanted) in draft.lines.iter().enumerate() {
+    // Agents name products by id, or by SKU (then looked up).
+    let mut ids: Vec<String> = draft.lines.iter().map(|l| l.item_id.clone()).collect();
+    let mut found = app.catalog_cache.products(&app.db, &store.id, &ids).await?;
+    let mut by_sku = false;
+    for (line, id) in draft.lines.iter().zip(ids.iter_mut()) {
+        if !found.iter().any(|p| p.id == line.item_id)
+            && let Some(product_id) = products::find_by_sku(&mut conn, &store.id, &line.item_id).await?
+        {
+            *id = product_id;
+            by_sku = true;
+        }
+    }
+    if by_sku {
+        found = app.catalog_cache.products(&app.db, &store.id, &ids).await?;
+    }
+    for (i, (wanted, id)) in draft.lines.iter().zip(&ids).enumerate() {
         let path = Some(format!("$.line_items[{i}]"));
-        let id = match products::find_by_sku(&mut conn, &store.id, &wanted.item_id).await? {
-            Some(id) => id,
-            None => wanted.item_id.clone(),
-        };
-        let found = app.catalog_cache.products(&app.db, &store.id, std::slice::from_ref(&id)).await?;
-        let Some(product) = found.into_iter().next().filter(|p| p.is_active) else {
+        let Some(product) = found.iter().find(|p| &p.id == id).filter(|p| p.is_active) else {
             let content = format!("No hay ningún producto {} a la venta en esta tienda", wanted.item_id);
             messages.push(Message::error("not_found", path, content, Severity::Unrecoverable));
             continue;

@@ -45,11 +45,17 @@ impl Session {
     }
 }
 
-/// Logs in with an email (lower-cased) and a password.
-pub async fn login(app: &App, email: &str, password: String) -> Result<Session, SessionError> {
+/// The user with this email (lower-cased) and password.
+pub async fn verify_credentials(app: &App, email: &str, password: String) -> Result<User, SessionError> {
     let user = users::find_by_email(&mut *app.db.reader().acquire().await?, email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let (true, Some(user)) = (app.passwords.verify(password, hash).await, user) else { return Err(SessionError::InvalidCredentials) };
+    Ok(user)
+}
+
+/// Logs in with an email (lower-cased) and a password.
+pub async fn login(app: &App, email: &str, password: String) -> Result<Session, SessionError> {
+    let user = verify_credentials(app, email, password).await?;
     let mut tx = app.db.begin().await?;
     let refresh_token = start(&mut tx, &user.id, app.config.jwt_refresh_expires_in).await?;
     tx.commit().await?;
