@@ -23,6 +23,7 @@ use crate::http::error::{ApiError, codes};
 use crate::http::middleware::REQUEST_ID;
 use crate::http::store::CurrentStore;
 use crate::routes::oauth::resource_metadata_url;
+use crate::services::catalog::stores::Store;
 use crate::services::identity::caller::Caller;
 use crate::services::oauth::{self, DEFAULT_SCOPES, grants};
 
@@ -80,7 +81,7 @@ fn needed_scope(body: &[u8]) -> Option<Scope> {
 /// (a host then asks for it); an API key's missing scope is a tool error, as keys do not grow.
 async fn caller(State(app): State<AppState>, CurrentStore(store): CurrentStore, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let challenge = Challenge { metadata: resource_metadata_url(&app, &store) };
+    let challenge = Challenge { app: &app, store: &store };
     let token = bearer_token(&parts.headers).map(str::to_string);
     let (caller, via_oauth) = match token.as_deref() {
         None if parts.headers.contains_key(header::AUTHORIZATION) => return challenge.unauthorized(Some("invalid_request"), &[]),
@@ -124,17 +125,19 @@ async fn caller(State(app): State<AppState>, CurrentStore(store): CurrentStore, 
 }
 
 /// The Bearer challenges of one endpoint (RFC 6750, RFC 9728).
-struct Challenge {
-    metadata: String,
+struct Challenge<'a> {
+    app: &'a AppState,
+    store: &'a Store,
 }
 
-impl Challenge {
+impl Challenge<'_> {
     /// 401: no usable token; `scope` lists what to ask for (the default set plus `more`).
     fn unauthorized(&self, error: Option<&str>, more: &[Scope]) -> Response {
         let mut scopes: Vec<&str> = DEFAULT_SCOPES.iter().chain(more).map(|s| s.as_str()).collect();
         scopes.dedup();
         let error = error.map(|e| format!("error=\"{e}\", ")).unwrap_or_default();
-        let value = format!("Bearer {error}resource_metadata=\"{}\", scope=\"{}\"", self.metadata, scopes.join(" "));
+        let metadata = resource_metadata_url(self.app, self.store);
+        let value = format!("Bearer {error}resource_metadata=\"{metadata}\", scope=\"{}\"", scopes.join(" "));
         let refusal = ApiError::unauthorized(codes::UNAUTHORIZED, "Esta herramienta necesita autorización de la tienda");
         with_challenge(refusal, &value)
     }
@@ -147,7 +150,7 @@ impl Challenge {
             "Bearer error=\"insufficient_scope\", error_description=\"this operation needs {}\", scope=\"{}\", resource_metadata=\"{}\"",
             needed.as_str(),
             scopes.join(" "),
-            self.metadata
+            resource_metadata_url(self.app, self.store)
         );
         with_challenge(tools::missing_scope(needed), &value)
     }

@@ -3,6 +3,7 @@
 //! the API.
 
 pub mod http;
+pub mod resources;
 pub mod server;
 pub mod stdio;
 pub mod tools;

@@ -220,3 +220,66 @@ async fn refresh_rotates_a_replay_revokes_and_the_owner_revokes_from_the_key_lis
     expect_status(t.request(Method::DELETE, &path, None, Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(rpc(&t, "/mcp", Some(&access), "tools/list", json!({})).await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// Serves `document` at `/client.json` on loopback; returns the document's URL.
+async fn serve_document(document: impl Fn(&str) -> Value + Send + Sync + 'static) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/client.json", listener.local_addr().unwrap());
+    let body = document(&url);
+    let app = axum::Router::new().route("/client.json", axum::routing::get(move || async move { axum::Json(body) }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn a_client_id_metadata_document_stands_for_a_client_and_a_staff_member_grants_only_their_scopes() {
+    let t = app().await;
+    let admin = t.admin_token().await;
+    let resource = "http://localhost:3000/mcp";
+    let client_id =
+        serve_document(|url| json!({"client_id": url, "client_name": "Agente con documento", "redirect_uris": [REDIRECT]})).await;
+    let liar =
+        serve_document(|_| json!({"client_id": "https://elsewhere.example/client.json", "client_name": "x", "redirect_uris": [REDIRECT]}))
+            .await;
+    let page = browser().get(t.url(&format!("/authorize?{}", authorize_query(&t, &liar, "orders:read", resource)))).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST, "a document naming another client_id");
+
+    // A staff member of the default store asks for prices:write too: only what staff holds.
+    expect_status(
+        t.request(
+            Method::POST,
+            "/api/auth/register",
+            Some(&json!({"name": "Sol", "email": "sol@example.com", "password": "una-clave-larga"})),
+            None,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let member = json!({"email": "sol@example.com", "role": "staff"});
+    expect_status(t.request(Method::POST, "/api/members", Some(&member), Some(&admin)).await, StatusCode::CREATED).await;
+    let query = authorize_query(&t, &client_id, "orders:read prices:write", resource);
+    let (page, params) = consent(&t, &query, "sol@example.com", "una-clave-larga").await;
+    assert!(page.contains("Agente con documento") && page.contains("no se concederán: prices:write"), "{page}");
+    assert!(page.contains("publicada por <strong>127.0.0.1</strong>"), "{page}");
+    let code = param(&params, "code").unwrap().to_string();
+    let (status, tokens) =
+        token(&t, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
+    assert_eq!((status, tokens["scope"].as_str()), (StatusCode::OK, Some("orders:read")), "{tokens}");
+
+    // Demoted: the token acts no further than the member now may.
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let (_, listed) = rpc(&t, "/mcp", Some(&access), "tools/list", json!({})).await;
+    assert!(listed["result"]["tools"].as_array().unwrap().iter().any(|t| t["name"] == "get_orders"));
+    let members = expect_status(t.get("/api/members", Some(&admin)).await, StatusCode::OK).await;
+    let sol = members["members"].as_array().unwrap().iter().find(|m| m["email"] == "sol@example.com").unwrap()["userId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    expect_status(t.request(Method::DELETE, &format!("/api/members/{sol}"), None, Some(&admin)).await, StatusCode::OK).await;
+    let (status, listed) = rpc(&t, "/mcp", Some(&access), "tools/list", json!({})).await;
+    assert!(
+        status == StatusCode::UNAUTHORIZED || !listed["result"]["tools"].as_array().unwrap().iter().any(|t| t["name"] == "get_orders"),
+        "{listed}"
+    );
+}

@@ -62,7 +62,7 @@ impl Tool for GetProducts {
             limit: input.limit.map(|l| l.to_string()),
             ..SearchParams::default()
         };
-        Answer::cached(&products::search_json(&ctx.app, &ctx.store, params).await?)
+        Answer::cached(&products::search_json(&ctx.app, &ctx.store, params).await?, describe_page)
     }
 }
 
@@ -128,7 +128,7 @@ impl Tool for SearchProductsAdvanced {
             page: input.page.map(|p| p.to_string()),
             limit: input.limit.map(|l| l.to_string()),
         };
-        Answer::cached(&products::search_json(&ctx.app, &ctx.store, params).await?)
+        Answer::cached(&products::search_json(&ctx.app, &ctx.store, params).await?, describe_page)
     }
 }
 
@@ -160,4 +160,28 @@ impl Tool for GetProductDetails {
         }
         Answer::of(&ProductView::new(&product, &ctx.store))
     }
+}
+
+/// A page of products in a few readable lines: how many match, and each product's name,
+/// price with tax, stock and id.
+fn describe_page(page: &serde_json::Value) -> String {
+    use std::fmt::Write;
+    let products = page["products"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut text = match page["total"].as_u64() {
+        Some(1) => "1 producto coincide:".to_string(),
+        total => format!("{} productos coinciden; estos {}:", total.unwrap_or(0), products.len()),
+    };
+    for (i, p) in products.iter().enumerate() {
+        let _ = write!(
+            text,
+            "\n{}. {} — {} {} con impuestos (stock {}) [id {}]",
+            i + 1,
+            p["name"].as_str().unwrap_or(""),
+            p["priceWithTax"],
+            p["currency"].as_str().unwrap_or(""),
+            p["stock"],
+            p["id"].as_str().unwrap_or("")
+        );
+    }
+    text
 }

@@ -138,8 +138,8 @@ pub trait Tool: Send + Sync + 'static {
     fn run(ctx: &Ctx, input: Self::Input) -> impl Future<Output = Result<Answer<Self::Output>, ApiError>> + Send;
 }
 
-/// A tool's answer: an `O` as JSON, with its text when it was already at hand (the catalog's
-/// answer cache keeps the bytes), so it is not written again.
+/// A tool's answer: an `O` as JSON, and the text shown with it: the same JSON, or a readable
+/// summary for the catalog's pages (what a model reads; every field is in the JSON).
 pub struct Answer<O> {
     pub value: Value,
     pub text: Option<String>,
@@ -153,10 +153,11 @@ impl<O: Serialize> Answer<O> {
 }
 
 impl<O> Answer<O> {
-    /// An answer from JSON bytes known to hold an `O` (a cached API answer).
-    pub fn cached(body: &[u8]) -> Result<Answer<O>, ApiError> {
+    /// An answer from JSON bytes known to hold an `O` (a cached API answer), with a readable
+    /// text written from it by `describe` instead of the JSON again.
+    pub fn cached(body: &[u8], describe: impl FnOnce(&Value) -> String) -> Result<Answer<O>, ApiError> {
         let value = serde_json::from_slice(body).map_err(ApiError::internal)?;
-        let text = String::from_utf8(body.to_vec()).map_err(ApiError::internal)?;
+        let text = describe(&value);
         Ok(Answer { value, text: Some(text), of: PhantomData })
     }
 
