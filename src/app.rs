@@ -19,6 +19,7 @@ use crate::services::files::FileStore;
 use crate::services::health::HealthCache;
 use crate::services::identity::api_keys::KeyCache;
 use crate::services::identity::{access::AccessCache, passwords::PasswordHasher, tokens::TokenKeys};
+use feria_providers::anthropic::Anthropic;
 use feria_providers::mercadopago::MercadoPago;
 use feria_providers::s3::S3Bucket;
 use feria_providers::stripe::Stripe;
@@ -38,6 +39,8 @@ pub struct App {
     pub files: FileStore,
     /// The payment providers' clients, built once from the configuration.
     pub payment_clients: PaymentClients,
+    /// Anthropic's client, when configured.
+    pub anthropic: Option<Anthropic>,
     pub catalog_cache: Arc<CatalogCache>,
     /// The search index; opened by `serve` (workers and CLI commands do without it).
     pub search: std::sync::OnceLock<Arc<CatalogSearch>>,
@@ -136,6 +139,10 @@ impl App {
                 Some(s3) => FileStore::Bucket(S3Bucket::new(s3.clone())?),
             },
             payment_clients: PaymentClients::new(&config.payments)?,
+            anthropic: match &config.anthropic {
+                Some(a) => Some(Anthropic::new(&a.api_url, a.api_key.expose(), std::time::Duration::from_secs(60))?),
+                None => None,
+            },
             catalog_cache: Arc::default(),
             search: std::sync::OnceLock::new(),
             config,

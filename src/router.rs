@@ -137,6 +137,7 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(audit::list))
         .routes(routes!(mcp::list))
         .routes(routes!(mcp::call))
+        .routes(routes!(mcp::anthropic))
 }
 
 /// The largest product write: every image at the size limit, plus the form fields.

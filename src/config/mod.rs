@@ -9,11 +9,13 @@ use std::time::Duration;
 use feria_providers::s3::S3Settings;
 
 mod limits;
+mod llm;
 mod notifications;
 mod payments;
 mod reader;
 mod sources;
 pub use limits::{Budget, LimitsConfig};
+pub use llm::AnthropicConfig;
 pub use notifications::{EmailConfig, NotificationsConfig, TelegramConfig};
 use notifications::{read_email, read_notifications};
 pub use payments::{MercadoPagoConfig, PaymentsConfig, SIGNATURE_TOLERANCE_SECS, StripeConfig};
@@ -113,6 +115,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub notifications: NotificationsConfig,
     pub payments: PaymentsConfig,
+    /// Anthropic, when `ANTHROPIC_API_KEY` is set.
+    pub anthropic: Option<AnthropicConfig>,
     pub limits: LimitsConfig,
 }
 
@@ -240,6 +244,7 @@ impl Config {
         let notifications = read_notifications(&mut r);
         let payments = payments::read(&mut r, port, &frontend_url, &mut warnings);
         let limits = limits::read(&mut r);
+        let anthropic = llm::read(&mut r);
         for name in settings.keys().filter(|k| !is_known(k) && k.starts_with("FERIA_")) {
             warnings.push(format!("{name} is not a feria setting and is ignored"));
         }
@@ -281,6 +286,7 @@ impl Config {
             jobs,
             notifications,
             payments,
+            anthropic,
             limits,
         };
         Ok(Loaded { config, warnings })
@@ -368,6 +374,7 @@ impl Config {
             ]),
         }
         lines.extend(payments::summary(&self.payments));
+        lines.extend(llm::summary(&self.anthropic));
         lines.extend(limits::summary(&self.limits));
         lines.into_iter().map(|(k, v)| format!("{k} = {v}")).collect()
     }

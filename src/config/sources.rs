@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{limits, payments};
+use super::{limits, llm, payments};
 
 /// Raw settings by name (upper case), as read from the sources.
 pub type Settings = BTreeMap<String, String>;
@@ -11,6 +11,7 @@ pub type Settings = BTreeMap<String, String>;
 /// Every name feria reads; anything else in `feria.toml` is reported as unknown.
 pub const KNOWN_SETTINGS: &[&str] = &[
     "FERIA_ENV",
+    "FERIA_API_KEY",
     "NODE_ENV",
     "HOST",
     "PORT",
@@ -68,7 +69,10 @@ pub const KNOWN_SETTINGS: &[&str] = &[
 
 /// Whether feria reads the setting `name` (upper case).
 pub(super) fn is_known(name: &str) -> bool {
-    KNOWN_SETTINGS.contains(&name) || payments::SETTINGS.contains(&name) || limits::SETTINGS.contains(&name)
+    KNOWN_SETTINGS.contains(&name)
+        || payments::SETTINGS.contains(&name)
+        || limits::SETTINGS.contains(&name)
+        || llm::SETTINGS.contains(&name)
 }
 
 /// Reads `feria.toml` (or `FERIA_CONFIG`), then `.env`, then the process environment, later
@@ -99,7 +103,7 @@ pub fn read_settings(dir: &Path) -> (Settings, Vec<String>) {
             Err(e) => problems.push(format!("{}: {e}", env_path.display())),
         }
     }
-    for name in KNOWN_SETTINGS.iter().chain(payments::SETTINGS).chain(limits::SETTINGS) {
+    for name in KNOWN_SETTINGS.iter().chain(payments::SETTINGS).chain(limits::SETTINGS).chain(llm::SETTINGS) {
         if let Ok(value) = std::env::var(name) {
             settings.insert(name.to_string(), value);
         }

@@ -3,13 +3,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::{ClientIp, MaybeCaller};
+use crate::http::auth::{AnyCaller, ClientIp, MaybeCaller};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::middleware::REQUEST_ID;
@@ -17,6 +18,8 @@ use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::mcp::server::{describe, result_of};
 use crate::mcp::tools::{self, Ctx};
+use crate::services::audit::Actor;
+use crate::services::llm_proxy;
 
 /// A tool as MCP describes it: name, title, description, input and output JSON Schemas, hints.
 #[derive(Debug, Serialize, ToSchema)]
@@ -98,4 +101,31 @@ pub async fn call(
 
 fn request_id(headers: &HeaderMap) -> String {
     headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+/// Requests one caller may forward per minute.
+const PROXY_PER_MINUTE: u64 = 30;
+
+/// Forwards an Anthropic Messages request (seed 001's proxy): a signed-in user or a store key,
+/// at most 30 a minute each, `max_tokens` at most 4096, no streaming; the configured model when
+/// none is named. Anthropic's answer comes back with its status; the tokens used are recorded.
+#[utoipa::path(post, path = "/mcp/anthropic", tag = "mcp", security(("bearer" = [])), request_body = Object,
+    responses(
+        (status = 200, description = "Anthropic's message", body = Object),
+        (status = 409, description = "Anthropic is not configured", body = ErrorBody),
+        (status = 502, description = "Anthropic did not answer", body = ErrorBody),
+    ))]
+pub async fn anthropic(
+    State(app): State<AppState>,
+    AnyCaller(caller): AnyCaller,
+    CurrentStore(store): CurrentStore,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let decision = app.rate_limiter.hit("llm-proxy", &caller.id, PROXY_PER_MINUTE, std::time::Duration::from_secs(60)).await;
+    if !decision.allowed {
+        return Err(decision.rejection());
+    }
+    let forwarded = llm_proxy::forward(&app, &Actor::of(&caller, Some(&store.id)), body).await?;
+    let status = StatusCode::from_u16(forwarded.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    Ok((status, Json(forwarded.body)).into_response())
 }

@@ -15,6 +15,7 @@ pub mod geography;
 pub mod health;
 pub mod html;
 pub mod identity;
+pub mod llm_proxy;
 pub mod oauth;
 pub mod order_edits;
 pub mod order_expiry;

@@ -258,3 +258,76 @@ async fn the_rest_mirror_answers_with_the_same_tools_and_rules() {
     .await;
     assert_eq!(stats["structuredContent"]["activeProducts"], 1);
 }
+
+/// A fake of Anthropic's Messages API: checks the key and version, answers a message with its
+/// usage, or a rate-limit error when the prompt says "limit".
+async fn fake_anthropic() -> String {
+    use axum::http::{HeaderMap, StatusCode as Status};
+    async fn messages(headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> (Status, axum::Json<Value>) {
+        if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some("sk-ant-test") || headers.get("anthropic-version").is_none() {
+            return (
+                Status::UNAUTHORIZED,
+                axum::Json(json!({"type": "error", "error": {"type": "authentication_error", "message": "bad key"}})),
+            );
+        }
+        if body["messages"][0]["content"] == "limit" {
+            return (
+                Status::TOO_MANY_REQUESTS,
+                axum::Json(json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})),
+            );
+        }
+        let answer = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+            "content": [{"type": "text", "text": "Hay 2 productos."}], "stop_reason": "end_turn",
+            "usage": {"input_tokens": 12, "output_tokens": 7, "cache_read_input_tokens": 3}});
+        (Status::OK, axum::Json(answer))
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().route("/v1/messages", axum::routing::post(messages))).await });
+    url
+}
+
+#[tokio::test]
+async fn the_anthropic_proxy_forwards_for_signed_in_callers_and_records_the_tokens() {
+    let url = fake_anthropic().await;
+    let t = TestApp::with(|s| {
+        s.insert("ANTHROPIC_API_KEY".into(), "sk-ant-test".into());
+        s.insert("ANTHROPIC_API_URL".into(), url);
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let ask = |content: &str| json!({"max_tokens": 100, "messages": [{"role": "user", "content": content}]});
+    expect_error(t.request(Method::POST, "/api/mcp/anthropic", Some(&ask("hola")), None).await, StatusCode::UNAUTHORIZED, "unauthorized")
+        .await;
+    let answer = expect_status(t.request(Method::POST, "/api/mcp/anthropic", Some(&ask("hola")), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!((answer["content"][0]["text"].as_str(), answer["model"].as_str()), (Some("Hay 2 productos."), Some("claude-haiku-4-5")));
+    let limited = t.request(Method::POST, "/api/mcp/anthropic", Some(&ask("limit")), Some(&admin)).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    for bad in [
+        json!({"max_tokens": 0, "messages": [{"role": "user", "content": "x"}]}),
+        json!({"max_tokens": 10, "messages": []}),
+        json!({"max_tokens": 10, "stream": true, "messages": [{"role": "user", "content": "x"}]}),
+    ] {
+        expect_error(
+            t.request(Method::POST, "/api/mcp/anthropic", Some(&bad), Some(&admin)).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
+    let rows: Vec<(String, i64, i64, i64)> =
+        sqlx::query_as("SELECT model, input_tokens, output_tokens, status FROM llm_usage ORDER BY created_at")
+            .fetch_all(t.app.db.writer())
+            .await
+            .unwrap();
+    assert_eq!(rows, vec![("claude-haiku-4-5".to_string(), 15, 7, 200), ("claude-haiku-4-5".to_string(), 0, 0, 429)]);
+
+    let unconfigured = crate::sales::app().await;
+    let admin = unconfigured.admin_token().await;
+    expect_error(
+        unconfigured.request(Method::POST, "/api/mcp/anthropic", Some(&ask("hola")), Some(&admin)).await,
+        StatusCode::CONFLICT,
+        "provider_not_configured",
+    )
+    .await;
+}

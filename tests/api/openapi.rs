@@ -113,6 +113,7 @@ async fn every_route_is_documented() {
             (format!("{prefix}/audit-log"), "get"),
             (format!("{prefix}/mcp/tools"), "get"),
             (format!("{prefix}/mcp/call"), "post"),
+            (format!("{prefix}/mcp/anthropic"), "post"),
         ]);
     }
     for resource in [

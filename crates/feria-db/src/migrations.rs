@@ -692,6 +692,28 @@ pub const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 25,
+        name: "language model usage",
+        statements: &[
+            // Every call to a language model: who asked, for which store, and the tokens it
+            // cost (what the assistant's usage and budget reports are read from).
+            "CREATE TABLE llm_usage (
+                id TEXT PRIMARY KEY,
+                store_id TEXT REFERENCES stores (id) ON DELETE CASCADE,
+                actor_type TEXT NOT NULL,
+                actor_id TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                model TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                input_tokens BIGINT NOT NULL,
+                output_tokens BIGINT NOT NULL,
+                status BIGINT NOT NULL,
+                created_at TEXT NOT NULL
+            )",
+            "CREATE INDEX llm_usage_store_time ON llm_usage (store_id, created_at)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -2,6 +2,7 @@
 //! its protocol; retries and persistence belong to the caller (the job runner). Every client's
 //! endpoint is configurable so tests can point it at a fake speaking the same protocol.
 
+pub mod anthropic;
 pub mod documents;
 pub mod email;
 pub mod http;

@@ -94,3 +94,17 @@ impl From<TaxonomyError> for ApiError {
         }
     }
 }
+
+impl From<crate::services::llm_proxy::ProxyError> for ApiError {
+    fn from(e: crate::services::llm_proxy::ProxyError) -> ApiError {
+        use crate::services::llm_proxy::ProxyError;
+        match e {
+            ProxyError::NotConfigured => {
+                ApiError::conflict(codes::PROVIDER_NOT_CONFIGURED, "La tienda no configuró Anthropic (ANTHROPIC_API_KEY)")
+            }
+            ProxyError::Invalid(field, message) => ApiError::field(field, message),
+            ProxyError::Provider(e) => ApiError::upstream("Anthropic no respondió", e),
+            ProxyError::Database(e) => ApiError::from(e),
+        }
+    }
+}
