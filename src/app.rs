@@ -49,6 +49,8 @@ pub struct App {
     pub redis: Option<redis::aio::ConnectionManager>,
     pub http_metrics: HttpMetrics,
     pub health: HealthCache,
+    /// Agent platforms' profiles as last read (UCP order webhooks).
+    pub platforms: crate::ucp::platform::PlatformProfiles,
     pub job_stats: Arc<JobStats>,
     /// Wakes this process's job runner right after an enqueue commits.
     pub job_wake: Arc<Notify>,
@@ -86,6 +88,15 @@ impl PaymentClients {
 pub type AppState = Arc<App>;
 
 impl App {
+    /// Whether feria itself answers on a loopback address (`API_URL`; development and tests):
+    /// then documents and webhooks that strangers name may be on loopback too.
+    pub fn serves_on_loopback(&self) -> bool {
+        let origin = self.config.payments.public_url.trim_end_matches('/');
+        ["://127.0.0.1", "://localhost", "://[::1]"].iter().any(|host| {
+            origin.split_once(host).is_some_and(|(scheme, rest)| !scheme.contains('/') && (rest.is_empty() || rest.starts_with([':', '/'])))
+        })
+    }
+
     /// After a catalog write commits: drops the changed products (`None`: all of them) from this
     /// node's cache and brings its search index up to date before answering, so the writer reads
     /// its own write. Other nodes follow through the change log.
@@ -152,6 +163,7 @@ impl App {
             redis,
             http_metrics: HttpMetrics::default(),
             health: HealthCache::default(),
+            platforms: Default::default(),
             job_stats: Arc::default(),
             job_wake: Arc::default(),
             routes: std::sync::OnceLock::new(),

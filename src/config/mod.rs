@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use feria_providers::s3::S3Settings;
 
+mod agents;
 mod limits;
 mod llm;
 mod notifications;
 mod payments;
 mod reader;
 mod sources;
+pub use agents::AgentsConfig;
 pub use limits::{Budget, LimitsConfig};
 pub use llm::AnthropicConfig;
 pub use notifications::{EmailConfig, NotificationsConfig, TelegramConfig};
@@ -117,6 +119,7 @@ pub struct Config {
     pub payments: PaymentsConfig,
     /// Anthropic, when `ANTHROPIC_API_KEY` is set.
     pub anthropic: Option<AnthropicConfig>,
+    pub agents: AgentsConfig,
     pub limits: LimitsConfig,
 }
 
@@ -245,6 +248,7 @@ impl Config {
         let payments = payments::read(&mut r, port, &frontend_url, &mut warnings);
         let limits = limits::read(&mut r);
         let anthropic = llm::read(&mut r);
+        let agents = agents::read(&mut r, &encryption_key, environment == Environment::Production);
         for name in settings.keys().filter(|k| !is_known(k) && k.starts_with("FERIA_")) {
             warnings.push(format!("{name} is not a feria setting and is ignored"));
         }
@@ -287,6 +291,7 @@ impl Config {
             notifications,
             payments,
             anthropic,
+            agents,
             limits,
         };
         Ok(Loaded { config, warnings })
@@ -375,6 +380,7 @@ impl Config {
         }
         lines.extend(payments::summary(&self.payments));
         lines.extend(llm::summary(&self.anthropic));
+        lines.extend(agents::summary(&self.agents));
         lines.extend(limits::summary(&self.limits));
         lines.into_iter().map(|(k, v)| format!("{k} = {v}")).collect()
     }

@@ -3,6 +3,7 @@
 pub mod import_products;
 pub mod send_email;
 pub mod send_telegram;
+pub mod ucp_order_webhook;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ pub fn runner(app: &AppState, worker_id: String) -> anyhow::Result<Runner> {
         Arc::new(send_email::SendEmail::new(app.clone())?),
         Arc::new(send_telegram::SendTelegram::new(app)?),
         Arc::new(import_products::ImportProducts { app: app.clone() }),
+        Arc::new(ucp_order_webhook::UcpOrderWebhook { app: app.clone() }),
     ];
     let jobs = &app.config.jobs;
     let config = RunnerConfig {

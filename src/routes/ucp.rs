@@ -22,7 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/checkout-sessions", post(create))
         .route("/checkout-sessions/{id}", get(read).put(update))
         .route("/checkout-sessions/{id}/complete", post(complete))
-        .route("/checkout-sessions/{id}/cancel", post(cancel));
+        .route("/checkout-sessions/{id}/cancel", post(cancel))
+        .route("/orders/{id}", get(order));
     Router::new()
         .route("/.well-known/ucp", get(profile))
         .route("/api/stores/{slug}/.well-known/ucp", get(profile))
@@ -69,7 +70,7 @@ async fn answer(app: &AppState, store: &Store, status: StatusCode, outcome: Resu
 }
 
 async fn create(State(app): State<AppState>, CurrentStore(store): CurrentStore, headers: HeaderMap, body: Bytes) -> Response {
-    let draft = match request(&headers, &body).and_then(|b| checkout::draft(&b)) {
+    let draft = match request(&headers, &body).and_then(|b| checkout::draft(&b, agent_profile(&headers))) {
         Ok(draft) => draft,
         Err(refused) => return refused.into_response(),
     };
@@ -86,7 +87,7 @@ async fn read(
     if let Err(refused) = ucp::check_agent(headers.get("ucp-agent").and_then(|v| v.to_str().ok())) {
         return refused.into_response();
     }
-    let outcome = agent_checkout::get(&app, &store, session_id(&params)).await;
+    let outcome = agent_checkout::get(&app, &store, path_id(&params)).await;
     answer(&app, &store, StatusCode::OK, outcome).await
 }
 
@@ -97,11 +98,11 @@ async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let draft = match request(&headers, &body).and_then(|b| checkout::draft(&b)) {
+    let draft = match request(&headers, &body).and_then(|b| checkout::draft(&b, agent_profile(&headers))) {
         Ok(draft) => draft,
         Err(refused) => return refused.into_response(),
     };
-    let outcome = agent_checkout::update(&app, &store, session_id(&params), draft).await;
+    let outcome = agent_checkout::update(&app, &store, path_id(&params), draft).await;
     answer(&app, &store, StatusCode::OK, outcome).await
 }
 
@@ -116,7 +117,7 @@ async fn complete(
         Ok(handler) => handler,
         Err(refused) => return refused.into_response(),
     };
-    let outcome = agent_checkout::complete(&app, &store, session_id(&params), &handler).await;
+    let outcome = agent_checkout::complete(&app, &store, path_id(&params), &handler).await;
     answer(&app, &store, StatusCode::OK, outcome).await
 }
 
@@ -130,10 +131,39 @@ async fn cancel(
     if let Err(refused) = request(&headers, &body) {
         return refused.into_response();
     }
-    let outcome = agent_checkout::cancel(&app, &store, session_id(&params)).await;
+    let outcome = agent_checkout::cancel(&app, &store, path_id(&params)).await;
     answer(&app, &store, StatusCode::OK, outcome).await
 }
 
-fn session_id(params: &[(String, String)]) -> &str {
+/// An order an agent checkout placed, as UCP's order entity; another platform's, or none, is
+/// answered as not found (200 with an error message, as the protocol says).
+async fn order(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    Path(params): Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = ucp::check_agent(headers.get("ucp-agent").and_then(|v| v.to_str().ok())) {
+        return refused.into_response();
+    }
+    let profile = agent_profile(&headers);
+    match agent_checkout::find_order(&app, &store, path_id(&params), profile.as_deref()).await {
+        Ok((session, order)) => axum::Json(ucp::order::entity(&app, &session, &order)).into_response(),
+        Err(agent_checkout::CheckoutError::UnknownSession) => UcpError::messages(
+            StatusCode::OK,
+            vec![serde_json::json!({ "type": "error", "code": "not_found", "content": "No existe ese pedido en esta tienda", "severity": "unrecoverable" })],
+        )
+        .into_response(),
+        Err(e) => ucp_internal(e),
+    }
+}
+
+/// The platform profile the request's `UCP-Agent` names.
+fn agent_profile(headers: &HeaderMap) -> Option<String> {
+    headers.get("ucp-agent").and_then(|v| v.to_str().ok()).and_then(ucp::platform::profile_url)
+}
+
+/// The `{id}` of the path (a session's or an order's).
+fn path_id(params: &[(String, String)]) -> &str {
     params.iter().find(|(name, _)| name == "id").map_or("", |(_, value)| value.as_str())
 }

@@ -7,6 +7,7 @@ use feria_domain::money::format_scaled;
 
 use crate::app::App;
 use crate::jobs::{send_email, send_telegram};
+use crate::services::agent_checkout;
 use crate::services::catalog::stores::Store;
 use crate::services::html::escape;
 use crate::services::orders::Order;
@@ -136,10 +137,12 @@ pub async fn order_placed(conn: &mut AnyConnection, app: &App, store: &Store, o:
     Ok(queued)
 }
 
-/// Queues the customer's email about a status change; says whether it did.
+/// Queues the customer's email about a status change, and the order's snapshot for the agent
+/// platform it was bought through; says whether anything was queued.
 pub async fn status_changed(conn: &mut AnyConnection, app: &App, store: &Store, o: &Order) -> Result<bool, sqlx::Error> {
+    let pushed = agent_checkout::order_changed(conn, app, store, &o.id).await?;
     if !emailing(app) {
-        return Ok(false);
+        return Ok(pushed);
     }
     let email = send_email::Email {
         to: o.customer_email.clone(),

@@ -42,8 +42,8 @@ impl Problems {
     }
 }
 
-/// The writable state of a create or update request.
-pub fn draft(body: &Value) -> Result<Draft, UcpError> {
+/// The writable state of a create or update request, from the platform at `agent_profile`.
+pub fn draft(body: &Value, agent_profile: Option<String>) -> Result<Draft, UcpError> {
     let mut p = Problems::default();
     let Some(body) = body.as_object() else {
         return Err(UcpError::invalid(vec![("$".into(), "El cuerpo debe ser un objeto JSON".into())]));
@@ -85,6 +85,7 @@ pub fn draft(body: &Value) -> Result<Draft, UcpError> {
         selected_option,
         discount_codes,
         context: body.get("context").filter(|c| c.is_object()).cloned(),
+        agent_profile,
     })
 }
 
@@ -239,7 +240,7 @@ pub fn view(app: &App, session: &Session, offered: &[PaymentChoice]) -> Value {
     }
     if let Some(destination) = &session.destination {
         let line_ids: Vec<&str> = session.lines.iter().map(|l| l.id.as_str()).collect();
-        let mut place = without_nulls(serde_json::to_value(destination).unwrap_or_default());
+        let mut place = address_json(destination);
         place["id"] = json!("dest_1");
         let options: Vec<Value> = session
             .options
@@ -262,10 +263,14 @@ pub fn view(app: &App, session: &Session, offered: &[PaymentChoice]) -> Value {
     if let Some(order) =
         session.order.as_ref().filter(|_| session.status == Status::Completed || session.status == Status::RequiresEscalation)
     {
-        let permalink = format!("{}/pedidos/{}", app.config.frontend_url, order.id);
-        out["order"] = json!({ "id": order.id, "label": order.number, "permalink_url": permalink });
+        out["order"] = json!({ "id": order.id, "label": order.number, "permalink_url": super::order::permalink(app, &order.id) });
     }
     out
+}
+
+/// A postal address in UCP's names, without absent members.
+pub fn address_json(address: &Address) -> Value {
+    without_nulls(serde_json::to_value(address).unwrap_or_default())
 }
 
 fn without_nulls(value: Value) -> Value {

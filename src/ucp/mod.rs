@@ -4,6 +4,8 @@
 //! `services::agent_checkout`.
 
 pub mod checkout;
+pub mod order;
+pub mod platform;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -54,8 +56,9 @@ impl axum::response::IntoResponse for UcpError {
 
 /// Checks the `UCP-Agent` header when sent: an RFC 8941 dictionary whose `profile` is the
 /// platform's profile URL, optionally with a `version` parameter, which must be one feria
-/// speaks (422 `version_unsupported` otherwise). A missing header is tolerated: feria does not
-/// fetch platforms' profiles, so the capabilities answered are always all of the shop's.
+/// speaks (422 `version_unsupported` otherwise). A missing header is tolerated. The profile is
+/// read only for its order webhook (`platform`), so the capabilities answered are always all of
+/// the shop's.
 pub fn check_agent(header: Option<&str>) -> Result<(), UcpError> {
     let Some(header) = header else { return Ok(()) };
     for member in header.split([';', ',']).map(str::trim) {
@@ -98,21 +101,33 @@ pub fn payment_handlers(offered: &[PaymentChoice]) -> Value {
 }
 
 /// The capabilities feria offers, each at [`VERSION`].
-const CAPABILITIES: [(&str, Option<&str>); 3] = [
+const CAPABILITIES: [(&str, Option<&str>); 4] = [
     ("dev.ucp.shopping.checkout", None),
     ("dev.ucp.shopping.fulfillment", Some("dev.ucp.shopping.checkout")),
     ("dev.ucp.shopping.discount", Some("dev.ucp.shopping.checkout")),
+    ("dev.ucp.shopping.order", None),
 ];
 
-/// The capabilities as a checkout response names them.
+/// The capabilities as a checkout response names them (the checkout and its extensions).
 pub fn negotiated() -> Value {
-    Value::Object(CAPABILITIES.iter().map(|(name, _)| (name.to_string(), json!([{ "version": VERSION }]))).collect())
+    Value::Object(
+        CAPABILITIES
+            .iter()
+            .filter(|(name, extends)| *name == "dev.ucp.shopping.checkout" || extends.is_some())
+            .map(|(name, _)| (name.to_string(), json!([{ "version": VERSION }])))
+            .collect(),
+    )
 }
 
 /// Where `store`'s UCP endpoints live under feria's origin: the default store at the root,
 /// any other under `/api/stores/{slug}`.
 pub fn store_prefix(store: &Store) -> String {
     if store.is_default { String::new() } else { format!("/api/stores/{}", store.slug) }
+}
+
+/// Where `store`'s profile is published.
+pub fn profile_url(app: &App, store: &Store) -> String {
+    format!("{}{}/.well-known/ucp", origin(app), store_prefix(store))
 }
 
 /// The shop's profile (`/.well-known/ucp`).
@@ -148,6 +163,7 @@ pub async fn profile(app: &App, store: &Store) -> Result<Value, sqlx::Error> {
             },
             "capabilities": capabilities,
             "payment_handlers": payment_handlers(&offered),
-        }
+        },
+        "signing_keys": app.config.agents.signing_keys.iter().map(|k| k.public_jwk()).collect::<Vec<_>>(),
     }))
 }

@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL` is set.
 
 mod fake_mercadopago;
+mod fake_platform;
 mod fake_s3;
 mod fake_smtp;
 mod fake_stripe;
@@ -10,6 +11,7 @@ mod harness;
 
 mod addresses;
 mod agent_checkout;
+mod agent_orders;
 mod auth_flow;
 mod auth_tokens;
 mod cart;

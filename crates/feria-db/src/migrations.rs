@@ -714,6 +714,15 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX llm_usage_store_time ON llm_usage (store_id, created_at)",
         ],
     },
+    Migration {
+        version: 26,
+        name: "agent orders",
+        statements: &[
+            // Every status change asks whether an agent placed the order (to push it to the
+            // agent's platform).
+            "CREATE INDEX checkout_sessions_order ON checkout_sessions (order_id)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,6 +1,7 @@
 //! Fetching a small public document whose URL a stranger chose (an OAuth client's metadata
-//! document): no redirects, a byte cap, short timeouts, and no request to a private, loopback
-//! or link-local address unless the caller allows loopback (a server that itself runs on
+//! document, an agent platform's profile), or posting to such a URL (a platform's webhook):
+//! no redirects, a byte cap, short timeouts, and no request to a private, loopback or
+//! link-local address unless the caller allows loopback (a server that itself runs on
 //! loopback, as in development). The address checked is the one connected to, so a DNS answer
 //! that changes between the check and the request cannot steer it elsewhere.
 
@@ -27,6 +28,44 @@ pub enum FetchError {
 /// The body of `url` (HTTPS; plain HTTP only to loopback when `allow_loopback`), at most
 /// `max_bytes`, within `timeout`.
 pub async fn fetch(url: &str, max_bytes: usize, timeout: Duration, allow_loopback: bool) -> Result<Vec<u8>, FetchError> {
+    let (client, url) = guarded(url, timeout, allow_loopback).await?;
+    let mut response = client.get(url).header("accept", "application/json").send().await?;
+    if response.status() != reqwest::StatusCode::OK {
+        return Err(FetchError::Status(response.status().as_u16()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(FetchError::TooLarge(max_bytes));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// POSTs `body` with `headers` to `url` under the same rules as [`fetch`] (a webhook whose
+/// address a stranger chose); any 2xx is success, the answer's body is not read.
+pub async fn post(
+    url: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    timeout: Duration,
+    allow_loopback: bool,
+) -> Result<(), FetchError> {
+    let (client, url) = guarded(url, timeout, allow_loopback).await?;
+    let mut request = client.post(url);
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let response = request.body(body).send().await?;
+    if !response.status().is_success() {
+        return Err(FetchError::Status(response.status().as_u16()));
+    }
+    Ok(())
+}
+
+/// A client that reaches only the checked address of `url`, without redirects.
+async fn guarded(url: &str, timeout: Duration, allow_loopback: bool) -> Result<(reqwest::Client, reqwest::Url), FetchError> {
     let parsed = reqwest::Url::parse(url).map_err(|_| FetchError::BadUrl)?;
     let host = parsed.host_str().ok_or(FetchError::BadUrl)?.to_string();
     let port = parsed.port_or_known_default().ok_or(FetchError::BadUrl)?;
@@ -51,18 +90,7 @@ pub async fn fetch(url: &str, max_bytes: usize, timeout: Duration, allow_loopbac
         .timeout(timeout)
         .resolve(&host, address)
         .build()?;
-    let mut response = client.get(parsed).header("accept", "application/json").send().await?;
-    if response.status() != reqwest::StatusCode::OK {
-        return Err(FetchError::Status(response.status().as_u16()));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > max_bytes {
-            return Err(FetchError::TooLarge(max_bytes));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    Ok((client, parsed))
 }
 
 /// Whether `ip` is a globally routable address (RFC 6890's special-use blocks excluded).

@@ -7,6 +7,7 @@ pub mod documents;
 pub mod email;
 pub mod http;
 pub mod mercadopago;
+pub mod message_signatures;
 pub mod messaging;
 pub mod s3;
 pub mod signatures;

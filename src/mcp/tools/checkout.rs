@@ -89,6 +89,12 @@ fn check_meta(meta: &Option<Value>) -> ApiResult<()> {
     }
 }
 
+/// The platform profile a call's `meta["ucp-agent"].profile` names.
+fn agent_profile(meta: &Option<Value>) -> Option<String> {
+    let profile = meta.as_ref()?.pointer("/ucp-agent/profile")?.as_str()?;
+    crate::ucp::platform::profile_url(&format!("profile=\"{profile}\""))
+}
+
 fn refusal(refused: UcpError) -> ApiResult<Answer<UcpObject>> {
     if refused.status == StatusCode::OK {
         return Ok(Answer::json(refused.body));
@@ -121,7 +127,7 @@ impl Tool for CreateCheckout {
 
     async fn run(ctx: &Ctx, input: CreateArgs) -> ApiResult<Answer<UcpObject>> {
         check_meta(&input.meta)?;
-        let draft = match checkout::draft(&input.checkout) {
+        let draft = match checkout::draft(&input.checkout, agent_profile(&input.meta)) {
             Ok(draft) => draft,
             Err(refused) => return refusal(refused),
         };
@@ -159,7 +165,7 @@ impl Tool for UpdateCheckout {
 
     async fn run(ctx: &Ctx, input: UpdateArgs) -> ApiResult<Answer<UcpObject>> {
         check_meta(&input.meta)?;
-        let draft = match checkout::draft(&input.checkout) {
+        let draft = match checkout::draft(&input.checkout, agent_profile(&input.meta)) {
             Ok(draft) => draft,
             Err(refused) => return refusal(refused),
         };

@@ -2,7 +2,7 @@
 //! Pago's page (the session waits on `continue_url` until the payment arrives) or by cash or
 //! transfer, which the shop confirms.
 
-use super::{CheckoutError, Draft, DraftLine, Message, OrderRef, Session, Severity, Status, find, pricing, save};
+use super::{CheckoutError, Draft, DraftLine, Message, OrderRef, Session, Severity, Status, find, orders, pricing, save, save_on};
 use crate::app::{App, AppState};
 use crate::services::catalog::stores::Store;
 use crate::services::checkout::{self, Checkout, Delivery, GivenAddress, Place};
@@ -84,14 +84,26 @@ pub async fn complete(app: &AppState, store: &Store, id: &str, handler_id: &str)
     };
     let mut session = session;
     session.order = Some(OrderRef { id: placed.order.id.clone(), number: placed.order.order_number.clone() });
+    if let Some(profile) = &session.agent_profile {
+        session.webhook_url = app.platforms.webhook_url(app, profile).await;
+    }
     if choice == PaymentChoice::MercadoPago {
         session.status = Status::RequiresEscalation;
-        save(app, &session, &[Status::CompleteInProgress]).await?;
+    } else {
+        session.status = Status::Completed;
+        session.messages.clear();
+    }
+    // The session records its order and the platform hears of it in one transaction.
+    let mut tx = app.db.begin().await?;
+    save_on(&mut tx, &session, &[Status::CompleteInProgress]).await?;
+    let queued = orders::order_changed(&mut tx, app, store, &placed.order.id).await?;
+    tx.commit().await?;
+    if queued {
+        app.job_wake.notify_one();
+    }
+    if choice == PaymentChoice::MercadoPago {
         return pay_on_mercadopago(app, store, session).await;
     }
-    session.status = Status::Completed;
-    session.messages.clear();
-    save(app, &session, &[Status::CompleteInProgress]).await?;
     Ok(session)
 }
 
@@ -160,6 +172,7 @@ fn draft_of(session: &Session) -> Draft {
         selected_option: session.selected_option.clone(),
         discount_codes: session.discount_codes.clone(),
         context: session.context.clone(),
+        agent_profile: session.agent_profile.clone(),
     }
 }
 

@@ -6,12 +6,14 @@
 //! or confirms it for cash or transfer.
 
 mod complete;
+mod orders;
 mod pricing;
 
 pub use complete::{PaymentChoice, complete};
+pub use orders::{AgentOrder, find_order, order_changed};
 
 use chrono::TimeDelta;
-use feria_db::Row;
+use feria_db::{AnyConnection, Row};
 use feria_domain::ids::new_id;
 use feria_domain::time;
 use serde::{Deserialize, Serialize};
@@ -114,6 +116,8 @@ pub struct Draft {
     pub discount_codes: Vec<String>,
     /// Echoed as given (language, country hints).
     pub context: Option<serde_json::Value>,
+    /// The agent platform's profile URL (`UCP-Agent`), kept from the last request that named one.
+    pub agent_profile: Option<String>,
 }
 
 /// A priced line.
@@ -223,6 +227,12 @@ pub struct Session {
     pub order: Option<OrderRef>,
     /// Where the buyer finishes (Mercado Pago's page) when the session requires it.
     pub continue_url: Option<String>,
+    /// The agent platform's profile URL, when a request named one.
+    #[serde(default)]
+    pub agent_profile: Option<String>,
+    /// Where the platform takes order updates (from its profile, read at completion).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
     pub expires_at: String,
     pub created_at: String,
     pub updated_at: String,
@@ -273,6 +283,8 @@ pub async fn create(app: &App, store: &Store, draft: Draft) -> Result<Session, C
         messages: Vec::new(),
         order: None,
         continue_url: None,
+        agent_profile: None,
+        webhook_url: None,
         expires_at: time::to_db(now + SESSION_TTL),
         created_at: time::to_db(now),
         updated_at: time::to_db(now),
@@ -334,8 +346,7 @@ async fn find(app: &App, store: &Store, id: &str) -> Result<Session, CheckoutErr
         .fetch_optional(&mut *app.db.reader().acquire().await?)
         .await?
         .ok_or(CheckoutError::UnknownSession)?;
-    let data: String = row.try_get("data")?;
-    let mut session: Session = serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let mut session = decode(&row.try_get::<String, _>("data")?)?;
     if !session.status.is_final()
         && session.status != Status::CompleteInProgress
         && session.order.is_none()
@@ -349,6 +360,11 @@ async fn find(app: &App, store: &Store, id: &str) -> Result<Session, CheckoutErr
 /// Writes `session` if it is still in one of the states `from` (another request did not move
 /// it meanwhile); otherwise the session is reported as it now is.
 async fn save(app: &App, session: &Session, from: &[Status]) -> Result<(), CheckoutError> {
+    save_on(&mut *app.db.writer().acquire().await?, session, from).await
+}
+
+/// [`save`] on `conn` (a transaction that does more).
+async fn save_on(conn: &mut AnyConnection, session: &Session, from: &[Status]) -> Result<(), CheckoutError> {
     let mut session = session.clone();
     session.updated_at = time::to_db(time::now());
     let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
@@ -365,14 +381,16 @@ async fn save(app: &App, session: &Session, from: &[Status]) -> Result<(), Check
     for status in allowed {
         query = query.bind(status);
     }
-    if query.execute(app.db.writer()).await?.rows_affected() == 0 {
-        let now: Option<String> = sqlx::query_scalar("SELECT status FROM checkout_sessions WHERE id = $1")
-            .bind(&session.id)
-            .fetch_optional(app.db.writer())
-            .await?;
+    if query.execute(&mut *conn).await?.rows_affected() == 0 {
+        let now: Option<String> =
+            sqlx::query_scalar("SELECT status FROM checkout_sessions WHERE id = $1").bind(&session.id).fetch_optional(&mut *conn).await?;
         return Err(CheckoutError::Final(Status::parse(&now.unwrap_or_default()).as_str()));
     }
     Ok(())
+}
+
+fn decode(data: &str) -> Result<Session, sqlx::Error> {
+    serde_json::from_str(data).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 fn to_json(session: &Session) -> Result<String, sqlx::Error> {

@@ -143,6 +143,9 @@ pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft
     session.buyer = draft.buyer;
     session.destination = draft.destination;
     session.context = draft.context;
+    if draft.agent_profile.is_some() {
+        session.agent_profile = draft.agent_profile;
+    }
     session.messages = messages;
     Ok(())
 }

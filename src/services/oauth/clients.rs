@@ -161,7 +161,7 @@ fn is_document_id(id: &str) -> bool {
 
 async fn fetch_document(app: &App, id: &str, cached: bool) -> Result<Client, OAuthError> {
     let invalid = |m: String| OAuthError::InvalidClient(format!("client metadata document: {m}"));
-    let allow_loopback = serves_on_loopback(app);
+    let allow_loopback = app.serves_on_loopback();
     let body = feria_providers::documents::fetch(id, MAX_DOCUMENT_BYTES, Duration::from_secs(5), allow_loopback)
         .await
         .map_err(|e| invalid(e.to_string()))?;
@@ -187,15 +187,6 @@ async fn fetch_document(app: &App, id: &str, cached: bool) -> Result<Client, OAu
     };
     sqlx::query(sql).bind(id).bind(&name).bind(json!(uris).to_string()).bind(&now).execute(app.db.writer()).await?;
     Ok(Client { id: id.to_string(), name, redirect_uris: uris, from_document: true })
-}
-
-/// Whether feria itself answers on a loopback address (development and tests): then client
-/// documents on loopback are fetched too.
-fn serves_on_loopback(app: &App) -> bool {
-    let issuer = super::issuer(app);
-    ["://127.0.0.1", "://localhost", "://[::1]"].iter().any(|host| {
-        issuer.split_once(host).is_some_and(|(scheme, rest)| !scheme.contains('/') && (rest.is_empty() || rest.starts_with([':', '/'])))
-    })
 }
 
 #[cfg(test)]

@@ -306,6 +306,27 @@ pub async fn order_money(conn: &mut AnyConnection, order_id: &str) -> Result<Ord
     Ok(OrderMoney { paid: row.try_get("paid")?, refunded: row.try_get("refunded")? })
 }
 
+/// Money given back on an order: one refund or chargeback of one of its payments.
+#[derive(Debug, Clone)]
+pub struct Refund {
+    pub id: String,
+    /// Minor units, positive.
+    pub amount: i64,
+    pub created_at: String,
+}
+
+/// The refunds and chargebacks of every payment of the order, oldest first.
+pub async fn order_refunds(conn: &mut AnyConnection, order_id: &str) -> Result<Vec<Refund>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT e.id, e.amount, e.created_at FROM payment_events e JOIN payments p ON p.id = e.payment_id
+         WHERE p.order_id = $1 AND e.kind IN ('refunded', 'charged_back') ORDER BY e.created_at, e.id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok(Refund { id: r.try_get("id")?, amount: r.try_get("amount")?, created_at: r.try_get("created_at")? })).collect()
+}
+
 /// Locks the payment's row on PostgreSQL, so changes to one payment's money are applied one
 /// after the other (SQLite's single writer already does that).
 pub async fn lock(conn: &mut AnyConnection, payment_id: &str) -> Result<(), sqlx::Error> {
