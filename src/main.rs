@@ -45,6 +45,10 @@ enum Command {
         /// Also load the demo catalog (200+ products) into the default store (idempotent).
         #[arg(long)]
         demo: bool,
+        /// Load the UCP conformance suite's shop (its `test_data/flower_shop` folder) into the
+        /// default store, in US dollars (idempotent; use a new database).
+        #[arg(long, value_name = "DIR")]
+        ucp_flower_shop: Option<std::path::PathBuf>,
     },
     /// Serve MCP on stdin/stdout for a desktop AI host, as the API key in FERIA_API_KEY (or as
     /// an anonymous shopper without one).
@@ -143,12 +147,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{}", if applied.is_empty() { "nothing to migrate".to_string() } else { format!("applied migrations {applied:?}") });
             Ok(())
         }
-        Command::Seed { demo } => {
+        Command::Seed { demo, ucp_flower_shop } => {
             let app = server::prepare(config).await?;
             println!("database migrated and base data loaded");
             if demo {
                 let report = demo::load_into_default_store(&app).await?;
                 println!("demo catalog: {} products created, {} already there", report.created, report.existing);
+            }
+            if let Some(dir) = ucp_flower_shop {
+                let loaded = feria::services::conformance_shop::load(&app, &dir).await?;
+                println!("flower shop: {} products, {} coupons, {} shipping rates created", loaded.products, loaded.coupons, loaded.rates);
+                for skipped in loaded.skipped {
+                    println!("  not loaded: {skipped}");
+                }
             }
             Ok(())
         }

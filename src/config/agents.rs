@@ -19,6 +19,15 @@ pub struct AgentsConfig {
     pub simulation_secret: Option<Secret>,
 }
 
+impl AgentsConfig {
+    /// Whether feria runs for the UCP conformance suite (`UCP_SIMULATION_SECRET` set): the
+    /// simulation endpoint and the mock card handler are on, and a checkout may complete without
+    /// the buyer's email, as the suite's do.
+    pub fn conformance_mode(&self) -> bool {
+        self.simulation_secret.is_some()
+    }
+}
+
 pub(super) const SETTINGS: &[&str] = &["UCP_SIGNING_KEYS", "UCP_SIMULATION_SECRET"];
 
 pub(super) fn read(r: &mut Reader<'_>, encryption_key: &Secret, production: bool) -> AgentsConfig {

@@ -174,6 +174,11 @@ pub async fn idempotency(State(app): State<AppState>, request: Request, next: Ne
     if !writes || !request.headers().contains_key(HEADER) || carries_credentials(request.uri().path()) {
         return next.run(request).await;
     }
+    let ucp = request.uri().path().contains("/ucp/");
+    // The Universal Commerce Protocol negotiates its version before anything else, a replay too.
+    if ucp && let Err(refused) = crate::ucp::check_agent(request.headers().get("ucp-agent").and_then(|v| v.to_str().ok())) {
+        return refused.into_response();
+    }
     let key = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("").to_string();
     if key.is_empty() || key.len() > 255 {
         let detail = FieldError::new("Idempotency-Key", "Debe tener entre 1 y 255 caracteres visibles");
@@ -196,7 +201,7 @@ pub async fn idempotency(State(app): State<AppState>, request: Request, next: Ne
         Err(e) => ApiError::internal(e).into_response(),
         // The Universal Commerce Protocol answers a reused key with 409.
         Ok(Claim::Mismatch) => ApiError::new(
-            if parts.uri.path().contains("/ucp/") { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY },
+            if ucp { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY },
             codes::IDEMPOTENCY_KEY_MISMATCH,
             "Esta clave ya se usó con otra petición; usá una clave nueva para una petición distinta",
         )

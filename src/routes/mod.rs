@@ -21,6 +21,7 @@ pub mod payment_methods;
 pub mod payments;
 pub mod products;
 pub mod sales;
+pub mod shipping_rates;
 pub mod stores;
 pub mod taxonomy;
 pub mod ucp;

@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::http::store::CurrentStore;
 use crate::services::agent_checkout::{self, PaymentChoice, Session};
 use crate::services::catalog::stores::Store;
+use crate::services::order_workflow::StatusChangeError;
 use crate::ucp::{self, UcpError, checkout};
 
 /// The UCP routes, for the default store and for any store.
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/checkout-sessions/{id}/cancel", post(cancel))
         .route("/orders/{id}", get(order));
     Router::new()
+        .route("/testing/simulate-shipping/{id}", post(simulate_shipping))
         .route("/.well-known/ucp", get(profile))
         .route("/api/stores/{slug}/.well-known/ucp", get(profile))
         .nest(ucp::REST_PREFIX, sessions.clone())
@@ -113,11 +115,11 @@ async fn complete(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let handler = match request(&headers, &body).and_then(|b| checkout::handler_of(&b)) {
-        Ok(handler) => handler,
+    let instrument = match request(&headers, &body).and_then(|b| checkout::instrument_of(&b)) {
+        Ok(instrument) => instrument,
         Err(refused) => return refused.into_response(),
     };
-    let outcome = agent_checkout::complete(&app, &store, path_id(&params), &handler).await;
+    let outcome = agent_checkout::complete(&app, &store, path_id(&params), &instrument).await;
     answer(&app, &store, StatusCode::OK, outcome).await
 }
 
@@ -155,6 +157,28 @@ async fn order(
         )
         .into_response(),
         Err(e) => ucp_internal(e),
+    }
+}
+
+/// The conformance suite's shipping simulation, on only with `UCP_SIMULATION_SECRET` (404
+/// otherwise) and for the request carrying it in `Simulation-Secret` (403 otherwise).
+async fn simulate_shipping(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    Path(params): Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(secret) = &app.config.agents.simulation_secret else { return StatusCode::NOT_FOUND.into_response() };
+    let given = headers.get("simulation-secret").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    // Digests compared, so the time taken says nothing about the secret.
+    if crate::crypto::sha256_hex(given) != crate::crypto::sha256_hex(secret.expose()) {
+        return UcpError::protocol(StatusCode::FORBIDDEN, "forbidden", "Simulation-Secret incorrecto").into_response();
+    }
+    match agent_checkout::simulate_shipping(&app, &store, path_id(&params)).await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "shipped" })).into_response(),
+        Err(StatusChangeError::UnknownOrder) => StatusCode::NOT_FOUND.into_response(),
+        Err(StatusChangeError::Database(e)) => ucp_internal(e),
+        Err(e) => UcpError::protocol(StatusCode::CONFLICT, "invalid_state", e.to_string()).into_response(),
     }
 }
 

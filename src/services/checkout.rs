@@ -51,6 +51,8 @@ pub struct Checkout {
     pub coupon_code: Option<String>,
     pub payment_method_code: Option<String>,
     pub notes: Option<String>,
+    /// How it ships; `None`: no shipping charged (the shop arranges it).
+    pub shipping_option: Option<crate::services::shipping_rates::ShippingChoice>,
 }
 
 /// Places `checkout` in `store` for `caller` (a guest when `None`). Everything that only
@@ -95,6 +97,7 @@ pub async fn place_order(app: &AppState, caller: Option<&Caller>, store: &Store,
         coupon_code: checkout.coupon_code,
         payment_method_code: checkout.payment_method_code,
         notes: checkout.notes,
+        shipping_option: checkout.shipping_option,
     };
     let quote = orders::quote(&mut conn, store, &new).await?;
     drop(conn);

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod conformance_shop;
 pub mod coupons;
 pub mod customers;
 pub mod effects;
@@ -28,6 +29,7 @@ pub mod orders;
 pub mod payment_methods;
 pub mod payments;
 pub mod reports;
+pub mod shipping_rates;
 pub mod store_defaults;
 
 /// The key names are unique by (categories, tags, units, cities, neighborhoods): trimmed and

@@ -4,6 +4,7 @@
 //! number, the lines, the first status and its history entry (see `order_writes` for what is
 //! locked and in which order).
 
+use crate::services::shipping_rates::{self, ShippingChoice};
 use std::collections::HashMap;
 
 use feria_db::{AnyConnection, AnyRow, Row};
@@ -56,6 +57,8 @@ pub struct NewOrder {
     pub coupon_code: Option<String>,
     pub payment_method_code: Option<String>,
     pub notes: Option<String>,
+    /// How it ships (charged at the store's rate); `None`: no shipping charged.
+    pub shipping_option: Option<ShippingChoice>,
 }
 
 /// Why an order was not placed or changed; nothing was written.
@@ -91,6 +94,8 @@ pub enum OrderError {
     GuestDetailsMissing,
     #[error("only a signed-in buyer has saved addresses")]
     SignInForSavedAddress,
+    #[error("no shipping option {0} for that destination")]
+    UnknownShippingOption(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -152,16 +157,27 @@ pub async fn quote(conn: &mut AnyConnection, store: &Store, new: &NewOrder) -> R
         });
     }
     let inputs = line_inputs(&lines);
+    let subtotal = pricing::totals(&inputs, None, 0)?.subtotal;
     let coupon: Option<Coupon> = match new.coupon_code.as_deref() {
         None => None,
         Some(code) => {
             let coupon = coupons::find_by_code(conn, &store.id, code).await?.ok_or(OrderError::UnknownCoupon)?;
-            let subtotal = pricing::totals(&inputs, None, 0)?.subtotal;
             coupon.check(Some(subtotal), &time::to_db(time::now())).map_err(OrderError::CouponRefused)?;
             Some(coupon)
         }
     };
-    let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), 0)?;
+    let shipping = match &new.shipping_option {
+        None => 0,
+        Some(choice) => {
+            let options = shipping_rates::options(conn, &store.id, choice.country.as_deref(), subtotal).await?;
+            options
+                .into_iter()
+                .find(|o| o.code == choice.code)
+                .ok_or_else(|| OrderError::UnknownShippingOption(choice.code.clone()))?
+                .amount
+        }
+    };
+    let totals = pricing::totals(&inputs, coupon.as_ref().map(Coupon::discount), shipping)?;
     Ok(Quote { status, payment_method, lines, coupon, totals, warnings })
 }
 

@@ -9,7 +9,7 @@ use super::{UcpError, VERSION, negotiated, origin, payment_handlers};
 use crate::app::App;
 use crate::http::error::ApiError;
 use crate::services::agent_checkout::{
-    Address, Buyer, CheckoutError, Draft, DraftLine, MAX_LINES, Message, PaymentChoice, Session, Status,
+    Address, Buyer, CheckoutError, Draft, DraftLine, Instrument, MAX_LINES, Message, PaymentChoice, Session, Status,
 };
 
 /// Most discount codes read from one request.
@@ -64,7 +64,7 @@ pub fn draft(body: &Value, agent_profile: Option<String>) -> Result<Draft, UcpEr
         }
     };
     let buyer = body.get("buyer").filter(|b| !b.is_null()).map(|b| buyer(&mut p, b));
-    let (destination, selected_option) = fulfillment(&mut p, body.get("fulfillment"));
+    let fulfillment = fulfillment(&mut p, body.get("fulfillment"));
     let discount_codes = match body.get("discounts").and_then(|d| d.get("codes")) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(codes)) if codes.len() <= MAX_CODES => {
@@ -81,8 +81,10 @@ pub fn draft(body: &Value, agent_profile: Option<String>) -> Result<Draft, UcpEr
     Ok(Draft {
         lines,
         buyer,
-        destination,
-        selected_option,
+        destination: fulfillment.destination,
+        selected_option: fulfillment.option,
+        method_id: fulfillment.method_id,
+        group_id: fulfillment.group_id,
         discount_codes,
         context: body.get("context").filter(|c| c.is_object()).cloned(),
         agent_profile,
@@ -112,10 +114,18 @@ fn buyer(p: &mut Problems, value: &Value) -> Buyer {
         last_name: p.text(value.get("last_name"), "$.buyer.last_name", 100),
         email: p.text(value.get("email"), "$.buyer.email", 254).map(|e| e.to_lowercase()),
         phone_number: p.text(value.get("phone_number"), "$.buyer.phone_number", 30),
+        consent: match value.get("consent") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(c)) if c.len() <= 20 && c.iter().all(|(k, v)| k.len() <= 50 && v.is_boolean()) => Some(c.clone()),
+            Some(_) => {
+                p.add("$.buyer.consent", "Debe ser un objeto de hasta 20 valores true o false");
+                None
+            }
+        },
     };
-    // Some agents send one `fullName`.
+    // Some agents send one full name.
     if buyer.first_name.is_none()
-        && let Some(full) = p.text(value.get("fullName").or(value.get("full_name")), "$.buyer.full_name", 200)
+        && let Some(full) = p.text(value.get("full_name").or(value.get("fullName")).or(value.get("name")), "$.buyer.full_name", 200)
     {
         let (first, last) = full.split_once(' ').unwrap_or((&full, ""));
         buyer.first_name = Some(first.to_string());
@@ -127,17 +137,31 @@ fn buyer(p: &mut Problems, value: &Value) -> Buyer {
     buyer
 }
 
-/// The destination and chosen option of the first fulfillment method.
-fn fulfillment(p: &mut Problems, value: Option<&Value>) -> (Option<Address>, Option<String>) {
-    let Some(method) = value.and_then(|f| f.pointer("/methods/0")) else { return (None, None) };
+/// What the first fulfillment method says: its destination, chosen option and the agent's ids.
+#[derive(Default)]
+struct Fulfillment {
+    destination: Option<Address>,
+    option: Option<String>,
+    method_id: Option<String>,
+    group_id: Option<String>,
+}
+
+fn fulfillment(p: &mut Problems, value: Option<&Value>) -> Fulfillment {
+    let Some(method) = value.and_then(|f| f.pointer("/methods/0")) else { return Fulfillment::default() };
+    let path = "$.fulfillment.methods[0]";
     let chosen = method.get("selected_destination_id").and_then(Value::as_str);
     let destinations = method.get("destinations").and_then(Value::as_array).cloned().unwrap_or_default();
     let destination = chosen
         .and_then(|id| destinations.iter().find(|d| d.get("id").and_then(Value::as_str) == Some(id)))
         .or(destinations.first())
-        .map(|d| address(p, d));
-    let option = p.text(method.pointer("/groups/0/selected_option_id"), "$.fulfillment.methods[0].groups[0].selected_option_id", 100);
-    (destination.flatten(), option)
+        .and_then(|d| address(p, d));
+    Fulfillment {
+        destination,
+        option: p.text(method.pointer("/groups/0/selected_option_id"), &format!("{path}.groups[0].selected_option_id"), 100),
+        // A method without a destination yet is answered back, empty.
+        method_id: Some(p.text(method.get("id"), &format!("{path}.id"), 100).unwrap_or_else(|| "method_1".into())),
+        group_id: p.text(method.pointer("/groups/0/id"), &format!("{path}.groups[0].id"), 100),
+    }
 }
 
 fn address(p: &mut Problems, value: &Value) -> Option<Address> {
@@ -146,33 +170,36 @@ fn address(p: &mut Problems, value: &Value) -> Option<Address> {
         let found = names.iter().find_map(|n| value.get(*n).filter(|v| !v.is_null()));
         p.text(found, &format!("{path}.{}", names[0]), max)
     };
-    let street = field(p, &["street_address"], 200);
-    if street.is_none() {
-        p.add(format!("{path}.street_address"), "Es obligatorio");
-    }
     let country = field(p, &["address_country"], 2).map(|c| c.to_uppercase());
+    if country.as_deref().is_some_and(|c| c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic())) {
+        p.add(format!("{path}.address_country"), "Debe ser un código de país ISO de dos letras");
+    }
     Some(Address {
-        street_address: street?,
+        id: field(p, &["id"], 100),
+        street_address: field(p, &["street_address"], 200),
         extended_address: field(p, &["extended_address"], 200),
         address_locality: field(p, &["address_locality", "locality"], 100),
         address_region: field(p, &["address_region", "region"], 100),
         postal_code: field(p, &["postal_code"], 20),
         address_country: country,
-        first_name: field(p, &["first_name"], 100),
+        first_name: field(p, &["first_name", "full_name"], 100),
         last_name: field(p, &["last_name"], 100),
         phone_number: field(p, &["phone_number"], 30),
     })
 }
 
-/// The payment handler named by a complete request: the selected instrument's, else the first's.
-pub fn handler_of(body: &Value) -> Result<String, UcpError> {
+/// The instrument a complete request pays with: the selected one, else the first.
+pub fn instrument_of(body: &Value) -> Result<Instrument, UcpError> {
     let instruments = body.pointer("/payment/instruments").and_then(Value::as_array).cloned().unwrap_or_default();
     let chosen = instruments.iter().find(|i| i.get("selected") == Some(&Value::Bool(true))).or(instruments.first());
-    chosen
+    let handler_id = chosen
         .and_then(|i| i.get("handler_id"))
         .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| UcpError::invalid(vec![("$.payment.instruments".into(), "Falta un medio de pago con handler_id".into())]))
+        .filter(|h| h.len() <= 100)
+        .ok_or_else(|| UcpError::invalid(vec![("$.payment.instruments".into(), "Falta un medio de pago con handler_id".into())]))?;
+    let credential = chosen.and_then(|i| i.get("credential"));
+    let text = |name: &str| credential.and_then(|c| c.get(name)).and_then(Value::as_str).filter(|t| t.len() <= 2000).map(str::to_string);
+    Ok(Instrument { handler_id: handler_id.to_string(), credential_type: text("type"), token: text("token") })
 }
 
 fn message(m: &Message) -> Value {
@@ -240,17 +267,24 @@ pub fn view(app: &App, session: &Session, offered: &[PaymentChoice]) -> Value {
     }
     if let Some(destination) = &session.destination {
         let line_ids: Vec<&str> = session.lines.iter().map(|l| l.id.as_str()).collect();
+        let destination_id = destination.id.clone().unwrap_or_else(|| "dest_1".into());
         let mut place = address_json(destination);
-        place["id"] = json!("dest_1");
+        place["id"] = json!(destination_id);
         let options: Vec<Value> = session
             .options
             .iter()
             .map(|o| json!({ "id": o.id, "title": o.title, "description": o.description, "totals": [{ "type": "total", "amount": o.amount }] }))
             .collect();
         out["fulfillment"] = json!({ "methods": [{
-            "id": "method_1", "type": "shipping", "line_item_ids": line_ids, "destinations": [place], "selected_destination_id": "dest_1",
-            "groups": [{ "id": "group_1", "line_item_ids": line_ids, "options": options, "selected_option_id": session.selected_option }]
+            "id": session.method_id.as_deref().unwrap_or("method_1"), "type": "shipping", "line_item_ids": line_ids,
+            "destinations": [place], "selected_destination_id": destination_id,
+            "groups": [{ "id": session.group_id.as_deref().unwrap_or("group_1"), "line_item_ids": line_ids, "options": without_nulls_in(options),
+                         "selected_option_id": session.selected_option }]
         }] });
+    } else if let Some(method_id) = &session.method_id {
+        let line_ids: Vec<&str> = session.lines.iter().map(|l| l.id.as_str()).collect();
+        out["fulfillment"] =
+            json!({ "methods": [{ "id": method_id, "type": "shipping", "line_item_ids": line_ids, "destinations": [], "groups": [] }] });
     }
     if !session.discount_codes.is_empty() || session.discount.is_some() {
         let applied: Vec<Value> =
@@ -271,6 +305,10 @@ pub fn view(app: &App, session: &Session, offered: &[PaymentChoice]) -> Value {
 /// A postal address in UCP's names, without absent members.
 pub fn address_json(address: &Address) -> Value {
     without_nulls(serde_json::to_value(address).unwrap_or_default())
+}
+
+fn without_nulls_in(values: Vec<Value>) -> Vec<Value> {
+    values.into_iter().map(without_nulls).collect()
 }
 
 fn without_nulls(value: Value) -> Value {
@@ -294,6 +332,10 @@ pub fn refusal(error: CheckoutError) -> UcpError {
             vec![unrecoverable("invalid_state", format!("La sesión está {status}: no admite este cambio"))],
         ),
         CheckoutError::NotReady(session) => UcpError::messages(StatusCode::BAD_REQUEST, session.messages.iter().map(message).collect()),
+        CheckoutError::PaymentDeclined => UcpError::messages(
+            StatusCode::PAYMENT_REQUIRED,
+            vec![unrecoverable("payment_declined", "El medio de pago fue rechazado; probá con otro".into())],
+        ),
         CheckoutError::UnknownHandler(handler) => UcpError::invalid(vec![(
             "$.payment.instruments[0].handler_id".into(),
             format!("Esta tienda no ofrece el medio de pago {handler}"),

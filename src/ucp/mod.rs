@@ -88,8 +88,10 @@ pub fn payment_handlers(offered: &[PaymentChoice]) -> Value {
         let namespace = match choice {
             PaymentChoice::MercadoPago => "com.mercadopago.checkout_pro",
             PaymentChoice::Cash | PaymentChoice::BankTransfer => "com.feria.offline",
+            PaymentChoice::Mock => "com.feria.mock_payment",
         };
-        let entry = json!({ "id": choice.handler_id(), "version": VERSION, "available_instruments": [{ "type": choice.handler_id() }] });
+        let instrument = if *choice == PaymentChoice::Mock { "card" } else { choice.handler_id() };
+        let entry = json!({ "id": choice.handler_id(), "version": VERSION, "available_instruments": [{ "type": instrument }] });
         match handlers.get_mut(namespace).and_then(Value::as_array_mut) {
             Some(list) => list.push(entry),
             None => {
@@ -101,10 +103,11 @@ pub fn payment_handlers(offered: &[PaymentChoice]) -> Value {
 }
 
 /// The capabilities feria offers, each at [`VERSION`].
-const CAPABILITIES: [(&str, Option<&str>); 4] = [
+const CAPABILITIES: [(&str, Option<&str>); 5] = [
     ("dev.ucp.shopping.checkout", None),
     ("dev.ucp.shopping.fulfillment", Some("dev.ucp.shopping.checkout")),
     ("dev.ucp.shopping.discount", Some("dev.ucp.shopping.checkout")),
+    ("dev.ucp.shopping.buyer_consent", Some("dev.ucp.shopping.checkout")),
     ("dev.ucp.shopping.order", None),
 ];
 

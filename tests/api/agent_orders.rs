@@ -132,4 +132,104 @@ async fn without_a_reachable_profile_the_checkout_completes_and_nothing_is_pushe
     assert_eq!(done["status"], "completed", "{done}");
     let jobs = expect_status(t.get("/api/admin/jobs", Some(&admin)).await, StatusCode::OK).await;
     assert!(!jobs.to_string().contains("ucp_order_webhook"), "{jobs}");
+
+    // Outside conformance mode there is no simulation and no mock card.
+    let order_id = done["order"]["id"].as_str().unwrap();
+    let simulated =
+        t.client.post(t.url(&format!("/testing/simulate-shipping/{order_id}"))).header("simulation-secret", "").send().await.unwrap();
+    assert_eq!(simulated.status(), StatusCode::NOT_FOUND);
+    let profile = expect_status(t.get("/.well-known/ucp", None).await, StatusCode::OK).await;
+    assert!(!profile.to_string().contains("mock_payment_handler"), "{profile}");
+}
+
+#[tokio::test]
+async fn in_conformance_mode_a_mock_card_pays_the_rate_is_charged_and_the_order_ships_by_simulation() {
+    let platform = FakePlatform::start().await;
+    let t = TestApp::with(|s| {
+        s.insert("UCP_SIMULATION_SECRET".into(), "s3cret-de-prueba".into());
+        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Ramo de rosas", "35", "0", 10)]).await;
+    for rate in [
+        json!({"code": "std-ship", "title": "Estándar", "serviceLevel": "standard", "price": "5.00", "freeFrom": "100.00"}),
+        json!({"code": "exp-us", "title": "Express EE.UU.", "country": "US", "serviceLevel": "express", "price": "15.00"}),
+        json!({"code": "exp-intl", "title": "Express internacional", "serviceLevel": "express", "price": "25.00"}),
+    ] {
+        expect_status(t.request(Method::POST, "/api/shipping-rates", Some(&rate), Some(&admin)).await, StatusCode::CREATED).await;
+    }
+    let agent = format!("profile=\"{}\"", platform.profile);
+    let send = |method: Method, path: String, body: Value| {
+        let request = t.client.request(method, t.url(&path)).header("ucp-agent", agent.clone()).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let options = |session: &Value| -> Vec<(String, i64)> {
+        session["fulfillment"]["methods"][0]["groups"][0]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["id"].as_str().unwrap().to_string(), o["totals"][0]["amount"].as_i64().unwrap()))
+            .collect()
+    };
+
+    // A country prices the options (its own express rate, else the default one); the agent's
+    // ids and the buyer's consent come back; without a street the session is not ready.
+    let method = |destination: Value, option: Option<&str>| {
+        json!({"methods": [{"id": "m_9", "type": "shipping", "destinations": [destination], "selected_destination_id": destination["id"],
+            "groups": [{"id": "g_3", "selected_option_id": option}]}]})
+    };
+    let mut body = json!({"line_items": [{"id": "li_7", "item": {"id": ids[0]}, "quantity": 1}],
+        "buyer": {"email": "ana@example.com", "consent": {"marketing": true, "analytics": false}},
+        "fulfillment": method(json!({"id": "d_ca", "address_country": "CA", "postal_code": "M5V 2H1"}), None)});
+    let (status, session) = send(Method::POST, "/ucp/v1/checkout-sessions".into(), body.clone()).await;
+    assert_eq!((status, session["status"].clone()), (StatusCode::CREATED, json!("incomplete")), "{session}");
+    assert_eq!(options(&session), [("std-ship".to_string(), 500), ("exp-intl".to_string(), 2500)]);
+    let fulfillment = &session["fulfillment"]["methods"][0];
+    assert_eq!((fulfillment["id"].clone(), fulfillment["groups"][0]["id"].clone()), (json!("m_9"), json!("g_3")));
+    assert_eq!((fulfillment["selected_destination_id"].clone(), session["line_items"][0]["id"].clone()), (json!("d_ca"), json!("li_7")));
+    assert_eq!(session["buyer"]["consent"], json!({"marketing": true, "analytics": false}));
+    assert_eq!(session["messages"][0]["path"], "$.fulfillment.methods[0].destinations[0].street_address");
+    let id = session["id"].as_str().unwrap().to_string();
+
+    body["fulfillment"] = method(json!({"id": "d_us", "street_address": "123 Market St", "address_country": "US"}), Some("exp-us"));
+    let (_, ready) = send(Method::PUT, format!("/ucp/v1/checkout-sessions/{id}"), body).await;
+    assert_eq!(ready["status"], "ready_for_complete", "{ready}");
+    assert_eq!(options(&ready), [("std-ship".to_string(), 500), ("exp-us".to_string(), 1500)]);
+    assert_eq!(ready["totals"].as_array().unwrap().last().unwrap()["amount"], 5000);
+
+    // The mock card: a declined token is a 402 and leaves the session as it was.
+    let pay = |token: &str| {
+        json!({"payment": {"instruments": [{"id": "i1", "handler_id": "mock_payment_handler", "type": "card",
+            "credential": {"type": "token", "token": token}}]}, "risk_signals": {}})
+    };
+    let complete = format!("/ucp/v1/checkout-sessions/{id}/complete");
+    let (status, declined) = send(Method::POST, complete.clone(), pay("fail_token")).await;
+    assert_eq!((status, declined["messages"][0]["code"].clone()), (StatusCode::PAYMENT_REQUIRED, json!("payment_declined")));
+    let (status, done) = send(Method::POST, complete, pay("success_token")).await;
+    assert_eq!((status, done["status"].clone()), (StatusCode::OK, json!("completed")), "{done}");
+    let order_id = done["order"]["id"].as_str().unwrap().to_string();
+    let order = expect_status(t.get(&format!("/api/sales/{order_id}"), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!((order["total"].clone(), order["shipping"].clone()), (json!(50), json!(15)), "{order}");
+    platform.wait_for(1).await;
+
+    // The simulation needs the secret; it walks the workflow to SHIPPED and tells the platform.
+    let simulate = |secret: Option<&str>, order: &str| {
+        let mut request = t.client.post(t.url(&format!("/testing/simulate-shipping/{order}")));
+        if let Some(secret) = secret {
+            request = request.header("simulation-secret", secret);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(simulate(None, &order_id).await, StatusCode::FORBIDDEN);
+    assert_eq!(simulate(Some("otro"), &order_id).await, StatusCode::FORBIDDEN);
+    assert_eq!(simulate(Some("s3cret-de-prueba"), "01900000-0000-7000-8000-000000000000").await, StatusCode::NOT_FOUND);
+    assert_eq!(simulate(Some("s3cret-de-prueba"), &order_id).await, StatusCode::OK);
+    let shipped = platform.wait_for(2).await.last().unwrap().json();
+    let events: Vec<&str> = shipped["fulfillment"]["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(events.contains(&"shipped"), "{shipped}");
+    assert_eq!(shipped["fulfillment"]["expectations"][0]["description"], "Express EE.UU.");
 }

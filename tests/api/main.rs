@@ -44,5 +44,6 @@ mod sales;
 mod sales_edit;
 mod search;
 mod services_direct;
+mod shipping_rates;
 mod store_access;
 mod users_admin;

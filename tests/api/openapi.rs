@@ -57,6 +57,7 @@ async fn every_route_is_documented() {
         expected.push((format!("{prefix}/order-statuses/{{id}}/transitions"), "patch"));
         expected.push((format!("{prefix}/payment-methods/active"), "get"));
         expected.push((format!("{prefix}/payment-methods/code/{{code}}"), "get"));
+        expected.push((format!("{prefix}/shipping-rates/quote"), "get"));
         expected.push((format!("{prefix}/coupons/validate/{{code}}"), "get"));
         expected.push((format!("{prefix}/customers/by-neighborhood/{{id}}"), "get"));
         expected.push((format!("{prefix}/customers/by-email/{{email}}"), "get"));
@@ -125,6 +126,7 @@ async fn every_route_is_documented() {
         "neighborhoods",
         "order-statuses",
         "payment-methods",
+        "shipping-rates",
         "coupons",
         "customers",
         "addresses",

@@ -35,6 +35,7 @@ fn guest_checkout(product_id: &str, quantity: i64) -> Checkout {
         coupon_code: None,
         payment_method_code: None,
         notes: None,
+        shipping_option: None,
     }
 }
 

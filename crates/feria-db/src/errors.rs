@@ -13,6 +13,7 @@ const UNIQUE_KEYS: &[(&str, &str)] = &[
     ("refresh_tokens_hash_key", "refresh_tokens.token_hash"),
     ("password_resets_hash_key", "password_resets.token_hash"),
     ("stores_slug_key", "stores.slug"),
+    ("shipping_rates_code_key", "shipping_rates.store_id, shipping_rates.code"),
     ("categories_name_key", "categories.store_id, categories.name_key"),
     ("tags_name_key", "tags.store_id, tags.name_key"),
     ("units_name_key", "units.store_id, units.name_key"),

@@ -716,11 +716,27 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 26,
-        name: "agent orders",
+        name: "agent orders and shipping rates",
         statements: &[
             // Every status change asks whether an agent placed the order (to push it to the
             // agent's platform).
             "CREATE INDEX checkout_sessions_order ON checkout_sessions (order_id)",
+            // How a store ships: per service level, a rate for one country (ISO 3166-1
+            // alpha-2) replaces the level's default rate (country NULL); free from a subtotal.
+            "CREATE TABLE shipping_rates (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                code TEXT NOT NULL,
+                title TEXT NOT NULL,
+                country TEXT,
+                service_level TEXT NOT NULL,
+                price BIGINT NOT NULL CHECK (price >= 0),
+                free_from BIGINT CHECK (free_from >= 0),
+                is_active BIGINT NOT NULL CHECK (is_active IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT shipping_rates_code_key UNIQUE (store_id, code)
+            )",
         ],
     },
 ];

@@ -39,6 +39,9 @@ impl From<OrderError> for ApiError {
             OrderError::TooLarge => ApiError::field("items", "El total del pedido supera el máximo permitido"),
             OrderError::UnknownAddress => ApiError::field("selectedAddressId", "No es una de tus direcciones"),
             OrderError::NoAddress => ApiError::field("shippingAddress", "Es obligatoria: no tenés una dirección guardada"),
+            OrderError::UnknownShippingOption(code) => {
+                ApiError::field("shippingOption", format!("No hay una opción de envío {code} para ese destino"))
+            }
             OrderError::UnknownNeighborhood => ApiError::field("shippingAddress.neighborhoodId", "El barrio no existe en esta tienda"),
             OrderError::GuestDetailsMissing => ApiError::field("customerData", "Es obligatorio"),
             OrderError::SignInForSavedAddress => {

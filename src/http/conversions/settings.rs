@@ -1,4 +1,4 @@
-//! Store settings errors (order statuses, payment methods, coupons, stores, categories, tags, units) as API errors.
+//! Store settings errors (order statuses, payment methods, shipping rates, coupons, stores, categories, tags, units) as API errors.
 
 use crate::http::error::{ApiError, FieldError, codes};
 use crate::services::catalog::stores::StoreError;
@@ -6,6 +6,7 @@ use crate::services::catalog::taxonomy::TaxonomyError;
 use crate::services::coupons::CouponError;
 use crate::services::order_statuses::StatusError;
 use crate::services::payment_methods::MethodError;
+use crate::services::shipping_rates::RateError;
 
 /// 409 with `code`, naming the field already used in the store.
 fn taken(code: &'static str, message: impl Into<String>, field: &str, detail: &str) -> ApiError {
@@ -46,6 +47,18 @@ impl From<MethodError> for ApiError {
                 taken(codes::CODE_TAKEN, "Ya existe un método de pago con ese código", "code", "Ya está en uso en esta tienda")
             }
             MethodError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<RateError> for ApiError {
+    fn from(err: RateError) -> ApiError {
+        match err {
+            RateError::NotFound => ApiError::not_found("Tarifa de envío no encontrada"),
+            RateError::CodeTaken => {
+                taken(codes::CODE_TAKEN, "Ya existe una tarifa de envío con ese código", "code", "Ya está en uso en esta tienda")
+            }
+            RateError::Database(e) => ApiError::internal(e),
         }
     }
 }

@@ -186,11 +186,11 @@ impl Tool for CompleteCheckout {
 
     async fn run(ctx: &Ctx, input: UpdateArgs) -> ApiResult<Answer<UcpObject>> {
         check_meta(&input.meta)?;
-        let handler = match checkout::handler_of(&input.checkout) {
-            Ok(handler) => handler,
+        let instrument = match checkout::instrument_of(&input.checkout) {
+            Ok(instrument) => instrument,
             Err(refused) => return refusal(refused),
         };
-        answer(ctx, agent_checkout::complete(&ctx.app, &ctx.store, &input.id, &handler).await).await
+        answer(ctx, agent_checkout::complete(&ctx.app, &ctx.store, &input.id, &instrument).await).await
     }
 }
 

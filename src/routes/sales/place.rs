@@ -16,6 +16,7 @@ use crate::http::validate::is_phone;
 use crate::services::catalog::stores::Store;
 use crate::services::checkout::{self, Checkout, Delivery, GivenAddress, Place};
 use crate::services::customers;
+use crate::services::shipping_rates::ShippingChoice;
 
 use super::{SaleItemRequest, SalePlaced, SaleView, lines};
 
@@ -57,6 +58,9 @@ pub struct SaleRequest {
     pub customer_data: Option<CustomerData>,
     /// Up to 500 characters.
     pub notes: Option<String>,
+    /// The code of one of the store's shipping rates (`GET /shipping-rates/quote`), charged at
+    /// the store's price for its country; without it no shipping is charged.
+    pub shipping_option: Option<String>,
 }
 
 /// The validated texts of a `shippingAddress` (neighborhood and city by name or by id).
@@ -125,6 +129,8 @@ fn checkout(body: SaleRequest, store: &Store, guest: bool) -> ApiResult<Checkout
         coupon_code: filled(body.coupon_code),
         payment_method_code: filled(body.payment_method_code),
         notes,
+        shipping_option: filled(body.shipping_option)
+            .map(|code| ShippingChoice { code: code.to_lowercase(), country: Some(store.country.clone()) }),
     })
 }
 

@@ -9,6 +9,7 @@ use crate::services::checkout::{self, Checkout, Delivery, GivenAddress, Place};
 use crate::services::customers;
 use crate::services::orders::{OrderError, RequestedLine};
 use crate::services::payments::{self, mercadopago};
+use crate::services::shipping_rates::{self, ShippingChoice};
 
 /// How the buyer pays: a payment handler of the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,10 +19,22 @@ pub enum PaymentChoice {
     /// Cash on delivery or pick-up.
     Cash,
     BankTransfer,
+    /// The UCP conformance suite's card handler (only with `UCP_SIMULATION_SECRET`): the
+    /// token `success_token` or a card is approved, anything else declined.
+    Mock,
+}
+
+/// The instrument an agent pays with: a handler of the store and its credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instrument {
+    pub handler_id: String,
+    /// `token` or `card`.
+    pub credential_type: Option<String>,
+    pub token: Option<String>,
 }
 
 impl PaymentChoice {
-    pub const ALL: [PaymentChoice; 3] = [PaymentChoice::MercadoPago, PaymentChoice::Cash, PaymentChoice::BankTransfer];
+    pub const ALL: [PaymentChoice; 4] = [PaymentChoice::MercadoPago, PaymentChoice::Cash, PaymentChoice::BankTransfer, PaymentChoice::Mock];
 
     /// The handler id agents name it by.
     pub fn handler_id(self) -> &'static str {
@@ -29,6 +42,7 @@ impl PaymentChoice {
             PaymentChoice::MercadoPago => "mercadopago",
             PaymentChoice::Cash => "cash",
             PaymentChoice::BankTransfer => "bank_transfer",
+            PaymentChoice::Mock => "mock_payment_handler",
         }
     }
 
@@ -37,14 +51,22 @@ impl PaymentChoice {
             PaymentChoice::MercadoPago => "MERCADO_PAGO",
             PaymentChoice::Cash => "CASH",
             PaymentChoice::BankTransfer => "BANK_TRANSFER",
+            PaymentChoice::Mock => "CREDIT_CARD",
         }
+    }
+
+    /// Whether the handler accepts `instrument`'s credential (only the mock handler checks one).
+    fn approves(self, instrument: &Instrument) -> bool {
+        self != PaymentChoice::Mock
+            || instrument.credential_type.as_deref() == Some("card")
+            || instrument.token.as_deref() == Some("success_token")
     }
 
     /// The handlers `store` offers now: its active payment methods (Mercado Pago only when
     /// feria has its credentials).
     pub async fn offered(app: &App, store: &Store) -> Result<Vec<PaymentChoice>, sqlx::Error> {
         let active: Vec<String> = sqlx::query_scalar(
-            "SELECT code FROM payment_methods WHERE store_id = $1 AND is_active = 1 AND code IN ('MERCADO_PAGO', 'CASH', 'BANK_TRANSFER')",
+            "SELECT code FROM payment_methods WHERE store_id = $1 AND is_active = 1 AND code IN ('MERCADO_PAGO', 'CASH', 'BANK_TRANSFER', 'CREDIT_CARD')",
         )
         .bind(&store.id)
         .fetch_all(&mut *app.db.reader().acquire().await?)
@@ -53,14 +75,15 @@ impl PaymentChoice {
             .into_iter()
             .filter(|c| active.iter().any(|code| code == c.method_code()))
             .filter(|c| *c != PaymentChoice::MercadoPago || app.payment_clients.mercadopago.is_some())
+            .filter(|c| *c != PaymentChoice::Mock || app.config.agents.conformance_mode())
             .collect())
     }
 }
 
-/// Completes the session with the handler `handler_id`: places the order and starts its payment.
+/// Completes the session paying with `instrument`: places the order and starts its payment.
 /// A problem found while placing it (the stock went meanwhile) leaves the session incomplete
 /// with a message; a session already waiting for its Mercado Pago payment link gets it again.
-pub async fn complete(app: &AppState, store: &Store, id: &str, handler_id: &str) -> Result<Session, CheckoutError> {
+pub async fn complete(app: &AppState, store: &Store, id: &str, instrument: &Instrument) -> Result<Session, CheckoutError> {
     let session = settle(app, find(app, store, id).await?).await?;
     if session.status == Status::RequiresEscalation && session.continue_url.is_none() {
         return pay_on_mercadopago(app, store, session).await;
@@ -72,8 +95,12 @@ pub async fn complete(app: &AppState, store: &Store, id: &str, handler_id: &str)
         return Err(CheckoutError::NotReady(Box::new(session)));
     }
     let offered = PaymentChoice::offered(app, store).await?;
+    let handler_id = instrument.handler_id.as_str();
     let choice =
         offered.into_iter().find(|c| c.handler_id() == handler_id).ok_or_else(|| CheckoutError::UnknownHandler(handler_id.into()))?;
+    if !choice.approves(instrument) {
+        return Err(CheckoutError::PaymentDeclined);
+    }
 
     let mut claimed = session.clone();
     claimed.status = Status::CompleteInProgress;
@@ -170,6 +197,8 @@ fn draft_of(session: &Session) -> Draft {
         buyer: session.buyer.clone(),
         destination: session.destination.clone(),
         selected_option: session.selected_option.clone(),
+        method_id: session.method_id.clone(),
+        group_id: session.group_id.clone(),
         discount_codes: session.discount_codes.clone(),
         context: session.context.clone(),
         agent_profile: session.agent_profile.clone(),
@@ -196,7 +225,7 @@ fn order_of(session: &Session, choice: PaymentChoice) -> Checkout {
             .map(|l| RequestedLine { product_id: l.product_id.clone(), quantity: l.quantity, client_unit_price: None })
             .collect(),
         delivery: Delivery::Given(GivenAddress {
-            street: address.street_address,
+            street: address.street_address.unwrap_or_default(),
             number: "s/n".into(),
             place: Place::Named { neighborhood: address.address_region.clone().unwrap_or_else(|| locality.clone()), city: locality },
             zip_code: address.postal_code,
@@ -204,9 +233,20 @@ fn order_of(session: &Session, choice: PaymentChoice) -> Checkout {
             recipient: (!recipient.trim().is_empty()).then_some(recipient),
             phone: address.phone_number,
         }),
-        guest: Some(customers::Guest { name, email: buyer.email.unwrap_or_default(), phone: buyer.phone_number }),
+        // Only the conformance suite's checkouts go without an email (see `AgentsConfig`): a
+        // reserved domain, so nothing is ever sent to it.
+        guest: Some(customers::Guest {
+            name,
+            email: buyer.email.unwrap_or_else(|| "comprador-sin-email@agente.invalid".into()),
+            phone: buyer.phone_number,
+        }),
         coupon_code: session.discount.as_ref().map(|d| d.code.clone()),
         payment_method_code: Some(choice.method_code().into()),
         notes: Some(format!("Compra hecha por un agente de IA (checkout {})", session.id)),
+        shipping_option: session
+            .selected_option
+            .clone()
+            .filter(|code| code != shipping_rates::ARRANGED)
+            .map(|code| ShippingChoice { code, country: session.destination.as_ref().and_then(|d| d.address_country.clone()) }),
     }
 }

@@ -9,8 +9,8 @@ mod complete;
 mod orders;
 mod pricing;
 
-pub use complete::{PaymentChoice, complete};
-pub use orders::{AgentOrder, find_order, order_changed};
+pub use complete::{Instrument, PaymentChoice, complete};
+pub use orders::{AgentOrder, find_order, order_changed, simulate_shipping};
 
 use chrono::TimeDelta;
 use feria_db::{AnyConnection, Row};
@@ -77,12 +77,19 @@ pub struct Buyer {
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub phone_number: Option<String>,
+    /// What the buyer agreed to (`{"marketing": true, …}`), kept as given.
+    #[serde(default)]
+    pub consent: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A postal address (UCP's names).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Address {
-    pub street_address: String,
+    /// The agent's id for it, kept.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Needed to complete; options are priced without it (country and postal code suffice).
+    pub street_address: Option<String>,
     pub extended_address: Option<String>,
     pub address_locality: Option<String>,
     pub address_region: Option<String>,
@@ -112,6 +119,9 @@ pub struct Draft {
     pub destination: Option<Address>,
     /// The shipping option chosen; the cheapest is chosen when absent.
     pub selected_option: Option<String>,
+    /// The agent's ids for the fulfillment method (set when it sent one) and its group, kept.
+    pub method_id: Option<String>,
+    pub group_id: Option<String>,
     /// Discount codes, in order; the first one the store accepts applies.
     pub discount_codes: Vec<String>,
     /// Echoed as given (language, country hints).
@@ -220,6 +230,10 @@ pub struct Session {
     pub destination: Option<Address>,
     pub options: Vec<ShippingOption>,
     pub selected_option: Option<String>,
+    #[serde(default)]
+    pub method_id: Option<String>,
+    #[serde(default)]
+    pub group_id: Option<String>,
     pub discount_codes: Vec<String>,
     pub discount: Option<AppliedDiscount>,
     pub totals: Totals,
@@ -255,6 +269,9 @@ pub enum CheckoutError {
     /// The payment handler named is not one this store offers.
     #[error("unknown payment handler {0}")]
     UnknownHandler(String),
+    /// The handler refused the credential; nothing was placed.
+    #[error("payment declined")]
+    PaymentDeclined,
     #[error(transparent)]
     Order(#[from] crate::services::orders::OrderError),
     #[error(transparent)]
@@ -277,6 +294,8 @@ pub async fn create(app: &App, store: &Store, draft: Draft) -> Result<Session, C
         destination: None,
         options: Vec::new(),
         selected_option: None,
+        method_id: None,
+        group_id: None,
         discount_codes: Vec::new(),
         discount: None,
         totals: Totals::default(),

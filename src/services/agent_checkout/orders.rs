@@ -8,7 +8,8 @@ use super::{CheckoutError, Session};
 use crate::app::App;
 use crate::jobs::ucp_order_webhook;
 use crate::services::catalog::stores::Store;
-use crate::services::order_workflow::{self, HistoryEntry};
+use crate::services::order_notifications;
+use crate::services::order_workflow::{self, HistoryEntry, StatusChangeError};
 use crate::services::orders::{self, Order};
 use crate::services::payments::{self, Refund};
 
@@ -59,4 +60,22 @@ pub async fn order_changed(conn: &mut AnyConnection, app: &App, store: &Store, o
     let body = crate::ucp::order::entity(app, &session, &order);
     ucp_order_webhook::enqueue(conn, app, url, &crate::ucp::profile_url(app, store), &body).await?;
     Ok(true)
+}
+
+/// Moves an agent's order to SHIPPED along the store's workflow and tells its platform: the
+/// UCP conformance suite's shipping simulation (`/testing/simulate-shipping/{id}`).
+pub async fn simulate_shipping(app: &App, store: &Store, order_id: &str) -> Result<(), StatusChangeError> {
+    let mut tx = app.db.begin().await?;
+    if read(&mut tx, store, order_id).await?.is_none() {
+        return Err(StatusChangeError::UnknownOrder);
+    }
+    let note = Some("Envío simulado por la suite de conformidad de UCP");
+    order_workflow::advance_to(&mut tx, &store.id, order_id, "SHIPPED", Some("ucp:simulation"), note).await?;
+    let order = orders::find(&mut tx, &store.id, order_id).await?.ok_or(StatusChangeError::UnknownOrder)?;
+    let queued = order_notifications::status_changed(&mut tx, app, store, &order).await?;
+    tx.commit().await?;
+    if queued {
+        app.job_wake.notify_one();
+    }
+    Ok(())
 }

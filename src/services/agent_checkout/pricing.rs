@@ -9,10 +9,10 @@ use crate::app::App;
 use crate::services::catalog::products;
 use crate::services::catalog::stores::Store;
 use crate::services::coupons::{self, DiscountType};
+use crate::services::shipping_rates;
 
-/// The shipping option every store offers until it sets rates: the shop and the buyer agree
-/// on the delivery after the order, at no charge in the checkout.
-pub const ARRANGED_SHIPPING: &str = "envio-a-coordinar";
+/// The message of a session without a destination (in English too: agents read it).
+pub const FULFILLMENT_MISSING: &str = "Falta la dirección de envío y la opción elegida (Fulfillment address and option must be selected)";
 
 /// Prices `draft` into `session`: lines, options, discount, totals, messages and status.
 pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft: Draft) -> Result<(), CheckoutError> {
@@ -91,9 +91,31 @@ pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft
             None => messages.push(Message::warning("discount_code_invalid", path, format!("No existe el cupón {code}"))),
         }
     }
+    let country = draft.destination.as_ref().and_then(|d| d.address_country.as_deref());
+    let options = match (&draft.destination, lines.is_empty()) {
+        (Some(_), false) => shipping_rates::options(&mut conn, &store.id, country, subtotal)
+            .await?
+            .into_iter()
+            .map(|o| ShippingOption {
+                description: o.free.then(|| "Sin cargo para esta compra".to_string()),
+                id: o.code,
+                title: o.title,
+                amount: o.amount,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     drop(conn);
 
-    let options = if draft.destination.is_some() && !lines.is_empty() { shipping_options() } else { Vec::new() };
+    if options.is_empty() && draft.destination.is_some() && !lines.is_empty() {
+        let country = country.unwrap_or("ese destino");
+        messages.push(Message::error(
+            "invalid",
+            Some("$.fulfillment.methods[0].destinations[0].address_country".into()),
+            format!("La tienda no hace envíos a {country}"),
+            Severity::Recoverable,
+        ));
+    }
     let selected = match draft.selected_option {
         Some(id) if options.iter().any(|o| o.id == id) => Some(id),
         Some(id) => {
@@ -118,11 +140,18 @@ pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft
     }
 
     let email = draft.buyer.as_ref().and_then(|b| b.email.as_deref());
-    if email.is_none() {
+    if email.is_none() && !app.config.agents.conformance_mode() {
         messages.push(Message::error("missing", Some("$.buyer.email".into()), "Falta el email del comprador", Severity::Recoverable));
     }
-    if draft.destination.is_none() {
-        messages.push(Message::error("missing", Some("$.fulfillment".into()), "Falta la dirección de envío", Severity::Recoverable));
+    match &draft.destination {
+        None => messages.push(Message::error("missing", Some("$.fulfillment".into()), FULFILLMENT_MISSING, Severity::Recoverable)),
+        Some(d) if d.street_address.is_none() => messages.push(Message::error(
+            "missing",
+            Some("$.fulfillment.methods[0].destinations[0].street_address".into()),
+            "Falta la calle y el número de la dirección de envío",
+            Severity::Recoverable,
+        )),
+        Some(_) => {}
     }
     let ready = !lines.is_empty() && !messages.iter().any(|m| m.kind == "error");
     session.status = if ready { Status::ReadyForComplete } else { Status::Incomplete };
@@ -139,6 +168,8 @@ pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft
     session.lines = lines;
     session.options = options;
     session.selected_option = selected;
+    session.method_id = draft.method_id;
+    session.group_id = draft.group_id;
     session.discount_codes = draft.discount_codes;
     session.buyer = draft.buyer;
     session.destination = draft.destination;
@@ -148,14 +179,4 @@ pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft
     }
     session.messages = messages;
     Ok(())
-}
-
-/// The ways the store ships.
-fn shipping_options() -> Vec<ShippingOption> {
-    vec![ShippingOption {
-        id: ARRANGED_SHIPPING.into(),
-        title: "Envío a coordinar con la tienda".into(),
-        description: Some("La tienda te contacta para acordar la entrega; no se cobra en esta compra".into()),
-        amount: 0,
-    }]
 }
