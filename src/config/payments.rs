@@ -29,6 +29,9 @@ pub struct StripeConfig {
     pub webhook_secret: Option<Secret>,
     /// `https://api.stripe.com` unless pointed elsewhere (`STRIPE_API_URL`).
     pub api_url: String,
+    /// The account's publishable key (`STRIPE_PUBLISHABLE_KEY`, `pk_…`), given to agent
+    /// platforms so they turn a card into a PaymentMethod for the shop's account.
+    pub publishable_key: Option<String>,
 }
 
 /// How feria takes payments.
@@ -59,6 +62,7 @@ pub(super) const SETTINGS: &[&str] = &[
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_URL",
+    "STRIPE_PUBLISHABLE_KEY",
 ];
 
 pub(super) fn read(r: &mut Reader<'_>, port: u16, frontend_url: &str, warnings: &mut Vec<String>) -> PaymentsConfig {
@@ -102,6 +106,7 @@ pub(super) fn read(r: &mut Reader<'_>, port: u16, frontend_url: &str, warnings: 
             secret_key: Secret::new(key),
             webhook_secret,
             api_url: r.text("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into()),
+            publishable_key: r.text("STRIPE_PUBLISHABLE_KEY"),
         }
     });
     PaymentsConfig { mercadopago, stripe, public_url, provider_timeout }

@@ -248,7 +248,7 @@ pub fn view(app: &App, session: &Session, offered: &[PaymentChoice]) -> Value {
     }
     totals.push(json!({ "type": "total", "amount": t.total }));
     let mut out = json!({
-        "ucp": { "version": VERSION, "status": "success", "capabilities": negotiated(), "payment_handlers": payment_handlers(offered) },
+        "ucp": { "version": VERSION, "status": "success", "capabilities": negotiated(), "payment_handlers": payment_handlers(app, offered) },
         "id": session.id,
         "status": session.status.as_str(),
         "currency": session.currency,
@@ -332,6 +332,10 @@ pub fn refusal(error: CheckoutError) -> UcpError {
             vec![unrecoverable("invalid_state", format!("La sesión está {status}: no admite este cambio"))],
         ),
         CheckoutError::NotReady(session) => UcpError::messages(StatusCode::BAD_REQUEST, session.messages.iter().map(message).collect()),
+        CheckoutError::MissingCredential(handler) => UcpError::invalid(vec![(
+            "$.payment.instruments[0].credential.token".into(),
+            format!("El medio de pago {handler} necesita una credencial token"),
+        )]),
         CheckoutError::PaymentDeclined => UcpError::messages(
             StatusCode::PAYMENT_REQUIRED,
             vec![unrecoverable("payment_declined", "El medio de pago fue rechazado; probá con otro".into())],

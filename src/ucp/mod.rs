@@ -82,16 +82,22 @@ pub fn origin(app: &App) -> &str {
 }
 
 /// The payment handlers of `offered`, as UCP lists them.
-pub fn payment_handlers(offered: &[PaymentChoice]) -> Value {
+pub fn payment_handlers(app: &App, offered: &[PaymentChoice]) -> Value {
     let mut handlers = serde_json::Map::new();
     for choice in offered {
         let namespace = match choice {
             PaymentChoice::MercadoPago => "com.mercadopago.checkout_pro",
             PaymentChoice::Cash | PaymentChoice::BankTransfer => "com.feria.offline",
+            PaymentChoice::Stripe => "com.stripe.payment_method",
             PaymentChoice::Mock => "com.feria.mock_payment",
         };
-        let instrument = if *choice == PaymentChoice::Mock { "card" } else { choice.handler_id() };
-        let entry = json!({ "id": choice.handler_id(), "version": VERSION, "available_instruments": [{ "type": instrument }] });
+        let card = matches!(choice, PaymentChoice::Mock | PaymentChoice::Stripe);
+        let instrument = if card { "card" } else { choice.handler_id() };
+        let mut entry = json!({ "id": choice.handler_id(), "version": VERSION, "available_instruments": [{ "type": instrument }] });
+        if let (PaymentChoice::Stripe, Some(key)) = (choice, app.config.payments.stripe.as_ref().and_then(|s| s.publishable_key.as_ref())) {
+            // The platform pays with a token credential holding a PaymentMethod of this account.
+            entry["config"] = json!({ "publishable_key": key, "credential": "token: a Stripe PaymentMethod id (pm_…)" });
+        }
         match handlers.get_mut(namespace).and_then(Value::as_array_mut) {
             Some(list) => list.push(entry),
             None => {
@@ -165,7 +171,7 @@ pub async fn profile(app: &App, store: &Store) -> Result<Value, sqlx::Error> {
                 ]
             },
             "capabilities": capabilities,
-            "payment_handlers": payment_handlers(&offered),
+            "payment_handlers": payment_handlers(app, &offered),
         },
         "signing_keys": app.config.agents.signing_keys.iter().map(|k| k.public_jwk()).collect::<Vec<_>>(),
     }))

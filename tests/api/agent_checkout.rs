@@ -206,3 +206,47 @@ async fn agents_racing_the_api_for_the_last_units_oversell_nothing() {
     let orders = expect_status(t.get("/api/sales?limit=100", Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(orders["pagination"]["total"], 3);
 }
+
+#[tokio::test]
+async fn a_card_through_stripe_pays_an_agent_checkout_and_a_declined_one_waits_for_another() {
+    let stripe = crate::fake_stripe::FakeStripe::start().await;
+    let t = TestApp::with(|s| {
+        s.extend(stripe.settings());
+        s.insert("STRIPE_PUBLISHABLE_KEY".into(), "pk_test_feria".into());
+        s.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Vacío", "15000", "21", 20)]).await;
+    let profile = expect_status(t.get("/.well-known/ucp", None).await, StatusCode::OK).await;
+    let handler = &profile["ucp"]["payment_handlers"]["com.stripe.payment_method"][0];
+    assert_eq!(
+        (handler["id"].clone(), handler["config"]["publishable_key"].clone()),
+        (json!("stripe"), json!("pk_test_feria")),
+        "{profile}"
+    );
+
+    let (_, ready) = send(&t, Method::POST, SESSIONS, &checkout(json!([{"item": {"id": ids[0]}, "quantity": 1}]), true), None).await;
+    let complete = format!("{SESSIONS}/{}/complete", ready["id"].as_str().unwrap());
+    let card = |token: Option<&str>| {
+        let credential = token.map_or(json!({"type": "token"}), |t| json!({"type": "token", "token": t}));
+        json!({"payment": {"instruments": [{"id": "c1", "handler_id": "stripe", "type": "card", "credential": credential}]}})
+    };
+    let (status, refused) = send(&t, Method::POST, &complete, &card(None), None).await;
+    assert_eq!(
+        (status, refused["messages"][0]["path"].clone()),
+        (StatusCode::BAD_REQUEST, json!("$.payment.instruments[0].credential.token"))
+    );
+
+    // Declined: the order is placed and waits; the agent completes again with another card.
+    let (status, declined) = send(&t, Method::POST, &complete, &card(Some("pm_card_chargeDeclined")), None).await;
+    assert_eq!((status, declined["status"].clone()), (StatusCode::OK, json!("requires_escalation")), "{declined}");
+    assert_eq!(declined["messages"][0]["code"], "payment_declined");
+    let order_id = declined["order"]["id"].as_str().unwrap().to_string();
+    let (_, paid) = send(&t, Method::POST, &complete, &card(Some("pm_card_visa")), None).await;
+    assert_eq!((paid["status"].clone(), paid["order"]["id"].clone()), (json!("completed"), json!(order_id)), "{paid}");
+    let order = expect_status(t.get(&format!("/api/sales/{order_id}"), Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(order["status"], "PAID");
+    let (status, _) = send(&t, Method::POST, &complete, &card(Some("pm_card_visa")), None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}

@@ -63,7 +63,8 @@ pub struct UpdateArgs {
     pub meta: Option<Value>,
     pub id: String,
     /// For update: the whole writable checkout again. For complete: `payment.instruments`
-    /// with the `handler_id` of one of the shop's handlers (`mercadopago`, `cash`, `bank_transfer`).
+    /// with the `handler_id` of one of the shop's handlers (`mercadopago`, `stripe` with a
+    /// `credential` `{type: "token", token: "pm_…"}`, `cash`, `bank_transfer`).
     #[schema(value_type = Object)]
     pub checkout: Value,
 }
@@ -178,7 +179,7 @@ pub struct CompleteCheckout;
 impl Tool for CompleteCheckout {
     const NAME: &'static str = "complete_checkout";
     const TITLE: &'static str = "Confirmar una compra";
-    const DESCRIPTION: &'static str = "Confirma una sesión lista (ready_for_complete) con un medio de pago de la tienda: crea el pedido y, con Mercado Pago, devuelve en continue_url el enlace donde el comprador paga (nunca pidas datos de tarjeta). Con efectivo o transferencia el pedido queda confirmado.";
+    const DESCRIPTION: &'static str = "Confirma una sesión lista (ready_for_complete) con un medio de pago de la tienda: crea el pedido y, con Mercado Pago, devuelve en continue_url el enlace donde el comprador paga (nunca pidas datos de tarjeta). Con tarjeta (handler stripe) la credencial es un token con un PaymentMethod de Stripe (pm_…) de la cuenta de la tienda; si se rechaza, el pedido espera y se puede confirmar de nuevo con otra. Con efectivo o transferencia el pedido queda confirmado.";
     const ACCESS: Access = Access::Public;
     const HINTS: Hints = Hints { read_only: false, destructive: false, idempotent: false };
     type Input = UpdateArgs;

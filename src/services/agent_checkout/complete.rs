@@ -1,6 +1,6 @@
 //! Completing a session: the order is placed like any guest checkout, then paid on Mercado
-//! Pago's page (the session waits on `continue_url` until the payment arrives) or by cash or
-//! transfer, which the shop confirms.
+//! Pago's page (the session waits on `continue_url` until the payment arrives), by card through
+//! Stripe, or by cash or transfer, which the shop confirms.
 
 use super::{CheckoutError, Draft, DraftLine, Message, OrderRef, Session, Severity, Status, find, orders, pricing, save, save_on};
 use crate::app::{App, AppState};
@@ -8,7 +8,7 @@ use crate::services::catalog::stores::Store;
 use crate::services::checkout::{self, Checkout, Delivery, GivenAddress, Place};
 use crate::services::customers;
 use crate::services::orders::{OrderError, RequestedLine};
-use crate::services::payments::{self, mercadopago};
+use crate::services::payments::{self, mercadopago, stripe};
 use crate::services::shipping_rates::{self, ShippingChoice};
 
 /// How the buyer pays: a payment handler of the store.
@@ -19,6 +19,8 @@ pub enum PaymentChoice {
     /// Cash on delivery or pick-up.
     Cash,
     BankTransfer,
+    /// A card through Stripe: the platform sends a PaymentMethod (`pm_…`) of the shop's account.
+    Stripe,
     /// The UCP conformance suite's card handler (only with `UCP_SIMULATION_SECRET`): the
     /// token `success_token` or a card is approved, anything else declined.
     Mock,
@@ -34,7 +36,8 @@ pub struct Instrument {
 }
 
 impl PaymentChoice {
-    pub const ALL: [PaymentChoice; 4] = [PaymentChoice::MercadoPago, PaymentChoice::Cash, PaymentChoice::BankTransfer, PaymentChoice::Mock];
+    pub const ALL: [PaymentChoice; 5] =
+        [PaymentChoice::MercadoPago, PaymentChoice::Stripe, PaymentChoice::Cash, PaymentChoice::BankTransfer, PaymentChoice::Mock];
 
     /// The handler id agents name it by.
     pub fn handler_id(self) -> &'static str {
@@ -42,6 +45,7 @@ impl PaymentChoice {
             PaymentChoice::MercadoPago => "mercadopago",
             PaymentChoice::Cash => "cash",
             PaymentChoice::BankTransfer => "bank_transfer",
+            PaymentChoice::Stripe => "stripe",
             PaymentChoice::Mock => "mock_payment_handler",
         }
     }
@@ -51,15 +55,29 @@ impl PaymentChoice {
             PaymentChoice::MercadoPago => "MERCADO_PAGO",
             PaymentChoice::Cash => "CASH",
             PaymentChoice::BankTransfer => "BANK_TRANSFER",
-            PaymentChoice::Mock => "CREDIT_CARD",
+            PaymentChoice::Stripe | PaymentChoice::Mock => "CREDIT_CARD",
         }
     }
 
-    /// Whether the handler accepts `instrument`'s credential (only the mock handler checks one).
-    fn approves(self, instrument: &Instrument) -> bool {
-        self != PaymentChoice::Mock
-            || instrument.credential_type.as_deref() == Some("card")
-            || instrument.token.as_deref() == Some("success_token")
+    /// Whether `instrument` carries what the handler needs: Stripe a PaymentMethod; the mock
+    /// handler approves `success_token` or a card and declines anything else.
+    fn check(self, instrument: &Instrument) -> Result<(), CheckoutError> {
+        match self {
+            PaymentChoice::Stripe if !instrument.token.as_deref().is_some_and(|t| t.starts_with("pm_")) => {
+                Err(CheckoutError::MissingCredential("stripe"))
+            }
+            PaymentChoice::Mock
+                if instrument.credential_type.as_deref() != Some("card") && instrument.token.as_deref() != Some("success_token") =>
+            {
+                Err(CheckoutError::PaymentDeclined)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the buyer pays online after the order is placed (the session waits for it).
+    fn pays_online(self) -> bool {
+        matches!(self, PaymentChoice::MercadoPago | PaymentChoice::Stripe)
     }
 
     /// The handlers `store` offers now: its active payment methods (Mercado Pago only when
@@ -75,6 +93,7 @@ impl PaymentChoice {
             .into_iter()
             .filter(|c| active.iter().any(|code| code == c.method_code()))
             .filter(|c| *c != PaymentChoice::MercadoPago || app.payment_clients.mercadopago.is_some())
+            .filter(|c| *c != PaymentChoice::Stripe || app.payment_clients.stripe.is_some())
             .filter(|c| *c != PaymentChoice::Mock || app.config.agents.conformance_mode())
             .collect())
     }
@@ -82,11 +101,13 @@ impl PaymentChoice {
 
 /// Completes the session paying with `instrument`: places the order and starts its payment.
 /// A problem found while placing it (the stock went meanwhile) leaves the session incomplete
-/// with a message; a session already waiting for its Mercado Pago payment link gets it again.
+/// with a message; a session whose order waits for its payment is paid again with `instrument`
+/// (another card, or Mercado Pago's link handed again).
 pub async fn complete(app: &AppState, store: &Store, id: &str, instrument: &Instrument) -> Result<Session, CheckoutError> {
     let session = settle(app, find(app, store, id).await?).await?;
-    if session.status == Status::RequiresEscalation && session.continue_url.is_none() {
-        return pay_on_mercadopago(app, store, session).await;
+    if session.status == Status::RequiresEscalation {
+        let choice = chosen(app, store, instrument).await?;
+        return pay(app, store, session, choice, instrument).await;
     }
     if session.status.is_final() || session.status == Status::CompleteInProgress || session.order.is_some() {
         return Err(CheckoutError::Final(session.status.as_str()));
@@ -94,13 +115,7 @@ pub async fn complete(app: &AppState, store: &Store, id: &str, instrument: &Inst
     if session.status != Status::ReadyForComplete {
         return Err(CheckoutError::NotReady(Box::new(session)));
     }
-    let offered = PaymentChoice::offered(app, store).await?;
-    let handler_id = instrument.handler_id.as_str();
-    let choice =
-        offered.into_iter().find(|c| c.handler_id() == handler_id).ok_or_else(|| CheckoutError::UnknownHandler(handler_id.into()))?;
-    if !choice.approves(instrument) {
-        return Err(CheckoutError::PaymentDeclined);
-    }
+    let choice = chosen(app, store, instrument).await?;
 
     let mut claimed = session.clone();
     claimed.status = Status::CompleteInProgress;
@@ -114,7 +129,7 @@ pub async fn complete(app: &AppState, store: &Store, id: &str, instrument: &Inst
     if let Some(profile) = &session.agent_profile {
         session.webhook_url = app.platforms.webhook_url(app, profile).await;
     }
-    if choice == PaymentChoice::MercadoPago {
+    if choice.pays_online() {
         session.status = Status::RequiresEscalation;
     } else {
         session.status = Status::Completed;
@@ -128,14 +143,72 @@ pub async fn complete(app: &AppState, store: &Store, id: &str, instrument: &Inst
     if queued {
         app.job_wake.notify_one();
     }
-    if choice == PaymentChoice::MercadoPago {
-        return pay_on_mercadopago(app, store, session).await;
+    if choice.pays_online() {
+        return pay(app, store, session, choice, instrument).await;
     }
     Ok(session)
 }
 
-/// The session as it stands: one waiting for its Mercado Pago payment is completed once the
-/// order is paid.
+/// The store's handler `instrument` names, if the instrument carries what it needs.
+async fn chosen(app: &App, store: &Store, instrument: &Instrument) -> Result<PaymentChoice, CheckoutError> {
+    let handler_id = instrument.handler_id.as_str();
+    let offered = PaymentChoice::offered(app, store).await?;
+    let choice =
+        offered.into_iter().find(|c| c.handler_id() == handler_id).ok_or_else(|| CheckoutError::UnknownHandler(handler_id.into()))?;
+    choice.check(instrument)?;
+    Ok(choice)
+}
+
+/// Pays the session's placed order online: Mercado Pago's page (handed again while it waits),
+/// or the card through Stripe.
+async fn pay(
+    app: &AppState,
+    store: &Store,
+    session: Session,
+    choice: PaymentChoice,
+    instrument: &Instrument,
+) -> Result<Session, CheckoutError> {
+    match choice {
+        PaymentChoice::MercadoPago if session.continue_url.is_some() => Ok(session),
+        PaymentChoice::MercadoPago => pay_on_mercadopago(app, store, session).await,
+        PaymentChoice::Stripe => pay_by_card(app, store, session, instrument).await,
+        _ => Err(CheckoutError::Final(session.status.as_str())),
+    }
+}
+
+/// Charges the session's order to the PaymentMethod in `instrument` through Stripe: paid, the
+/// session completes; a bank's challenge is handed over in `continue_url`; a decline leaves it
+/// waiting for another card.
+async fn pay_by_card(app: &AppState, store: &Store, session: Session, instrument: &Instrument) -> Result<Session, CheckoutError> {
+    let order = session.order.clone().ok_or(CheckoutError::UnknownSession)?;
+    let token = instrument.token.as_deref().ok_or(CheckoutError::MissingCredential("stripe"))?;
+    let (payment, _) = stripe::start(app, None, store, &order.id).await?;
+    let (payment, _) = app.settle(stripe::confirm(app, None, store, &payment.id, Some(token)).await?).await;
+    let mut session = settle(app, session).await?;
+    if session.status == Status::Completed {
+        return Ok(session);
+    }
+    let challenge = payment.provider_data.as_ref().and_then(|d| d.pointer("/next_action/redirect_to_url/url")).and_then(|u| u.as_str());
+    session.continue_url = challenge.map(str::to_string);
+    session.messages = vec![match challenge {
+        Some(_) => Message::error(
+            "requires_3ds",
+            Some("$.payment".into()),
+            "El banco pide que el comprador confirme el pago en continue_url",
+            Severity::RequiresBuyerInput,
+        ),
+        None => Message::error(
+            "payment_declined",
+            Some("$.payment".into()),
+            format!("La tarjeta fue rechazada; el pedido {} espera otro medio de pago", order.number),
+            Severity::Recoverable,
+        ),
+    }];
+    save(app, &session, &[Status::RequiresEscalation]).await?;
+    Ok(session)
+}
+
+/// The session as it stands: one waiting for its order's payment is completed once it is paid.
 pub(super) async fn settle(app: &App, mut session: Session) -> Result<Session, CheckoutError> {
     let Some(order) = session.order.clone().filter(|_| session.status == Status::RequiresEscalation) else {
         return Ok(session);

@@ -272,6 +272,9 @@ pub enum CheckoutError {
     /// The handler refused the credential; nothing was placed.
     #[error("payment declined")]
     PaymentDeclined,
+    /// The handler needs a credential the instrument does not carry.
+    #[error("{0} needs a token credential")]
+    MissingCredential(&'static str),
     #[error(transparent)]
     Order(#[from] crate::services::orders::OrderError),
     #[error(transparent)]
