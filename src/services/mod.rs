@@ -15,6 +15,7 @@ pub mod files;
 pub mod geography;
 pub mod health;
 pub mod html;
+pub mod idempotency;
 pub mod identity;
 pub mod llm_proxy;
 pub mod oauth;

@@ -151,8 +151,20 @@ async fn a_mercadopago_checkout_hands_the_buyer_the_payment_page_and_completes_o
     let id = session["id"].as_str().unwrap();
     let pay = json!({"name": "complete_checkout", "arguments": {"id": id, "meta": {"idempotency-key": "k1"},
         "checkout": {"payment": {"instruments": [{"id": "i1", "handler_id": "mercadopago", "type": "mercadopago"}]}}}});
-    let (_, escalated) = rpc(&t, "/mcp", None, "tools/call", pay).await;
+    let (_, escalated) = rpc(&t, "/mcp", None, "tools/call", pay.clone()).await;
     let escalated = escalated["result"]["structuredContent"].clone();
+    // UCP's MCP binding: the same call under its idempotency-key is answered again, unchanged;
+    // other arguments under the key are a conflict.
+    let (_, again) = rpc(&t, "/mcp", None, "tools/call", pay.clone()).await;
+    assert_eq!(again["result"]["structuredContent"], escalated);
+    let mut other = pay;
+    other["arguments"]["checkout"]["payment"]["instruments"][0]["handler_id"] = json!("cash");
+    let (_, conflict) = rpc(&t, "/mcp", None, "tools/call", other).await;
+    assert_eq!(
+        (conflict["result"]["isError"].clone(), conflict["result"]["structuredContent"]["code"].clone()),
+        (json!(true), json!("idempotency_key_mismatch")),
+        "{conflict}"
+    );
     assert_eq!(escalated["status"], "requires_escalation", "{escalated}");
     assert_eq!(escalated["messages"][0]["severity"], "requires_buyer_input");
     let link = escalated["continue_url"].as_str().unwrap();

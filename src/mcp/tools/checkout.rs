@@ -14,6 +14,7 @@ use utoipa::{PartialSchema, ToSchema};
 use super::{Access, Answer, Ctx, Hints, READ, Tool};
 use crate::http::error::{ApiError, ApiResult, codes};
 use crate::services::agent_checkout::{self, CheckoutError, PaymentChoice, Session};
+use crate::services::idempotency::{self, Claim};
 use crate::ucp::{UcpError, checkout};
 
 /// A UCP object (a checkout or an `error_response`), as the protocol's schemas describe it.
@@ -87,6 +88,43 @@ fn check_meta(meta: &Option<Value>) -> ApiResult<()> {
     match version {
         Some(v) => crate::ucp::check_agent(Some(&format!("version=\"{v}\""))).or_else(|refused| refusal(refused).map(|_| ())),
         None => Ok(()),
+    }
+}
+
+/// Runs `work` once per `meta["idempotency-key"]` (UCP's MCP binding, for complete and cancel):
+/// the same `request` under the key gets the first answer again, another one a conflict.
+/// Without a key the call simply runs.
+async fn once<F, Fut>(ctx: &Ctx, meta: &Option<Value>, request: &[Vec<u8>], work: F) -> ApiResult<Answer<UcpObject>>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ApiResult<Answer<UcpObject>>>,
+{
+    let key = meta.as_ref().and_then(|m| m.get("idempotency-key")).and_then(Value::as_str).map(str::trim);
+    let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 255) else { return work().await };
+    let scope = match &ctx.caller {
+        Some(caller) => format!("mcp:{}", caller.id),
+        None => format!("mcp:ip:{}", ctx.ip),
+    };
+    let parts: Vec<&[u8]> = request.iter().map(Vec::as_slice).collect();
+    let fingerprint = idempotency::digest(&parts);
+    let claimed = idempotency::claim(&mut *ctx.app.db.writer().acquire().await?, &scope, key, &fingerprint).await?;
+    match claimed {
+        Claim::Run => {
+            let answer = work().await;
+            let kept = answer.as_ref().ok().map(|a| a.value.to_string());
+            let kept = kept.as_deref().map(|body| (200, Some("application/json"), body));
+            idempotency::settle(&mut *ctx.app.db.writer().acquire().await?, &scope, key, kept).await?;
+            answer
+        }
+        Claim::Replay { body, .. } => Ok(Answer::json(serde_json::from_str(&body).map_err(ApiError::internal)?)),
+        Claim::Mismatch => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            codes::IDEMPOTENCY_KEY_MISMATCH,
+            "Esta idempotency-key ya se usó con otros argumentos; usá una nueva",
+        )),
+        Claim::InUse => {
+            Err(ApiError::conflict(codes::IDEMPOTENCY_KEY_IN_USE, "Una llamada con esta idempotency-key todavía está en curso"))
+        }
     }
 }
 
@@ -191,7 +229,11 @@ impl Tool for CompleteCheckout {
             Ok(instrument) => instrument,
             Err(refused) => return refusal(refused),
         };
-        answer(ctx, agent_checkout::complete(&ctx.app, &ctx.store, &input.id, &instrument).await).await
+        let request = [Self::NAME.as_bytes(), input.id.as_bytes(), input.checkout.to_string().as_bytes()].map(<[u8]>::to_vec);
+        once(ctx, &input.meta, &request, || async {
+            answer(ctx, agent_checkout::complete(&ctx.app, &ctx.store, &input.id, &instrument).await).await
+        })
+        .await
     }
 }
 
@@ -208,6 +250,8 @@ impl Tool for CancelCheckout {
 
     async fn run(ctx: &Ctx, input: SessionArgs) -> ApiResult<Answer<UcpObject>> {
         check_meta(&input.meta)?;
-        answer(ctx, agent_checkout::cancel(&ctx.app, &ctx.store, &input.id).await).await
+        let request = [Self::NAME.as_bytes(), input.id.as_bytes()].map(<[u8]>::to_vec);
+        once(ctx, &input.meta, &request, || async { answer(ctx, agent_checkout::cancel(&ctx.app, &ctx.store, &input.id).await).await })
+            .await
     }
 }
