@@ -23,7 +23,7 @@ use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
     addresses, api_keys, audit, cart, coupons, customers, docs, geography, health, import, jobs, mcp, members, metrics, order_statuses,
-    payment_methods, payments, products, sales, shipping_rates, stores, webhooks,
+    payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -91,6 +91,8 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(shipping_rates::list, shipping_rates::create))
         .routes(routes!(shipping_rates::quote))
         .routes(routes!(shipping_rates::get, shipping_rates::update, shipping_rates::delete))
+        .routes(routes!(store_policies::list))
+        .routes(routes!(store_policies::set, store_policies::remove))
         .routes(routes!(coupons::list, coupons::create))
         .routes(routes!(coupons::get, coupons::update, coupons::delete))
         .routes(routes!(coupons::validate))

@@ -56,3 +56,7 @@ path_param!(
     /// The `{email}` path parameter.
     EmailParam, "email"
 );
+path_param!(
+    /// The `{kind}` path parameter.
+    KindParam, "kind"
+);

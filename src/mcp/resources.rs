@@ -1,5 +1,6 @@
-//! Readable resources: the store (what it sells in, how it takes payment and ships) and each
-//! product on sale, as JSON (`feria://store`, `feria://products/{id}`).
+//! Readable resources: the store (what it sells in, how it takes payment and ships, its
+//! policies), each policy the owner wrote as text, and each product on sale
+//! (`feria://store`, `feria://policies/{kind}`, `feria://products/{id}`).
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
@@ -8,18 +9,33 @@ use serde_json::json;
 use super::tools::Ctx;
 use crate::routes::products::{self, ProductView};
 use crate::services::agent_checkout::PaymentChoice;
+use crate::services::shipping_rates;
+use crate::services::store_policies::{self, PolicyKind};
 
 const STORE: &str = "feria://store";
+const POLICY_PREFIX: &str = "feria://policies/";
 const PRODUCT_PREFIX: &str = "feria://products/";
 
-/// The resources listed: the store's page.
-pub fn listed() -> Vec<Resource> {
-    vec![
+fn internal(e: impl std::fmt::Display) -> McpError {
+    McpError::internal_error(e.to_string(), None)
+}
+
+/// The resources listed: the store's page and each policy its owner wrote.
+pub async fn listed(ctx: &Ctx) -> Result<Vec<Resource>, McpError> {
+    let mut resources = vec![
         Resource::new(STORE, "store")
             .with_title("La tienda y sus políticas")
-            .with_description("Nombre, moneda, país, si los precios incluyen impuestos, medios de pago y envío")
+            .with_description("Nombre, moneda, país, si los precios incluyen impuestos, medios de pago, tarifas de envío y políticas")
             .with_mime_type("application/json"),
-    ]
+    ];
+    for policy in store_policies::list(&ctx.app.db, &ctx.store.id).await.map_err(internal)? {
+        resources.push(
+            Resource::new(format!("{POLICY_PREFIX}{}", policy.kind.as_str()), policy.kind.as_str())
+                .with_title(policy.kind.title())
+                .with_mime_type("text/plain"),
+        );
+    }
+    Ok(resources)
 }
 
 /// The templates: a product by id.
@@ -34,11 +50,14 @@ pub fn templates() -> Vec<ResourceTemplate> {
 
 /// Reads `uri` for `ctx`'s caller; unknown URIs and products not on sale are not found.
 pub async fn read(ctx: &Ctx, uri: &str) -> Result<ReadResourceResult, McpError> {
-    let internal = |e: crate::http::error::ApiError| McpError::internal_error(e.message, None);
     let not_found = || McpError::resource_not_found(format!("no resource {uri}"), None);
     let body = if uri == STORE {
-        let offered = PaymentChoice::offered(&ctx.app, &ctx.store).await.map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let offered = PaymentChoice::offered(&ctx.app, &ctx.store).await.map_err(internal)?;
+        let policies = store_policies::list(&ctx.app.db, &ctx.store.id).await.map_err(internal)?;
+        let rates = shipping_rates::list(&ctx.app.db, &ctx.store.id).await.map_err(internal)?;
         let store = &ctx.store;
+        let exponent = store.currency.exponent();
+        let money = |amount: i64| feria_domain::money::format_scaled(amount, exponent);
         json!({
             "name": store.name,
             "slug": store.slug,
@@ -46,17 +65,26 @@ pub async fn read(ctx: &Ctx, uri: &str) -> Result<ReadResourceResult, McpError> 
             "country": store.country,
             "pricesIncludeTax": store.tax_inclusive,
             "payment": offered.iter().map(|c| c.handler_id()).collect::<Vec<_>>(),
-            "paymentPolicy": "Con Mercado Pago se paga en su página; en efectivo o por transferencia, la tienda confirma el pago.",
-            "shippingPolicy": "La tienda coordina la entrega con el comprador después de la compra; no se cobra en el checkout.",
+            "shippingRates": rates.iter().filter(|r| r.is_active).map(|r| json!({
+                "code": r.code, "title": r.title, "country": r.country, "serviceLevel": r.service_level,
+                "price": money(r.price), "freeFrom": r.free_from.map(money),
+            })).collect::<Vec<_>>(),
+            "policies": policies.iter().map(|p| (p.kind.as_str().to_string(), json!(p.body))).collect::<serde_json::Map<_, _>>(),
         })
+    } else if let Some(kind) = uri.strip_prefix(POLICY_PREFIX) {
+        let kind = PolicyKind::parse(kind).ok_or_else(not_found)?;
+        let policies = store_policies::list(&ctx.app.db, &ctx.store.id).await.map_err(internal)?;
+        let policy = policies.into_iter().find(|p| p.kind == kind).ok_or_else(not_found)?;
+        let contents = ResourceContents::text(format!("{}\n\n{}", kind.title(), policy.body), uri);
+        return Ok(ReadResourceResult::new(vec![contents]));
     } else if let Some(id) = uri.strip_prefix(PRODUCT_PREFIX) {
         let product = match products::load(&ctx.app, &ctx.store, id).await {
             Ok(product) if product.is_active => product,
             Ok(_) => return Err(not_found()),
             Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => return Err(not_found()),
-            Err(e) => return Err(internal(e)),
+            Err(e) => return Err(internal(e.message)),
         };
-        serde_json::to_value(ProductView::new(&product, &ctx.store)).map_err(|e| McpError::internal_error(e.to_string(), None))?
+        serde_json::to_value(ProductView::new(&product, &ctx.store)).map_err(internal)?
     } else {
         return Err(not_found());
     };

@@ -94,9 +94,10 @@ impl ServerHandler for FeriaMcp {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(ListResourcesResult::with_all_items(resources::listed()))
+        let ctx = self.ctx(&context)?;
+        Ok(ListResourcesResult::with_all_items(resources::listed(ctx).await?))
     }
 
     async fn list_resource_templates(

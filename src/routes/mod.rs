@@ -22,6 +22,7 @@ pub mod payments;
 pub mod products;
 pub mod sales;
 pub mod shipping_rates;
+pub mod store_policies;
 pub mod stores;
 pub mod taxonomy;
 pub mod ucp;

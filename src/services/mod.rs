@@ -32,6 +32,7 @@ pub mod payments;
 pub mod reports;
 pub mod shipping_rates;
 pub mod store_defaults;
+pub mod store_policies;
 
 /// The key names are unique by (categories, tags, units, cities, neighborhoods): trimmed and
 /// lower-cased.

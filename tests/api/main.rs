@@ -46,4 +46,5 @@ mod search;
 mod services_direct;
 mod shipping_rates;
 mod store_access;
+mod store_policies;
 mod users_admin;

@@ -30,7 +30,7 @@ pub(crate) async fn rpc(t: &TestApp, path: &str, token: Option<&str>, method: &s
         .header("mcp-protocol-version", "2026-07-28")
         .header("mcp-method", method)
         .json(&json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}));
-    if let Some(name) = params.get("name").and_then(Value::as_str) {
+    if let Some(name) = params.get("name").or(params.get("uri")).and_then(Value::as_str) {
         request = request.header("mcp-name", name);
     }
     if let Some(token) = token {

@@ -58,6 +58,8 @@ async fn every_route_is_documented() {
         expected.push((format!("{prefix}/payment-methods/active"), "get"));
         expected.push((format!("{prefix}/payment-methods/code/{{code}}"), "get"));
         expected.push((format!("{prefix}/shipping-rates/quote"), "get"));
+        expected.push((format!("{prefix}/store-policies"), "get"));
+        expected.extend([(format!("{prefix}/store-policies/{{kind}}"), "put"), (format!("{prefix}/store-policies/{{kind}}"), "delete")]);
         expected.push((format!("{prefix}/coupons/validate/{{code}}"), "get"));
         expected.push((format!("{prefix}/customers/by-neighborhood/{{id}}"), "get"));
         expected.push((format!("{prefix}/customers/by-email/{{email}}"), "get"));

@@ -739,6 +739,21 @@ pub const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 27,
+        name: "store policies",
+        statements: &[
+            // What a store tells its buyers about shipping, returns, payments and its hours, as
+            // the owner wrote it (agents and the assistant read it).
+            "CREATE TABLE store_policies (
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL CHECK (kind IN ('shipping', 'returns', 'payments', 'hours')),
+                body TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (store_id, kind)
+            )",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -18,11 +18,13 @@ pub const FULFILLMENT_MISSING: &str = "Falta la dirección de envío y la opció
 pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft: Draft) -> Result<(), CheckoutError> {
     let mut messages = Vec::new();
     let mut lines = Vec::with_capacity(draft.lines.len());
-    let mut conn = app.db.reader().acquire().await?;
-    // Agents name products by id, or by SKU (then looked up).
+    // Agents name products by id, or by SKU (then looked up). No connection is held while the
+    // cache loads what it misses (it takes one of its own: holding two per request would let
+    // concurrent requests exhaust the pool waiting on each other).
     let mut ids: Vec<String> = draft.lines.iter().map(|l| l.item_id.clone()).collect();
     let mut found = app.catalog_cache.products(&app.db, &store.id, &ids).await?;
     let mut by_sku = false;
+    let mut conn = app.db.reader().acquire().await?;
     for (line, id) in draft.lines.iter().zip(ids.iter_mut()) {
         if !found.iter().any(|p| p.id == line.item_id)
             && let Some(product_id) = products::find_by_sku(&mut conn, &store.id, &line.item_id).await?
@@ -32,7 +34,9 @@ pub(super) async fn price(app: &App, store: &Store, session: &mut Session, draft
         }
     }
     if by_sku {
+        drop(conn);
         found = app.catalog_cache.products(&app.db, &store.id, &ids).await?;
+        conn = app.db.reader().acquire().await?;
     }
     for (i, (wanted, id)) in draft.lines.iter().zip(&ids).enumerate() {
         let path = Some(format!("$.line_items[{i}]"));
