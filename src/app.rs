@@ -88,9 +88,12 @@ impl PaymentClients {
 pub type AppState = Arc<App>;
 
 impl App {
-    /// Whether feria itself answers on a loopback address (`API_URL`; development and tests):
-    /// then documents and webhooks that strangers name may be on loopback too.
+    /// Whether feria itself answers on a loopback address (`API_URL`; development and tests, never
+    /// in production): then documents and webhooks that strangers name may be on loopback too.
     pub fn serves_on_loopback(&self) -> bool {
+        if self.config.environment == crate::config::Environment::Production {
+            return false;
+        }
         let origin = self.config.payments.public_url.trim_end_matches('/');
         ["://127.0.0.1", "://localhost", "://[::1]"].iter().any(|host| {
             origin.split_once(host).is_some_and(|(scheme, rest)| !scheme.contains('/') && (rest.is_empty() || rest.starts_with([':', '/'])))

@@ -8,6 +8,7 @@ use std::time::Duration;
 use feria_db::AnyConnection;
 use feria_domain::ids::new_id;
 use feria_jobs::{Completion, JobHandler};
+use feria_providers::documents;
 use feria_providers::message_signatures::content_digest;
 use serde::{Deserialize, Serialize};
 
@@ -63,26 +64,16 @@ impl JobHandler for UcpOrderWebhook {
 
     async fn run(&self, payload: &serde_json::Value) -> Result<Completion, String> {
         let p: Payload = serde_json::from_value(payload.clone()).map_err(|e| format!("bad payload: {e}"))?;
-        let url: axum::http::Uri = p.url.parse().map_err(|e| format!("bad webhook URL: {e}"))?;
-        let authority = match (url.host(), url.port_u16()) {
-            (Some(host), Some(port)) => format!("{}:{port}", host.to_ascii_lowercase()),
-            (Some(host), None) => host.to_ascii_lowercase(),
-            (None, _) => return Err("webhook URL without a host".into()),
-        };
+        let (authority, path, query) = documents::signing_target(&p.url).ok_or("bad webhook URL")?;
         let digest = content_digest(p.body.as_bytes());
         let agent = format!("profile=\"{}\"", p.profile);
         let key = self.app.config.agents.signing_keys.first().ok_or("no signing key")?;
-        let signature = key.sign(
-            &[
-                ("@method", "POST"),
-                ("@authority", &authority),
-                ("@path", url.path()),
-                ("content-digest", &digest),
-                ("content-type", "application/json"),
-                ("ucp-agent", &agent),
-            ],
-            feria_domain::time::now().timestamp(),
-        );
+        let mut components = vec![("@method", "POST"), ("@authority", authority.as_str()), ("@path", path.as_str())];
+        if let Some(query) = &query {
+            components.push(("@query", query.as_str()));
+        }
+        components.extend([("content-digest", digest.as_str()), ("content-type", "application/json"), ("ucp-agent", agent.as_str())]);
+        let signature = key.sign(&components, feria_domain::time::now().timestamp());
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
             ("Webhook-Id".to_string(), p.event_id),
@@ -91,7 +82,7 @@ impl JobHandler for UcpOrderWebhook {
             ("Content-Digest".to_string(), digest),
         ];
         headers.extend(signature);
-        feria_providers::documents::post(&p.url, &headers, p.body.into_bytes(), TIMEOUT, self.app.serves_on_loopback())
+        documents::post(&p.url, &headers, p.body.into_bytes(), TIMEOUT, self.app.serves_on_loopback())
             .await
             .map_err(|e| format!("order webhook to {authority}: {e}"))?;
         Ok(Completion::Done)

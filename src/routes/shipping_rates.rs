@@ -241,7 +241,7 @@ pub async fn get(
     Ok(Json(ShippingRateView::new(shipping_rates::get(&app.db, &store.id, &id).await?, &store)))
 }
 
-/// Creates a rate (`settings:write`).
+/// Creates a rate (`prices:write`).
 #[utoipa::path(post, path = "/shipping-rates", tag = "shipping-rates", security(("bearer" = [])), request_body = ShippingRateRequest,
     responses(
         (status = 201, description = "Created", body = ShippingRateView),
@@ -259,7 +259,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(ShippingRateView::new(created, &store))))
 }
 
-/// Updates a rate (`settings:write`); fields not sent are kept, `null` clears `country` and
+/// Updates a rate (`prices:write`); fields not sent are kept, `null` clears `country` and
 /// `freeFrom`.
 #[utoipa::path(put, path = "/shipping-rates/{id}", tag = "shipping-rates", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = ShippingRateRequest,
@@ -280,7 +280,7 @@ pub async fn update(
     Ok(Json(ShippingRateView::new(shipping_rates::update(&app.db, &store.id, &id, fields).await?, &store)))
 }
 
-/// Deletes a rate (`settings:write`) and answers it as it was.
+/// Deletes a rate (`prices:write`) and answers it as it was.
 #[utoipa::path(delete, path = "/shipping-rates/{id}", tag = "shipping-rates", security(("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = ShippingRateView),

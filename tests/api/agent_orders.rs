@@ -89,6 +89,8 @@ async fn a_platform_reads_its_order_and_hears_of_every_change_signed() {
     // order no agent placed, reads as not found.
     let (status, read) = send(Method::GET, format!("/ucp/v1/orders/{order_id}"), json!({})).await;
     assert_eq!((status, read.clone()), (StatusCode::OK, order.clone()));
+    let anonymous: Value = t.client.get(t.url(&format!("/ucp/v1/orders/{order_id}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(anonymous["messages"][0]["code"], "not_found");
     let other = t
         .client
         .get(t.url(&format!("/ucp/v1/orders/{order_id}")))
@@ -207,13 +209,27 @@ async fn in_conformance_mode_a_mock_card_pays_the_rate_is_charged_and_the_order_
             "credential": {"type": "token", "token": token}}]}, "risk_signals": {}})
     };
     let complete = format!("/ucp/v1/checkout-sessions/{id}/complete");
+    let (_, declined) = send(Method::POST, complete.clone(), pay("fail_token")).await;
+    assert_eq!(declined["messages"][0]["code"], "payment_declined", "{declined}");
+
+    // The rate changed since the agent saw the totals: completing shows the new ones first.
+    let rates = expect_status(t.get("/api/shipping-rates", Some(&admin)).await, StatusCode::OK).await;
+    let express =
+        rates["shippingRates"].as_array().unwrap().iter().find(|r| r["code"] == "exp-us").unwrap()["id"].as_str().unwrap().to_string();
+    let change = json!({"price": "16.00"});
+    expect_status(t.request(Method::PUT, &format!("/api/shipping-rates/{express}"), Some(&change), Some(&admin)).await, StatusCode::OK)
+        .await;
+    let (status, repriced) = send(Method::POST, complete.clone(), pay("success_token")).await;
+    assert_eq!((status, repriced["status"].clone()), (StatusCode::OK, json!("ready_for_complete")), "{repriced}");
+    assert_eq!(repriced["messages"].as_array().unwrap().last().unwrap()["code"], "price_changed");
+    assert_eq!(repriced["totals"].as_array().unwrap().last().unwrap()["amount"], 5100);
     let (status, declined) = send(Method::POST, complete.clone(), pay("fail_token")).await;
     assert_eq!((status, declined["messages"][0]["code"].clone()), (StatusCode::PAYMENT_REQUIRED, json!("payment_declined")));
     let (status, done) = send(Method::POST, complete, pay("success_token")).await;
     assert_eq!((status, done["status"].clone()), (StatusCode::OK, json!("completed")), "{done}");
     let order_id = done["order"]["id"].as_str().unwrap().to_string();
     let order = expect_status(t.get(&format!("/api/sales/{order_id}"), Some(&admin)).await, StatusCode::OK).await;
-    assert_eq!((order["total"].clone(), order["shipping"].clone()), (json!(50), json!(15)), "{order}");
+    assert_eq!((order["total"].clone(), order["shipping"].clone()), (json!(51), json!(16)), "{order}");
     platform.wait_for(1).await;
 
     // The simulation needs the secret; it walks the workflow to SHIPPED and tells the platform.

@@ -64,14 +64,27 @@ pub async fn post(
     Ok(())
 }
 
+/// What a request to `url` is signed over, as it is sent (normalised): `@authority` (host, and
+/// the port unless the scheme's default), `@path`, and `@query` when there is one (with its `?`).
+pub fn signing_target(url: &str) -> Option<(String, String, Option<String>)> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    let authority = match parsed.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    Some((authority, parsed.path().to_string(), parsed.query().map(|q| format!("?{q}"))))
+}
+
 /// A client that reaches only the checked address of `url`, without redirects.
 async fn guarded(url: &str, timeout: Duration, allow_loopback: bool) -> Result<(reqwest::Client, reqwest::Url), FetchError> {
     let parsed = reqwest::Url::parse(url).map_err(|_| FetchError::BadUrl)?;
     let host = parsed.host_str().ok_or(FetchError::BadUrl)?.to_string();
     let port = parsed.port_or_known_default().ok_or(FetchError::BadUrl)?;
     let lookup_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let address: SocketAddr = tokio::net::lookup_host((lookup_host.as_str(), port))
+    let address: SocketAddr = tokio::time::timeout(timeout, tokio::net::lookup_host((lookup_host.as_str(), port)))
         .await
+        .map_err(|_| FetchError::Unresolved)?
         .map_err(|_| FetchError::Unresolved)?
         .next()
         .ok_or(FetchError::Unresolved)?;
@@ -86,6 +99,7 @@ async fn guarded(url: &str, timeout: Duration, allow_loopback: bool) -> Result<(
     }
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .connect_timeout(timeout)
         .timeout(timeout)
         .resolve(&host, address)
@@ -121,6 +135,8 @@ fn is_public(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
+                || first == 0x2002
+                || (first == 0x0064 && v6.segments()[1] == 0xff9b)
                 || first == 0x2001 && v6.segments()[1] == 0x0db8)
         }
     }

@@ -8,7 +8,7 @@ use crate::services::catalog::stores::Store;
 use crate::services::checkout::{self, Checkout, Delivery, GivenAddress, Place};
 use crate::services::customers;
 use crate::services::orders::{OrderError, RequestedLine};
-use crate::services::payments::{self, mercadopago, stripe};
+use crate::services::payments::{self, PaymentError, mercadopago, stripe};
 use crate::services::shipping_rates::{self, ShippingChoice};
 
 /// How the buyer pays: a payment handler of the store.
@@ -102,12 +102,17 @@ impl PaymentChoice {
 /// Completes the session paying with `instrument`: places the order and starts its payment.
 /// A problem found while placing it (the stock went meanwhile) leaves the session incomplete
 /// with a message; a session whose order waits for its payment is paid again with `instrument`
-/// (another card, or Mercado Pago's link handed again).
+/// (another card, or Mercado Pago's link handed again). A session is claimed
+/// (`complete_in_progress`) while its order is placed and paid, so two completions never
+/// place two orders nor charge twice.
 pub async fn complete(app: &AppState, store: &Store, id: &str, instrument: &Instrument) -> Result<Session, CheckoutError> {
     let session = settle(app, find(app, store, id).await?).await?;
     if session.status == Status::RequiresEscalation {
         let choice = chosen(app, store, instrument).await?;
-        return pay(app, store, session, choice, instrument).await;
+        let mut claimed = session;
+        claimed.status = Status::CompleteInProgress;
+        save(app, &claimed, &[Status::RequiresEscalation]).await?;
+        return pay(app, store, claimed, choice, instrument).await;
     }
     if session.status.is_final() || session.status == Status::CompleteInProgress || session.order.is_some() {
         return Err(CheckoutError::Final(session.status.as_str()));
@@ -116,6 +121,24 @@ pub async fn complete(app: &AppState, store: &Store, id: &str, instrument: &Inst
         return Err(CheckoutError::NotReady(Box::new(session)));
     }
     let choice = chosen(app, store, instrument).await?;
+    // A price, the coupon or a rate may have changed since the session was priced: the agent
+    // completes only what it was shown, and otherwise sees the new totals first.
+    let mut repriced = session.clone();
+    pricing::price(app, store, &mut repriced, draft_of(&session)).await?;
+    if repriced.totals.total != session.totals.total || repriced.status != Status::ReadyForComplete {
+        repriced.messages.push(Message::warning(
+            "price_changed",
+            Some("$.totals".into()),
+            "Los precios cambiaron desde que se armó la compra: revisá el total y confirmá de nuevo",
+        ));
+        save(app, &repriced, &[Status::ReadyForComplete]).await?;
+        return Ok(repriced);
+    }
+    // Read before the session is claimed: a slow platform never holds a claimed session.
+    let webhook_url = match &session.agent_profile {
+        Some(profile) => app.platforms.webhook_url(app, profile).await,
+        None => None,
+    };
 
     let mut claimed = session.clone();
     claimed.status = Status::CompleteInProgress;
@@ -124,14 +147,10 @@ pub async fn complete(app: &AppState, store: &Store, id: &str, instrument: &Inst
         Ok(done) => app.settle(done).await,
         Err(refused) => return refused_while_placing(app, store, session, refused).await,
     };
-    let mut session = session;
+    let mut session = claimed;
     session.order = Some(OrderRef { id: placed.order.id.clone(), number: placed.order.order_number.clone() });
-    if let Some(profile) = &session.agent_profile {
-        session.webhook_url = app.platforms.webhook_url(app, profile).await;
-    }
-    if choice.pays_online() {
-        session.status = Status::RequiresEscalation;
-    } else {
+    session.webhook_url = webhook_url;
+    if !choice.pays_online() {
         session.status = Status::Completed;
         session.messages.clear();
     }
@@ -159,8 +178,9 @@ async fn chosen(app: &App, store: &Store, instrument: &Instrument) -> Result<Pay
     Ok(choice)
 }
 
-/// Pays the session's placed order online: Mercado Pago's page (handed again while it waits),
-/// or the card through Stripe.
+/// Pays the claimed session's placed order online: Mercado Pago's page (the same link while it
+/// waits), or the card through Stripe. The session is released either way: completed when paid,
+/// else waiting (`requires_escalation`) with what the buyer or the agent can do next.
 async fn pay(
     app: &AppState,
     store: &Store,
@@ -168,58 +188,93 @@ async fn pay(
     choice: PaymentChoice,
     instrument: &Instrument,
 ) -> Result<Session, CheckoutError> {
-    match choice {
-        PaymentChoice::MercadoPago if session.continue_url.is_some() => Ok(session),
-        PaymentChoice::MercadoPago => pay_on_mercadopago(app, store, session).await,
-        PaymentChoice::Stripe => pay_by_card(app, store, session, instrument).await,
-        _ => Err(CheckoutError::Final(session.status.as_str())),
+    let waiting_on = session.payment_handler.as_deref().filter(|_| session.continue_url.is_some());
+    let outcome = match choice {
+        PaymentChoice::MercadoPago if waiting_on == Some(choice.handler_id()) => Ok(session.clone()),
+        PaymentChoice::MercadoPago => pay_on_mercadopago(app, store, session.clone()).await,
+        PaymentChoice::Stripe => pay_by_card(app, store, session.clone(), instrument).await,
+        _ => Err(CheckoutError::Final(Status::RequiresEscalation.as_str())),
+    };
+    let (mut released, outcome) = match outcome {
+        Ok(paid) => (paid, None),
+        Err(e) => (session, Some(e)),
+    };
+    if released.status == Status::CompleteInProgress {
+        released.status = Status::RequiresEscalation;
     }
+    save(app, &released, &[Status::CompleteInProgress]).await?;
+    match outcome {
+        Some(e) => Err(e),
+        None => Ok(released),
+    }
+}
+
+/// Whether the session's order is paid.
+async fn paid(app: &App, session: &Session) -> Result<bool, CheckoutError> {
+    let Some(order) = &session.order else { return Ok(false) };
+    let money = payments::order_money(&mut *app.db.reader().acquire().await?, &order.id).await?;
+    Ok(money.paid > 0 && money.paid >= session.totals.total)
 }
 
 /// Charges the session's order to the PaymentMethod in `instrument` through Stripe: paid, the
 /// session completes; a bank's challenge is handed over in `continue_url`; a decline leaves it
 /// waiting for another card.
-async fn pay_by_card(app: &AppState, store: &Store, session: Session, instrument: &Instrument) -> Result<Session, CheckoutError> {
+async fn pay_by_card(app: &AppState, store: &Store, mut session: Session, instrument: &Instrument) -> Result<Session, CheckoutError> {
     let order = session.order.clone().ok_or(CheckoutError::UnknownSession)?;
     let token = instrument.token.as_deref().ok_or(CheckoutError::MissingCredential("stripe"))?;
-    let (payment, _) = stripe::start(app, None, store, &order.id).await?;
-    let (payment, _) = app.settle(stripe::confirm(app, None, store, &payment.id, Some(token)).await?).await;
-    let mut session = settle(app, session).await?;
-    if session.status == Status::Completed {
+    let (started, _) = stripe::start(app, None, store, &order.id).await?;
+    let payment = match stripe::confirm(app, None, store, &started.id, Some(token)).await {
+        Ok(done) => app.settle(done).await.0,
+        // Stripe answers a declined card with an error: the intent says what happened.
+        Err(PaymentError::Provider(_)) => {
+            let intent = started.provider_payment_id.as_deref().ok_or(CheckoutError::UnknownSession)?;
+            app.settle(stripe::sync(app, store, intent, "confirm").await?).await.0
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if paid(app, &session).await? {
+        session.status = Status::Completed;
+        session.continue_url = None;
+        session.payment_handler = None;
+        session.messages.clear();
         return Ok(session);
     }
     let challenge = payment.provider_data.as_ref().and_then(|d| d.pointer("/next_action/redirect_to_url/url")).and_then(|u| u.as_str());
     session.continue_url = challenge.map(str::to_string);
-    session.messages = vec![match challenge {
-        Some(_) => Message::error(
+    session.payment_handler = challenge.map(|_| PaymentChoice::Stripe.handler_id().to_string());
+    let path = Some("$.payment".to_string());
+    session.messages = vec![match (challenge, payment.status.as_str()) {
+        (Some(_), _) => Message::error(
             "requires_3ds",
-            Some("$.payment".into()),
+            path,
             "El banco pide que el comprador confirme el pago en continue_url",
             Severity::RequiresBuyerInput,
         ),
-        None => Message::error(
+        (None, "rejected" | "cancelled") => Message::error(
             "payment_declined",
-            Some("$.payment".into()),
+            path,
             format!("La tarjeta fue rechazada; el pedido {} espera otro medio de pago", order.number),
             Severity::Recoverable,
         ),
+        (None, _) => Message::warning(
+            "payment_pending",
+            path,
+            format!("El pago del pedido {} está en proceso; la sesión se completa cuando se acredite", order.number),
+        ),
     }];
-    save(app, &session, &[Status::RequiresEscalation]).await?;
     Ok(session)
 }
 
 /// The session as it stands: one waiting for its order's payment is completed once it is paid.
 pub(super) async fn settle(app: &App, mut session: Session) -> Result<Session, CheckoutError> {
-    let Some(order) = session.order.clone().filter(|_| session.status == Status::RequiresEscalation) else {
+    if session.status != Status::RequiresEscalation || !paid(app, &session).await? {
         return Ok(session);
-    };
-    let money = payments::order_money(&mut *app.db.reader().acquire().await?, &order.id).await?;
-    if money.paid > 0 && money.paid >= session.totals.total {
-        session.status = Status::Completed;
-        session.continue_url = None;
-        session.messages.clear();
-        save(app, &session, &[Status::RequiresEscalation]).await?;
     }
+    session.status = Status::Completed;
+    session.continue_url = None;
+    session.payment_handler = None;
+    session.messages.clear();
+    save(app, &session, &[Status::RequiresEscalation]).await?;
     Ok(session)
 }
 
@@ -228,13 +283,13 @@ async fn pay_on_mercadopago(app: &App, store: &Store, mut session: Session) -> R
     let order = session.order.clone().ok_or(CheckoutError::UnknownSession)?;
     let (_, preference) = mercadopago::start(app, None, store, &order.id, None).await?;
     session.continue_url = preference.init_point.or(preference.sandbox_init_point);
+    session.payment_handler = Some(PaymentChoice::MercadoPago.handler_id().to_string());
     session.messages = vec![Message::error(
         "payment_required",
         Some("$.payment".into()),
         format!("El pedido {} está reservado: pagalo en Mercado Pago con el enlace de continue_url", order.number),
         Severity::RequiresBuyerInput,
     )];
-    save(app, &session, &[Status::RequiresEscalation]).await?;
     Ok(session)
 }
 
@@ -242,7 +297,11 @@ async fn pay_on_mercadopago(app: &App, store: &Store, mut session: Session) -> R
 async fn refused_while_placing(app: &App, store: &Store, session: Session, refused: OrderError) -> Result<Session, CheckoutError> {
     let business = matches!(
         refused,
-        OrderError::InsufficientStock { .. } | OrderError::Unavailable(_) | OrderError::CouponRefused(_) | OrderError::UnknownCoupon
+        OrderError::InsufficientStock { .. }
+            | OrderError::Unavailable(_)
+            | OrderError::CouponRefused(_)
+            | OrderError::UnknownCoupon
+            | OrderError::UnknownShippingOption(_)
     );
     if !business {
         save(app, &session, &[Status::CompleteInProgress]).await?;

@@ -241,6 +241,9 @@ pub struct Session {
     pub order: Option<OrderRef>,
     /// Where the buyer finishes (Mercado Pago's page) when the session requires it.
     pub continue_url: Option<String>,
+    /// The handler whose page `continue_url` is.
+    #[serde(default)]
+    pub payment_handler: Option<String>,
     /// The agent platform's profile URL, when a request named one.
     #[serde(default)]
     pub agent_profile: Option<String>,
@@ -305,6 +308,7 @@ pub async fn create(app: &App, store: &Store, draft: Draft) -> Result<Session, C
         messages: Vec::new(),
         order: None,
         continue_url: None,
+        payment_handler: None,
         agent_profile: None,
         webhook_url: None,
         expires_at: time::to_db(now + SESSION_TTL),

@@ -22,8 +22,9 @@ pub struct AgentOrder {
     pub refunds: Vec<Refund>,
 }
 
-/// The store's order `order_id` with the session it came from, when an agent placed it and,
-/// if the session recorded the platform's profile, `agent_profile` is that profile.
+/// The store's order `order_id` with the session it came from, for the platform that placed it:
+/// `agent_profile` must be the profile its checkout named (an order no platform named is read
+/// by none).
 pub async fn find_order(
     app: &App,
     store: &Store,
@@ -33,8 +34,8 @@ pub async fn find_order(
     let mut conn = app.db.reader().acquire().await?;
     let (session, order) = read(&mut conn, store, order_id).await?.ok_or(CheckoutError::UnknownSession)?;
     match (&session.agent_profile, agent_profile) {
-        (Some(recorded), Some(asking)) if recorded != asking => Err(CheckoutError::UnknownSession),
-        _ => Ok((session, order)),
+        (Some(recorded), Some(asking)) if recorded == asking => Ok((session, order)),
+        _ => Err(CheckoutError::UnknownSession),
     }
 }
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::{Payment, PaymentStatus, append_event, order_money};
 use crate::app::App;
+use crate::services::agent_checkout;
 use crate::services::catalog::stores::Store;
 use crate::services::order_notifications;
 use crate::services::order_workflow::{self, StatusChangeError};
@@ -157,6 +158,10 @@ pub async fn settle(
     } else if given_back && money.paid > 0 && money.refunded >= money.paid {
         REFUNDED
     } else {
+        if given_back {
+            // A partial refund or a chargeback moves no status: an agent's platform still hears of it.
+            applied.queued |= agent_checkout::order_changed(conn, app, store, &order.id).await?;
+        }
         return Ok(applied);
     };
     let by = format!("payment:{}", payment.provider);

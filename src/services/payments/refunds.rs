@@ -9,7 +9,6 @@ use super::apply::{self, Applied};
 use super::gateway;
 use super::{Payment, PaymentError, Provider, append_event};
 use crate::app::App;
-use crate::services::agent_checkout;
 use crate::services::catalog::stores::Store;
 use crate::services::effects::{Done, Effects};
 use crate::services::identity::caller::Caller;
@@ -83,11 +82,7 @@ async fn refund(app: &App, store: &Store, payment: &Payment, amount: Option<i64>
             .execute(&mut *tx)
             .await?;
     }
-    let mut applied = apply::settle(&mut tx, app, store, &current, None, appended).await?;
-    if appended && applied.order_status.is_none() {
-        // A partial refund moves no status: the agent platform still hears of it.
-        applied.queued |= agent_checkout::order_changed(&mut tx, app, store, &payment.order_id).await?;
-    }
+    let applied = apply::settle(&mut tx, app, store, &current, None, appended).await?;
     let updated = super::find(&mut tx, &store.id, &payment.id).await?.ok_or(PaymentError::UnknownPayment)?;
     tx.commit().await?;
     Ok((updated, applied))
