@@ -141,6 +141,11 @@ async fn a_declined_card_leaves_the_order_waiting_and_another_card_pays_it() {
         expect_status(t.request(Method::POST, "/api/payments/intent", Some(&json!({"saleId": order_id})), None).await, StatusCode::CREATED)
             .await;
     let payment_id = created["payment"]["id"].as_str().unwrap();
+    // A second intent for the same order, left open in another tab.
+    let other =
+        expect_status(t.request(Method::POST, "/api/payments/intent", Some(&json!({"saleId": order_id})), None).await, StatusCode::CREATED)
+            .await;
+    let other_id = other["payment"]["id"].as_str().unwrap().to_string();
 
     let confirm = |pm: &'static str| {
         let (t, body) = (&t, json!({"paymentId": payment_id, "paymentMethod": pm}));
@@ -154,6 +159,13 @@ async fn a_declined_card_leaves_the_order_waiting_and_another_card_pays_it() {
     assert_eq!(status_of(&t, &admin, order_id).await, "AWAITING_PAYMENT");
     let paid = expect_status(confirm("pm_card_visa").await, StatusCode::OK).await;
     assert_eq!(paid["payment"]["status"], "approved");
+    assert_eq!(status_of(&t, &admin, order_id).await, "PAID");
+    assert_eq!(paid["payment"]["needsRefund"], false);
+
+    // The other tab pays too: the money is kept apart, flagged to be given back.
+    let twice = json!({"paymentId": other_id, "paymentMethod": "pm_card_visa"});
+    let twice = expect_status(t.request(Method::POST, "/api/payments/confirm", Some(&twice), None).await, StatusCode::OK).await;
+    assert_eq!((twice["payment"]["status"].clone(), twice["payment"]["needsRefund"].clone()), (json!("approved"), json!(true)), "{twice}");
     assert_eq!(status_of(&t, &admin, order_id).await, "PAID");
 
     expect_error(

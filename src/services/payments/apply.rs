@@ -153,6 +153,17 @@ pub async fn settle(
         applied.outcome = format!("order {} is {}: payment flagged to be refunded", order.order_number, order.status_code);
         return Ok(applied);
     }
+    if let Some(amount) = charged
+        && order.total > 0
+        && money.paid - money.refunded - amount >= order.total
+    {
+        // Paid already by another payment (say, a payment link paid after a card): this money
+        // is not owed, and is flagged to be given back rather than kept silently.
+        sqlx::query("UPDATE payments SET needs_refund = 1 WHERE id = $1").bind(&payment.id).execute(&mut *conn).await?;
+        tracing::warn!(order = %order.order_number, payment = %payment.id, "money approved for an order already paid; it must be refunded");
+        applied.outcome = format!("order {} was already paid: payment flagged to be refunded", order.order_number);
+        return Ok(applied);
+    }
     let target = if charged.is_some() && money.paid - money.refunded >= order.total {
         PAID
     } else if given_back && money.paid > 0 && money.refunded >= money.paid {
