@@ -37,8 +37,10 @@ impl AuditSlot {
     }
 }
 
-/// POST routes that only read.
-const READING_POSTS: &[&str] = &["/sales/by-date-range", "/order-statuses/validate-transition", "/payments/verify"];
+/// POST routes the middleware does not record: those that only read, and the MCP mirror and the
+/// model proxy (a tool records its own writes, with what it changed; asking a model changes nothing).
+const READING_POSTS: &[&str] =
+    &["/sales/by-date-range", "/order-statuses/validate-transition", "/payments/verify", "/mcp/call", "/mcp/anthropic"];
 
 /// What a route template says about the resource written: `(resource, verb, index of the id
 /// segment)`, after the `/api` or `/api/stores/{slug}` prefix.

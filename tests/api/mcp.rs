@@ -321,6 +321,9 @@ async fn the_anthropic_proxy_forwards_for_signed_in_callers_and_records_the_toke
             .await
             .unwrap();
     assert_eq!(rows, vec![("claude-haiku-4-5".to_string(), 15, 7, 200), ("claude-haiku-4-5".to_string(), 0, 0, 429)]);
+    // Asking a model is not a write: the audit log stays empty.
+    let log = expect_status(t.get("/api/audit-log", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(log["entries"], json!([]), "{log}");
 
     let unconfigured = crate::sales::app().await;
     let admin = unconfigured.admin_token().await;
