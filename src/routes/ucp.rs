@@ -4,13 +4,14 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 
 use crate::app::AppState;
+use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::services::agent_checkout::{self, PaymentChoice, Session};
 use crate::services::catalog::stores::Store;
@@ -71,85 +72,67 @@ async fn answer(app: &AppState, store: &Store, status: StatusCode, outcome: Resu
     }
 }
 
-async fn create(State(app): State<AppState>, CurrentStore(store): CurrentStore, headers: HeaderMap, body: Bytes) -> Response {
-    let draft = match request(&headers, &body).and_then(|b| checkout::draft(&b, agent_profile(&headers))) {
-        Ok(draft) => draft,
-        Err(refused) => return refused.into_response(),
-    };
-    let outcome = agent_checkout::create(&app, &store, draft).await;
-    answer(&app, &store, StatusCode::CREATED, outcome).await
+async fn create(
+    State(app): State<AppState>,
+    CurrentStore(store): CurrentStore,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, UcpError> {
+    let draft = checkout::draft(&request(&headers, &body)?, agent_profile(&headers))?;
+    Ok(answer(&app, &store, StatusCode::CREATED, agent_checkout::create(&app, &store, draft).await).await)
 }
 
 async fn read(
     State(app): State<AppState>,
     CurrentStore(store): CurrentStore,
-    Path(params): Path<Vec<(String, String)>>,
+    IdParam(id): IdParam,
     headers: HeaderMap,
-) -> Response {
-    if let Err(refused) = ucp::check_agent(headers.get("ucp-agent").and_then(|v| v.to_str().ok())) {
-        return refused.into_response();
-    }
-    let outcome = agent_checkout::get(&app, &store, path_id(&params)).await;
-    answer(&app, &store, StatusCode::OK, outcome).await
+) -> Result<Response, UcpError> {
+    ucp::check_agent(headers.get("ucp-agent").and_then(|v| v.to_str().ok()))?;
+    Ok(answer(&app, &store, StatusCode::OK, agent_checkout::get(&app, &store, &id).await).await)
 }
 
 async fn update(
     State(app): State<AppState>,
     CurrentStore(store): CurrentStore,
-    Path(params): Path<Vec<(String, String)>>,
+    IdParam(id): IdParam,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let draft = match request(&headers, &body).and_then(|b| checkout::draft(&b, agent_profile(&headers))) {
-        Ok(draft) => draft,
-        Err(refused) => return refused.into_response(),
-    };
-    let outcome = agent_checkout::update(&app, &store, path_id(&params), draft).await;
-    answer(&app, &store, StatusCode::OK, outcome).await
+) -> Result<Response, UcpError> {
+    let draft = checkout::draft(&request(&headers, &body)?, agent_profile(&headers))?;
+    Ok(answer(&app, &store, StatusCode::OK, agent_checkout::update(&app, &store, &id, draft).await).await)
 }
 
 async fn complete(
     State(app): State<AppState>,
     CurrentStore(store): CurrentStore,
-    Path(params): Path<Vec<(String, String)>>,
+    IdParam(id): IdParam,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let instrument = match request(&headers, &body).and_then(|b| checkout::instrument_of(&b)) {
-        Ok(instrument) => instrument,
-        Err(refused) => return refused.into_response(),
-    };
-    let outcome = agent_checkout::complete(&app, &store, path_id(&params), &instrument).await;
-    answer(&app, &store, StatusCode::OK, outcome).await
+) -> Result<Response, UcpError> {
+    let instrument = checkout::instrument_of(&request(&headers, &body)?)?;
+    Ok(answer(&app, &store, StatusCode::OK, agent_checkout::complete(&app, &store, &id, &instrument).await).await)
 }
 
 async fn cancel(
     State(app): State<AppState>,
     CurrentStore(store): CurrentStore,
-    Path(params): Path<Vec<(String, String)>>,
+    IdParam(id): IdParam,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = request(&headers, &body) {
-        return refused.into_response();
-    }
-    let outcome = agent_checkout::cancel(&app, &store, path_id(&params)).await;
-    answer(&app, &store, StatusCode::OK, outcome).await
+) -> Result<Response, UcpError> {
+    request(&headers, &body)?;
+    Ok(answer(&app, &store, StatusCode::OK, agent_checkout::cancel(&app, &store, &id).await).await)
 }
 
 /// An order an agent checkout placed, as UCP's order entity; another platform's, or none, is
 /// answered as not found (200 with an error message, as the protocol says).
-async fn order(
-    State(app): State<AppState>,
-    CurrentStore(store): CurrentStore,
-    Path(params): Path<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Response {
+async fn order(State(app): State<AppState>, CurrentStore(store): CurrentStore, IdParam(id): IdParam, headers: HeaderMap) -> Response {
     if let Err(refused) = ucp::check_agent(headers.get("ucp-agent").and_then(|v| v.to_str().ok())) {
         return refused.into_response();
     }
     let profile = agent_profile(&headers);
-    match agent_checkout::find_order(&app, &store, path_id(&params), profile.as_deref()).await {
+    match agent_checkout::find_order(&app, &store, &id, profile.as_deref()).await {
         Ok((session, order)) => axum::Json(ucp::order::entity(&app, &session, &order)).into_response(),
         Err(agent_checkout::CheckoutError::UnknownSession) => UcpError::messages(
             StatusCode::OK,
@@ -165,7 +148,7 @@ async fn order(
 async fn simulate_shipping(
     State(app): State<AppState>,
     CurrentStore(store): CurrentStore,
-    Path(params): Path<Vec<(String, String)>>,
+    IdParam(id): IdParam,
     headers: HeaderMap,
 ) -> Response {
     let Some(secret) = &app.config.agents.simulation_secret else { return StatusCode::NOT_FOUND.into_response() };
@@ -174,7 +157,7 @@ async fn simulate_shipping(
     if crate::crypto::sha256_hex(given) != crate::crypto::sha256_hex(secret.expose()) {
         return UcpError::protocol(StatusCode::FORBIDDEN, "forbidden", "Simulation-Secret incorrecto").into_response();
     }
-    match agent_checkout::simulate_shipping(&app, &store, path_id(&params)).await {
+    match agent_checkout::simulate_shipping(&app, &store, &id).await {
         Ok(()) => axum::Json(serde_json::json!({ "status": "shipped" })).into_response(),
         Err(StatusChangeError::UnknownOrder) => StatusCode::NOT_FOUND.into_response(),
         Err(StatusChangeError::Database(e)) => ucp_internal(e),
@@ -185,9 +168,4 @@ async fn simulate_shipping(
 /// The platform profile the request's `UCP-Agent` names.
 fn agent_profile(headers: &HeaderMap) -> Option<String> {
     headers.get("ucp-agent").and_then(|v| v.to_str().ok()).and_then(ucp::platform::profile_url)
-}
-
-/// The `{id}` of the path (a session's or an order's).
-fn path_id(params: &[(String, String)]) -> &str {
-    params.iter().find(|(name, _)| name == "id").map_or("", |(_, value)| value.as_str())
 }
