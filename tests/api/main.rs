@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL` is set.
 
 mod fake_mercadopago;
+mod fake_openai;
 mod fake_platform;
 mod fake_s3;
 mod fake_smtp;
@@ -26,6 +27,7 @@ mod hostile;
 mod idempotency;
 mod import;
 mod jobs;
+mod llm_clients;
 mod mcp;
 mod monitoring;
 mod oauth;

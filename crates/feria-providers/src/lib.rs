@@ -6,6 +6,7 @@ pub mod anthropic;
 pub mod documents;
 pub mod email;
 pub mod http;
+pub mod llm;
 pub mod mercadopago;
 pub mod message_signatures;
 pub mod messaging;

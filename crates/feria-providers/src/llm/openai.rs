@@ -1,0 +1,165 @@
+//! OpenAI's Chat Completions and Embeddings (`llm-providers.md` §1, §2), and every server that
+//! speaks them at `{base}/v1/…`: MiniMax, Ollama, vLLM, LM Studio. `Authorization: Bearer` with
+//! the key (local servers ignore it).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{ChatMessage, ChatModel, ChatRequest, Completion, Finish, LlmError, ToolCall, Usage, retry_after};
+
+/// How the server names the answer's token limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenLimit {
+    /// `max_completion_tokens` (OpenAI, MiniMax).
+    Completion,
+    /// `max_tokens` (Ollama and older servers).
+    Legacy,
+}
+
+/// A client of one server and key.
+pub struct OpenAiCompatible {
+    base_url: String,
+    api_key: String,
+    token_limit: TokenLimit,
+    http: reqwest::Client,
+}
+
+impl OpenAiCompatible {
+    pub fn new(base_url: &str, api_key: &str, token_limit: TokenLimit, timeout: Duration) -> Result<OpenAiCompatible, LlmError> {
+        let http = crate::http::client(timeout).map_err(|e| LlmError::Unreachable(e.to_string()))?;
+        Ok(OpenAiCompatible { base_url: base_url.trim_end_matches('/').to_string(), api_key: api_key.to_string(), token_limit, http })
+    }
+
+    /// POSTs `body` to `{base}/v1/{path}`; the answer's JSON, or the refusal.
+    async fn post(&self, path: &str, body: &Value) -> Result<Value, LlmError> {
+        let response = self
+            .http
+            .post(format!("{}/v1/{path}", self.base_url))
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| LlmError::Unreachable(e.without_url().to_string()))?;
+        let status = response.status().as_u16();
+        let wait = retry_after(response.headers());
+        let text = response.text().await.map_err(|e| LlmError::Unreachable(e.without_url().to_string()))?;
+        let answer: Option<Value> = serde_json::from_str(&text).ok();
+        if (200..300).contains(&status) {
+            return answer.ok_or_else(|| LlmError::BadAnswer(format!("{status} without JSON")));
+        }
+        let error = answer.as_ref().and_then(|a| a.get("error"));
+        let field = |name: &str| error.and_then(|e| e.get(name)).and_then(Value::as_str).map(str::to_string);
+        Err(LlmError::Refused {
+            status,
+            code: field("code").or_else(|| field("type")),
+            message: field("message").unwrap_or_else(|| format!("HTTP {status}")),
+            retry_after: wait,
+        })
+    }
+
+    /// The request body of `request`.
+    fn body(&self, request: &ChatRequest<'_>) -> Value {
+        let mut messages = Vec::with_capacity(request.messages.len() + 1);
+        if let Some(system) = request.system {
+            messages.push(json!({ "role": "system", "content": system }));
+        }
+        for message in request.messages {
+            messages.push(match message {
+                ChatMessage::User(text) => json!({ "role": "user", "content": text }),
+                ChatMessage::Assistant { text, tool_calls } => {
+                    let mut m = json!({ "role": "assistant", "content": text });
+                    if !tool_calls.is_empty() {
+                        m["tool_calls"] = tool_calls
+                            .iter()
+                            .map(|c| json!({ "id": c.id, "type": "function", "function": { "name": c.name, "arguments": c.arguments.to_string() } }))
+                            .collect();
+                    }
+                    m
+                }
+                ChatMessage::Tool { call_id, content } => json!({ "role": "tool", "tool_call_id": call_id, "content": content }),
+            });
+        }
+        let limit = match self.token_limit {
+            TokenLimit::Completion => "max_completion_tokens",
+            TokenLimit::Legacy => "max_tokens",
+        };
+        let mut body = json!({ "model": request.model, "messages": messages, limit: request.max_tokens });
+        if let Some(temperature) = request.temperature {
+            body["temperature"] = json!(temperature);
+        }
+        if !request.tools.is_empty() {
+            body["tools"] = request
+                .tools
+                .iter()
+                .map(|t| json!({ "type": "function", "function": { "name": t.name, "description": t.description, "parameters": t.parameters } }))
+                .collect();
+        }
+        body
+    }
+
+    /// Embeddings of `inputs` with `model`, in the order of `inputs`, and the tokens used.
+    pub async fn embed(&self, model: &str, inputs: &[String]) -> Result<(Vec<Vec<f32>>, Usage), LlmError> {
+        let answer = self.post("embeddings", &json!({ "model": model, "input": inputs, "encoding_format": "float" })).await?;
+        let data = answer.get("data").and_then(Value::as_array).ok_or_else(|| LlmError::BadAnswer("no data".into()))?;
+        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; inputs.len()];
+        for item in data {
+            let index = item.get("index").and_then(Value::as_u64).map(|i| i as usize).filter(|i| *i < inputs.len());
+            let values = item.get("embedding").and_then(Value::as_array);
+            let (Some(index), Some(values)) = (index, values) else { return Err(LlmError::BadAnswer("an embedding without index".into())) };
+            let vector: Option<Vec<f32>> = values.iter().map(|v| v.as_f64().map(|f| f as f32)).collect();
+            vectors[index] = Some(vector.ok_or_else(|| LlmError::BadAnswer("an embedding that is not numbers".into()))?);
+        }
+        let vectors: Option<Vec<Vec<f32>>> = vectors.into_iter().collect();
+        let usage = Usage { input: tokens(&answer, "/usage/prompt_tokens"), cached_input: 0, output: 0 };
+        Ok((vectors.ok_or_else(|| LlmError::BadAnswer("an input without its embedding".into()))?, usage))
+    }
+}
+
+fn tokens(answer: &Value, pointer: &str) -> i64 {
+    answer.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+#[async_trait::async_trait]
+impl ChatModel for OpenAiCompatible {
+    async fn complete(&self, request: &ChatRequest<'_>) -> Result<Completion, LlmError> {
+        let answer = self.post("chat/completions", &self.body(request)).await?;
+        let choice = answer.pointer("/choices/0").ok_or_else(|| LlmError::BadAnswer("no choices".into()))?;
+        let message = choice.get("message").ok_or_else(|| LlmError::BadAnswer("no message".into()))?;
+        let mut tool_calls = Vec::new();
+        for call in message.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+            let text = |pointer: &str| call.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+            let (Some(id), Some(name)) = (text("/id"), text("/function/name")) else {
+                return Err(LlmError::BadAnswer("a tool call without id or name".into()));
+            };
+            // Arguments arrive as a JSON string; a model may write broken JSON, kept as text.
+            let arguments = text("/function/arguments").unwrap_or_default();
+            let arguments = serde_json::from_str(&arguments).unwrap_or(Value::String(arguments));
+            tool_calls.push(ToolCall { id, name, arguments });
+        }
+        let finish = match choice.get("finish_reason").and_then(Value::as_str).unwrap_or("") {
+            "stop" => Finish::Stop,
+            "length" => Finish::Length,
+            "tool_calls" | "function_call" => Finish::ToolCalls,
+            "content_filter" => Finish::Refused,
+            other => Finish::Other(other.to_string()),
+        };
+        let text = message.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        let finish = if text.is_none() && tool_calls.is_empty() && message.get("refusal").is_some_and(|r| !r.is_null()) {
+            Finish::Refused
+        } else {
+            finish
+        };
+        Ok(Completion {
+            text,
+            tool_calls,
+            finish,
+            usage: Usage {
+                input: tokens(&answer, "/usage/prompt_tokens"),
+                cached_input: tokens(&answer, "/usage/prompt_tokens_details/cached_tokens"),
+                output: tokens(&answer, "/usage/completion_tokens"),
+            },
+            model: answer.get("model").and_then(Value::as_str).unwrap_or(request.model).to_string(),
+        })
+    }
+}

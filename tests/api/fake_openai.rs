@@ -1,0 +1,72 @@
+//! A fake OpenAI-compatible server on loopback speaking `../shared/protocols/llm-providers.md`
+//! §1–§2: `POST /v1/chat/completions` and `POST /v1/embeddings` with Bearer auth and OpenAI's
+//! error envelope. Tests queue the answers (a status, headers and a JSON body) and read the
+//! requests it received.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+pub const KEY: &str = "sk-test-feria-fake-openai";
+
+/// An answer to give: status, extra headers, body.
+pub type Scripted = (StatusCode, Vec<(&'static str, &'static str)>, Value);
+
+#[derive(Default)]
+struct Shared {
+    answers: Mutex<VecDeque<Scripted>>,
+    requests: Mutex<Vec<(String, Value)>>,
+}
+
+pub struct FakeOpenAi {
+    pub url: String,
+    shared: Arc<Shared>,
+}
+
+impl FakeOpenAi {
+    pub async fn start() -> FakeOpenAi {
+        let shared = Arc::new(Shared::default());
+        let app = Router::new()
+            .route("/v1/chat/completions", post(|s, h, b| answer(s, h, "chat/completions", b)))
+            .route("/v1/embeddings", post(|s, h, b| answer(s, h, "embeddings", b)))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake openai");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        FakeOpenAi { url, shared }
+    }
+
+    /// The next call gets `answer`.
+    pub fn answer(&self, answer: Scripted) {
+        self.shared.answers.lock().unwrap().push_back(answer);
+    }
+
+    /// The (path, body) of every call so far.
+    pub fn requests(&self) -> Vec<(String, Value)> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+}
+
+async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap, path: &'static str, Json(body): Json<Value>) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {KEY}")) {
+        let error = json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}});
+        return (StatusCode::UNAUTHORIZED, Json(error)).into_response();
+    }
+    shared.requests.lock().unwrap().push((path.to_string(), body));
+    let Some((status, extra, body)) = shared.answers.lock().unwrap().pop_front() else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"message": "nothing scripted", "type": "server_error"}})))
+            .into_response();
+    };
+    let mut response = (status, Json(body)).into_response();
+    for (name, value) in extra {
+        response.headers_mut().insert(name, value.parse().unwrap());
+    }
+    response
+}

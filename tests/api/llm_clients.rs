@@ -1,0 +1,127 @@
+//! The OpenAI-compatible client against a fake server over HTTP: the request it writes (the
+//! conversation, tools, the token limit's name), answers with text or tool calls and their
+//! token usage, embeddings in input order, and refusals told apart by whether a retry may work.
+
+use std::time::Duration;
+
+use feria_providers::llm::openai::{OpenAiCompatible, TokenLimit};
+use feria_providers::llm::{ChatMessage, ChatModel, ChatRequest, Finish, LlmError, ToolCall, ToolSpec, Usage};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::fake_openai::{FakeOpenAi, KEY};
+
+fn client(fake: &FakeOpenAi, limit: TokenLimit) -> OpenAiCompatible {
+    OpenAiCompatible::new(&fake.url, KEY, limit, Duration::from_secs(5)).unwrap()
+}
+
+#[tokio::test]
+async fn a_conversation_with_tools_is_written_and_read_as_the_protocol_says() {
+    let fake = FakeOpenAi::start().await;
+    let tools = [ToolSpec {
+        name: "search_products".into(),
+        description: "Busca productos".into(),
+        parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}}),
+    }];
+    let messages = [
+        ChatMessage::User("¿tienen vacío?".into()),
+        ChatMessage::Assistant {
+            text: None,
+            tool_calls: vec![ToolCall { id: "call_1".into(), name: "search_products".into(), arguments: json!({"q": "vacío"}) }],
+        },
+        ChatMessage::Tool { call_id: "call_1".into(), content: "[{\"id\":\"p1\"}]".into() },
+    ];
+    let request = ChatRequest {
+        model: "gpt-5.4-mini",
+        system: Some("Sos el asistente"),
+        messages: &messages,
+        tools: &tools,
+        max_tokens: 300,
+        temperature: Some(0.2),
+    };
+    fake.answer((
+        StatusCode::OK,
+        vec![],
+        json!({"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-5.4-mini-2026-03-17",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+                "tool_calls": [{"id": "call_2", "type": "function", "function": {"name": "search_products", "arguments": "{\"q\":\"malbec\"}"}}]}}],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 9, "total_tokens": 129, "prompt_tokens_details": {"cached_tokens": 100}}}),
+    ));
+    let answer = client(&fake, TokenLimit::Completion).complete(&request).await.unwrap();
+    assert_eq!((answer.finish, answer.text), (Finish::ToolCalls, None));
+    assert_eq!(answer.tool_calls, [ToolCall { id: "call_2".into(), name: "search_products".into(), arguments: json!({"q": "malbec"}) }]);
+    assert_eq!((answer.usage, answer.model.as_str()), (Usage { input: 120, cached_input: 100, output: 9 }, "gpt-5.4-mini-2026-03-17"));
+    let (path, sent) = fake.requests().remove(0);
+    assert_eq!(path, "chat/completions");
+    assert_eq!(sent["messages"][0], json!({"role": "system", "content": "Sos el asistente"}));
+    assert_eq!(sent["messages"][2]["tool_calls"][0]["function"]["arguments"], "{\"q\":\"vacío\"}");
+    assert_eq!(sent["messages"][3], json!({"role": "tool", "tool_call_id": "call_1", "content": "[{\"id\":\"p1\"}]"}));
+    assert_eq!(
+        (sent["max_completion_tokens"].clone(), sent["tools"][0]["function"]["name"].clone()),
+        (json!(300), json!("search_products"))
+    );
+
+    // A server that wants `max_tokens` (Ollama) gets it; a plain answer is text.
+    fake.answer((
+        StatusCode::OK,
+        vec![],
+        json!({"model": "qwen3:8b", "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Sí, hay vacío."}}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 5}}),
+    ));
+    let plain = ChatRequest { tools: &[], temperature: None, ..request };
+    let answer = client(&fake, TokenLimit::Legacy).complete(&plain).await.unwrap();
+    assert_eq!((answer.text.as_deref(), answer.finish), (Some("Sí, hay vacío."), Finish::Stop));
+    let sent = fake.requests().remove(1).1;
+    assert_eq!((sent["max_tokens"].clone(), sent.get("max_completion_tokens"), sent.get("tools")), (json!(300), None, None));
+}
+
+#[tokio::test]
+async fn refusals_say_whether_a_retry_may_work() {
+    let fake = FakeOpenAi::start().await;
+    let messages = [ChatMessage::User("hola".into())];
+    let request = ChatRequest { model: "gpt-5.4-mini", system: None, messages: &messages, tools: &[], max_tokens: 10, temperature: None };
+    let error = |code: &'static str| json!({"error": {"message": "no", "type": "requests", "code": code}});
+    fake.answer((StatusCode::TOO_MANY_REQUESTS, vec![("retry-after", "2")], error("rate_limit_exceeded")));
+    fake.answer((StatusCode::TOO_MANY_REQUESTS, vec![], error("insufficient_quota")));
+    fake.answer((StatusCode::SERVICE_UNAVAILABLE, vec![("retry-after-ms", "1500")], error("server_error")));
+    fake.answer((StatusCode::BAD_REQUEST, vec![], error("context_length_exceeded")));
+    fake.answer((StatusCode::OK, vec![], json!({"choices": []})));
+    let openai = client(&fake, TokenLimit::Completion);
+    let mut outcomes = Vec::new();
+    for _ in 0..5 {
+        let refused = openai.complete(&request).await.unwrap_err();
+        let wait = match &refused {
+            LlmError::Refused { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        outcomes.push((refused.retryable(), wait));
+    }
+    assert_eq!(
+        outcomes,
+        [(true, Some(Duration::from_secs(2))), (false, None), (true, Some(Duration::from_millis(1500))), (false, None), (false, None)]
+    );
+    let wrong_key = OpenAiCompatible::new(&fake.url, "sk-wrong", TokenLimit::Completion, Duration::from_secs(5)).unwrap();
+    let refused = wrong_key.complete(&request).await.unwrap_err();
+    assert!(matches!(&refused, LlmError::Refused { status: 401, .. }) && !refused.retryable(), "{refused:?}");
+    assert!(!refused.to_string().contains("sk-wrong"));
+    let nobody = OpenAiCompatible::new("http://127.0.0.1:9", KEY, TokenLimit::Completion, Duration::from_secs(2)).unwrap();
+    assert!(matches!(nobody.complete(&request).await, Err(LlmError::Unreachable(_))));
+}
+
+#[tokio::test]
+async fn embeddings_come_back_in_the_order_of_the_inputs() {
+    let fake = FakeOpenAi::start().await;
+    fake.answer((
+        StatusCode::OK,
+        vec![],
+        json!({"object": "list", "model": "text-embedding-3-small", "usage": {"prompt_tokens": 8, "total_tokens": 8},
+            "data": [{"object": "embedding", "index": 1, "embedding": [0.5, -0.25]}, {"object": "embedding", "index": 0, "embedding": [1.0, 0.0]}]}),
+    ));
+    let inputs = ["vacío".to_string(), "malbec".to_string()];
+    let (vectors, usage) = client(&fake, TokenLimit::Completion).embed("text-embedding-3-small", &inputs).await.unwrap();
+    assert_eq!((vectors, usage.input), (vec![vec![1.0, 0.0], vec![0.5, -0.25]], 8));
+    assert_eq!(fake.requests()[0].1["input"], json!(["vacío", "malbec"]));
+    fake.answer((StatusCode::OK, vec![], json!({"data": [{"index": 0, "embedding": [1.0]}]})));
+    let short = client(&fake, TokenLimit::Completion).embed("text-embedding-3-small", &inputs).await;
+    assert!(matches!(short, Err(LlmError::BadAnswer(_))), "{short:?}");
+}
