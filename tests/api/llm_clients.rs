@@ -1,6 +1,7 @@
-//! The OpenAI-compatible client against a fake server over HTTP: the request it writes (the
-//! conversation, tools, the token limit's name), answers with text or tool calls and their
-//! token usage, embeddings in input order, and refusals told apart by whether a retry may work.
+//! The language-model clients against a fake server over HTTP, in both wire dialects: the
+//! request each writes (the conversation, tools, the token limit), answers with text or tool
+//! calls and their token usage, embeddings in input order, and refusals told apart by whether a
+//! retry may work.
 
 use std::time::Duration;
 
@@ -9,15 +10,15 @@ use feria_providers::llm::{ChatMessage, ChatModel, ChatRequest, Finish, LlmError
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::fake_openai::{FakeOpenAi, KEY};
+use crate::fake_llm::{FakeLlm, KEY};
 
-fn client(fake: &FakeOpenAi, limit: TokenLimit) -> OpenAiCompatible {
+fn client(fake: &FakeLlm, limit: TokenLimit) -> OpenAiCompatible {
     OpenAiCompatible::new(&fake.url, KEY, limit, Duration::from_secs(5)).unwrap()
 }
 
 #[tokio::test]
 async fn a_conversation_with_tools_is_written_and_read_as_the_protocol_says() {
-    let fake = FakeOpenAi::start().await;
+    let fake = FakeLlm::start().await;
     let tools = [ToolSpec {
         name: "search_products".into(),
         description: "Busca productos".into(),
@@ -77,7 +78,7 @@ async fn a_conversation_with_tools_is_written_and_read_as_the_protocol_says() {
 
 #[tokio::test]
 async fn refusals_say_whether_a_retry_may_work() {
-    let fake = FakeOpenAi::start().await;
+    let fake = FakeLlm::start().await;
     let messages = [ChatMessage::User("hola".into())];
     let request = ChatRequest { model: "gpt-5.4-mini", system: None, messages: &messages, tools: &[], max_tokens: 10, temperature: None };
     let error = |code: &'static str| json!({"error": {"message": "no", "type": "requests", "code": code}});
@@ -110,7 +111,7 @@ async fn refusals_say_whether_a_retry_may_work() {
 
 #[tokio::test]
 async fn embeddings_come_back_in_the_order_of_the_inputs() {
-    let fake = FakeOpenAi::start().await;
+    let fake = FakeLlm::start().await;
     fake.answer((
         StatusCode::OK,
         vec![],
@@ -124,4 +125,76 @@ async fn embeddings_come_back_in_the_order_of_the_inputs() {
     fake.answer((StatusCode::OK, vec![], json!({"data": [{"index": 0, "embedding": [1.0]}]})));
     let short = client(&fake, TokenLimit::Completion).embed("text-embedding-3-small", &inputs).await;
     assert!(matches!(short, Err(LlmError::BadAnswer(_))), "{short:?}");
+}
+
+#[tokio::test]
+async fn the_anthropic_dialect_speaks_the_same_conversation() {
+    let fake = FakeLlm::start().await;
+    let tools = [ToolSpec { name: "cart_add".into(), description: "Agrega al carrito".into(), parameters: json!({"type": "object"}) }];
+    let messages = [
+        ChatMessage::User("agregá el vacío".into()),
+        ChatMessage::Assistant {
+            text: Some("Busco.".into()),
+            tool_calls: vec![
+                ToolCall { id: "toolu_1".into(), name: "cart_add".into(), arguments: json!({"product": "p1"}) },
+                ToolCall { id: "toolu_2".into(), name: "cart_add".into(), arguments: json!({"product": "p2"}) },
+            ],
+        },
+        ChatMessage::Tool { call_id: "toolu_1".into(), content: "ok".into() },
+        ChatMessage::Tool { call_id: "toolu_2".into(), content: "ok".into() },
+    ];
+    let request = ChatRequest {
+        model: "claude-haiku-4-5",
+        system: Some("Sos el asistente"),
+        messages: &messages,
+        tools: &tools,
+        max_tokens: 200,
+        temperature: Some(1.5),
+    };
+    fake.answer((
+        StatusCode::OK,
+        vec![],
+        json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5-20251001", "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": "Listo, "}, {"type": "text", "text": "agregados."}],
+            "usage": {"input_tokens": 30, "output_tokens": 6, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 10}}),
+    ));
+    let anthropic = feria_providers::anthropic::Anthropic::new(&fake.url, KEY, Duration::from_secs(5)).unwrap();
+    let answer = anthropic.complete(&request).await.unwrap();
+    assert_eq!((answer.text.as_deref(), answer.finish), (Some("Listo, agregados."), Finish::Stop));
+    assert_eq!(answer.usage, Usage { input: 140, cached_input: 100, output: 6 });
+    let sent = fake.requests().remove(0).1;
+    assert_eq!(
+        (sent["system"].clone(), sent["temperature"].clone(), sent["max_tokens"].clone()),
+        (json!("Sos el asistente"), json!(1.0), json!(200))
+    );
+    assert_eq!(sent["messages"].as_array().unwrap().len(), 3, "the two tool results are one user turn: {sent}");
+    assert_eq!(
+        sent["messages"][1]["content"][1],
+        json!({"type": "tool_use", "id": "toolu_1", "name": "cart_add", "input": {"product": "p1"}})
+    );
+    assert_eq!(sent["messages"][2]["content"][1], json!({"type": "tool_result", "tool_use_id": "toolu_2", "content": "ok"}));
+    assert_eq!(sent["tools"][0]["input_schema"], json!({"type": "object"}));
+
+    // A tool call, then an overload (retry) and a bad request (no retry).
+    fake.answer((
+        StatusCode::OK,
+        vec![],
+        json!({"model": "claude-haiku-4-5", "stop_reason": "tool_use", "content": [{"type": "tool_use", "id": "toolu_3", "name": "cart_add", "input": {"product": "p3"}}],
+            "usage": {"input_tokens": 5, "output_tokens": 2}}),
+    ));
+    let called = anthropic.complete(&request).await.unwrap();
+    assert_eq!((called.finish, called.tool_calls[0].arguments.clone()), (Finish::ToolCalls, json!({"product": "p3"})));
+    let overloaded = json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
+    fake.answer((StatusCode::from_u16(529).unwrap(), vec![("retry-after", "3")], overloaded));
+    let refused = anthropic.complete(&request).await.unwrap_err();
+    assert!(
+        refused.retryable()
+            && matches!(&refused, LlmError::Refused { status: 529, retry_after: Some(w), .. } if *w == Duration::from_secs(3))
+    );
+    fake.answer((
+        StatusCode::BAD_REQUEST,
+        vec![],
+        json!({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens"}}),
+    ));
+    assert!(!anthropic.complete(&request).await.unwrap_err().retryable());
 }

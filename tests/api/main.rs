@@ -1,8 +1,8 @@
 //! The one integration-test binary: feria over real HTTP, on SQLite, or on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod fake_llm;
 mod fake_mercadopago;
-mod fake_openai;
 mod fake_platform;
 mod fake_s3;
 mod fake_smtp;

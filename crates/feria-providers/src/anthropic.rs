@@ -1,10 +1,13 @@
 //! Anthropic's Messages API (`../shared/protocols/llm-providers.md` §3): `POST {base}/v1/messages`
-//! with `x-api-key` and `anthropic-version`. The body is passed through as the caller built it;
-//! the answer comes back as Anthropic wrote it, with its status.
+//! with `x-api-key` and `anthropic-version`. [`Anthropic::messages`] passes a body through as the
+//! caller built it and answers as Anthropic wrote it (seed 001's proxy); as a [`ChatModel`] it
+//! speaks the provider-neutral conversation.
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::llm::{ChatMessage, ChatModel, ChatRequest, Completion, Finish, LlmError, ToolCall, Usage};
 
 /// The API version header every request carries.
 const VERSION: &str = "2023-06-01";
@@ -41,6 +44,12 @@ impl Anthropic {
 
     /// Sends a Messages request.
     pub async fn messages(&self, body: &Value) -> Result<Answer, AnthropicError> {
+        let (status, _, body) = self.send(body).await?;
+        Ok(Answer { status, body })
+    }
+
+    /// POSTs `body`: the status, how long a refusal asked to wait, and the JSON answer.
+    async fn send(&self, body: &Value) -> Result<(u16, Option<Duration>, Value), AnthropicError> {
         let response = self
             .http
             .post(format!("{}/v1/messages", self.base_url))
@@ -51,7 +60,103 @@ impl Anthropic {
             .await
             .map_err(|e| AnthropicError::Unreachable(e.without_url().to_string()))?;
         let status = response.status().as_u16();
+        let wait = crate::llm::retry_after(response.headers());
         let body = response.json().await.map_err(|_| AnthropicError::NotJson(status))?;
-        Ok(Answer { status, body })
+        Ok((status, wait, body))
+    }
+}
+
+/// The Messages body of `request`: the system prompt apart, tool results as the user's turn.
+fn body(request: &ChatRequest<'_>) -> Value {
+    let mut messages: Vec<Value> = Vec::with_capacity(request.messages.len());
+    for message in request.messages {
+        let (role, blocks) = match message {
+            ChatMessage::User(text) => ("user", vec![json!({ "type": "text", "text": text })]),
+            ChatMessage::Assistant { text, tool_calls } => {
+                let mut blocks: Vec<Value> = text.iter().map(|t| json!({ "type": "text", "text": t })).collect();
+                blocks.extend(tool_calls.iter().map(|c| json!({ "type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments })));
+                ("assistant", blocks)
+            }
+            ChatMessage::Tool { call_id, content } => {
+                ("user", vec![json!({ "type": "tool_result", "tool_use_id": call_id, "content": content })])
+            }
+        };
+        // Turns alternate: consecutive ones of the same role (several tool results) are one.
+        match messages.last_mut() {
+            Some(last) if last["role"] == role => {
+                if let Some(content) = last["content"].as_array_mut() {
+                    content.extend(blocks);
+                }
+            }
+            _ => messages.push(json!({ "role": role, "content": blocks })),
+        }
+    }
+    let mut body = json!({ "model": request.model, "max_tokens": request.max_tokens, "messages": messages });
+    if let Some(system) = request.system {
+        body["system"] = json!(system);
+    }
+    if let Some(temperature) = request.temperature {
+        body["temperature"] = json!(temperature.clamp(0.0, 1.0));
+    }
+    if !request.tools.is_empty() {
+        body["tools"] =
+            request.tools.iter().map(|t| json!({ "name": t.name, "description": t.description, "input_schema": t.parameters })).collect();
+    }
+    body
+}
+
+#[async_trait::async_trait]
+impl ChatModel for Anthropic {
+    async fn complete(&self, request: &ChatRequest<'_>) -> Result<Completion, LlmError> {
+        let (status, wait, answer) = self.send(&body(request)).await.map_err(|e| match e {
+            AnthropicError::Unreachable(reason) => LlmError::Unreachable(reason),
+            AnthropicError::NotJson(status) => LlmError::BadAnswer(format!("{status} without JSON")),
+        })?;
+        if !(200..300).contains(&status) {
+            let field = |name: &str| answer.pointer(&format!("/error/{name}")).and_then(Value::as_str).map(str::to_string);
+            return Err(LlmError::Refused {
+                status,
+                code: field("type"),
+                message: field("message").unwrap_or_else(|| format!("HTTP {status}")),
+                retry_after: wait,
+            });
+        }
+        let blocks = answer.get("content").and_then(Value::as_array).ok_or_else(|| LlmError::BadAnswer("no content".into()))?;
+        let mut text = String::new();
+        let mut tool_calls = Vec::new();
+        for block in blocks {
+            match block.get("type").and_then(Value::as_str) {
+                Some("text") => text.push_str(block.get("text").and_then(Value::as_str).unwrap_or("")),
+                Some("tool_use") => {
+                    let field = |name: &str| block.get(name).and_then(Value::as_str).map(str::to_string);
+                    let (Some(id), Some(name)) = (field("id"), field("name")) else {
+                        return Err(LlmError::BadAnswer("a tool_use without id or name".into()));
+                    };
+                    tool_calls.push(ToolCall { id, name, arguments: block.get("input").cloned().unwrap_or(Value::Null) });
+                }
+                _ => {}
+            }
+        }
+        let finish = match answer.get("stop_reason").and_then(Value::as_str).unwrap_or("") {
+            "end_turn" | "stop_sequence" => Finish::Stop,
+            "max_tokens" | "model_context_window_exceeded" => Finish::Length,
+            "tool_use" => Finish::ToolCalls,
+            "refusal" => Finish::Refused,
+            other => Finish::Other(other.to_string()),
+        };
+        let tokens = |name: &str| answer.pointer(&format!("/usage/{name}")).and_then(Value::as_i64).unwrap_or(0);
+        let cached = tokens("cache_read_input_tokens");
+        Ok(Completion {
+            text: (!text.is_empty()).then_some(text),
+            tool_calls,
+            finish,
+            // Anthropic counts cache reads and writes apart from `input_tokens`.
+            usage: Usage {
+                input: tokens("input_tokens") + cached + tokens("cache_creation_input_tokens"),
+                cached_input: cached,
+                output: tokens("output_tokens"),
+            },
+            model: answer.get("model").and_then(Value::as_str).unwrap_or(request.model).to_string(),
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! Language models, provider-neutral: a conversation with tools in, an answer (text or tool
 //! calls, with its token usage) out. One client per wire dialect (`../shared/protocols/llm-providers.md`):
 //! [`openai`] for OpenAI's Chat Completions and every server that speaks it (MiniMax, Ollama,
-//! vLLM, LM Studio). Retries and fallback between providers belong to the caller, which reads
+//! vLLM, LM Studio), and `crate::anthropic` for Anthropic's Messages. Retries and fallback between providers belong to the caller, which reads
 //! [`LlmError::retryable`].
 
 pub mod openai;
@@ -131,7 +131,7 @@ pub trait ChatModel: Send + Sync {
 }
 
 /// The wait a `retry-after` (seconds) or `retry-after-ms` header asks for.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
     let wait = text("retry-after-ms").map(|ms| ms / 1000.0).or_else(|| text("retry-after"))?;
     (wait.is_finite() && wait >= 0.0).then(|| Duration::from_secs_f64(wait.min(600.0)))

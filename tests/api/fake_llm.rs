@@ -1,7 +1,8 @@
-//! A fake OpenAI-compatible server on loopback speaking `../shared/protocols/llm-providers.md`
-//! §1–§2: `POST /v1/chat/completions` and `POST /v1/embeddings` with Bearer auth and OpenAI's
-//! error envelope. Tests queue the answers (a status, headers and a JSON body) and read the
-//! requests it received.
+//! A fake language-model server on loopback speaking `../shared/protocols/llm-providers.md`:
+//! OpenAI's `POST /v1/chat/completions` and `POST /v1/embeddings` (Bearer key) and Anthropic's
+//! `POST /v1/messages` (`x-api-key` and `anthropic-version`), each refusing a wrong key with its
+//! provider's error envelope. Tests queue the answers (a status, headers and a JSON body) and read
+//! the requests it received.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
-pub const KEY: &str = "sk-test-feria-fake-openai";
+pub const KEY: &str = "sk-test-feria-fake-llm";
 
 /// An answer to give: status, extra headers, body.
 pub type Scripted = (StatusCode, Vec<(&'static str, &'static str)>, Value);
@@ -25,22 +26,23 @@ struct Shared {
     requests: Mutex<Vec<(String, Value)>>,
 }
 
-pub struct FakeOpenAi {
+pub struct FakeLlm {
     pub url: String,
     shared: Arc<Shared>,
 }
 
-impl FakeOpenAi {
-    pub async fn start() -> FakeOpenAi {
+impl FakeLlm {
+    pub async fn start() -> FakeLlm {
         let shared = Arc::new(Shared::default());
         let app = Router::new()
             .route("/v1/chat/completions", post(|s, h, b| answer(s, h, "chat/completions", b)))
             .route("/v1/embeddings", post(|s, h, b| answer(s, h, "embeddings", b)))
+            .route("/v1/messages", post(|s, h, b| answer(s, h, "messages", b)))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake openai");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake llm");
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-        FakeOpenAi { url, shared }
+        FakeLlm { url, shared }
     }
 
     /// The next call gets `answer`.
@@ -55,7 +57,13 @@ impl FakeOpenAi {
 }
 
 async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap, path: &'static str, Json(body): Json<Value>) -> Response {
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {KEY}")) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    if path == "messages" {
+        if header("x-api-key") != KEY || header("anthropic-version") != "2023-06-01" {
+            let error = json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}});
+            return (StatusCode::UNAUTHORIZED, Json(error)).into_response();
+        }
+    } else if header("authorization") != format!("Bearer {KEY}") {
         let error = json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}});
         return (StatusCode::UNAUTHORIZED, Json(error)).into_response();
     }
