@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use feria_providers::llm::fallback::{Fallback, Provider};
 use feria_providers::llm::openai::{OpenAiCompatible, TokenLimit};
 use feria_providers::llm::{ChatMessage, ChatModel, ChatRequest, Finish, LlmError, ToolCall, ToolSpec, Usage};
 use reqwest::StatusCode;
@@ -197,4 +198,46 @@ async fn the_anthropic_dialect_speaks_the_same_conversation() {
         json!({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens"}}),
     ));
     assert!(!anthropic.complete(&request).await.unwrap_err().retryable());
+}
+
+#[tokio::test]
+async fn providers_are_retried_while_it_may_work_then_the_next_one_answers() {
+    let (first, second) = (FakeLlm::start().await, FakeLlm::start().await);
+    let provider = |fake: &FakeLlm, name: &str, model: &str| Provider {
+        name: name.into(),
+        model: model.into(),
+        client: Box::new(client(fake, TokenLimit::Completion)),
+    };
+    let fallback = Fallback {
+        providers: vec![provider(&first, "openai", "gpt-5.4-mini"), provider(&second, "ollama", "qwen3:8b")],
+        attempts: 3,
+        backoff: Duration::from_millis(10),
+        max_wait: Duration::from_millis(50),
+    };
+    let error = |code: &str| json!({"error": {"message": "no", "type": "server_error", "code": code}});
+    let ok = json!({"model": "qwen3:8b", "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Hola"}}]});
+    // Asked to wait 60 s: the cap keeps it at 50 ms.
+    first.answer((StatusCode::TOO_MANY_REQUESTS, vec![("retry-after", "60")], error("rate_limit_exceeded")));
+    first.answer((StatusCode::SERVICE_UNAVAILABLE, vec![], error("server_error")));
+    first.answer((StatusCode::SERVICE_UNAVAILABLE, vec![], error("server_error")));
+    second.answer((StatusCode::OK, vec![], ok));
+    let messages = [ChatMessage::User("hola".into())];
+    let request = ChatRequest { model: "", system: None, messages: &messages, tools: &[], max_tokens: 10, temperature: None };
+    let started = std::time::Instant::now();
+    let answered = fallback.complete(&request).await.ok().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        (answered.provider.name.as_str(), answered.completion.text.as_deref(), answered.refusals.len()),
+        ("ollama", Some("Hola"), 3)
+    );
+    assert_eq!((first.requests().len(), first.requests()[0].1["model"].clone()), (3, json!("gpt-5.4-mini")));
+    assert_eq!(second.requests()[0].1["model"], "qwen3:8b");
+
+    // A spent quota is not retried; with every provider refusing, every refusal is told.
+    first.answer((StatusCode::TOO_MANY_REQUESTS, vec![], error("insufficient_quota")));
+    second.answer((StatusCode::BAD_REQUEST, vec![], error("context_length_exceeded")));
+    let refusals = fallback.complete(&request).await.err().unwrap();
+    let by: Vec<&str> = refusals.iter().map(|(name, _)| *name).collect();
+    assert_eq!(by, ["openai", "ollama"]);
+    assert_eq!(first.requests().len(), 4);
 }

@@ -4,6 +4,7 @@
 //! vLLM, LM Studio), and `crate::anthropic` for Anthropic's Messages. Retries and fallback between providers belong to the caller, which reads
 //! [`LlmError::retryable`].
 
+pub mod fallback;
 pub mod openai;
 
 use std::time::Duration;
