@@ -1,8 +1,8 @@
 //! A fake language-model server on loopback speaking `../shared/protocols/llm-providers.md`:
 //! OpenAI's `POST /v1/chat/completions` and `POST /v1/embeddings` (Bearer key) and Anthropic's
 //! `POST /v1/messages` (`x-api-key` and `anthropic-version`), each refusing a wrong key with its
-//! provider's error envelope. Tests queue the answers (a status, headers and a JSON body) and read
-//! the requests it received.
+//! provider's error envelope. Tests queue the answers (a status, headers and a JSON body, or a
+//! string of server-sent events) and read the requests it received.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -72,7 +72,11 @@ async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap, path: &'s
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"message": "nothing scripted", "type": "server_error"}})))
             .into_response();
     };
-    let mut response = (status, Json(body)).into_response();
+    // A string is a stream of server-sent events, as scripted.
+    let mut response = match body {
+        Value::String(events) => (status, [("content-type", "text/event-stream")], events).into_response(),
+        body => (status, Json(body)).into_response(),
+    };
     for (name, value) in extra {
         response.headers_mut().insert(name, value.parse().unwrap());
     }

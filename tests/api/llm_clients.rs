@@ -241,3 +241,87 @@ async fn providers_are_retried_while_it_may_work_then_the_next_one_answers() {
     assert_eq!(by, ["openai", "ollama"]);
     assert_eq!(first.requests().len(), 4);
 }
+
+#[tokio::test]
+async fn streamed_answers_arrive_in_pieces_and_add_up_to_the_whole() {
+    let fake = FakeLlm::start().await;
+    let messages = [ChatMessage::User("¿qué malbec tienen?".into())];
+    let request = ChatRequest { model: "gpt-5.4-mini", system: None, messages: &messages, tools: &[], max_tokens: 50, temperature: None };
+    let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
+        format!(
+            "data: {}\n\n",
+            json!({"object": "chat.completion.chunk", "model": "gpt-5.4-mini", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        )
+    };
+    let events = [
+        chunk(json!({"role": "assistant", "content": ""}), json!(null)),
+        chunk(json!({"content": "Tenemos "}), json!(null)),
+        chunk(json!({"content": "dos."}), json!(null)),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": "call_9", "type": "function", "function": {"name": "search_products", "arguments": "{\"q\":"}}]}),
+            json!(null),
+        ),
+        chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"malbec\"}"}}]}), json!(null)),
+        chunk(json!({}), json!("tool_calls")),
+        format!("data: {}\n\n", json!({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 7}})),
+        "data: [DONE]\n\n".to_string(),
+    ];
+    fake.answer((StatusCode::OK, vec![], json!(events.concat())));
+    let (sender, mut pieces) = tokio::sync::mpsc::channel(16);
+    let answer = client(&fake, TokenLimit::Completion).stream(&request, &sender).await.unwrap();
+    drop(sender);
+    let mut received = Vec::new();
+    while let Some(piece) = pieces.recv().await {
+        received.push(piece);
+    }
+    assert_eq!(received, ["Tenemos ", "dos."]);
+    assert_eq!((answer.text.as_deref(), answer.finish, answer.usage.output), (Some("Tenemos dos."), Finish::ToolCalls, 7));
+    assert_eq!(answer.tool_calls, [ToolCall { id: "call_9".into(), name: "search_products".into(), arguments: json!({"q": "malbec"}) }]);
+    assert_eq!(
+        (fake.requests()[0].1["stream"].clone(), fake.requests()[0].1["stream_options"]["include_usage"].clone()),
+        (json!(true), json!(true))
+    );
+    fake.answer((StatusCode::OK, vec![], json!(chunk(json!({"content": "corta"}), json!(null)))));
+    let cut = client(&fake, TokenLimit::Completion).stream(&request, &tokio::sync::mpsc::channel(1).0).await;
+    assert!(matches!(cut, Err(LlmError::BadAnswer(_))), "{cut:?}");
+
+    // Anthropic's named events, with a tool's input in pieces.
+    let event = |name: &str, data: serde_json::Value| format!("event: {name}\ndata: {data}\n\n");
+    let events = [
+        event(
+            "message_start",
+            json!({"type": "message_start", "message": {"model": "claude-haiku-4-5", "usage": {"input_tokens": 20, "output_tokens": 1}}}),
+        ),
+        event("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+        event("ping", json!({"type": "ping"})),
+        event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Busco"}})),
+        event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_7", "name": "search_products", "input": {}}}),
+        ),
+        event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"q\": \"mal"}}),
+        ),
+        event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "bec\"}"}}),
+        ),
+        event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 15}})),
+        event("message_stop", json!({"type": "message_stop"})),
+    ];
+    fake.answer((StatusCode::OK, vec![], json!(events.concat())));
+    let anthropic = feria_providers::anthropic::Anthropic::new(&fake.url, KEY, Duration::from_secs(5)).unwrap();
+    let (sender, mut pieces) = tokio::sync::mpsc::channel(16);
+    let answer = anthropic.stream(&request, &sender).await.unwrap();
+    assert_eq!(pieces.recv().await.as_deref(), Some("Busco"));
+    assert_eq!(
+        (answer.finish, answer.usage, answer.text.as_deref()),
+        (Finish::ToolCalls, Usage { input: 20, cached_input: 0, output: 15 }, Some("Busco"))
+    );
+    assert_eq!(answer.tool_calls, [ToolCall { id: "toolu_7".into(), name: "search_products".into(), arguments: json!({"q": "malbec"}) }]);
+    let overloaded = event("error", json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}));
+    fake.answer((StatusCode::OK, vec![], json!(overloaded)));
+    let refused = anthropic.stream(&request, &sender).await.unwrap_err();
+    assert!(matches!(refused, LlmError::Refused { status: 529, .. }) && refused.retryable());
+}

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use tokio::sync::mpsc;
+
+use crate::llm::sse::Parser;
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, Completion, Finish, LlmError, ToolCall, Usage};
 
 /// The API version header every request carries.
@@ -48,21 +51,48 @@ impl Anthropic {
         Ok(Answer { status, body })
     }
 
-    /// POSTs `body`: the status, how long a refusal asked to wait, and the JSON answer.
-    async fn send(&self, body: &Value) -> Result<(u16, Option<Duration>, Value), AnthropicError> {
-        let response = self
-            .http
+    /// POSTs `body`.
+    async fn open(&self, body: &Value) -> Result<reqwest::Response, AnthropicError> {
+        self.http
             .post(format!("{}/v1/messages", self.base_url))
             .header("x-api-key", &self.api_key)
             .header("anthropic-version", VERSION)
             .json(body)
             .send()
             .await
-            .map_err(|e| AnthropicError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| AnthropicError::Unreachable(e.without_url().to_string()))
+    }
+
+    /// POSTs `body`: the status, how long a refusal asked to wait, and the JSON answer.
+    async fn send(&self, body: &Value) -> Result<(u16, Option<Duration>, Value), AnthropicError> {
+        let response = self.open(body).await?;
         let status = response.status().as_u16();
         let wait = crate::llm::retry_after(response.headers());
         let body = response.json().await.map_err(|_| AnthropicError::NotJson(status))?;
         Ok((status, wait, body))
+    }
+}
+
+fn llm_error(e: AnthropicError) -> LlmError {
+    match e {
+        AnthropicError::Unreachable(reason) => LlmError::Unreachable(reason),
+        AnthropicError::NotJson(status) => LlmError::BadAnswer(format!("{status} without JSON")),
+    }
+}
+
+/// Anthropic's error object (`{error: {type, message}}`) as a refusal with `status`.
+fn refusal(status: u16, answer: &Value, retry_after: Option<Duration>) -> LlmError {
+    let field = |name: &str| answer.pointer(&format!("/error/{name}")).and_then(Value::as_str).map(str::to_string);
+    LlmError::Refused { status, code: field("type"), message: field("message").unwrap_or_else(|| format!("HTTP {status}")), retry_after }
+}
+
+fn finish_of(reason: &str) -> Finish {
+    match reason {
+        "end_turn" | "stop_sequence" => Finish::Stop,
+        "max_tokens" | "model_context_window_exceeded" => Finish::Length,
+        "tool_use" => Finish::ToolCalls,
+        "refusal" => Finish::Refused,
+        other => Finish::Other(other.to_string()),
     }
 }
 
@@ -108,18 +138,9 @@ fn body(request: &ChatRequest<'_>) -> Value {
 #[async_trait::async_trait]
 impl ChatModel for Anthropic {
     async fn complete(&self, request: &ChatRequest<'_>) -> Result<Completion, LlmError> {
-        let (status, wait, answer) = self.send(&body(request)).await.map_err(|e| match e {
-            AnthropicError::Unreachable(reason) => LlmError::Unreachable(reason),
-            AnthropicError::NotJson(status) => LlmError::BadAnswer(format!("{status} without JSON")),
-        })?;
+        let (status, wait, answer) = self.send(&body(request)).await.map_err(llm_error)?;
         if !(200..300).contains(&status) {
-            let field = |name: &str| answer.pointer(&format!("/error/{name}")).and_then(Value::as_str).map(str::to_string);
-            return Err(LlmError::Refused {
-                status,
-                code: field("type"),
-                message: field("message").unwrap_or_else(|| format!("HTTP {status}")),
-                retry_after: wait,
-            });
+            return Err(refusal(status, &answer, wait));
         }
         let blocks = answer.get("content").and_then(Value::as_array).ok_or_else(|| LlmError::BadAnswer("no content".into()))?;
         let mut text = String::new();
@@ -137,13 +158,7 @@ impl ChatModel for Anthropic {
                 _ => {}
             }
         }
-        let finish = match answer.get("stop_reason").and_then(Value::as_str).unwrap_or("") {
-            "end_turn" | "stop_sequence" => Finish::Stop,
-            "max_tokens" | "model_context_window_exceeded" => Finish::Length,
-            "tool_use" => Finish::ToolCalls,
-            "refusal" => Finish::Refused,
-            other => Finish::Other(other.to_string()),
-        };
+        let finish = finish_of(answer.get("stop_reason").and_then(Value::as_str).unwrap_or(""));
         let tokens = |name: &str| answer.pointer(&format!("/usage/{name}")).and_then(Value::as_i64).unwrap_or(0);
         let cached = tokens("cache_read_input_tokens");
         Ok(Completion {
@@ -158,5 +173,85 @@ impl ChatModel for Anthropic {
             },
             model: answer.get("model").and_then(Value::as_str).unwrap_or(request.model).to_string(),
         })
+    }
+
+    async fn stream(&self, request: &ChatRequest<'_>, text: &mpsc::Sender<String>) -> Result<Completion, LlmError> {
+        let mut body = body(request);
+        body["stream"] = json!(true);
+        let mut response = self.open(&body).await.map_err(llm_error)?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let wait = crate::llm::retry_after(response.headers());
+            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            return Err(refusal(status, &answer, wait));
+        }
+        let mut parser = Parser::default();
+        let mut said = String::new();
+        // Tool uses by block index: id, name, the input's JSON pieces.
+        let mut uses: Vec<(usize, String, String, String)> = Vec::new();
+        let (mut finish, mut usage, mut model) = (Finish::Other(String::new()), Usage::default(), request.model.to_string());
+        while let Some(chunk) = response.chunk().await.map_err(|e| LlmError::Unreachable(e.without_url().to_string()))? {
+            for event in parser.push(&chunk).ok_or_else(|| LlmError::BadAnswer("an event too large".into()))? {
+                let piece: Value =
+                    serde_json::from_str(&event.data).map_err(|_| LlmError::BadAnswer("an event that is not JSON".into()))?;
+                let text_at = |pointer: &str| piece.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
+                let number = |pointer: &str| piece.pointer(pointer).and_then(Value::as_i64).unwrap_or(0);
+                match piece.get("type").and_then(Value::as_str).unwrap_or("") {
+                    "message_start" => {
+                        model = text_at("/message/model");
+                        let cached = number("/message/usage/cache_read_input_tokens");
+                        usage.input = number("/message/usage/input_tokens") + cached + number("/message/usage/cache_creation_input_tokens");
+                        usage.cached_input = cached;
+                    }
+                    "content_block_start" if text_at("/content_block/type") == "tool_use" => {
+                        if uses.len() >= 64 {
+                            return Err(LlmError::BadAnswer("too many tool calls".into()));
+                        }
+                        let index = number("/index") as usize;
+                        uses.push((index, text_at("/content_block/id"), text_at("/content_block/name"), String::new()));
+                    }
+                    "content_block_delta" => match text_at("/delta/type").as_str() {
+                        "text_delta" => {
+                            let piece = text_at("/delta/text");
+                            said.push_str(&piece);
+                            // A reader that left does not stop the answer: its usage is still counted.
+                            let _ = text.send(piece).await;
+                        }
+                        "input_json_delta" => {
+                            let index = number("/index") as usize;
+                            if let Some(used) = uses.iter_mut().find(|u| u.0 == index) {
+                                used.3.push_str(&text_at("/delta/partial_json"));
+                            }
+                        }
+                        _ => {}
+                    },
+                    "message_delta" => {
+                        finish = finish_of(&text_at("/delta/stop_reason"));
+                        usage.output = number("/usage/output_tokens");
+                    }
+                    "message_stop" => {
+                        let tool_calls = uses
+                            .into_iter()
+                            .map(|(_, id, name, input)| ToolCall {
+                                id,
+                                name,
+                                arguments: if input.is_empty() {
+                                    json!({})
+                                } else {
+                                    serde_json::from_str(&input).unwrap_or(Value::String(input))
+                                },
+                            })
+                            .collect();
+                        return Ok(Completion { text: (!said.is_empty()).then_some(said), tool_calls, finish, usage, model });
+                    }
+                    "error" => {
+                        let status = if text_at("/error/type") == "overloaded_error" { 529 } else { 500 };
+                        return Err(refusal(status, &piece, None));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Err(LlmError::BadAnswer("the stream ended before message_stop".into()))
     }
 }

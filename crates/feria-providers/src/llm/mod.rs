@@ -6,6 +6,7 @@
 
 pub mod fallback;
 pub mod openai;
+pub mod sse;
 
 use std::time::Duration;
 
@@ -129,6 +130,10 @@ impl LlmError {
 pub trait ChatModel: Send + Sync {
     /// One answer to `request`.
     async fn complete(&self, request: &ChatRequest<'_>) -> Result<Completion, LlmError>;
+
+    /// The same answer streamed: each piece of its text goes to `text` as it arrives, and the
+    /// whole answer is returned at the end.
+    async fn stream(&self, request: &ChatRequest<'_>, text: &tokio::sync::mpsc::Sender<String>) -> Result<Completion, LlmError>;
 }
 
 /// The wait a `retry-after` (seconds) or `retry-after-ms` header asks for.

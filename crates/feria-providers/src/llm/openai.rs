@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use tokio::sync::mpsc;
+
+use super::sse::Parser;
 use super::{ChatMessage, ChatModel, ChatRequest, Completion, Finish, LlmError, ToolCall, Usage, retry_after};
 
 /// How the server names the answer's token limit.
@@ -31,8 +34,8 @@ impl OpenAiCompatible {
         Ok(OpenAiCompatible { base_url: base_url.trim_end_matches('/').to_string(), api_key: api_key.to_string(), token_limit, http })
     }
 
-    /// POSTs `body` to `{base}/v1/{path}`; the answer's JSON, or the refusal.
-    async fn post(&self, path: &str, body: &Value) -> Result<Value, LlmError> {
+    /// POSTs `body` to `{base}/v1/{path}`: the answer when it is a success, else the refusal.
+    async fn send(&self, path: &str, body: &Value) -> Result<reqwest::Response, LlmError> {
         let response = self
             .http
             .post(format!("{}/v1/{path}", self.base_url))
@@ -42,20 +45,20 @@ impl OpenAiCompatible {
             .await
             .map_err(|e| LlmError::Unreachable(e.without_url().to_string()))?;
         let status = response.status().as_u16();
-        let wait = retry_after(response.headers());
-        let text = response.text().await.map_err(|e| LlmError::Unreachable(e.without_url().to_string()))?;
-        let answer: Option<Value> = serde_json::from_str(&text).ok();
         if (200..300).contains(&status) {
-            return answer.ok_or_else(|| LlmError::BadAnswer(format!("{status} without JSON")));
+            return Ok(response);
         }
+        let wait = retry_after(response.headers());
+        let answer: Option<Value> = response.json().await.ok();
         let error = answer.as_ref().and_then(|a| a.get("error"));
-        let field = |name: &str| error.and_then(|e| e.get(name)).and_then(Value::as_str).map(str::to_string);
-        Err(LlmError::Refused {
-            status,
-            code: field("code").or_else(|| field("type")),
-            message: field("message").unwrap_or_else(|| format!("HTTP {status}")),
-            retry_after: wait,
-        })
+        Err(refusal(status, error, wait))
+    }
+
+    /// POSTs `body` to `{base}/v1/{path}`; the answer's JSON, or the refusal.
+    async fn post(&self, path: &str, body: &Value) -> Result<Value, LlmError> {
+        let response = self.send(path, body).await?;
+        let status = response.status().as_u16();
+        response.json().await.map_err(|_| LlmError::BadAnswer(format!("{status} without JSON")))
     }
 
     /// The request body of `request`.
@@ -116,6 +119,17 @@ impl OpenAiCompatible {
     }
 }
 
+/// OpenAI's error object (`{message, type, code}`) as a refusal with `status`.
+fn refusal(status: u16, error: Option<&Value>, retry_after: Option<Duration>) -> LlmError {
+    let field = |name: &str| error.and_then(|e| e.get(name)).and_then(Value::as_str).map(str::to_string);
+    LlmError::Refused {
+        status,
+        code: field("code").or_else(|| field("type")),
+        message: field("message").unwrap_or_else(|| format!("HTTP {status}")),
+        retry_after,
+    }
+}
+
 fn tokens(answer: &Value, pointer: &str) -> i64 {
     answer.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
 }
@@ -137,13 +151,7 @@ impl ChatModel for OpenAiCompatible {
             let arguments = serde_json::from_str(&arguments).unwrap_or(Value::String(arguments));
             tool_calls.push(ToolCall { id, name, arguments });
         }
-        let finish = match choice.get("finish_reason").and_then(Value::as_str).unwrap_or("") {
-            "stop" => Finish::Stop,
-            "length" => Finish::Length,
-            "tool_calls" | "function_call" => Finish::ToolCalls,
-            "content_filter" => Finish::Refused,
-            other => Finish::Other(other.to_string()),
-        };
+        let finish = finish_of(choice.get("finish_reason").and_then(Value::as_str).unwrap_or(""));
         let text = message.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
         let finish = if text.is_none() && tool_calls.is_empty() && message.get("refusal").is_some_and(|r| !r.is_null()) {
             Finish::Refused
@@ -162,4 +170,89 @@ impl ChatModel for OpenAiCompatible {
             model: answer.get("model").and_then(Value::as_str).unwrap_or(request.model).to_string(),
         })
     }
+
+    async fn stream(&self, request: &ChatRequest<'_>, text: &mpsc::Sender<String>) -> Result<Completion, LlmError> {
+        let mut body = self.body(request);
+        body["stream"] = json!(true);
+        body["stream_options"] = json!({ "include_usage": true });
+        let mut response = self.send("chat/completions", &body).await?;
+        let mut parser = Parser::default();
+        let mut said = String::new();
+        // Tool calls by index: id, name, the arguments' pieces.
+        let mut calls: Vec<(String, String, String)> = Vec::new();
+        let mut finish = None;
+        let mut usage = Usage::default();
+        let mut model = request.model.to_string();
+        while let Some(chunk) = response.chunk().await.map_err(|e| LlmError::Unreachable(e.without_url().to_string()))? {
+            for event in parser.push(&chunk).ok_or_else(|| LlmError::BadAnswer("an event too large".into()))? {
+                if event.data == "[DONE]" {
+                    let finish = finish.unwrap_or(Finish::Stop);
+                    return Ok(assemble(said, calls, finish, usage, model));
+                }
+                let piece: Value =
+                    serde_json::from_str(&event.data).map_err(|_| LlmError::BadAnswer("an event that is not JSON".into()))?;
+                if let Some(error) = piece.get("error") {
+                    return Err(refusal(500, Some(error), None));
+                }
+                if let Some(name) = piece.get("model").and_then(Value::as_str) {
+                    model = name.to_string();
+                }
+                if piece.get("usage").is_some_and(|u| !u.is_null()) {
+                    usage = Usage {
+                        input: tokens(&piece, "/usage/prompt_tokens"),
+                        cached_input: tokens(&piece, "/usage/prompt_tokens_details/cached_tokens"),
+                        output: tokens(&piece, "/usage/completion_tokens"),
+                    };
+                }
+                let Some(choice) = piece.pointer("/choices/0") else { continue };
+                if let Some(content) = choice.pointer("/delta/content").and_then(Value::as_str).filter(|c| !c.is_empty()) {
+                    said.push_str(content);
+                    // A reader that left does not stop the answer: its usage is still counted.
+                    let _ = text.send(content.to_string()).await;
+                }
+                for delta in choice.pointer("/delta/tool_calls").and_then(Value::as_array).into_iter().flatten() {
+                    let index = delta.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+                    if index >= 64 {
+                        return Err(LlmError::BadAnswer("too many tool calls".into()));
+                    }
+                    if calls.len() <= index {
+                        calls.resize(index + 1, Default::default());
+                    }
+                    let field = |pointer: &str| delta.pointer(pointer).and_then(Value::as_str);
+                    let call = &mut calls[index];
+                    if let Some(id) = field("/id") {
+                        call.0 = id.to_string();
+                    }
+                    if let Some(name) = field("/function/name") {
+                        call.1.push_str(name);
+                    }
+                    call.2.push_str(field("/function/arguments").unwrap_or(""));
+                }
+                if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+                    finish = Some(finish_of(reason));
+                }
+            }
+        }
+        Err(LlmError::BadAnswer("the stream ended before [DONE]".into()))
+    }
+}
+
+fn finish_of(reason: &str) -> Finish {
+    match reason {
+        "stop" => Finish::Stop,
+        "length" => Finish::Length,
+        "tool_calls" | "function_call" => Finish::ToolCalls,
+        "content_filter" => Finish::Refused,
+        other => Finish::Other(other.to_string()),
+    }
+}
+
+/// A streamed answer put together: its text, its tool calls (arguments parsed when they are JSON).
+fn assemble(said: String, calls: Vec<(String, String, String)>, finish: Finish, usage: Usage, model: String) -> Completion {
+    let tool_calls = calls
+        .into_iter()
+        .filter(|(id, name, _)| !id.is_empty() && !name.is_empty())
+        .map(|(id, name, arguments)| ToolCall { id, name, arguments: serde_json::from_str(&arguments).unwrap_or(Value::String(arguments)) })
+        .collect();
+    Completion { text: (!said.is_empty()).then_some(said), tool_calls, finish, usage, model }
 }
