@@ -10,6 +10,19 @@ use crate::fake_platform::{Delivery, FakePlatform};
 use crate::harness::{TestApp, expect_status};
 use crate::sales::{app, products};
 
+/// `body` sent to feria as the platform `platform` (its profile in `UCP-Agent`); the answer.
+async fn as_platform(t: &TestApp, platform: &FakePlatform, method: Method, path: String, body: Value) -> (StatusCode, Value) {
+    let response = t
+        .client
+        .request(method, t.url(&path))
+        .header("ucp-agent", format!("profile=\"{}\"", platform.profile))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json::<Value>().await.unwrap())
+}
+
 /// Checks `delivery`'s envelope and signature against feria's published keys.
 fn assert_signed(delivery: &Delivery, profile: &Value, webhook: &str) {
     assert_eq!(delivery.header("content-digest"), content_digest(&delivery.body));
@@ -47,14 +60,7 @@ async fn a_platform_reads_its_order_and_hears_of_every_change_signed() {
     let ids = products(&t, &admin, &[("Vacío", "15000", "21", 20)]).await;
     let profile = expect_status(t.get("/.well-known/ucp", None).await, StatusCode::OK).await;
     assert!(profile["ucp"]["capabilities"]["dev.ucp.shopping.order"].is_array(), "{profile}");
-    let agent = format!("profile=\"{}\"", platform.profile);
-    let send = |method: Method, path: String, body: Value| {
-        let request = t.client.request(method, t.url(&path)).header("ucp-agent", agent.clone()).json(&body);
-        async move {
-            let response = request.send().await.unwrap();
-            (response.status(), response.json::<Value>().await.unwrap())
-        }
-    };
+    let send = |method: Method, path: String, body: Value| as_platform(&t, &platform, method, path, body);
 
     let checkout = json!({"line_items": [{"id": "li_1", "item": {"id": ids[0]}, "quantity": 2}],
         "buyer": {"first_name": "Jane", "email": "jane@example.com"},
@@ -161,14 +167,7 @@ async fn in_conformance_mode_a_mock_card_pays_the_rate_is_charged_and_the_order_
     ] {
         expect_status(t.request(Method::POST, "/api/shipping-rates", Some(&rate), Some(&admin)).await, StatusCode::CREATED).await;
     }
-    let agent = format!("profile=\"{}\"", platform.profile);
-    let send = |method: Method, path: String, body: Value| {
-        let request = t.client.request(method, t.url(&path)).header("ucp-agent", agent.clone()).json(&body);
-        async move {
-            let response = request.send().await.unwrap();
-            (response.status(), response.json::<Value>().await.unwrap())
-        }
-    };
+    let send = |method: Method, path: String, body: Value| as_platform(&t, &platform, method, path, body);
     let options = |session: &Value| -> Vec<(String, i64)> {
         session["fulfillment"]["methods"][0]["groups"][0]["options"]
             .as_array()
