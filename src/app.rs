@@ -41,6 +41,8 @@ pub struct App {
     pub payment_clients: PaymentClients,
     /// Anthropic's client, when configured.
     pub anthropic: Option<Anthropic>,
+    /// The assistant's provider chains and product embeddings, by store.
+    pub assistant: crate::services::assistant::AssistantState,
     pub catalog_cache: Arc<CatalogCache>,
     /// The search index; opened by `serve` (workers and CLI commands do without it).
     pub search: std::sync::OnceLock<Arc<CatalogSearch>>,
@@ -157,6 +159,7 @@ impl App {
                 Some(a) => Some(Anthropic::new(&a.api_url, a.api_key.expose(), std::time::Duration::from_secs(60))?),
                 None => None,
             },
+            assistant: Default::default(),
             catalog_cache: Arc::default(),
             search: std::sync::OnceLock::new(),
             config,

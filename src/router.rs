@@ -22,8 +22,8 @@ use crate::http::openapi::BearerAuth;
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
-    addresses, api_keys, audit, cart, coupons, customers, docs, geography, health, import, jobs, mcp, members, metrics, order_statuses,
-    payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
+    addresses, api_keys, audit, cart, chatbot, coupons, customers, docs, geography, health, import, jobs, mcp, members, metrics,
+    order_statuses, payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -43,6 +43,7 @@ use crate::routes::{
         (name = "tags", description = "Product tags, per store"),
         (name = "units", description = "Units of measure, per store"),
         (name = "jobs", description = "Background jobs: inspect and retry (ADMIN_ROLE)"),
+        (name = "chatbot", description = "The shopping assistant (seed 001): grounded answers, sessions, model, budget and usage"),
         (name = "mcp", description = "The MCP tools over REST (seed 001); the MCP server itself is at /mcp"),
         (name = "monitoring", description = "Health, readiness and metrics"),
     )
@@ -93,6 +94,17 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(shipping_rates::get, shipping_rates::update, shipping_rates::delete))
         .routes(routes!(store_policies::list))
         .routes(routes!(store_policies::set, store_policies::remove))
+        .routes(routes!(chatbot::query))
+        .routes(routes!(chatbot::query_stream))
+        .routes(routes!(chatbot::sessions::create))
+        .routes(routes!(chatbot::sessions::get))
+        .routes(routes!(chatbot::sessions::list))
+        .routes(routes!(chatbot::settings::current_llm))
+        .routes(routes!(chatbot::settings::change_llm))
+        .routes(routes!(chatbot::settings::set_budget))
+        .routes(routes!(chatbot::settings::usage_report))
+        .routes(routes!(chatbot::embeddings::generate))
+        .routes(routes!(chatbot::embeddings::validate))
         .routes(routes!(coupons::list, coupons::create))
         .routes(routes!(coupons::get, coupons::update, coupons::delete))
         .routes(routes!(coupons::validate))

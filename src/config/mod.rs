@@ -9,6 +9,7 @@ use std::time::Duration;
 use feria_providers::s3::S3Settings;
 
 mod agents;
+mod chat;
 mod limits;
 mod llm;
 mod notifications;
@@ -16,6 +17,7 @@ mod payments;
 mod reader;
 mod sources;
 pub use agents::AgentsConfig;
+pub use chat::{ChatConfig, ModelPrice, ProviderConfig, ProviderKind};
 pub use limits::{Budget, LimitsConfig};
 pub use llm::AnthropicConfig;
 pub use notifications::{EmailConfig, NotificationsConfig, TelegramConfig};
@@ -119,6 +121,8 @@ pub struct Config {
     pub payments: PaymentsConfig,
     /// Anthropic, when `ANTHROPIC_API_KEY` is set.
     pub anthropic: Option<AnthropicConfig>,
+    /// The shopping assistant's providers, prices and guardrails.
+    pub chat: ChatConfig,
     pub agents: AgentsConfig,
     pub limits: LimitsConfig,
 }
@@ -248,6 +252,7 @@ impl Config {
         let payments = payments::read(&mut r, port, &frontend_url, &mut warnings);
         let limits = limits::read(&mut r);
         let anthropic = llm::read(&mut r);
+        let chat = chat::read(&mut r);
         let agents = agents::read(&mut r, &encryption_key, environment == Environment::Production);
         for name in settings.keys().filter(|k| !is_known(k) && k.starts_with("FERIA_")) {
             warnings.push(format!("{name} is not a feria setting and is ignored"));
@@ -291,6 +296,7 @@ impl Config {
             notifications,
             payments,
             anthropic,
+            chat,
             agents,
             limits,
         };
@@ -380,6 +386,7 @@ impl Config {
         }
         lines.extend(payments::summary(&self.payments));
         lines.extend(llm::summary(&self.anthropic));
+        lines.extend(chat::summary(&self.chat));
         lines.extend(agents::summary(&self.agents));
         lines.extend(limits::summary(&self.limits));
         lines.into_iter().map(|(k, v)| format!("{k} = {v}")).collect()

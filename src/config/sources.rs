@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{agents, limits, llm, payments};
+use super::{agents, chat, limits, llm, payments};
 
 /// Raw settings by name (upper case), as read from the sources.
 pub type Settings = BTreeMap<String, String>;
@@ -73,6 +73,7 @@ pub(super) fn is_known(name: &str) -> bool {
         || payments::SETTINGS.contains(&name)
         || limits::SETTINGS.contains(&name)
         || llm::SETTINGS.contains(&name)
+        || chat::SETTINGS.contains(&name)
         || agents::SETTINGS.contains(&name)
 }
 
@@ -104,7 +105,14 @@ pub fn read_settings(dir: &Path) -> (Settings, Vec<String>) {
             Err(e) => problems.push(format!("{}: {e}", env_path.display())),
         }
     }
-    for name in KNOWN_SETTINGS.iter().chain(payments::SETTINGS).chain(limits::SETTINGS).chain(llm::SETTINGS).chain(agents::SETTINGS) {
+    for name in KNOWN_SETTINGS
+        .iter()
+        .chain(payments::SETTINGS)
+        .chain(limits::SETTINGS)
+        .chain(llm::SETTINGS)
+        .chain(chat::SETTINGS)
+        .chain(agents::SETTINGS)
+    {
         if let Ok(value) = std::env::var(name) {
             settings.insert(name.to_string(), value);
         }

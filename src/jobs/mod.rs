@@ -1,5 +1,6 @@
 //! Job handlers, one file per kind, and the runner set-up shared by `serve` and `worker`.
 
+pub mod assistant_embeddings;
 pub mod import_products;
 pub mod send_email;
 pub mod send_telegram;
@@ -17,6 +18,7 @@ pub fn runner(app: &AppState, worker_id: String) -> anyhow::Result<Runner> {
         Arc::new(send_email::SendEmail::new(app.clone())?),
         Arc::new(send_telegram::SendTelegram::new(app)?),
         Arc::new(import_products::ImportProducts { app: app.clone() }),
+        Arc::new(assistant_embeddings::AssistantEmbeddings { app: app.clone() }),
         Arc::new(ucp_order_webhook::UcpOrderWebhook { app: app.clone() }),
     ];
     let jobs = &app.config.jobs;

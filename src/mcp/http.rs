@@ -70,7 +70,7 @@ fn needed_scope(body: &[u8]) -> Option<Scope> {
     }
     match tools::find(peek.params?.name?)?.access {
         Access::Scope(scope) => Some(scope),
-        Access::Public => None,
+        Access::Public | Access::SignedIn => None,
     }
 }
 

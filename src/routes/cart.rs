@@ -106,7 +106,7 @@ pub struct CartCleared {
 }
 
 impl CartView {
-    fn new(cart: PricedCart, store: &Store) -> CartView {
+    pub fn new(cart: PricedCart, store: &Store) -> CartView {
         let exponent = store.currency.exponent();
         let money = |v: i64| DecimalOut::scaled(v, exponent);
         let user = cart.owner;

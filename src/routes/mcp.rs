@@ -99,7 +99,7 @@ pub async fn call(
     Ok(Json(ToolAnswer { content, structured_content: answer.structured_content.unwrap_or(Value::Null), is_error: false }))
 }
 
-fn request_id(headers: &HeaderMap) -> String {
+pub fn request_id(headers: &HeaderMap) -> String {
     headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
 

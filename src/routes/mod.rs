@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod cart;
+pub mod chatbot;
 pub mod coupons;
 pub mod customers;
 pub mod docs;

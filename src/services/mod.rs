@@ -3,6 +3,7 @@
 
 pub mod addresses;
 pub mod agent_checkout;
+pub mod assistant;
 pub mod audit;
 pub mod cart;
 pub mod catalog;

@@ -180,3 +180,52 @@ pub async fn low_stock(conn: &mut AnyConnection, store_id: &str, threshold: i64,
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((total, found))
 }
+
+/// A customer who bought in the store, but not since a date.
+#[derive(Debug, Clone)]
+pub struct Lapsed {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub orders: i64,
+    pub last_order_at: String,
+    pub spent: i64,
+}
+
+/// The store's customers whose last sale (cancelled and refunded orders aside) is before
+/// `before`, the most recent first; and how many there are.
+pub async fn lapsed_customers(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    before: &str,
+    limit: i64,
+) -> Result<(i64, Vec<Lapsed>), sqlx::Error> {
+    let grouped = format!(
+        "SELECT c.id, c.name, c.email, COUNT(o.id) AS orders, MAX(o.created_at) AS last_order_at, CAST(SUM(o.total) AS BIGINT) AS spent
+         FROM orders o JOIN customers c ON c.id = o.customer_id JOIN order_statuses s ON s.id = o.status_id
+         WHERE o.store_id = $1 AND s.code NOT IN {NOT_SOLD}
+         GROUP BY c.id, c.name, c.email HAVING MAX(o.created_at) < $2"
+    );
+    let total: i64 =
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM ({grouped}) lapsed")).bind(store_id).bind(before).fetch_one(&mut *conn).await?;
+    let rows = sqlx::query(&format!("{grouped} ORDER BY last_order_at DESC, c.id LIMIT $3"))
+        .bind(store_id)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    let customers = rows
+        .iter()
+        .map(|r| {
+            Ok(Lapsed {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                email: r.try_get("email")?,
+                orders: r.try_get("orders")?,
+                last_order_at: r.try_get("last_order_at")?,
+                spent: r.try_get("spent")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((total, customers))
+}

@@ -82,3 +82,23 @@ async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap, path: &'s
     }
     response
 }
+
+/// An OpenAI answer with `text`, 1,000 tokens in and 50 out.
+pub fn says(text: &str) -> Scripted {
+    let message = json!({"role": "assistant", "content": text});
+    (StatusCode::OK, vec![], completion(message, "stop"))
+}
+
+/// An OpenAI answer calling the tool `name` with `arguments`.
+pub fn calls(name: &str, arguments: Value) -> Scripted {
+    let call = json!({"id": format!("call_{name}"), "type": "function", "function": {"name": name, "arguments": arguments.to_string()}});
+    (StatusCode::OK, vec![], completion(json!({"role": "assistant", "content": null, "tool_calls": [call]}), "tool_calls"))
+}
+
+fn completion(message: Value, finish: &str) -> Value {
+    json!({
+        "id": "chatcmpl-fake", "object": "chat.completion", "model": "gpt-5.4-mini",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 50, "prompt_tokens_details": {"cached_tokens": 0}}
+    })
+}

@@ -13,6 +13,7 @@ mod harness;
 mod addresses;
 mod agent_checkout;
 mod agent_orders;
+mod assistant;
 mod auth_flow;
 mod auth_tokens;
 mod cart;

@@ -754,6 +754,63 @@ pub const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 28,
+        name: "shopping assistant",
+        statements: &[
+            // A store's choice of model, keys of its own (sealed JSON, provider → key) and the
+            // monthly spend after which its assistant answers keyless (millionths of a dollar).
+            "CREATE TABLE assistant_settings (
+                store_id TEXT PRIMARY KEY REFERENCES stores (id) ON DELETE CASCADE,
+                provider TEXT,
+                model TEXT,
+                temperature_hundredths BIGINT CHECK (temperature_hundredths BETWEEN 0 AND 200),
+                max_tokens BIGINT CHECK (max_tokens > 0),
+                sealed_keys TEXT,
+                monthly_budget_micros BIGINT CHECK (monthly_budget_micros >= 0),
+                updated_at TEXT NOT NULL
+            )",
+            // A conversation with the assistant. `caller_id` is the user or key that opened it
+            // (NULL: a visitor, who holds the unguessable id); it expires after its last message.
+            "CREATE TABLE chat_sessions (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                caller_id TEXT,
+                user_type TEXT NOT NULL CHECK (user_type IN ('customer', 'owner')),
+                metadata TEXT NOT NULL,
+                message_count BIGINT NOT NULL,
+                created_at TEXT NOT NULL,
+                last_activity TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            )",
+            "CREATE INDEX chat_sessions_store_activity ON chat_sessions (store_id, last_activity)",
+            "CREATE TABLE chat_messages (
+                id TEXT PRIMARY KEY,
+                session_id TEXT NOT NULL REFERENCES chat_sessions (id) ON DELETE CASCADE,
+                position BIGINT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+                content TEXT NOT NULL,
+                sources TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                CONSTRAINT chat_messages_position_key UNIQUE (session_id, position)
+            )",
+            // A product's embedding (little-endian f32, base64) for the text it was made from.
+            "CREATE TABLE product_embeddings (
+                product_id TEXT PRIMARY KEY REFERENCES products (id) ON DELETE CASCADE,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                model TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                vector TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )",
+            "CREATE INDEX product_embeddings_store ON product_embeddings (store_id)",
+            // What each call cost and how it went, for the usage report and the budget.
+            "ALTER TABLE llm_usage ADD COLUMN cached_input_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE llm_usage ADD COLUMN latency_ms BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE llm_usage ADD COLUMN cost_micros BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE llm_usage ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -48,6 +48,38 @@ impl Currency {
         }
     }
 
+    /// The sign written before amounts in Spanish text: `$` where it is the local one.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Currency::ARS | Currency::CLP | Currency::COP | Currency::MXN | Currency::UYU => "$",
+            Currency::USD => "US$",
+            Currency::BRL => "R$",
+            Currency::PEN => "S/",
+            Currency::EUR => "€",
+            Currency::AED => "AED ",
+        }
+    }
+
+    /// `amount` (minor units) as a reader in Latin America writes it: `$15.800`, `$1.234,50`.
+    pub fn display(self, amount: i64) -> String {
+        let exponent = self.exponent();
+        let scale = 10u64.pow(exponent);
+        let abs = amount.unsigned_abs();
+        let whole = (abs / scale).to_string();
+        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push('.');
+            }
+            grouped.push(digit);
+        }
+        let sign = if amount < 0 { "-" } else { "" };
+        match abs % scale {
+            0 => format!("{sign}{}{grouped}", self.symbol()),
+            cents => format!("{sign}{}{grouped},{cents:0width$}", self.symbol(), width = exponent as usize),
+        }
+    }
+
     /// Digits after the decimal point in amounts (ISO 4217 minor unit): CLP has none.
     pub fn exponent(self) -> u32 {
         match self {
@@ -74,5 +106,14 @@ mod tests {
         assert_eq!(Currency::CLP.exponent(), 0);
         assert_eq!(Currency::ARS.exponent(), 2);
         assert_eq!(Currency::parse("XXX"), None);
+    }
+
+    #[test]
+    fn amounts_are_written_as_spanish_readers_expect() {
+        assert_eq!(Currency::ARS.display(1_580_000), "$15.800");
+        assert_eq!(Currency::ARS.display(123_450), "$1.234,50");
+        assert_eq!(Currency::ARS.display(5), "$0,05");
+        assert_eq!(Currency::CLP.display(1_234_567), "$1.234.567");
+        assert_eq!(Currency::USD.display(-99_900), "-US$999");
     }
 }

@@ -166,9 +166,10 @@ impl SearchIndex {
         Box::new(BooleanQuery::new(values.iter().map(|v| (Occur::Should, self.term(field, v))).collect()))
     }
 
-    /// Every query word must match in the name, tags or description (exactly, or at one edit
-    /// for long words); exact matches and better fields score higher.
-    fn text_query(&self, text: &str) -> Option<Box<dyn Query>> {
+    /// Every query word (or, with `any_word`, at least one) must match in the name, tags or
+    /// description (exactly, or at one edit for long words); exact matches and better fields
+    /// score higher.
+    fn text_query(&self, text: &str, any_word: bool) -> Option<Box<dyn Query>> {
         let words = analysis::query_words(text);
         if words.is_empty() {
             return None;
@@ -187,7 +188,8 @@ impl SearchIndex {
                         alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), boost * 0.5))));
                     }
                 }
-                (Occur::Must, Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
+                let occur = if any_word { Occur::Should } else { Occur::Must };
+                (occur, Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
             })
             .collect();
         Some(Box::new(BooleanQuery::new(clauses)))
@@ -196,7 +198,7 @@ impl SearchIndex {
     fn build(&self, q: &SearchQuery) -> Box<dyn Query> {
         let f = self.f;
         let mut clauses = vec![Self::filter(self.term(f.listed_in, &q.store_id))];
-        if let Some(text) = q.text.as_deref().and_then(|t| self.text_query(t)) {
+        if let Some(text) = q.text.as_deref().and_then(|t| self.text_query(t, q.any_word)) {
             clauses.push((Occur::Must, text));
         }
         if !q.categories.is_empty() {
@@ -286,6 +288,7 @@ mod tests {
         SearchQuery {
             store_id: "s1".into(),
             text: Some(text.into()),
+            any_word: false,
             categories: vec![],
             tags: vec![],
             min_price: None,
@@ -336,6 +339,17 @@ mod tests {
         assert!(typo.ids.contains(&"a".to_string()), "{typo:?}");
         assert!(index.search(&query("pam")).unwrap().ids.is_empty(), "short words need an exact match");
         assert!(index.search(&query("zzzz")).unwrap().ids.is_empty());
+    }
+
+    #[test]
+    fn a_question_finds_what_any_of_its_words_match_best_first() {
+        let index = index();
+        let mut question = query("¿tienen chorizo y provoleta para la parrilla?");
+        assert!(index.search(&question).unwrap().ids.is_empty(), "every word must match by default");
+        question.any_word = true;
+        let hits = index.search(&question).unwrap();
+        assert_eq!(hits.ids.first().map(String::as_str), Some("d"), "provoleta, chorizo and parrilla: the most words first");
+        assert!(hits.ids.contains(&"a".to_string()) && !hits.ids.contains(&"b".to_string()), "{hits:?}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct SearchQuery {
     pub store_id: String,
     /// Words to look for; none lists everything that passes the filters.
     pub text: Option<String>,
+    /// Any of the words is enough (ranked by how many match, and how well) instead of all of
+    /// them: retrieval for a question written as a sentence.
+    pub any_word: bool,
     /// Any of these category ids.
     pub categories: Vec<String>,
     /// Any of these tag names (case-insensitive).

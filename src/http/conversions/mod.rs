@@ -2,6 +2,7 @@
 //! area, so a handler writes `?` and every entry point answers the same refusal the same way.
 
 mod access;
+mod assistant;
 pub mod catalog;
 mod orders;
 mod payments;

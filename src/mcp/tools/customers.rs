@@ -98,3 +98,80 @@ impl Tool for GetCustomerDetails {
         })
     }
 }
+
+/// How long without buying.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LapsedInput {
+    /// Days since their last purchase, at least (default 60, up to 3650).
+    pub days: Option<i64>,
+    /// Customers to list, default 20, at most 100.
+    pub limit: Option<i64>,
+}
+
+/// A customer who stopped buying.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LapsedCustomer {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub orders: i64,
+    pub last_order_at: String,
+    /// What they spent in all, in the store's currency.
+    #[schema(value_type = f64)]
+    pub spent: feria_domain::decimal::DecimalOut,
+}
+
+/// Customers without purchases since a date.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LapsedCustomers {
+    /// No purchase since this instant (RFC 3339, UTC).
+    pub since: String,
+    pub days: i64,
+    pub total: i64,
+    pub customers: Vec<LapsedCustomer>,
+}
+
+pub struct GetLapsedCustomers;
+
+impl Tool for GetLapsedCustomers {
+    const NAME: &'static str = "lapsed_customers";
+    const TITLE: &'static str = "Clientes que dejaron de comprar";
+    const DESCRIPTION: &'static str = "Los clientes que compraron en la tienda pero no en los últimos N días (por defecto 60), con su última compra, cantidad de pedidos y total gastado. Indica desde qué fecha.";
+    const ACCESS: Access = Access::Scope(Scope::CustomersRead);
+    const HINTS: Hints = READ;
+    type Input = LapsedInput;
+    type Output = LapsedCustomers;
+
+    async fn run(ctx: &Ctx, input: LapsedInput) -> ApiResult<Answer<LapsedCustomers>> {
+        ctx.staff(Scope::CustomersRead)?;
+        let mut v = Validator::new();
+        let days = input.days.unwrap_or(60);
+        if !(1..=3650).contains(&days) {
+            v.add("days", "Debe ser un entero entre 1 y 3650");
+        }
+        let limit = input.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            v.add("limit", "Debe ser un entero entre 1 y 100");
+        }
+        v.finish()?;
+        let since = feria_domain::time::to_db(feria_domain::time::now() - chrono::TimeDelta::days(days));
+        let (total, found) =
+            crate::services::reports::lapsed_customers(&mut *ctx.app.db.reader().acquire().await?, &ctx.store.id, &since, limit).await?;
+        let exponent = ctx.store.currency.exponent();
+        let customers = found
+            .into_iter()
+            .map(|c| LapsedCustomer {
+                id: c.id,
+                name: c.name,
+                email: c.email,
+                orders: c.orders,
+                last_order_at: c.last_order_at,
+                spent: feria_domain::decimal::DecimalOut::scaled(c.spent, exponent),
+            })
+            .collect();
+        Answer::of(&LapsedCustomers { since, days, total, customers })
+    }
+}

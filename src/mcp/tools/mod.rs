@@ -3,6 +3,7 @@
 //! schemas come from the same `utoipa` derives as the API's OpenAPI document, so a tool's
 //! output has the shape of the matching API answer.
 
+mod cart;
 mod catalog;
 mod checkout;
 mod customers;
@@ -31,6 +32,8 @@ use crate::services::identity::caller::Caller;
 pub enum Access {
     /// Anyone, anonymous callers included: the catalog, a guest's checkout.
     Public,
+    /// A signed-in user, for their own things (their cart); not an API key.
+    SignedIn,
     /// A caller holding the scope in the store: a member whose role grants it, a key with it.
     Scope(Scope),
 }
@@ -73,6 +76,7 @@ impl Ctx {
     pub fn allows(&self, access: Access) -> bool {
         match access {
             Access::Public => true,
+            Access::SignedIn => self.caller.as_ref().is_some_and(|c| c.user_id().is_some()),
             Access::Scope(scope) => self.caller.as_ref().is_some_and(|c| c.may(&self.store.id, scope)),
         }
     }
@@ -206,10 +210,10 @@ impl Listed {
 
     /// Runs the tool for `ctx` with `arguments`, refusing a caller without its access.
     pub async fn call(&self, ctx: &Ctx, arguments: Value) -> Result<Answer<()>, ApiError> {
-        if let Access::Scope(scope) = self.access
-            && !ctx.allows(self.access)
-        {
-            return Err(missing_scope(scope));
+        match self.access {
+            _ if ctx.allows(self.access) => {}
+            Access::Scope(scope) => return Err(missing_scope(scope)),
+            _ => return Err(ApiError::unauthorized(codes::UNAUTHORIZED, "Iniciá sesión para usar esta herramienta")),
         }
         (self.call)(ctx, arguments).await
     }
@@ -227,8 +231,11 @@ pub static TOOLS: LazyLock<Vec<Listed>> = LazyLock::new(|| {
         Listed::of::<checkout::CompleteCheckout>(),
         Listed::of::<checkout::CancelCheckout>(),
         Listed::of::<orders::GetOrderStatus>(),
+        Listed::of::<cart::ViewCart>(),
+        Listed::of::<cart::AddToCart>(),
         Listed::of::<customers::GetCustomers>(),
         Listed::of::<customers::GetCustomerDetails>(),
+        Listed::of::<customers::GetLapsedCustomers>(),
         Listed::of::<orders::GetOrders>(),
         Listed::of::<orders::GetOrderDetails>(),
         Listed::of::<owner::GetBusinessStats>(),

@@ -40,6 +40,7 @@ pub async fn page_json(app: &App, store: &Store, categories: Vec<String>, page: 
     let query = SearchQuery {
         store_id: store.id.clone(),
         text: None,
+        any_word: false,
         categories,
         tags: Vec::new(),
         min_price: None,

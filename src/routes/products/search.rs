@@ -154,6 +154,7 @@ fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
     Ok(SearchQuery {
         store_id: store.id.clone(),
         text,
+        any_word: false,
         categories,
         tags,
         min_price,

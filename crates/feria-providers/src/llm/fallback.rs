@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
 use super::{ChatModel, ChatRequest, Completion, LlmError};
 
 /// One provider: its name, the model asked for there, and its client.
@@ -35,14 +37,32 @@ impl Fallback {
     /// `request` (its model replaced by each provider's) to the providers in order; every
     /// refusal, by provider, when none answered.
     pub async fn complete(&self, request: &ChatRequest<'_>) -> Result<Answered<'_>, Vec<(&str, LlmError)>> {
+        self.run(request, None).await
+    }
+
+    /// The same, streamed to `text`; once a provider sent a piece, its failure is final (the
+    /// reader already has part of its answer).
+    pub async fn stream(&self, request: &ChatRequest<'_>, text: &mpsc::Sender<String>) -> Result<Answered<'_>, Vec<(&str, LlmError)>> {
+        self.run(request, Some(text)).await
+    }
+
+    async fn run(&self, request: &ChatRequest<'_>, text: Option<&mpsc::Sender<String>>) -> Result<Answered<'_>, Vec<(&str, LlmError)>> {
         let mut refusals = Vec::new();
         for provider in &self.providers {
             let asked = ChatRequest { model: &provider.model, ..request.clone() };
             let mut wait = self.backoff;
             for attempt in 1..=self.attempts.max(1) {
-                match provider.client.complete(&asked).await {
+                let (answer, sent) = match text {
+                    None => (provider.client.complete(&asked).await, false),
+                    Some(text) => streamed(provider.client.as_ref(), &asked, text).await,
+                };
+                match answer {
                     Ok(completion) => return Ok(Answered { provider, completion, refusals }),
                     Err(refused) => {
+                        if sent {
+                            refusals.push((provider.name.as_str(), refused));
+                            return Err(refusals);
+                        }
                         let retry = refused.retryable() && attempt < self.attempts;
                         let asked_wait = match &refused {
                             LlmError::Refused { retry_after: Some(after), .. } => Some(*after),
@@ -60,4 +80,23 @@ impl Fallback {
         }
         Err(refusals)
     }
+}
+
+/// One streamed call, its pieces passed on to `text`; whether any piece was.
+async fn streamed(client: &dyn ChatModel, request: &ChatRequest<'_>, text: &mpsc::Sender<String>) -> (Result<Completion, LlmError>, bool) {
+    let (pieces, mut received) = mpsc::channel(64);
+    let call = async move {
+        let answer = client.stream(request, &pieces).await;
+        drop(pieces);
+        answer
+    };
+    let pass_on = async {
+        let mut sent = false;
+        while let Some(piece) = received.recv().await {
+            sent = true;
+            let _ = text.send(piece).await;
+        }
+        sent
+    };
+    tokio::join!(call, pass_on)
 }

@@ -25,13 +25,26 @@ pub struct OpenAiCompatible {
     base_url: String,
     api_key: String,
     token_limit: TokenLimit,
+    /// MiniMax: reasoning apart from the answer (`reasoning_split`), temperature in (0, 1].
+    minimax: bool,
     http: reqwest::Client,
 }
 
 impl OpenAiCompatible {
     pub fn new(base_url: &str, api_key: &str, token_limit: TokenLimit, timeout: Duration) -> Result<OpenAiCompatible, LlmError> {
         let http = crate::http::client(timeout).map_err(|e| LlmError::Unreachable(e.to_string()))?;
-        Ok(OpenAiCompatible { base_url: base_url.trim_end_matches('/').to_string(), api_key: api_key.to_string(), token_limit, http })
+        Ok(OpenAiCompatible {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            api_key: api_key.to_string(),
+            token_limit,
+            minimax: false,
+            http,
+        })
+    }
+
+    /// The same client with MiniMax's differences (`llm-providers.md` §4).
+    pub fn minimax(self) -> OpenAiCompatible {
+        OpenAiCompatible { minimax: true, ..self }
     }
 
     /// POSTs `body` to `{base}/v1/{path}`: the answer when it is a success, else the refusal.
@@ -89,7 +102,10 @@ impl OpenAiCompatible {
         };
         let mut body = json!({ "model": request.model, "messages": messages, limit: request.max_tokens });
         if let Some(temperature) = request.temperature {
-            body["temperature"] = json!(temperature);
+            body["temperature"] = json!(if self.minimax { temperature.clamp(0.01, 1.0) } else { temperature });
+        }
+        if self.minimax {
+            body["reasoning_split"] = json!(true);
         }
         if !request.tools.is_empty() {
             body["tools"] = request
@@ -152,7 +168,7 @@ impl ChatModel for OpenAiCompatible {
             tool_calls.push(ToolCall { id, name, arguments });
         }
         let finish = finish_of(choice.get("finish_reason").and_then(Value::as_str).unwrap_or(""));
-        let text = message.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        let text = message.get("content").and_then(Value::as_str).map(without_thinking).filter(|t| !t.is_empty()).map(str::to_string);
         let finish = if text.is_none() && tool_calls.is_empty() && message.get("refusal").is_some_and(|r| !r.is_null()) {
             Finish::Refused
         } else {
@@ -237,6 +253,14 @@ impl ChatModel for OpenAiCompatible {
     }
 }
 
+/// The answer without the reasoning some models write first inside `<think>…</think>`.
+fn without_thinking(content: &str) -> &str {
+    match content.trim_start().strip_prefix("<think>").and_then(|rest| rest.split_once("</think>")) {
+        Some((_, answer)) => answer.trim_start(),
+        None => content,
+    }
+}
+
 fn finish_of(reason: &str) -> Finish {
     match reason {
         "stop" => Finish::Stop,
@@ -255,4 +279,16 @@ fn assemble(said: String, calls: Vec<(String, String, String)>, finish: Finish, 
         .map(|(id, name, arguments)| ToolCall { id, name, arguments: serde_json::from_str(&arguments).unwrap_or(Value::String(arguments)) })
         .collect();
     Completion { text: (!said.is_empty()).then_some(said), tool_calls, finish, usage, model }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_thinking;
+
+    #[test]
+    fn reasoning_before_the_answer_is_left_out() {
+        assert_eq!(without_thinking("<think>el cliente quiere vino</think>\n\nTenemos Malbec."), "Tenemos Malbec.");
+        assert_eq!(without_thinking("Tenemos <think> en el texto"), "Tenemos <think> en el texto");
+        assert_eq!(without_thinking("<think>sin cerrar"), "<think>sin cerrar");
+    }
 }

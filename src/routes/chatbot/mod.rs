@@ -1,0 +1,184 @@
+//! Seed 001's `/api/chatbot`, also under `/api/stores/{slug}/…`: questions to the shopping
+//! assistant (an answer, or the same as server-sent events), its sessions, its model, its
+//! usage and its embeddings.
+
+pub mod embeddings;
+pub mod sessions;
+pub mod settings;
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::http::auth::{ClientIp, MaybeCaller};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::json::ApiJson;
+use crate::http::store::CurrentStore;
+use crate::http::validate::Validator;
+use crate::mcp::tools::Ctx;
+use crate::routes::mcp::request_id;
+use crate::services::assistant::{self, Question, Reply, UserType};
+
+/// What the shopper is looking at.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryContext {
+    /// Accepted for seed 001's shape; the caller's own customer record is used.
+    pub customer_id: Option<String>,
+    pub order_id: Option<String>,
+    pub product_id: Option<String>,
+}
+
+/// A question.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryRequest {
+    /// The question, 1 to `CHAT_MAX_INPUT_CHARS` (1,000) characters.
+    pub message: Option<String>,
+    /// A session to continue; a new one is opened without it.
+    pub session_id: Option<String>,
+    /// `customer` (default) or `owner` (the store's staff and keys).
+    pub user_type: Option<String>,
+    pub context: Option<QueryContext>,
+}
+
+/// `customer` or `owner`.
+pub fn user_type(v: &mut Validator, text: Option<&str>) -> UserType {
+    match text.map(str::trim) {
+        None | Some("") | Some("customer") => UserType::Customer,
+        Some("owner") => UserType::Owner,
+        Some(_) => {
+            v.add("userType", "Debe ser customer u owner");
+            UserType::Customer
+        }
+    }
+}
+
+fn question(body: QueryRequest) -> ApiResult<Question> {
+    let mut v = Validator::new();
+    let message = v.text("message", body.message.as_deref(), 1, 20_000);
+    let session_id = v.optional_text("sessionId", body.session_id.as_deref(), 1, 100);
+    let user_type = user_type(&mut v, body.user_type.as_deref());
+    let context = body.context.unwrap_or_default();
+    let product_id = v.optional_text("context.productId", context.product_id.as_deref(), 1, 100);
+    let order_id = v.optional_text("context.orderId", context.order_id.as_deref(), 1, 100);
+    v.finish()?;
+    Ok(Question { message, session_id, user_type, product_id, order_id })
+}
+
+/// Asks the assistant. Anyone may ask as a customer (10 questions a minute per caller or
+/// address by default); owner mode needs a member or key of the store. The answer names only
+/// products and numbers the shop's records gave; product cards are rendered by feria. Without
+/// a language model (none configured, the budget spent, every provider failing) the answer is
+/// keyless, labelled so, in the same shape.
+#[utoipa::path(post, path = "/chatbot/query", tag = "chatbot", request_body = QueryRequest,
+    responses(
+        (status = 200, description = "The answer", body = Reply),
+        (status = 403, description = "Owner mode without being staff of the store", body = ErrorBody),
+        (status = 404, description = "Unknown or expired session, or someone else's", body = ErrorBody),
+        (status = 422, description = "Empty or too long message, bad userType", body = ErrorBody),
+        (status = 429, description = "Too many questions", body = ErrorBody),
+    ))]
+pub async fn query(
+    State(app): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    CurrentStore(store): CurrentStore,
+    headers: HeaderMap,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<QueryRequest>,
+) -> ApiResult<Json<Reply>> {
+    let question = question(body)?;
+    let ctx = Ctx::new(app, store, caller, request_id(&headers), ip.0)?;
+    Ok(Json(assistant::ask(&ctx, question, None).await?))
+}
+
+/// The same question answered as server-sent events: `delta` events carry the answer's text as
+/// it is written (checked a sentence at a time), `replace` the whole text when the final answer
+/// differs from what was sent (a correction), and `done` the full answer as `/chatbot/query`
+/// gives it. A refusal before anything is written is an ordinary error response.
+#[utoipa::path(post, path = "/chatbot/query/stream", tag = "chatbot", request_body = QueryRequest,
+    responses(
+        (status = 200, description = "text/event-stream: delta, replace, done", content_type = "text/event-stream", body = String),
+        (status = 403, description = "Owner mode without being staff of the store", body = ErrorBody),
+        (status = 404, description = "Unknown or expired session, or someone else's", body = ErrorBody),
+        (status = 422, description = "Empty or too long message, bad userType", body = ErrorBody),
+        (status = 429, description = "Too many questions", body = ErrorBody),
+    ))]
+pub async fn query_stream(
+    State(app): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    CurrentStore(store): CurrentStore,
+    headers: HeaderMap,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<QueryRequest>,
+) -> ApiResult<Response> {
+    let question = question(body)?;
+    let ctx = Ctx::new(app, store, caller, request_id(&headers), ip.0)?;
+    let (pieces, mut written) = mpsc::channel::<String>(64);
+    let mut answering = tokio::spawn(async move { assistant::ask(&ctx, question, Some(&pieces)).await });
+    // Wait for the first piece: a refusal before it is an error response, not a stream.
+    let first = tokio::select! {
+        piece = written.recv() => piece,
+        finished = &mut answering => {
+            let reply = finished.map_err(ApiError::internal)??;
+            let mut rest = Vec::new();
+            while let Ok(piece) = written.try_recv() {
+                rest.push(piece);
+            }
+            return Ok(events(rest, Ok(reply)).await.into_response());
+        }
+    };
+    let (events_out, events_in) = mpsc::channel::<Event>(64);
+    tokio::spawn(async move {
+        let mut sent = String::new();
+        for piece in first.into_iter() {
+            sent.push_str(&piece);
+            let _ = events_out.send(Event::default().event("delta").data(json!({ "text": piece }).to_string())).await;
+        }
+        while let Some(piece) = written.recv().await {
+            sent.push_str(&piece);
+            let _ = events_out.send(Event::default().event("delta").data(json!({ "text": piece }).to_string())).await;
+        }
+        let finished = answering.await.map_err(ApiError::internal).and_then(|r| r.map_err(ApiError::from));
+        for event in closing(&sent, finished) {
+            let _ = events_out.send(event).await;
+        }
+    });
+    Ok(sse(events_in).into_response())
+}
+
+/// The events that end a stream: `replace` when the answer is not what was sent, then `done`
+/// (or `error`).
+fn closing(sent: &str, finished: Result<Reply, ApiError>) -> Vec<Event> {
+    match finished {
+        Ok(reply) => {
+            let mut events = Vec::new();
+            if reply.response != sent {
+                events.push(Event::default().event("replace").data(json!({ "text": reply.response }).to_string()));
+            }
+            events.push(Event::default().event("done").data(serde_json::to_string(&reply).unwrap_or_default()));
+            events
+        }
+        Err(e) => vec![Event::default().event("error").data(json!({ "code": e.code, "message": e.message }).to_string())],
+    }
+}
+
+async fn events(pieces: Vec<String>, finished: Result<Reply, ApiError>) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
+    let sent: String = pieces.concat();
+    let mut all: Vec<Event> = pieces.into_iter().map(|p| Event::default().event("delta").data(json!({ "text": p }).to_string())).collect();
+    all.extend(closing(&sent, finished));
+    Sse::new(futures::stream::iter(all.into_iter().map(Ok)))
+}
+
+fn sse(events: mpsc::Receiver<Event>) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
+    Sse::new(futures::stream::unfold(events, |mut events| async move { events.recv().await.map(|e| (Ok(e), events)) }))
+}

@@ -1,0 +1,128 @@
+//! Finding what a question is about: the catalog's search index (BM25 with Spanish analysis and
+//! typos, any word of the question), products near it by meaning when the store has
+//! embeddings, merged by reciprocal-rank fusion; and the store's policies it touches.
+
+use feria_search::{SearchQuery, SortBy};
+
+use super::embeddings;
+use super::evidence::{number_tokens, readings};
+use super::grounding::fold;
+use crate::app::App;
+use crate::services::catalog::stores::Store;
+use crate::services::store_policies::{self, Policy, PolicyKind};
+
+/// Products taken from each list before fusing.
+const CANDIDATES: usize = 20;
+/// Reciprocal-rank fusion's constant (Cormack et al.): ranks past it count little.
+const RRF_K: f64 = 60.0;
+
+/// What a question found, best first.
+pub struct Found {
+    /// Product ids with a relevance from 0 to 1.
+    pub products: Vec<(String, f64)>,
+    pub policies: Vec<Policy>,
+    /// The highest price the shopper asked for, minor units.
+    pub price_ceiling: Option<i64>,
+}
+
+/// Retrieves for `text` in `store`: up to `limit` products (under the price the shopper named,
+/// when they named one) and the policies the question is about.
+pub async fn retrieve(app: &App, store: &Store, text: &str, limit: usize) -> Result<Found, sqlx::Error> {
+    let price_ceiling = price_ceiling(text, store.currency.exponent());
+    let lexical = match app.search.get() {
+        None => Vec::new(),
+        Some(search) => {
+            let query = SearchQuery {
+                store_id: store.id.clone(),
+                text: Some(text.to_string()),
+                any_word: true,
+                categories: Vec::new(),
+                tags: Vec::new(),
+                min_price: None,
+                max_price: price_ceiling,
+                in_stock: false,
+                sort: SortBy::Relevance,
+                descending: true,
+                offset: 0,
+                limit: CANDIDATES,
+                facets: false,
+            };
+            search.search(&query).map(|hits| hits.ids).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "assistant retrieval: search failed");
+                Vec::new()
+            })
+        }
+    };
+    let semantic = embeddings::nearest(app, store, text, CANDIDATES).await;
+    let products = fuse(&[lexical, semantic], limit);
+    let policies = store_policies::list(&app.db, &store.id).await?.into_iter().filter(|p| asks_about(text, p.kind)).collect();
+    Ok(Found { products, policies, price_ceiling })
+}
+
+/// Reciprocal-rank fusion of ranked lists: each id scores Σ 1/(k + rank); scores are scaled so
+/// the best is 1.
+pub fn fuse(lists: &[Vec<String>], limit: usize) -> Vec<(String, f64)> {
+    let mut scores: Vec<(String, f64)> = Vec::new();
+    for list in lists {
+        for (rank, id) in list.iter().enumerate() {
+            let score = 1.0 / (RRF_K + rank as f64 + 1.0);
+            match scores.iter_mut().find(|(known, _)| known == id) {
+                Some(entry) => entry.1 += score,
+                None => scores.push((id.clone(), score)),
+            }
+        }
+    }
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+    scores.truncate(limit);
+    let best = scores.first().map(|(_, s)| *s).unwrap_or(1.0);
+    scores.into_iter().map(|(id, s)| (id, (s / best * 100.0).round() / 100.0)).collect()
+}
+
+/// Words that say a question is about a policy.
+fn policy_words(kind: PolicyKind) -> &'static [&'static str] {
+    match kind {
+        PolicyKind::Shipping => &["envio", "envia", "entrega", "despacho", "delivery", "llega", "retiro", "domicilio"],
+        PolicyKind::Returns => &["devol", "cambio", "garantia", "reembols", "devuelv"],
+        PolicyKind::Payments => &["pago", "pagar", "tarjeta", "transferencia", "efectivo", "cuotas", "mercado pago"],
+        PolicyKind::Hours => &["horario", "abren", "abierto", "cierran", "atienden", "hora"],
+    }
+}
+
+fn asks_about(text: &str, kind: PolicyKind) -> bool {
+    let folded = fold(text);
+    policy_words(kind).iter().any(|w| folded.contains(w))
+}
+
+/// The most the shopper wants to pay, in minor units: the number after "menos de", "hasta",
+/// "máximo", "por debajo de" or "no más de" ("menos de 60 mil" → 60,000).
+pub fn price_ceiling(text: &str, exponent: u32) -> Option<i64> {
+    let folded = fold(text);
+    let at = ["menos de", "hasta", "maximo", "debajo de", "no mas de", "tope de"]
+        .iter()
+        .filter_map(|w| folded.find(w).map(|i| i + w.len()))
+        .min()?;
+    let (token, _) = number_tokens(&folded[at..]).into_iter().next()?;
+    let hundredths = *readings(&token).first()?;
+    let minor = hundredths.checked_mul(10i128.pow(exponent))? / 100;
+    i64::try_from(minor).ok().filter(|m| *m > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_price_ceiling_is_read_from_the_question() {
+        assert_eq!(price_ceiling("¿algo para un asado de 10 personas por menos de 60 mil?", 2), Some(6_000_000));
+        assert_eq!(price_ceiling("vinos hasta $15.000", 2), Some(1_500_000));
+        assert_eq!(price_ceiling("vinos hasta $15.000", 0), Some(15_000));
+        assert_eq!(price_ceiling("vinos tintos", 2), None);
+    }
+
+    #[test]
+    fn fusion_prefers_what_both_lists_rank_high() {
+        let fused = fuse(&[vec!["a".into(), "b".into(), "c".into()], vec!["c".into(), "a".into()]], 3);
+        assert_eq!(fused.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["a", "c", "b"]);
+        assert_eq!(fused[0].1, 1.0);
+    }
+}

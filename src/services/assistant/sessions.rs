@@ -1,0 +1,238 @@
+//! Conversations with the assistant (seed 001's sessions). A visitor's session is reached by
+//! its unguessable id; a signed-in caller's only by that caller. Sessions expire after
+//! `CHAT_SESSION_TTL` without messages.
+
+use feria_db::{AnyConnection, Db};
+use feria_domain::ids::new_id;
+use feria_domain::time;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::{AssistantError, Source, UserType};
+use crate::app::App;
+use crate::crypto::random_token;
+use crate::services::identity::caller::Caller;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub id: String,
+    pub user_type: UserType,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub message_count: i64,
+    pub created_at: String,
+    pub last_activity: String,
+    pub expires_at: String,
+    #[serde(skip)]
+    pub caller_id: Option<String>,
+}
+
+/// A message as stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredMessage {
+    pub id: String,
+    /// `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+    pub timestamp: String,
+    pub sources: Vec<Source>,
+}
+
+const COLUMNS: &str = "id, user_type, metadata, message_count, created_at, last_activity, expires_at, caller_id";
+
+fn session_of(r: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
+    let user_type: String = r.try_get("user_type")?;
+    Ok(Session {
+        id: r.try_get("id")?,
+        user_type: if user_type == "owner" { UserType::Owner } else { UserType::Customer },
+        metadata: serde_json::from_str(&r.try_get::<String, _>("metadata")?).unwrap_or(Value::Null),
+        message_count: r.try_get("message_count")?,
+        created_at: r.try_get("created_at")?,
+        last_activity: r.try_get("last_activity")?,
+        expires_at: r.try_get("expires_at")?,
+        caller_id: r.try_get("caller_id")?,
+    })
+}
+
+fn expiry(app: &App, from: chrono::DateTime<chrono::Utc>) -> String {
+    time::to_db(from + chrono::TimeDelta::from_std(app.config.chat.session_ttl).unwrap_or(chrono::TimeDelta::days(1)))
+}
+
+/// Opens a session for `caller` (a visitor when `None`).
+pub async fn open(
+    app: &App,
+    store_id: &str,
+    caller: Option<&Caller>,
+    user_type: UserType,
+    metadata: Value,
+) -> Result<Session, AssistantError> {
+    if user_type == UserType::Owner {
+        super::check_owner_mode(caller, store_id)?;
+    }
+    let now = time::now();
+    let session = Session {
+        // A visitor holds nothing but this id: it must not be guessable.
+        id: format!("chat_{}", random_token()),
+        user_type,
+        metadata,
+        message_count: 0,
+        created_at: time::to_db(now),
+        last_activity: time::to_db(now),
+        expires_at: expiry(app, now),
+        caller_id: caller.map(|c| c.id.clone()),
+    };
+    sqlx::query(
+        "INSERT INTO chat_sessions (id, store_id, caller_id, user_type, metadata, message_count, created_at, last_activity, expires_at)
+         VALUES ($1, $2, $3, $4, $5, 0, $6, $6, $7)",
+    )
+    .bind(&session.id)
+    .bind(store_id)
+    .bind(&session.caller_id)
+    .bind(user_type.as_str())
+    .bind(session.metadata.to_string())
+    .bind(&session.created_at)
+    .bind(&session.expires_at)
+    .execute(app.db.writer())
+    .await?;
+    Ok(session)
+}
+
+/// The session `id` of the store, if `caller` may use it: a visitor's session by whoever holds
+/// its id, a signed-in caller's by that caller only. Expired sessions are not found.
+pub async fn find(app: &App, store_id: &str, id: &str, caller: Option<&Caller>) -> Result<Session, AssistantError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM chat_sessions WHERE id = $1 AND store_id = $2 AND expires_at > $3"))
+        .bind(id)
+        .bind(store_id)
+        .bind(time::to_db(time::now()))
+        .fetch_optional(app.db.reader())
+        .await?;
+    let session = row.as_ref().map(session_of).transpose()?.ok_or(AssistantError::SessionNotFound)?;
+    match &session.caller_id {
+        Some(owner) if caller.is_none_or(|c| &c.id != owner) => Err(AssistantError::SessionNotFound),
+        _ => Ok(session),
+    }
+}
+
+/// The last `limit` messages of the session, oldest first.
+pub async fn messages(db: &Db, session_id: &str, limit: i64) -> Result<Vec<StoredMessage>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, role, content, sources, created_at FROM chat_messages WHERE session_id = $1 ORDER BY position DESC LIMIT $2",
+    )
+    .bind(session_id)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    let mut messages = rows
+        .iter()
+        .map(|r| {
+            Ok(StoredMessage {
+                id: r.try_get("id")?,
+                role: r.try_get("role")?,
+                content: r.try_get("content")?,
+                timestamp: r.try_get("created_at")?,
+                sources: serde_json::from_str(&r.try_get::<String, _>("sources")?).unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// Appends the question and the answer and extends the session's life.
+pub async fn append(
+    conn: &mut AnyConnection,
+    app: &App,
+    session: &Session,
+    question: &str,
+    answer: &str,
+    sources: &[Source],
+) -> Result<(), sqlx::Error> {
+    let now = time::now();
+    let at = time::to_db(now);
+    for (offset, role, content, sources) in
+        [(0, "user", question, "[]".to_string()), (1, "assistant", answer, serde_json::to_string(sources).unwrap_or_default())]
+    {
+        sqlx::query(
+            "INSERT INTO chat_messages (id, session_id, position, role, content, sources, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(new_id())
+        .bind(&session.id)
+        .bind(session.message_count + offset)
+        .bind(role)
+        .bind(content)
+        .bind(sources)
+        .bind(&at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("UPDATE chat_sessions SET message_count = message_count + 2, last_activity = $2, expires_at = $3 WHERE id = $1")
+        .bind(&session.id)
+        .bind(&at)
+        .bind(expiry(app, now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Which sessions the admin listing shows.
+pub struct Filter {
+    pub user_type: Option<UserType>,
+    pub from: Option<String>,
+    pub until: Option<String>,
+}
+
+/// Seed 001's session statistics.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub total_sessions: i64,
+    pub active_sessions: i64,
+    pub avg_messages_per_session: f64,
+}
+
+/// A page of the store's sessions, most recent activity first, with the statistics of all
+/// that pass the filter.
+pub async fn page(app: &App, store_id: &str, filter: &Filter, limit: i64, offset: i64) -> Result<(Vec<Session>, Stats), sqlx::Error> {
+    let mut conditions = String::from("store_id = $1");
+    let mut binds: Vec<String> = vec![store_id.to_string()];
+    for (column, op, value) in [
+        ("user_type", "=", filter.user_type.map(|u| u.as_str().to_string())),
+        ("created_at", ">=", filter.from.clone()),
+        ("created_at", "<", filter.until.clone()),
+    ] {
+        if let Some(value) = value {
+            binds.push(value);
+            conditions.push_str(&format!(" AND {column} {op} ${}", binds.len()));
+        }
+    }
+    let now = time::to_db(time::now());
+    let stats_sql = format!(
+        "SELECT COUNT(*) AS total, CAST(COALESCE(SUM(CASE WHEN expires_at > ${} THEN 1 ELSE 0 END), 0) AS BIGINT) AS active,
+                CAST(COALESCE(SUM(message_count), 0) AS BIGINT) AS messages
+         FROM chat_sessions WHERE {conditions}",
+        binds.len() + 1
+    );
+    let mut stats_query = sqlx::query(&stats_sql);
+    for b in &binds {
+        stats_query = stats_query.bind(b);
+    }
+    let row = stats_query.bind(&now).fetch_one(app.db.reader()).await?;
+    let (total, active, messages): (i64, i64, i64) = (row.try_get("total")?, row.try_get("active")?, row.try_get("messages")?);
+    let page_sql = format!(
+        "SELECT {COLUMNS} FROM chat_sessions WHERE {conditions} ORDER BY last_activity DESC, id LIMIT ${} OFFSET ${}",
+        binds.len() + 1,
+        binds.len() + 2
+    );
+    let mut page_query = sqlx::query(&page_sql);
+    for b in &binds {
+        page_query = page_query.bind(b);
+    }
+    let rows = page_query.bind(limit).bind(offset).fetch_all(app.db.reader()).await?;
+    let sessions = rows.iter().map(session_of).collect::<Result<Vec<_>, _>>()?;
+    let average = if total == 0 { 0.0 } else { (messages as f64 / total as f64 * 100.0).round() / 100.0 };
+    Ok((sessions, Stats { total_sessions: total, active_sessions: active, avg_messages_per_session: average }))
+}

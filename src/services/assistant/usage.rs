@@ -1,0 +1,188 @@
+//! Every call to a language model, what it cost at the configured prices, and the store's
+//! spend: the usage report and the monthly budget are read from `llm_usage`.
+
+use std::time::Duration;
+
+use feria_db::Db;
+use feria_domain::ids::new_id;
+use feria_domain::time;
+use feria_providers::llm::{LlmError, Usage};
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::config::ModelPrice;
+
+/// One call to record.
+pub struct Call<'a> {
+    pub store_id: &'a str,
+    /// `user`, `key` or `visitor`, and who.
+    pub actor: (&'a str, &'a str),
+    pub provider: &'a str,
+    pub model: &'a str,
+    /// `customer`, `owner` or `embeddings`.
+    pub mode: &'a str,
+    pub usage: Usage,
+    pub latency: Duration,
+    /// The refusal, when the call gave no answer.
+    pub failure: Option<&'a LlmError>,
+}
+
+/// The price of `model`: the entry with its name, or the longest one its name starts with
+/// (`gpt-5.4-mini-2026-07-01` is priced as `gpt-5.4-mini`).
+fn price_of<'a>(prices: &'a [ModelPrice], model: &str) -> Option<&'a ModelPrice> {
+    prices.iter().filter(|p| model.starts_with(p.model.as_str())).max_by_key(|p| p.model.len())
+}
+
+/// What `usage` of `model` costs, in millionths of a dollar (rounded half up); 0 when unpriced.
+pub fn cost_micros(prices: &[ModelPrice], model: &str, usage: Usage) -> i64 {
+    let Some(price) = price_of(prices, model) else { return 0 };
+    let cached = i128::from(usage.cached_input.clamp(0, usage.input.max(0)));
+    let fresh = i128::from(usage.input.max(0)) - cached;
+    let micro_millions = fresh * i128::from(price.input)
+        + cached * i128::from(price.cached_input)
+        + i128::from(usage.output.max(0)) * i128::from(price.output);
+    i64::try_from((micro_millions + 500_000) / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn outcome(failure: Option<&LlmError>) -> (&'static str, i64) {
+    match failure {
+        None => ("ok", 200),
+        Some(LlmError::Refused { status, .. }) => ("refused", i64::from(*status)),
+        Some(LlmError::Unreachable(_)) => ("unreachable", 0),
+        Some(LlmError::BadAnswer(_)) => ("bad_answer", 0),
+    }
+}
+
+/// Records `call` (a failure to record is logged: the shopper's answer does not wait on it).
+pub async fn record(db: &Db, prices: &[ModelPrice], call: Call<'_>) {
+    let (outcome, status) = outcome(call.failure);
+    let cost = cost_micros(prices, call.model, call.usage);
+    let written = sqlx::query(
+        "INSERT INTO llm_usage (id, store_id, actor_type, actor_id, provider, model, mode, input_tokens, output_tokens, status,
+             created_at, cached_input_tokens, latency_ms, cost_micros, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(new_id())
+    .bind(call.store_id)
+    .bind(call.actor.0)
+    .bind(call.actor.1)
+    .bind(call.provider)
+    .bind(call.model)
+    .bind(call.mode)
+    .bind(call.usage.input)
+    .bind(call.usage.output)
+    .bind(status)
+    .bind(time::to_db(time::now()))
+    .bind(call.usage.cached_input)
+    .bind(i64::try_from(call.latency.as_millis()).unwrap_or(i64::MAX))
+    .bind(cost)
+    .bind(outcome)
+    .execute(db.writer())
+    .await;
+    if let Err(e) = written {
+        tracing::error!(error = %e, "a language-model call was not recorded in llm_usage");
+    }
+    tracing::info!(
+        provider = call.provider,
+        model = call.model,
+        mode = call.mode,
+        input = call.usage.input,
+        output = call.usage.output,
+        cost_micros = cost,
+        outcome,
+        "language-model call"
+    );
+}
+
+/// The first instant of the current month (UTC), as stored.
+pub fn month_start() -> String {
+    let now = time::now();
+    let first = chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&now), chrono::Datelike::month(&now), 1)
+        .expect("the first of a month exists");
+    time::to_db(first.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+}
+
+/// What the store's assistant spent this month, in millionths of a dollar.
+pub async fn spent_this_month(db: &Db, store_id: &str) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) AS spent FROM llm_usage WHERE store_id = $1 AND created_at >= $2",
+    )
+    .bind(store_id)
+    .bind(month_start())
+    .fetch_one(db.reader())
+    .await?;
+    row.try_get::<i64, _>("spent")
+}
+
+/// Calls of one day, provider, model and mode.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRow {
+    /// `2026-12-01` (UTC).
+    pub day: String,
+    pub provider: String,
+    pub model: String,
+    pub mode: String,
+    pub calls: i64,
+    /// Calls that gave no answer.
+    pub failed: i64,
+    pub input_tokens: i64,
+    pub cached_input_tokens: i64,
+    pub output_tokens: i64,
+    /// Millionths of a US dollar, at the configured prices.
+    pub cost_micros: i64,
+    /// Average milliseconds per call.
+    pub avg_latency_ms: i64,
+}
+
+/// The store's calls from `from` (inclusive) to `until` (exclusive), by day, provider, model and mode.
+pub async fn report(db: &Db, store_id: &str, from: &str, until: &str) -> Result<Vec<UsageRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT SUBSTR(created_at, 1, 10) AS day, provider, model, mode, COUNT(*) AS calls,
+                CAST(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END) AS BIGINT) AS failed,
+                CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, CAST(SUM(cached_input_tokens) AS BIGINT) AS cached_input_tokens,
+                CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, CAST(SUM(cost_micros) AS BIGINT) AS cost_micros,
+                CAST(SUM(latency_ms) AS BIGINT) AS latency_ms
+         FROM llm_usage WHERE store_id = $1 AND created_at >= $2 AND created_at < $3
+         GROUP BY SUBSTR(created_at, 1, 10), provider, model, mode
+         ORDER BY day, provider, model, mode",
+    )
+    .bind(store_id)
+    .bind(from)
+    .bind(until)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let calls: i64 = r.try_get("calls")?;
+            Ok(UsageRow {
+                day: r.try_get("day")?,
+                provider: r.try_get("provider")?,
+                model: r.try_get("model")?,
+                mode: r.try_get("mode")?,
+                calls,
+                failed: r.try_get("failed")?,
+                input_tokens: r.try_get("input_tokens")?,
+                cached_input_tokens: r.try_get("cached_input_tokens")?,
+                output_tokens: r.try_get("output_tokens")?,
+                cost_micros: r.try_get("cost_micros")?,
+                avg_latency_ms: r.try_get::<i64, _>("latency_ms")? / calls.max(1),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_counts_cached_input_at_its_own_price() {
+        let prices = vec![ModelPrice { model: "gpt-5.4-mini".into(), input: 750_000, cached_input: 75_000, output: 4_500_000 }];
+        let usage = Usage { input: 10_000, cached_input: 4_000, output: 500 };
+        // 6,000 × 0.75 + 4,000 × 0.075 + 500 × 4.5 = 4,500 + 300 + 2,250 millionths.
+        assert_eq!(cost_micros(&prices, "gpt-5.4-mini-2026-07-01", usage), 7_050);
+        assert_eq!(cost_micros(&prices, "llama3.2", usage), 0);
+    }
+}
