@@ -58,6 +58,8 @@ pub struct ChatConfig {
     /// The providers with credentials, in `CHAT_PROVIDER`'s order (else the order of
     /// [`ProviderKind::ALL`]); empty: keyless answers only.
     pub providers: Vec<ProviderConfig>,
+    /// Every provider's server and default model, keys or not: where a store's own key goes.
+    pub servers: Vec<ProviderConfig>,
     /// Most tokens an answer may use (`OPENAI_MAX_TOKENS`, for every provider).
     pub max_tokens: u32,
     /// Sampling temperature (`OPENAI_TEMPERATURE`, for every provider; MiniMax's is kept in (0, 1]).
@@ -170,34 +172,44 @@ fn read_prices(r: &mut Reader<'_>) -> Vec<ModelPrice> {
     prices
 }
 
-fn provider(r: &mut Reader<'_>, kind: ProviderKind) -> Option<ProviderConfig> {
+/// A provider's server and default model, with its key when one is set.
+fn server(r: &mut Reader<'_>, kind: ProviderKind) -> ProviderConfig {
     let (key, model, api_url) = match kind {
-        ProviderKind::OpenAi => (
-            r.text("OPENAI_API_KEY")?,
-            r.text("OPENAI_MODEL").unwrap_or("gpt-5.4-mini".into()),
-            url(r, "OPENAI_API_URL", "https://api.openai.com"),
-        ),
+        ProviderKind::OpenAi => {
+            ("OPENAI_API_KEY", r.text("OPENAI_MODEL").unwrap_or("gpt-5.4-mini".into()), url(r, "OPENAI_API_URL", "https://api.openai.com"))
+        }
         ProviderKind::Anthropic => (
-            r.text("ANTHROPIC_API_KEY")?,
+            "ANTHROPIC_API_KEY",
             r.text("ANTHROPIC_MODEL").unwrap_or("claude-haiku-4-5".into()),
-            r.text("ANTHROPIC_API_URL").unwrap_or("https://api.anthropic.com".into()).trim_end_matches('/').to_string(),
+            url(r, "ANTHROPIC_API_URL", "https://api.anthropic.com"),
         ),
         ProviderKind::MiniMax => (
-            r.text("MINIMAX_API_KEY")?,
+            "MINIMAX_API_KEY",
             r.text("MINIMAX_MODEL").unwrap_or("MiniMax-M2.7".into()),
             url(r, "MINIMAX_API_URL", "https://api.minimax.io"),
         ),
-        ProviderKind::Compatible => {
-            r.text("OPENAI_COMPATIBLE_API_URL")?;
-            let api_url = url(r, "OPENAI_COMPATIBLE_API_URL", "");
-            let Some(model) = r.text("OPENAI_COMPATIBLE_MODEL") else {
-                r.problems.push("OPENAI_COMPATIBLE_MODEL: required with OPENAI_COMPATIBLE_API_URL (the server's model name)".into());
-                return None;
-            };
-            (r.text("OPENAI_COMPATIBLE_API_KEY").unwrap_or_default(), model, api_url)
-        }
+        ProviderKind::Compatible => (
+            "OPENAI_COMPATIBLE_API_KEY",
+            r.text("OPENAI_COMPATIBLE_MODEL").unwrap_or_default(),
+            r.text("OPENAI_COMPATIBLE_API_URL").map(|_| url(r, "OPENAI_COMPATIBLE_API_URL", "")).unwrap_or_default(),
+        ),
     };
-    Some(ProviderConfig { kind, api_key: Secret::new(key), model, api_url })
+    ProviderConfig { kind, api_key: Secret::new(r.text(key).unwrap_or_default()), model, api_url }
+}
+
+/// Whether the platform can call `server`: a key (a URL and a model for a local server).
+fn usable(r: &mut Reader<'_>, server: &ProviderConfig) -> bool {
+    if server.kind != ProviderKind::Compatible {
+        return !server.api_key.expose().is_empty();
+    }
+    if server.api_url.is_empty() {
+        return false;
+    }
+    if server.model.is_empty() {
+        r.problems.push("OPENAI_COMPATIBLE_MODEL: required with OPENAI_COMPATIBLE_API_URL (the server's model name)".into());
+        return false;
+    }
+    true
 }
 
 pub(super) fn read(r: &mut Reader<'_>) -> ChatConfig {
@@ -215,15 +227,17 @@ pub(super) fn read(r: &mut Reader<'_>) -> ChatConfig {
             })
             .collect(),
     };
-    let mut providers = Vec::new();
+    let servers: Vec<ProviderConfig> = ProviderKind::ALL.into_iter().map(|kind| server(r, kind)).collect();
+    let mut providers: Vec<ProviderConfig> = Vec::new();
     for kind in order {
-        match provider(r, kind) {
-            Some(p) if !providers.iter().any(|known: &ProviderConfig| known.kind == kind) => providers.push(p),
-            Some(_) => {}
-            None if r.text("CHAT_PROVIDER").is_some() => {
-                r.problems.push(format!("CHAT_PROVIDER: {} is named but has no key", kind.as_str()))
-            }
-            None => {}
+        let server = servers.iter().find(|s| s.kind == kind).expect("every kind has a server");
+        if providers.iter().any(|known| known.kind == kind) {
+            continue;
+        }
+        if usable(r, server) {
+            providers.push(server.clone());
+        } else if r.text("CHAT_PROVIDER").is_some() {
+            r.problems.push(format!("CHAT_PROVIDER: {} is named but has no key", kind.as_str()));
         }
     }
     let temperature = r.parse("OPENAI_TEMPERATURE", 0.3f32, "a number between 0 and 2");
@@ -245,6 +259,7 @@ pub(super) fn read(r: &mut Reader<'_>) -> ChatConfig {
     }
     ChatConfig {
         providers,
+        servers,
         max_tokens,
         temperature,
         system_prompt: r.text("CHAT_SYSTEM_PROMPT"),

@@ -8,8 +8,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::fake_llm::{FakeLlm, KEY, calls, says};
-use crate::harness::{TestApp, expect_error, expect_status};
-use crate::sales::{guest_order, products};
+use crate::harness::{TestApp, expect_status};
+use crate::sales::products;
 
 /// feria with the fake model as its OpenAI provider (and optionally more settings).
 async fn with_model(fake: &FakeLlm, more: &[(&str, &str)]) -> TestApp {

@@ -102,3 +102,43 @@ fn completion(message: Value, finish: &str) -> Value {
         "usage": {"prompt_tokens": 1000, "completion_tokens": 50, "prompt_tokens_details": {"cached_tokens": 0}}
     })
 }
+
+/// An Anthropic Messages answer with `text`.
+pub fn anthropic_says(text: &str) -> Scripted {
+    let body = json!({
+        "id": "msg_fake", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+        "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+        "usage": {"input_tokens": 800, "output_tokens": 40}
+    });
+    (StatusCode::OK, vec![], body)
+}
+
+/// An OpenAI refusal with `status`.
+pub fn fails(status: StatusCode) -> Scripted {
+    (status, vec![], json!({"error": {"message": "scripted failure", "type": "server_error", "code": null}}))
+}
+
+/// An OpenAI streamed answer: `pieces` of text, then the finish, the usage and `[DONE]`.
+pub fn streams(pieces: &[&str]) -> Scripted {
+    let chunk = |choices: Value, usage: Value| {
+        let event =
+            json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": "gpt-5.4-mini", "choices": choices, "usage": usage});
+        format!("data: {event}\n\n")
+    };
+    let mut events: String =
+        pieces.iter().map(|p| chunk(json!([{"index": 0, "delta": {"content": p}, "finish_reason": null}]), Value::Null)).collect();
+    events.push_str(&chunk(json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]), Value::Null));
+    events.push_str(&chunk(json!([]), json!({"prompt_tokens": 900, "completion_tokens": 30})));
+    events.push_str("data: [DONE]\n\n");
+    (StatusCode::OK, vec![], Value::String(events))
+}
+
+/// An OpenAI embeddings answer: one vector per entry.
+pub fn embeds(vectors: &[[f32; 3]]) -> Scripted {
+    let data: Vec<Value> = vectors.iter().enumerate().map(|(i, v)| json!({"object": "embedding", "index": i, "embedding": v})).collect();
+    (
+        StatusCode::OK,
+        vec![],
+        json!({"object": "list", "data": data, "model": "text-embedding-3-small", "usage": {"prompt_tokens": 20, "total_tokens": 20}}),
+    )
+}

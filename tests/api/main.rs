@@ -14,6 +14,8 @@ mod addresses;
 mod agent_checkout;
 mod agent_orders;
 mod assistant;
+mod assistant_admin;
+mod assistant_sessions;
 mod auth_flow;
 mod auth_tokens;
 mod cart;

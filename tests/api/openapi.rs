@@ -60,6 +60,21 @@ async fn every_route_is_documented() {
         expected.push((format!("{prefix}/shipping-rates/quote"), "get"));
         expected.push((format!("{prefix}/store-policies"), "get"));
         expected.extend([(format!("{prefix}/store-policies/{{kind}}"), "put"), (format!("{prefix}/store-policies/{{kind}}"), "delete")]);
+        for (path, method) in [
+            ("query", "post"),
+            ("query/stream", "post"),
+            ("session", "post"),
+            ("session/{id}", "get"),
+            ("sessions", "get"),
+            ("current-llm", "get"),
+            ("change-llm", "post"),
+            ("budget", "put"),
+            ("usage", "get"),
+            ("generate-embeddings", "post"),
+            ("validate-embeddings", "get"),
+        ] {
+            expected.push((format!("{prefix}/chatbot/{path}"), method));
+        }
         expected.push((format!("{prefix}/coupons/validate/{{code}}"), "get"));
         expected.push((format!("{prefix}/customers/by-neighborhood/{{id}}"), "get"));
         expected.push((format!("{prefix}/customers/by-email/{{email}}"), "get"));

@@ -155,9 +155,12 @@ pub struct Chain {
     pub max_tokens: u32,
 }
 
+/// A chain and the version of the settings it was built from.
+type Built = (Option<String>, Arc<Chain>);
+
 /// Built chains by store, rebuilt when the store's settings change.
 #[derive(Default)]
-pub struct Chains(Mutex<HashMap<String, (Option<String>, Arc<Chain>)>>);
+pub struct Chains(Mutex<HashMap<String, Built>>);
 
 impl Chains {
     /// The store's chain; `None` when no provider can be asked (keyless).
@@ -188,16 +191,6 @@ fn client(config: &ProviderConfig, key: &str, timeout: Duration) -> Result<Box<d
     })
 }
 
-/// Default server of a provider the platform did not configure (a store brought its key).
-fn default_config(kind: ProviderKind) -> ProviderConfig {
-    let (model, url) = match kind {
-        ProviderKind::OpenAi => ("gpt-5.4-mini", "https://api.openai.com"),
-        ProviderKind::Anthropic => ("claude-haiku-4-5", "https://api.anthropic.com"),
-        ProviderKind::MiniMax | ProviderKind::Compatible => ("MiniMax-M2.7", "https://api.minimax.io"),
-    };
-    ProviderConfig { kind, api_key: crate::config::Secret::new(""), model: model.into(), api_url: url.into() }
-}
-
 fn build(app: &App, settings: &StoreSettings) -> Result<Chain, LlmError> {
     let chat: &ChatConfig = &app.config.chat;
     let keys = open_keys(app, settings.sealed_keys.as_deref());
@@ -205,7 +198,7 @@ fn build(app: &App, settings: &StoreSettings) -> Result<Chain, LlmError> {
     if let Some(kind) = settings.provider {
         let platform = chat.providers.iter().find(|p| p.kind == kind).cloned();
         if platform.is_some() || keys.contains_key(&kind) {
-            let mut first = platform.unwrap_or_else(|| default_config(kind));
+            let mut first = platform.or_else(|| chat.servers.iter().find(|s| s.kind == kind).cloned()).expect("every kind has a server");
             first.model = settings.model.clone().unwrap_or(first.model);
             order.push(first);
         }

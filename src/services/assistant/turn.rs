@@ -160,8 +160,11 @@ async fn pass_checked(
 /// Where the first complete sentence of `text` ends (after its punctuation and space), unless
 /// a tag is still open.
 fn sentence_end(text: &str) -> Option<usize> {
-    let end =
-        text.char_indices().find(|(i, c)| matches!(c, '\n') || matches!(c, '.' | '!' | '?' | ':') && text[i + 1..].starts_with(' '))?.0 + 1;
+    let end = text.char_indices().find_map(|(i, c)| match c {
+        '\n' => Some(i + 1),
+        '.' | '!' | '?' | ':' if text[i + 1..].starts_with(' ') => Some(i + 2),
+        _ => None,
+    })?;
     let head = &text[..end];
     (head.matches("[[").count() == head.matches("]]").count()).then_some(end)
 }
