@@ -75,6 +75,20 @@ async fn a_conversation_with_tools_is_written_and_read_as_the_protocol_says() {
     assert_eq!((answer.text.as_deref(), answer.finish), (Some("Sí, hay vacío."), Finish::Stop));
     let sent = fake.requests().remove(1).1;
     assert_eq!((sent["max_tokens"].clone(), sent.get("max_completion_tokens"), sent.get("tools")), (json!(300), None, None));
+
+    // MiniMax: reasoning asked apart, a temperature of 0 raised into (0, 1], and reasoning
+    // written inline before the answer left out.
+    fake.answer((
+        StatusCode::OK,
+        vec![],
+        json!({"model": "MiniMax-M2.7", "choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "<think>buscan vacío</think>\n\nSí, hay vacío."}}], "usage": {"prompt_tokens": 20, "completion_tokens": 9}}),
+    ));
+    let cold = ChatRequest { temperature: Some(0.0), ..plain };
+    let answer = client(&fake, TokenLimit::Completion).minimax().complete(&cold).await.unwrap();
+    assert_eq!(answer.text.as_deref(), Some("Sí, hay vacío."));
+    let sent = fake.requests().remove(2).1;
+    assert_eq!((sent["reasoning_split"].clone(), sent["temperature"].as_f64().map(|t| t > 0.0 && t <= 1.0)), (json!(true), Some(true)));
 }
 
 #[tokio::test]

@@ -227,6 +227,31 @@ pub async fn schedule(app: &App, caller: &Caller, store_id: &str, force: bool) -
     Ok(Done::new(id, Effects::wake_jobs(true)))
 }
 
+/// After a product write in `conn`'s transaction: queues a refresh of the store's embeddings when
+/// it has some and none is waiting already (the refresh embeds only what changed); whether one
+/// was queued.
+pub async fn refresh_soon(conn: &mut feria_db::AnyConnection, app: &App, store_id: &str) -> Result<bool, sqlx::Error> {
+    let has: Option<String> = sqlx::query_scalar("SELECT product_id FROM product_embeddings WHERE store_id = $1 LIMIT 1")
+        .bind(store_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if has.is_none() {
+        return Ok(false);
+    }
+    let payload = crate::jobs::assistant_embeddings::Payload { store_id: store_id.to_string(), force: false };
+    let text = serde_json::to_string(&payload).expect("a payload serialises");
+    let waiting: Option<String> = sqlx::query_scalar("SELECT id FROM jobs WHERE kind = $1 AND state = 'queued' AND payload = $2 LIMIT 1")
+        .bind(crate::jobs::assistant_embeddings::KIND)
+        .bind(&text)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if waiting.is_some() {
+        return Ok(false);
+    }
+    feria_jobs::enqueue(conn, crate::jobs::assistant_embeddings::KIND, &payload, app.config.jobs.max_attempts).await?;
+    Ok(true)
+}
+
 /// Seed 001's consistency check of one entity.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

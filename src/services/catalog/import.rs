@@ -377,8 +377,12 @@ pub async fn run(app: &App, id: &str) -> anyhow::Result<()> {
         }
     }
     reader.await?.map_err(|e| anyhow::anyhow!(e))?;
+    let queued = crate::services::assistant::embeddings::refresh_soon(&mut tx, app, &record.store_id).await?;
     tx.commit().await?;
     app.catalog_changed(None).await;
+    if queued {
+        app.job_wake.notify_one();
+    }
     record.state = "done".into();
     record.created = created;
     record.updated = updated;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::products::{self, Product, ProductData, WriteError};
 use super::stores::Store;
 use crate::app::App;
+use crate::services::assistant::embeddings;
 use crate::services::effects::{CatalogChange, Done, Effects};
 use crate::services::files::{ImageFormat, StoredFile};
 use crate::services::identity::caller::Caller;
@@ -35,12 +36,13 @@ pub async fn create_product(
         let mut tx = app.db.begin().await?;
         let id = products::create(&mut tx, &store.id, data).await?;
         products::set_images(&mut tx, &id, &stored).await?;
+        let queued = embeddings::refresh_soon(&mut tx, app, &store.id).await?;
         tx.commit().await?;
-        Ok::<_, WriteError>(id)
+        Ok::<_, WriteError>((id, queued))
     }
     .await;
     match written {
-        Ok(id) => Ok(Done::new(id.clone(), Effects::catalog(CatalogChange::Products(vec![id])))),
+        Ok((id, queued)) => Ok(Done::new(id.clone(), Effects { wake_jobs: queued, ..Effects::catalog(CatalogChange::Products(vec![id])) })),
         Err(e) => {
             discard(app, &stored).await;
             Err(e)
@@ -71,20 +73,24 @@ pub async fn update_product(
         if !images.is_empty() {
             products::set_images(&mut tx, &current.id, &stored).await?;
         }
+        let queued = embeddings::refresh_soon(&mut tx, app, &store.id).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(queued)
     }
     .await;
-    if let Err(e) = written {
-        discard(app, &stored).await;
-        return Err(e);
-    }
+    let queued = match written {
+        Ok(queued) => queued,
+        Err(e) => {
+            discard(app, &stored).await;
+            return Err(e);
+        }
+    };
     if !images.is_empty() {
         for old in &current.images {
             app.files.delete(&old.storage_key).await;
         }
     }
-    Ok(Done::new((), Effects::catalog(CatalogChange::Products(vec![current.id.clone()]))))
+    Ok(Done::new((), Effects { wake_jobs: queued, ..Effects::catalog(CatalogChange::Products(vec![current.id.clone()])) }))
 }
 
 /// Deletes the store's product `product` and its images (`catalog:write`).
