@@ -29,6 +29,9 @@ pub struct ProductCard {
     /// The product's page on the shop's site.
     pub url: String,
     pub image_url: Option<String>,
+    /// The final price in minor units.
+    #[serde(skip)]
+    pub final_price: i64,
 }
 
 impl ProductCard {
@@ -61,6 +64,7 @@ pub async fn read(app: &App, store: &Store, ids: &[String]) -> Result<Vec<Produc
                 url: format!("{}/products/{}", app.config.frontend_url, p.id),
                 image_url: p.images.first().map(|i| i.url.clone()),
                 price: DecimalOut::scaled(price, exponent),
+                final_price: price,
                 price_text: store.currency.display(price),
                 currency: store.currency.code().to_string(),
                 available: p.stock > 0,

@@ -54,6 +54,14 @@ impl Evidence {
         }
     }
 
+    /// A product retrieval found for the question: the model may name it (feria writes its price).
+    pub fn retrieved(&mut self, id: &str, name: &str) {
+        if !self.products.contains_key(id) {
+            let rank = self.products.len();
+            self.products.insert(id.to_string(), Seen { name: name.to_string(), rank });
+        }
+    }
+
     pub fn add_record(&mut self, record: Record) {
         if !self.records.contains(&record) {
             self.records.push(record);

@@ -27,7 +27,7 @@ pub fn tagged_ids(text: &str) -> Vec<String> {
 }
 
 /// `text` without its tags (what the shopper would read of the model's own words).
-fn untagged(text: &str) -> String {
+pub fn untagged(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(TAG_OPEN) {

@@ -113,8 +113,7 @@ pub(super) async fn answer(ctx: &Ctx, asked: &Asked<'_>, reason: KeylessReason) 
     ids.extend(asked.found.products.iter().map(|(id, _)| id.clone()).filter(|id| asked.question.product_id.as_ref() != Some(id)));
     let mut found = cards::read(&ctx.app, &ctx.store, &ids).await?;
     if let Some(ceiling) = asked.found.price_ceiling {
-        let exponent = ctx.store.currency.exponent();
-        found.retain(|c| feria_domain::money::parse_scaled(&c.price.0, exponent).is_ok_and(|p| p <= ceiling));
+        found.retain(|card| card.final_price <= ceiling);
     }
     found.truncate(5);
     let mut text = String::new();

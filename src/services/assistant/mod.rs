@@ -180,14 +180,15 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
         None => format!("ip:{}", ctx.ip),
     };
     app.rate_limiter.spend("chatbot", &who, chat.rate_limit).await?;
-    let session = match &question.session_id {
-        Some(id) => sessions::find(app, &ctx.store.id, id, ctx.caller.as_ref()).await?,
-        None => sessions::open(app, &ctx.store.id, ctx.caller.as_ref(), question.user_type, Value::Object(Default::default())).await?,
+    // A new session is stored with its first messages, in one transaction.
+    let (session, is_new) = match &question.session_id {
+        Some(id) => (sessions::find(app, &ctx.store.id, id, ctx.caller.as_ref()).await?, false),
+        None => (sessions::fresh(app, &ctx.store.id, ctx.caller.as_ref(), question.user_type, Value::Object(Default::default()))?, true),
     };
     if session.user_type != question.user_type {
         return Err(AssistantError::Invalid("userType", format!("La sesión es de modo {}", session.user_type.as_str())));
     }
-    let history = sessions::messages(&app.db, &session.id, chat.max_history as i64).await?;
+    let history = if is_new { Vec::new() } else { sessions::messages(&app.db, &session.id, chat.max_history as i64).await? };
     let found = retrieval::retrieve(app, &ctx.store, message, 5).await?;
     let store_settings = settings::load(app, &ctx.store.id).await?;
     let spent_budget = match store_settings.monthly_budget_micros {
@@ -203,10 +204,11 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
         })
     };
     let asked = turn::Asked { message, question: &question, history: &history, found: &found, user_type: session.user_type };
+    let mut calls = Vec::new();
     let written: Result<Written, turn::NoModel> = match (&chain, spent_budget) {
         (_, true) => Err(KeylessReason::BudgetSpent.into()),
         (None, false) => Err(KeylessReason::NotConfigured.into()),
-        (Some(chain), false) => turn::run(ctx, chain, &asked, stream).await?,
+        (Some(chain), false) => turn::run(ctx, chain, &asked, stream, &mut calls).await?,
     };
     let answer = match written {
         Ok(answer) => answer,
@@ -219,9 +221,8 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
             answer
         }
     };
-    let mut tx = app.db.begin().await?;
-    sessions::append(&mut tx, app, &session, message, &answer.text, &answer.sources).await?;
-    tx.commit().await?;
+    let turn = sessions::Turn { is_new, question: message.to_string(), answer: answer.text.clone(), sources: &answer.sources, calls };
+    sessions::record_turn(app, &ctx.store.id, &session, turn).await?;
     Ok(Reply {
         response: answer.text,
         session_id: session.id,

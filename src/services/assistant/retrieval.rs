@@ -29,13 +29,13 @@ pub struct Found {
 /// when they named one) and the policies the question is about.
 pub async fn retrieve(app: &App, store: &Store, text: &str, limit: usize) -> Result<Found, sqlx::Error> {
     let price_ceiling = price_ceiling(text, store.currency.exponent());
+    let words = content_words(text);
     let lexical = match app.search.get() {
-        None => Vec::new(),
-        Some(search) => {
-            let query = SearchQuery {
+        Some(search) if !words.is_empty() => {
+            let mut query = SearchQuery {
                 store_id: store.id.clone(),
-                text: Some(text.to_string()),
-                any_word: true,
+                text: Some(words),
+                any_word: false,
                 categories: Vec::new(),
                 tags: Vec::new(),
                 min_price: None,
@@ -47,15 +47,26 @@ pub async fn retrieve(app: &App, store: &Store, text: &str, limit: usize) -> Res
                 limit: CANDIDATES,
                 facets: false,
             };
-            search.search(&query).map(|hits| hits.ids).unwrap_or_else(|e| {
+            // Products that match every word first; failing that, those matching most of them.
+            let mut hits = search.search(&query).map(|h| h.ids);
+            if hits.as_ref().is_ok_and(Vec::is_empty) {
+                query.any_word = true;
+                hits = search.search(&query).map(|h| h.ids);
+            }
+            hits.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "assistant retrieval: search failed");
                 Vec::new()
             })
         }
+        _ => Vec::new(),
     };
     let semantic = embeddings::nearest(app, store, text, CANDIDATES).await;
     let products = fuse(&[lexical, semantic], limit);
-    let policies = store_policies::list(&app.db, &store.id).await?.into_iter().filter(|p| asks_about(text, p.kind)).collect();
+    let policies = if PolicyKind::ALL.iter().any(|kind| asks_about(text, *kind)) {
+        store_policies::list(&app.db, &store.id).await?.into_iter().filter(|p| asks_about(text, p.kind)).collect()
+    } else {
+        Vec::new()
+    };
     Ok(Found { products, policies, price_ceiling })
 }
 
@@ -76,6 +87,25 @@ pub fn fuse(lists: &[Vec<String>], limit: usize) -> Vec<(String, f64)> {
     scores.truncate(limit);
     let best = scores.first().map(|(_, s)| *s).unwrap_or(1.0);
     scores.into_iter().map(|(id, s)| (id, (s / best * 100.0).round() / 100.0)).collect()
+}
+
+/// Words of a question that say nothing about what is sought: Spanish function words and the
+/// ways shoppers ask ("¿tienen…?", "quiero…", "busco…").
+const FILLER: &[&str] = &[
+    "a", "al", "algo", "alguna", "alguno", "algun", "busco", "buscando", "como", "con", "cual", "cuales", "cuanto", "cuanta", "cuesta",
+    "de", "del", "donde", "el", "en", "es", "esta", "este", "hay", "hola", "la", "las", "lo", "los", "me", "mas", "menos", "mi", "mil",
+    "necesito", "o", "para", "pero", "por", "precio", "que", "quiero", "quisiera", "sale", "se", "si", "sin", "su", "tenes", "tengo",
+    "tiene", "tienen", "un", "una", "unas", "uno", "unos", "venden", "vendes", "y", "ya", "personas", "hasta", "maximo", "debajo",
+];
+
+/// The words of `text` that say what is sought: no filler, no numbers (prices and quantities
+/// are read apart).
+pub fn content_words(text: &str) -> String {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()) && !FILLER.contains(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Words that say a question is about a policy.
@@ -117,6 +147,13 @@ mod tests {
         assert_eq!(price_ceiling("vinos hasta $15.000", 2), Some(1_500_000));
         assert_eq!(price_ceiling("vinos hasta $15.000", 0), Some(15_000));
         assert_eq!(price_ceiling("vinos tintos", 2), None);
+    }
+
+    #[test]
+    fn a_question_is_searched_by_what_it_asks_for() {
+        assert_eq!(content_words("¿Tienen algo para un asado de 10 personas por menos de 60 mil?"), "asado");
+        assert_eq!(content_words("¿tienen sushi?"), "sushi");
+        assert_eq!(content_words("jamón crudo estacionado"), "jamon crudo estacionado");
     }
 
     #[test]

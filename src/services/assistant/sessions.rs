@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::{AssistantError, Source, UserType};
+use super::{AssistantError, Source, UserType, usage};
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::services::identity::caller::Caller;
@@ -62,19 +62,13 @@ fn expiry(app: &App, from: chrono::DateTime<chrono::Utc>) -> String {
     time::to_db(from + chrono::TimeDelta::from_std(app.config.chat.session_ttl).unwrap_or(chrono::TimeDelta::days(1)))
 }
 
-/// Opens a session for `caller` (a visitor when `None`).
-pub async fn open(
-    app: &App,
-    store_id: &str,
-    caller: Option<&Caller>,
-    user_type: UserType,
-    metadata: Value,
-) -> Result<Session, AssistantError> {
+/// A new session for `caller` (a visitor when `None`), not yet stored.
+pub fn fresh(app: &App, store_id: &str, caller: Option<&Caller>, user_type: UserType, metadata: Value) -> Result<Session, AssistantError> {
     if user_type == UserType::Owner {
         super::check_owner_mode(caller, store_id)?;
     }
     let now = time::now();
-    let session = Session {
+    Ok(Session {
         // A visitor holds nothing but this id: it must not be guessable.
         id: format!("chat_{}", random_token()),
         user_type,
@@ -84,7 +78,11 @@ pub async fn open(
         last_activity: time::to_db(now),
         expires_at: expiry(app, now),
         caller_id: caller.map(|c| c.id.clone()),
-    };
+    })
+}
+
+/// Stores a new session of the store.
+pub async fn insert(conn: &mut AnyConnection, store_id: &str, session: &Session) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO chat_sessions (id, store_id, caller_id, user_type, metadata, message_count, created_at, last_activity, expires_at)
          VALUES ($1, $2, $3, $4, $5, 0, $6, $6, $7)",
@@ -92,12 +90,25 @@ pub async fn open(
     .bind(&session.id)
     .bind(store_id)
     .bind(&session.caller_id)
-    .bind(user_type.as_str())
+    .bind(session.user_type.as_str())
     .bind(session.metadata.to_string())
     .bind(&session.created_at)
     .bind(&session.expires_at)
-    .execute(app.db.writer())
+    .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Opens a session for `caller` (a visitor when `None`).
+pub async fn open(
+    app: &App,
+    store_id: &str,
+    caller: Option<&Caller>,
+    user_type: UserType,
+    metadata: Value,
+) -> Result<Session, AssistantError> {
+    let session = fresh(app, store_id, caller, user_type, metadata)?;
+    insert(&mut *app.db.writer().acquire().await?, store_id, &session).await?;
     Ok(session)
 }
 
@@ -142,40 +153,59 @@ pub async fn messages(db: &Db, session_id: &str, limit: i64) -> Result<Vec<Store
     Ok(messages)
 }
 
-/// Appends the question and the answer and extends the session's life.
-pub async fn append(
-    conn: &mut AnyConnection,
-    app: &App,
-    session: &Session,
-    question: &str,
-    answer: &str,
-    sources: &[Source],
-) -> Result<(), sqlx::Error> {
+/// A question and its answer, to be stored.
+pub struct Turn<'a> {
+    /// The session is new: stored with its first turn.
+    pub is_new: bool,
+    pub question: String,
+    pub answer: String,
+    pub sources: &'a [Source],
+    /// The model calls the answer took.
+    pub calls: Vec<usage::Entry>,
+}
+
+/// Stores a turn: the session when it is new, the question and the answer, the session's
+/// extended life and the turn's model calls, in one transaction; turns of many sessions are
+/// committed together on SQLite (`Db::write`).
+pub async fn record_turn(app: &App, store_id: &str, session: &Session, turn: Turn<'_>) -> Result<(), sqlx::Error> {
     let now = time::now();
-    let at = time::to_db(now);
-    for (offset, role, content, sources) in
-        [(0, "user", question, "[]".to_string()), (1, "assistant", answer, serde_json::to_string(sources).unwrap_or_default())]
-    {
-        sqlx::query(
-            "INSERT INTO chat_messages (id, session_id, position, role, content, sources, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(new_id())
-        .bind(&session.id)
-        .bind(session.message_count + offset)
-        .bind(role)
-        .bind(content)
-        .bind(sources)
-        .bind(&at)
-        .execute(&mut *conn)
-        .await?;
-    }
-    sqlx::query("UPDATE chat_sessions SET message_count = message_count + 2, last_activity = $2, expires_at = $3 WHERE id = $1")
-        .bind(&session.id)
-        .bind(&at)
-        .bind(expiry(app, now))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let (at, expires) = (time::to_db(now), expiry(app, now));
+    let Turn { is_new, question, answer, sources, calls } = turn;
+    let (store_id, session) = (store_id.to_string(), session.clone());
+    let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
+    app.db
+        .write(Box::new(move |conn| {
+            Box::pin(async move {
+                if is_new {
+                    insert(conn, &store_id, &session).await?;
+                }
+                for (offset, role, content, sources) in [(0, "user", &question, "[]"), (1, "assistant", &answer, sources.as_str())] {
+                    sqlx::query(
+                        "INSERT INTO chat_messages (id, session_id, position, role, content, sources, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(new_id())
+                    .bind(&session.id)
+                    .bind(session.message_count + offset)
+                    .bind(role)
+                    .bind(content)
+                    .bind(sources)
+                    .bind(&at)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                sqlx::query("UPDATE chat_sessions SET message_count = message_count + 2, last_activity = $2, expires_at = $3 WHERE id = $1")
+                    .bind(&session.id)
+                    .bind(&at)
+                    .bind(&expires)
+                    .execute(&mut *conn)
+                    .await?;
+                for call in &calls {
+                    call.insert(conn).await?;
+                }
+                Ok::<_, sqlx::Error>(())
+            })
+        }))
+        .await
 }
 
 /// Which sessions the admin listing shows.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use feria_db::Db;
+use feria_db::{AnyConnection, Db};
 use feria_domain::ids::new_id;
 use feria_domain::time;
 use feria_providers::llm::{LlmError, Usage};
@@ -54,45 +54,88 @@ fn outcome(failure: Option<&LlmError>) -> (&'static str, i64) {
     }
 }
 
-/// Records `call` (a failure to record is logged: the shopper's answer does not wait on it).
+/// A call as stored: priced, with its outcome.
+pub struct Entry {
+    id: String,
+    store_id: String,
+    actor: (String, String),
+    provider: String,
+    model: String,
+    mode: String,
+    usage: Usage,
+    latency_ms: i64,
+    cost_micros: i64,
+    outcome: &'static str,
+    status: i64,
+    at: String,
+}
+
+impl Entry {
+    /// `call` priced with `prices`.
+    pub fn of(prices: &[ModelPrice], call: Call<'_>) -> Entry {
+        let (outcome, status) = outcome(call.failure);
+        let cost_micros = cost_micros(prices, call.model, call.usage);
+        tracing::info!(
+            provider = call.provider,
+            model = call.model,
+            mode = call.mode,
+            input = call.usage.input,
+            output = call.usage.output,
+            cost_micros,
+            outcome,
+            "language-model call"
+        );
+        Entry {
+            id: new_id(),
+            store_id: call.store_id.to_string(),
+            actor: (call.actor.0.to_string(), call.actor.1.to_string()),
+            provider: call.provider.to_string(),
+            model: call.model.to_string(),
+            mode: call.mode.to_string(),
+            usage: call.usage,
+            latency_ms: i64::try_from(call.latency.as_millis()).unwrap_or(i64::MAX),
+            cost_micros,
+            outcome,
+            status,
+            at: time::to_db(time::now()),
+        }
+    }
+
+    /// Stores the row on `conn`.
+    pub async fn insert(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO llm_usage (id, store_id, actor_type, actor_id, provider, model, mode, input_tokens, output_tokens, status,
+                 created_at, cached_input_tokens, latency_ms, cost_micros, outcome)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&self.id)
+        .bind(&self.store_id)
+        .bind(&self.actor.0)
+        .bind(&self.actor.1)
+        .bind(&self.provider)
+        .bind(&self.model)
+        .bind(&self.mode)
+        .bind(self.usage.input)
+        .bind(self.usage.output)
+        .bind(self.status)
+        .bind(&self.at)
+        .bind(self.usage.cached_input)
+        .bind(self.latency_ms)
+        .bind(self.cost_micros)
+        .bind(self.outcome)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Records `call` at once (a failure to record is logged: the work goes on).
 pub async fn record(db: &Db, prices: &[ModelPrice], call: Call<'_>) {
-    let (outcome, status) = outcome(call.failure);
-    let cost = cost_micros(prices, call.model, call.usage);
-    let written = sqlx::query(
-        "INSERT INTO llm_usage (id, store_id, actor_type, actor_id, provider, model, mode, input_tokens, output_tokens, status,
-             created_at, cached_input_tokens, latency_ms, cost_micros, outcome)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(new_id())
-    .bind(call.store_id)
-    .bind(call.actor.0)
-    .bind(call.actor.1)
-    .bind(call.provider)
-    .bind(call.model)
-    .bind(call.mode)
-    .bind(call.usage.input)
-    .bind(call.usage.output)
-    .bind(status)
-    .bind(time::to_db(time::now()))
-    .bind(call.usage.cached_input)
-    .bind(i64::try_from(call.latency.as_millis()).unwrap_or(i64::MAX))
-    .bind(cost)
-    .bind(outcome)
-    .execute(db.writer())
-    .await;
+    let row = Entry::of(prices, call);
+    let written = db.write(Box::new(move |conn| Box::pin(async move { row.insert(conn).await }))).await;
     if let Err(e) = written {
         tracing::error!(error = %e, "a language-model call was not recorded in llm_usage");
     }
-    tracing::info!(
-        provider = call.provider,
-        model = call.model,
-        mode = call.mode,
-        input = call.usage.input,
-        output = call.usage.output,
-        cost_micros = cost,
-        outcome,
-        "language-model call"
-    );
 }
 
 /// The first instant of the current month (UTC), as stored.
