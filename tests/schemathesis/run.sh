@@ -2,6 +2,8 @@
 # Property-based run of the whole OpenAPI document (schemathesis) against a running feria on a
 # fresh SQLite database: every operation, anonymous and as the platform admin. Fails on any
 # 5xx, on an answer that breaks the documented schema or status codes, or when feria dies.
+# The assistant's providers point at a closed port on loopback, so a key that fuzzing gives a
+# store fails at once and the answer is keyless (nothing leaves the machine).
 #
 #   bash tests/schemathesis/run.sh            # builds feria (debug) and runs
 #   MAX_EXAMPLES=50 bash tests/schemathesis/run.sh
@@ -35,6 +37,8 @@ env -i PATH="$PATH" HOME="$WORK" \
   ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 JWT_EXPIRES_IN=2h \
   RATE_LIMIT_MAX_REQUESTS=100000000 AUTH_RATE_LIMIT_MAX_REQUESTS=100000000 \
   ORDER_RATE_LIMIT_MAX_REQUESTS=100000000 WEBHOOK_RATE_LIMIT_MAX_REQUESTS=100000000 \
+  CHAT_RATE_LIMIT_MAX_REQUESTS=100000000 CHAT_TIMEOUT=2s \
+  OPENAI_API_URL=http://127.0.0.1:9 ANTHROPIC_API_URL=http://127.0.0.1:9 MINIMAX_API_URL=http://127.0.0.1:9 \
   UPLOADS_DIR="$WORK/uploads" IMPORTS_DIR="$WORK/imports" LOG_LEVEL=warn \
   target/debug/feria serve --demo >"$WORK/feria.log" 2>&1 &
 FERIA=$!

@@ -51,6 +51,18 @@ pub struct QueryRequest {
     pub context: Option<QueryContext>,
 }
 
+/// One server-sent event of a streamed answer (its documented shape).
+#[derive(Debug, ToSchema)]
+pub struct StreamEvent {
+    /// `delta` (`{text}`: the next piece of the answer), `replace` (`{text}`: the whole answer,
+    /// instead of what was sent), `done` (the full answer, as `/chatbot/query` gives it) or
+    /// `error` (`{code, message}`).
+    #[schema(value_type = String, pattern = "^(delta|replace|done|error)$")]
+    pub event: String,
+    /// The event's JSON, as text.
+    pub data: String,
+}
+
 /// `customer` or `owner`.
 pub fn user_type(v: &mut Validator, text: Option<&str>) -> UserType {
     match text.map(str::trim) {
@@ -107,7 +119,7 @@ pub async fn query(
 /// gives it. A refusal before anything is written is an ordinary error response.
 #[utoipa::path(post, path = "/chatbot/query/stream", tag = "chatbot", request_body = QueryRequest,
     responses(
-        (status = 200, description = "text/event-stream: delta, replace, done", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: delta, replace, done (or error)", content_type = "text/event-stream", body = StreamEvent),
         (status = 403, description = "Owner mode without being staff of the store", body = ErrorBody),
         (status = 404, description = "Unknown or expired session, or someone else's", body = ErrorBody),
         (status = 422, description = "Empty or too long message, bad userType", body = ErrorBody),
