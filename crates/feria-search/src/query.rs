@@ -52,6 +52,27 @@ pub struct SearchQuery {
     pub facets: bool,
 }
 
+impl SearchQuery {
+    /// The first `limit` products of the store matching `text` best, without filters or facets.
+    pub fn relevant(store_id: &str, text: String, limit: usize) -> SearchQuery {
+        SearchQuery {
+            store_id: store_id.to_string(),
+            text: Some(text),
+            any_word: false,
+            categories: Vec::new(),
+            tags: Vec::new(),
+            min_price: None,
+            max_price: None,
+            in_stock: false,
+            sort: SortBy::Relevance,
+            descending: true,
+            offset: 0,
+            limit,
+            facets: false,
+        }
+    }
+}
+
 /// Counts over every product that matched (not only the page).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facets {

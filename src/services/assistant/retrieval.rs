@@ -2,7 +2,7 @@
 //! typos, any word of the question), products near it by meaning when the store has
 //! embeddings, merged by reciprocal-rank fusion; and the store's policies it touches.
 
-use feria_search::{SearchQuery, SortBy};
+use feria_search::SearchQuery;
 
 use super::embeddings;
 use super::evidence::{number_tokens, readings};
@@ -32,21 +32,7 @@ pub async fn retrieve(app: &App, store: &Store, text: &str, limit: usize) -> Res
     let words = content_words(text);
     let lexical = match app.search.get() {
         Some(search) if !words.is_empty() => {
-            let mut query = SearchQuery {
-                store_id: store.id.clone(),
-                text: Some(words),
-                any_word: false,
-                categories: Vec::new(),
-                tags: Vec::new(),
-                min_price: None,
-                max_price: price_ceiling,
-                in_stock: false,
-                sort: SortBy::Relevance,
-                descending: true,
-                offset: 0,
-                limit: CANDIDATES,
-                facets: false,
-            };
+            let mut query = SearchQuery { max_price: price_ceiling, ..SearchQuery::relevant(&store.id, words, CANDIDATES) };
             // Products that match every word first; failing that, those matching most of them.
             let mut hits = search.search(&query).map(|h| h.ids);
             if hits.as_ref().is_ok_and(Vec::is_empty) {

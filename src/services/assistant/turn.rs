@@ -114,25 +114,11 @@ async fn call_tool(ctx: &Ctx, offered: &[&'static Listed], name: &str, arguments
 /// tags and filler aside).
 async fn named_in(ctx: &Ctx, text: &str) -> Vec<(String, String)> {
     let Some(search) = ctx.app.search.get() else { return Vec::new() };
-    let words = super::retrieval::content_words(&grounding::untagged(text));
+    let words: String = super::retrieval::content_words(&grounding::untagged(text)).chars().take(2000).collect();
     if words.is_empty() {
         return Vec::new();
     }
-    let query = feria_search::SearchQuery {
-        store_id: ctx.store.id.clone(),
-        text: Some(words.chars().take(2000).collect()),
-        any_word: true,
-        categories: Vec::new(),
-        tags: Vec::new(),
-        min_price: None,
-        max_price: None,
-        in_stock: false,
-        sort: feria_search::SortBy::Relevance,
-        descending: true,
-        offset: 0,
-        limit: 20,
-        facets: false,
-    };
+    let query = feria_search::SearchQuery { any_word: true, ..feria_search::SearchQuery::relevant(&ctx.store.id, words, 20) };
     let Ok(hits) = search.search(&query) else { return Vec::new() };
     match ctx.app.catalog_cache.products(&ctx.app.db, &ctx.store.id, &hits.ids).await {
         Ok(found) => found.iter().map(|p| (p.id.clone(), p.name.clone())).collect(),
