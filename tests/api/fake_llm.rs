@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 
 pub const KEY: &str = "sk-test-feria-fake-llm";
 
+/// Scripted as an extra header: the fake waits that many milliseconds before answering.
+pub const DELAY: &str = "x-fake-delay-ms";
+
 /// An answer to give: status, extra headers, body.
 pub type Scripted = (StatusCode, Vec<(&'static str, &'static str)>, Value);
 
@@ -72,6 +75,11 @@ async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap, path: &'s
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"message": "nothing scripted", "type": "server_error"}})))
             .into_response();
     };
+    // A scripted `x-fake-delay-ms` is a wait before answering, not a header.
+    let (delays, extra): (Vec<_>, Vec<_>) = extra.into_iter().partition(|(name, _)| *name == DELAY);
+    if let Some((_, ms)) = delays.first() {
+        tokio::time::sleep(std::time::Duration::from_millis(ms.parse().unwrap())).await;
+    }
     // A string is a stream of server-sent events, as scripted.
     let mut response = match body {
         Value::String(events) => (status, [("content-type", "text/event-stream")], events).into_response(),

@@ -11,7 +11,7 @@ use feria_providers::llm::{ChatMessage, ChatModel, ChatRequest, Finish, LlmError
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::fake_llm::{FakeLlm, KEY};
+use crate::fake_llm::{DELAY, FakeLlm, KEY};
 
 fn client(fake: &FakeLlm, limit: TokenLimit) -> OpenAiCompatible {
     OpenAiCompatible::new(&fake.url, KEY, limit, Duration::from_secs(5)).unwrap()
@@ -234,7 +234,7 @@ async fn providers_are_retried_while_it_may_work_then_the_next_one_answers() {
     first.answer((StatusCode::TOO_MANY_REQUESTS, vec![("retry-after", "60")], error("rate_limit_exceeded")));
     first.answer((StatusCode::SERVICE_UNAVAILABLE, vec![], error("server_error")));
     first.answer((StatusCode::SERVICE_UNAVAILABLE, vec![], error("server_error")));
-    second.answer((StatusCode::OK, vec![], ok));
+    second.answer((StatusCode::OK, vec![], ok.clone()));
     let messages = [ChatMessage::User("hola".into())];
     let request = ChatRequest { model: "", system: None, messages: &messages, tools: &[], max_tokens: 10, temperature: None };
     let started = std::time::Instant::now();
@@ -254,6 +254,33 @@ async fn providers_are_retried_while_it_may_work_then_the_next_one_answers() {
     let by: Vec<&str> = refusals.iter().map(|(name, _)| *name).collect();
     assert_eq!(by, ["openai", "ollama"]);
     assert_eq!(first.requests().len(), 4);
+
+    // A provider slower than its timeout is no answer: tried again, then the next one answers.
+    let slow = Provider {
+        name: "openai".into(),
+        model: "gpt-5.4-mini".into(),
+        client: Box::new(OpenAiCompatible::new(&first.url, KEY, TokenLimit::Completion, Duration::from_millis(200)).unwrap()),
+    };
+    let timed = Fallback {
+        providers: vec![slow, provider(&second, "ollama", "qwen3:8b")],
+        attempts: 2,
+        backoff: Duration::from_millis(10),
+        max_wait: Duration::from_millis(50),
+    };
+    for _ in 0..2 {
+        first.answer((StatusCode::OK, vec![(DELAY, "1000")], ok.clone()));
+    }
+    second.answer((StatusCode::OK, vec![], ok.clone()));
+    let started = std::time::Instant::now();
+    let answered = timed.complete(&request).await.ok().unwrap();
+    assert!(started.elapsed() < Duration::from_millis(900), "{:?}", started.elapsed());
+    assert_eq!(answered.provider.name, "ollama");
+    assert!(
+        answered.refusals.iter().all(|(name, e)| *name == "openai" && matches!(e, LlmError::Unreachable(_)) && e.retryable()),
+        "{:?}",
+        answered.refusals
+    );
+    assert_eq!(answered.refusals.len(), 2);
 }
 
 #[tokio::test]
