@@ -104,7 +104,9 @@ async fn the_owner_gets_figures_from_the_database_with_the_period_and_customers_
     assert!(reply["response"].as_str().unwrap().contains(&this_week), "{reply}");
     assert!(reply["sources"].as_array().unwrap().iter().any(|s| s["type"] == "report" && s["id"] == "get_business_stats"));
     let offered = &fake.requests()[0].1["tools"];
-    assert!(offered.as_array().unwrap().iter().any(|t| t["function"]["name"] == "lapsed_customers"));
+    let names: Vec<&str> = offered.as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"lapsed_customers") && names.contains(&"sales_summary"), "{names:?}");
+    assert!(!names.contains(&"update_stock") && !names.contains(&"refund_payment"), "no writes decided by a model: {names:?}");
 
     // Keyless, the same figures come from the same tools, with the periods.
     let keyless = app(None, &[]).await;

@@ -55,6 +55,15 @@ async fn a_session_is_read_only_by_who_holds_it_and_staff_list_them_with_statist
         .await;
     let read = expect_status(t.get(&format!("/api/chatbot/session/{visitor}?limit=1"), None).await, StatusCode::OK).await;
     assert_eq!((read["session"]["messageCount"].as_i64(), read["messages"].as_array().unwrap().len()), (Some(2), 1));
+    // Two questions at once in one session both keep their turn.
+    let (first, second) = (query("¿y el horario?", Some(visitor)), query("¿y los pagos?", Some(visitor)));
+    let (a, b) = tokio::join!(
+        t.request(Method::POST, "/api/chatbot/query", Some(&first), None),
+        t.request(Method::POST, "/api/chatbot/query", Some(&second), None)
+    );
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+    let read = expect_status(t.get(&format!("/api/chatbot/session/{visitor}"), None).await, StatusCode::OK).await;
+    assert_eq!((read["session"]["messageCount"].as_i64(), read["messages"].as_array().unwrap().len()), (Some(6), 6));
     assert_eq!(read["session"]["metadata"], json!({"source": "widget"}));
     expect_error(t.get("/api/chatbot/session/chat_nope", None).await, StatusCode::NOT_FOUND, "not_found").await;
 
@@ -63,7 +72,7 @@ async fn a_session_is_read_only_by_who_holds_it_and_staff_list_them_with_statist
     let list = expect_status(t.get("/api/chatbot/sessions?userType=customer&limit=1", Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(list["stats"]["totalSessions"], 2);
     assert_eq!(list["stats"]["activeSessions"], 2);
-    assert_eq!(list["stats"]["avgMessagesPerSession"], json!(2.0));
+    assert_eq!(list["stats"]["avgMessagesPerSession"], json!(4.0));
     assert_eq!((list["sessions"].as_array().unwrap().len(), list["pagination"]["totalPages"].as_i64()), (1, Some(2)));
     assert_eq!(list["sessions"][0]["isActive"], true);
     expect_error(t.get("/api/chatbot/sessions?userType=robot", Some(&admin)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
@@ -91,7 +100,13 @@ async fn questions_are_limited_per_caller_and_in_length() {
     let lucia = t.register("Lucía", "lucia@example.com", "secreto123").await["token"].as_str().unwrap().to_string();
     expect_status(t.request(Method::POST, "/api/chatbot/query", Some(&query("hola", None)), Some(&lucia)).await, StatusCode::OK).await;
 
-    for bad in [json!({"message": "x".repeat(51)}), json!({"message": "   "}), json!({"message": "hola", "userType": "robot"}), json!({})] {
+    for bad in [
+        json!({"message": "x".repeat(51)}),
+        json!({"message": "   "}),
+        json!({"message": "ho\u{0}la"}),
+        json!({"message": "hola", "userType": "robot"}),
+        json!({}),
+    ] {
         expect_error(
             t.request(Method::POST, "/api/chatbot/query", Some(&bad), Some(&lucia)).await,
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -32,7 +32,7 @@ use crate::services::assistant::{self, Question, Reply, UserType};
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryContext {
-    /// Accepted for seed 001's shape; the caller's own customer record is used.
+    /// Accepted for seed 001's shape and ignored: the assistant acts for the caller only.
     pub customer_id: Option<String>,
     pub order_id: Option<String>,
     pub product_id: Option<String>,
@@ -78,6 +78,9 @@ pub fn user_type(v: &mut Validator, text: Option<&str>) -> UserType {
 fn question(body: QueryRequest) -> ApiResult<Question> {
     let mut v = Validator::new();
     let message = v.text("message", body.message.as_deref(), 1, 20_000);
+    if message.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        v.add("message", "No puede tener caracteres de control");
+    }
     let session_id = v.optional_text("sessionId", body.session_id.as_deref(), 1, 100);
     let user_type = user_type(&mut v, body.user_type.as_deref());
     let context = body.context.unwrap_or_default();
@@ -110,7 +113,10 @@ pub async fn query(
 ) -> ApiResult<Json<Reply>> {
     let question = question(body)?;
     let ctx = Ctx::new(app, store, caller, request_id(&headers), ip.0)?;
-    Ok(Json(assistant::ask(&ctx, question, None).await?))
+    // Its own task: a client that leaves, or the request's timeout, does not cut a turn (and
+    // its model calls) in half.
+    let answering = tokio::spawn(async move { assistant::ask(&ctx, question, None).await });
+    Ok(Json(answering.await.map_err(ApiError::internal)??))
 }
 
 /// The same question answered as server-sent events: `delta` events carry the answer's text as
@@ -139,33 +145,56 @@ pub async fn query_stream(
     let mut answering = tokio::spawn(async move { assistant::ask(&ctx, question, Some(&pieces)).await });
     // Wait for the first piece: a refusal before it is an error response, not a stream.
     let first = tokio::select! {
-        piece = written.recv() => piece,
-        finished = &mut answering => {
+        biased;
+        finished = &mut answering => Err(finished),
+        piece = written.recv() => Ok(piece),
+    };
+    let first = match first {
+        Ok(Some(piece)) => piece,
+        // Nothing was written: the answer (or the refusal) is all there is.
+        finished => {
+            let finished = match finished {
+                Err(finished) => finished,
+                Ok(_) => answering.await,
+            };
             let reply = finished.map_err(ApiError::internal)??;
-            let mut rest = Vec::new();
+            let mut pieces = Vec::new();
             while let Ok(piece) = written.try_recv() {
-                rest.push(piece);
+                pieces.push(piece);
             }
-            return Ok(events(rest, Ok(reply)).await.into_response());
+            return Ok(events(pieces, Ok(reply)).into_response());
         }
     };
     let (events_out, events_in) = mpsc::channel::<Event>(64);
     tokio::spawn(async move {
+        // A reader that stops reading for this long is let go; the answer is still finished
+        // and stored.
+        let mut reading = true;
         let mut sent = String::new();
-        for piece in first.into_iter() {
-            sent.push_str(&piece);
-            let _ = events_out.send(Event::default().event("delta").data(json!({ "text": piece }).to_string())).await;
-        }
+        let mut pass = async |event: Event| {
+            if reading && events_out.send_timeout(event, READER_PATIENCE).await.is_err() {
+                reading = false;
+            }
+        };
+        sent.push_str(&first);
+        pass(delta(&first)).await;
         while let Some(piece) = written.recv().await {
             sent.push_str(&piece);
-            let _ = events_out.send(Event::default().event("delta").data(json!({ "text": piece }).to_string())).await;
+            pass(delta(&piece)).await;
         }
         let finished = answering.await.map_err(ApiError::internal).and_then(|r| r.map_err(ApiError::from));
         for event in closing(&sent, finished) {
-            let _ = events_out.send(event).await;
+            pass(event).await;
         }
     });
     Ok(sse(events_in).into_response())
+}
+
+/// How long a streamed answer waits for a reader that stopped reading.
+const READER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn delta(piece: &str) -> Event {
+    Event::default().event("delta").data(json!({ "text": piece }).to_string())
 }
 
 /// The events that end a stream: `replace` when the answer is not what was sent, then `done`
@@ -184,9 +213,9 @@ fn closing(sent: &str, finished: Result<Reply, ApiError>) -> Vec<Event> {
     }
 }
 
-async fn events(pieces: Vec<String>, finished: Result<Reply, ApiError>) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
+fn events(pieces: Vec<String>, finished: Result<Reply, ApiError>) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
     let sent: String = pieces.concat();
-    let mut all: Vec<Event> = pieces.into_iter().map(|p| Event::default().event("delta").data(json!({ "text": p }).to_string())).collect();
+    let mut all: Vec<Event> = pieces.iter().map(|p| delta(p)).collect();
     all.extend(closing(&sent, finished));
     Sse::new(futures::stream::iter(all.into_iter().map(Ok)))
 }

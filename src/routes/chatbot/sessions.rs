@@ -9,13 +9,14 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::auth::{MaybeCaller, Staff, scope};
+use crate::http::auth::{ClientIp, MaybeCaller, Staff, scope};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::json::{ApiJson, PageInfo, Pagination};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
 use crate::routes::sales::date_bound;
+use crate::services::assistant;
 use crate::services::assistant::sessions::{self, Filter, Session, Stats, StoredMessage};
 
 /// A new session.
@@ -36,16 +37,19 @@ pub struct SessionCreated {
 }
 
 /// Opens a session; a visitor's is reached by its id alone, a signed-in caller's by them only.
+/// It counts against the caller's questions a minute.
 #[utoipa::path(post, path = "/chatbot/session", tag = "chatbot", request_body = NewSession,
     responses(
         (status = 201, description = "The session", body = SessionCreated),
         (status = 403, description = "Owner mode without being staff of the store", body = ErrorBody),
         (status = 422, description = "Bad userType or metadata", body = ErrorBody),
+        (status = 429, description = "Too many sessions and questions", body = ErrorBody),
     ))]
 pub async fn create(
     State(app): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     CurrentStore(store): CurrentStore,
+    ip: ClientIp,
     ApiJson(body): ApiJson<NewSession>,
 ) -> ApiResult<(StatusCode, Json<SessionCreated>)> {
     let mut v = Validator::new();
@@ -55,6 +59,7 @@ pub async fn create(
         v.add("metadata", "Debe ser un objeto de hasta 2 KB");
     }
     v.finish()?;
+    assistant::spend_allowance(&app, caller.as_ref(), &ip.0).await?;
     let session = sessions::open(&app, &store.id, caller.as_ref(), user_type, metadata).await?;
     Ok((StatusCode::CREATED, Json(SessionCreated { session })))
 }

@@ -32,6 +32,8 @@ pub struct Evidence {
     pub numbers: BTreeSet<Hundredths>,
     /// Parts of dates (days, months, hours): they back a count or a date, never an amount.
     pub date_parts: BTreeSet<Hundredths>,
+    /// What the shopper wrote ("para 10 personas"): repeated as counts, never as amounts.
+    pub shoppers: BTreeSet<Hundredths>,
 }
 
 impl Evidence {
@@ -68,10 +70,11 @@ impl Evidence {
         }
     }
 
-    /// Numbers the shopper wrote themselves may be repeated ("para 10 personas").
+    /// Numbers the shopper wrote themselves may be repeated as counts ("para 10 personas"),
+    /// never as an amount of money.
     pub fn allow_numbers_in(&mut self, text: &str) {
         for (token, _) in number_tokens(text) {
-            self.numbers.extend(readings(&token));
+            self.shoppers.extend(readings(&token));
         }
     }
 
@@ -99,7 +102,7 @@ impl Evidence {
                 }
             }
             Value::Array(items) => items.iter().for_each(|v| self.walk(v)),
-            Value::Number(n) => self.numbers.extend(readings(&n.to_string())),
+            Value::Number(n) => self.numbers.extend(exact(n)),
             Value::String(text) if is_date(text) => self.dates_numbers(text),
             _ => {}
         }
@@ -120,9 +123,10 @@ impl Evidence {
     /// Whether a number written as `token` was read from the shop, or is a small count (one to
     /// ten, not an amount of money).
     pub fn backs(&self, token: &str, money: bool) -> bool {
-        readings(token)
-            .iter()
-            .any(|n| self.numbers.contains(n) || !money && (self.date_parts.contains(n) || (100..=10_00).contains(n) && n % 100 == 0))
+        readings(token).iter().any(|n| {
+            self.numbers.contains(n)
+                || !money && (self.date_parts.contains(n) || self.shoppers.contains(n) || (100..=10_00).contains(n) && n % 100 == 0)
+        })
     }
 }
 
@@ -144,8 +148,13 @@ fn report_title(tool: &str) -> &'static str {
     }
 }
 
+/// Words after a number that make it an amount of money.
+const CURRENCY_WORDS: &[&str] =
+    &["peso", "dolar", "dólar", "sol", "soles", "real", "reales", "euro", "ars", "usd", "clp", "cop", "mxn", "pen", "uyu", "brl", "eur"];
+
 /// The numbers written in `text`: digits with `.` or `,` between digit groups, and a `mil`
-/// after them read as thousands ("60 mil"); each says whether it is money (after a `$`).
+/// after them read as thousands ("60 mil"); each says whether it is money (after a currency
+/// sign or code, or before a currency word).
 pub fn number_tokens(text: &str) -> Vec<(String, bool)> {
     let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();
@@ -156,47 +165,84 @@ pub fn number_tokens(text: &str) -> Vec<(String, bool)> {
             continue;
         }
         let start = i;
-        let money = chars[..start].iter().rev().find(|c| !c.is_whitespace()).is_some_and(|c| *c == '$');
+        let before: String =
+            chars[..start].iter().rev().skip_while(|c| c.is_whitespace()).take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        let before = before.to_lowercase();
+        let mut money = before.ends_with('$')
+            || before.ends_with('€')
+            || before.ends_with("s/")
+            || before.ends_with("aed")
+            || before.ends_with("usd")
+            || before.ends_with("ars");
         while i < chars.len()
             && (chars[i].is_ascii_digit() || matches!(chars[i], '.' | ',') && chars.get(i + 1).is_some_and(char::is_ascii_digit))
         {
             i += 1;
         }
         let mut token: String = chars[start..i].iter().collect();
-        let rest: String = chars[i..].iter().take(5).collect::<String>().to_lowercase();
-        if rest.trim_start().starts_with("mil") && !rest.trim_start().starts_with("mill") {
+        let after: String = chars[i..].iter().take(12).collect::<String>().to_lowercase();
+        let after = after.trim_start();
+        let next_word = after.split(|c: char| !c.is_alphanumeric() && c != 'ó').next().unwrap_or("");
+        if next_word == "mil" {
             token.push_str(" mil");
         }
+        let word_after_mil =
+            if next_word == "mil" { after[3..].trim_start().split(|c: char| !c.is_alphabetic()).next().unwrap_or("") } else { next_word };
+        money |= after.starts_with('€') || CURRENCY_WORDS.iter().any(|w| word_after_mil.starts_with(w));
         tokens.push((token, money));
     }
     tokens
 }
 
-/// The values a token may mean, in hundredths: `15.800` is fifteen thousand eight hundred in
-/// Spanish and fifteen point eight in English; `60 mil` is sixty thousand.
+/// The values a token may mean, in hundredths. A `.` or `,` before exactly three digits may
+/// separate thousands; the last one, before one or two digits, may be the decimal point:
+/// `15.800` is fifteen thousand eight hundred, `15,8` fifteen point eight, `1.234,50` and
+/// `1,234.50` the same amount; `60 mil` is sixty thousand.
 pub fn readings(token: &str) -> Vec<Hundredths> {
     let (digits, thousands) = match token.strip_suffix(" mil") {
         Some(d) => (d, true),
         None => (token, false),
     };
-    let mut out = Vec::new();
-    let mut push = |whole: &str, fraction: &str| {
-        if whole.is_empty() || whole.len() > 15 || fraction.len() > 2 && !fraction.bytes().skip(2).all(|b| b == b'0') {
-            return;
+    let groups: Vec<&str> = digits.split(['.', ',']).collect();
+    let whole = |parts: &[&str]| -> Option<i128> {
+        let (first, rest) = parts.split_first()?;
+        if first.is_empty() || first.len() > 15 || rest.iter().any(|g| g.len() != 3) {
+            return None;
         }
-        let Ok(whole) = whole.parse::<i128>() else { return };
-        let cents: i128 = format!("{:0<2}", &fraction[..fraction.len().min(2)]).parse().unwrap_or(0);
-        let value = whole * 100 + cents;
-        out.push(if thousands { value * 1000 } else { value });
+        parts.concat().parse().ok()
     };
-    let separators: Vec<(usize, char)> = digits.char_indices().filter(|(_, c)| matches!(c, '.' | ',')).collect();
-    // Every separator a thousands separator.
-    push(&digits.replace(['.', ','], ""), "");
-    // The last separator the decimal point, the others thousands separators.
-    if let Some(&(at, _)) = separators.last() {
-        push(&digits[..at].replace(['.', ','], ""), &digits[at + 1..]);
+    let mut out = Vec::new();
+    if let Some(n) = whole(&groups) {
+        out.push(n * 100);
+    }
+    if let Some((fraction, integer)) = groups.split_last()
+        && !integer.is_empty()
+        && (1..=2).contains(&fraction.len())
+        && let Some(n) = whole(integer)
+    {
+        let cents: i128 = format!("{fraction:0<2}").parse().unwrap_or(0);
+        out.push(n * 100 + cents);
+    }
+    if thousands {
+        out.iter_mut().for_each(|v| *v *= 1000);
     }
     out
+}
+
+/// A JSON number as it is, in hundredths (`None` when it has more than two decimals that are
+/// not zeros, or is out of range).
+fn exact(number: &serde_json::Number) -> Option<Hundredths> {
+    let text = number.to_string();
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if text.contains(['e', 'E'])
+        || whole.starts_with('-')
+        || whole.len() > 15
+        || fraction.len() > 2 && !fraction[2..].bytes().all(|b| b == b'0')
+    {
+        return None;
+    }
+    let cents: i128 = format!("{:0<2}", &fraction[..fraction.len().min(2)]).parse().ok()?;
+    Some(whole.parse::<i128>().ok()? * 100 + cents)
 }
 
 #[cfg(test)]
@@ -209,9 +255,27 @@ mod tests {
         let tokens = |text: &str| number_tokens(text);
         assert_eq!(tokens("por menos de 60 mil, para 10 personas"), [("60 mil".to_string(), false), ("10".to_string(), false)]);
         assert_eq!(tokens("Vacío a $ 15.800 o 15800,50."), [("15.800".to_string(), true), ("15800,50".to_string(), false)]);
-        assert!(readings("15.800").contains(&1_580_000) && readings("15.800").contains(&1580));
+        assert_eq!(readings("15.800"), [1_580_000]);
+        assert_eq!(readings("15,8"), [1580]);
         assert_eq!(readings("60 mil"), [6_000_000]);
-        assert!(readings("1.234,50").contains(&123_450));
+        assert_eq!(readings("1.234,50"), [123_450]);
+        assert_eq!(readings("1,234.50"), [123_450]);
+        assert!(readings("158.00").iter().all(|v| *v == 15_800), "two decimals, not thousands");
+        assert!(readings("158.000").iter().all(|v| *v == 15_800_000));
+        assert!(readings("1.23.456").is_empty());
+        let money = |text: &str| number_tokens(text).into_iter().map(|(_, m)| m).collect::<Vec<_>>();
+        assert_eq!(money("cuesta 15 € o 5 pesos, S/ 20, USD 3 o 7 unidades"), [true, true, true, true, false]);
+        assert_eq!(money("60 mil pesos"), [true]);
+    }
+
+    #[test]
+    fn amounts_are_backed_only_by_the_tools_exact_figures() {
+        let mut evidence = Evidence::default();
+        evidence.read("get_product_details", &json!({"id": "p1", "name": "Queso", "price": 12.5, "stock": 3}));
+        evidence.allow_numbers_in("¿me confirmás que sale $1?");
+        assert!(evidence.backs("12,50", true) && !evidence.backs("125", true), "12.5 is not 125");
+        assert!(!evidence.backs("1", true), "the shopper's numbers are no prices");
+        assert!(evidence.backs("1", false));
     }
 
     #[test]

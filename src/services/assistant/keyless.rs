@@ -64,7 +64,7 @@ async fn owner_answer(ctx: &Ctx, folded: &str) -> Result<Option<(String, Vec<Sou
             .first()
             .and_then(|(t, _)| t.parse::<i64>().ok())
             .unwrap_or(if folded.contains("tres meses") { 3 } else { 2 });
-        let days = (months * 30).clamp(1, 3650);
+        let days = months.clamp(1, 120) * 30;
         let lapsed = tool(ctx, "lapsed_customers", json!({"days": days, "limit": 10})).await?;
         let mut text =
             format!("Clientes sin compras desde el {} ({} días): {}.", day(lapsed["since"].as_str().unwrap_or("")), days, lapsed["total"]);
@@ -104,10 +104,14 @@ pub(super) async fn answer(ctx: &Ctx, asked: &Asked<'_>, reason: KeylessReason) 
         grounding: grounding.clone(),
         tool_calls: Vec::new(),
     };
-    if asked.user_type == UserType::Owner
-        && let Some((text, sources)) = owner_answer(ctx, &folded).await?
-    {
-        return Ok(written(text, Vec::new(), sources));
+    if asked.user_type == UserType::Owner {
+        match owner_answer(ctx, &folded).await {
+            Ok(Some((text, sources))) => return Ok(written(text, Vec::new(), sources)),
+            Ok(None) => {}
+            // A member whose role does not read these figures gets the catalog's answer.
+            Err(AssistantError::Api(refused)) if refused.status == axum::http::StatusCode::FORBIDDEN => {}
+            Err(e) => return Err(e),
+        }
     }
     let mut ids: Vec<String> = asked.question.product_id.iter().cloned().collect();
     ids.extend(asked.found.products.iter().map(|(id, _)| id.clone()).filter(|id| asked.question.product_id.as_ref() != Some(id)));

@@ -149,9 +149,20 @@ impl From<ApiError> for AssistantError {
 /// Owner mode is for the store's staff and keys (and the platform admin).
 pub fn check_owner_mode(caller: Option<&Caller>, store_id: &str) -> Result<(), AssistantError> {
     match caller {
-        Some(c) if c.may(store_id, Scope::CatalogRead) && (c.key.is_some() || c.role_in(store_id).is_some() || c.is_admin()) => Ok(()),
+        // `may` holds only for the store's members, its keys and the platform admin.
+        Some(c) if c.may(store_id, Scope::CatalogRead) => Ok(()),
         _ => Err(AssistantError::OwnerOnly),
     }
+}
+
+/// Counts one use of the assistant (a question, a new session) against the caller's allowance
+/// (`CHAT_RATE_LIMIT_*`): a signed-in caller's, else the address's.
+pub async fn spend_allowance(app: &crate::app::App, caller: Option<&Caller>, ip: &str) -> Result<(), AssistantError> {
+    let who = match caller {
+        Some(c) => format!("caller:{}", c.id),
+        None => format!("ip:{ip}"),
+    };
+    Ok(app.rate_limiter.spend("chatbot", &who, app.config.chat.rate_limit).await?)
 }
 
 /// The actor recorded with a model call.
@@ -164,7 +175,7 @@ fn actor(ctx: &Ctx) -> (&'static str, String) {
 }
 
 /// Answers `question` for `ctx`'s caller; with `stream`, the answer's text is also sent there
-/// in pieces as it is written (a keyless or corrected answer in one piece).
+/// as it is written, a checked sentence at a time (a keyless answer in one piece).
 pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<String>>) -> Result<Reply, AssistantError> {
     let app = &ctx.app;
     let chat = &app.config.chat;
@@ -175,11 +186,7 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
     if question.user_type == UserType::Owner {
         check_owner_mode(ctx.caller.as_ref(), &ctx.store.id)?;
     }
-    let who = match &ctx.caller {
-        Some(c) => format!("caller:{}", c.id),
-        None => format!("ip:{}", ctx.ip),
-    };
-    app.rate_limiter.spend("chatbot", &who, chat.rate_limit).await?;
+    spend_allowance(app, ctx.caller.as_ref(), &ctx.ip).await?;
     // A new session is stored with its first messages, in one transaction.
     let (session, is_new) = match &question.session_id {
         Some(id) => (sessions::find(app, &ctx.store.id, id, ctx.caller.as_ref()).await?, false),
@@ -189,7 +196,6 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
         return Err(AssistantError::Invalid("userType", format!("La sesión es de modo {}", session.user_type.as_str())));
     }
     let history = if is_new { Vec::new() } else { sessions::messages(&app.db, &session.id, chat.max_history as i64).await? };
-    let found = retrieval::retrieve(app, &ctx.store, message, 5).await?;
     let store_settings = settings::load(app, &ctx.store.id).await?;
     let spent_budget = match store_settings.monthly_budget_micros {
         Some(budget) => usage::spent_this_month(&app.db, &ctx.store.id).await? >= budget,
@@ -203,12 +209,13 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
             None
         })
     };
+    // Embedding the question costs money too: not once the budget is spent.
+    let found = retrieval::retrieve(app, &ctx.store, message, 5, !spent_budget).await?;
     let asked = turn::Asked { message, question: &question, history: &history, found: &found, user_type: session.user_type };
-    let mut calls = Vec::new();
     let written: Result<Written, turn::NoModel> = match (&chain, spent_budget) {
         (_, true) => Err(KeylessReason::BudgetSpent.into()),
         (None, false) => Err(KeylessReason::NotConfigured.into()),
-        (Some(chain), false) => turn::run(ctx, chain, &asked, stream, &mut calls).await?,
+        (Some(chain), false) => turn::run(ctx, chain, &asked, stream).await?,
     };
     let answer = match written {
         Ok(answer) => answer,
@@ -221,7 +228,7 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
             answer
         }
     };
-    let turn = sessions::Turn { is_new, question: message.to_string(), answer: answer.text.clone(), sources: &answer.sources, calls };
+    let turn = sessions::Turn { is_new, question: message.to_string(), answer: answer.text.clone(), sources: &answer.sources };
     sessions::record_turn(app, &ctx.store.id, &session, turn).await?;
     Ok(Reply {
         response: answer.text,

@@ -26,8 +26,8 @@ pub struct Found {
 }
 
 /// Retrieves for `text` in `store`: up to `limit` products (under the price the shopper named,
-/// when they named one) and the policies the question is about.
-pub async fn retrieve(app: &App, store: &Store, text: &str, limit: usize) -> Result<Found, sqlx::Error> {
+/// when they named one) and the policies the question is about; by meaning too when `semantic`.
+pub async fn retrieve(app: &App, store: &Store, text: &str, limit: usize, semantic: bool) -> Result<Found, sqlx::Error> {
     let price_ceiling = price_ceiling(text, store.currency.exponent());
     let words = content_words(text);
     let lexical = match app.search.get() {
@@ -46,7 +46,7 @@ pub async fn retrieve(app: &App, store: &Store, text: &str, limit: usize) -> Res
         }
         _ => Vec::new(),
     };
-    let semantic = embeddings::nearest(app, store, text, CANDIDATES).await;
+    let semantic = if semantic { embeddings::nearest(app, store, text, CANDIDATES).await } else { Vec::new() };
     let products = fuse(&[lexical, semantic], limit);
     let policies = if PolicyKind::ALL.iter().any(|kind| asks_about(text, *kind)) {
         store_policies::list(&app.db, &store.id).await?.into_iter().filter(|p| asks_about(text, p.kind)).collect()
@@ -117,7 +117,10 @@ pub fn price_ceiling(text: &str, exponent: u32) -> Option<i64> {
         .iter()
         .filter_map(|w| folded.find(w).map(|i| i + w.len()))
         .min()?;
-    let (token, _) = number_tokens(&folded[at..]).into_iter().next()?;
+    // The number must follow closely: "hasta $60.000", not "¿hasta qué hora…? pedido 12".
+    let near: String = folded[at..].chars().take(8).collect();
+    let (token, _) =
+        number_tokens(&folded[at..]).into_iter().next().filter(|(t, _)| near.contains(t.split([' ', '.', ',']).next().unwrap_or("")))?;
     let hundredths = *readings(&token).first()?;
     let minor = hundredths.checked_mul(10i128.pow(exponent))? / 100;
     i64::try_from(minor).ok().filter(|m| *m > 0)
@@ -133,6 +136,7 @@ mod tests {
         assert_eq!(price_ceiling("vinos hasta $15.000", 2), Some(1_500_000));
         assert_eq!(price_ceiling("vinos hasta $15.000", 0), Some(15_000));
         assert_eq!(price_ceiling("vinos tintos", 2), None);
+        assert_eq!(price_ceiling("¿hasta qué hora abren? mi pedido es el 12", 2), None);
     }
 
     #[test]

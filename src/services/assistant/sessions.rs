@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::{AssistantError, Source, UserType, usage};
+use super::{AssistantError, Source, UserType};
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::services::identity::caller::Caller;
@@ -160,18 +160,19 @@ pub struct Turn<'a> {
     pub question: String,
     pub answer: String,
     pub sources: &'a [Source],
-    /// The model calls the answer took.
-    pub calls: Vec<usage::Entry>,
 }
 
-/// Stores a turn: the session when it is new, the question and the answer, the session's
-/// extended life and the turn's model calls, in one transaction; turns of many sessions are
-/// committed together on SQLite (`Db::write`).
+/// Stores a turn: the session when it is new, the question and the answer, and the session's
+/// extended life, in one transaction; turns of many sessions are committed together on SQLite
+/// (`Db::write`). The messages' positions come from the session's count as updated in that
+/// transaction, so two questions answered at once in one session both keep their turns.
 pub async fn record_turn(app: &App, store_id: &str, session: &Session, turn: Turn<'_>) -> Result<(), sqlx::Error> {
     let now = time::now();
     let (at, expires) = (time::to_db(now), expiry(app, now));
-    let Turn { is_new, question, answer, sources, calls } = turn;
+    let Turn { is_new, question, answer, sources } = turn;
     let (store_id, session) = (store_id.to_string(), session.clone());
+    // PostgreSQL refuses NUL in text; nobody reads one.
+    let (question, answer) = (question.replace('\0', ""), answer.replace('\0', ""));
     let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
     app.db
         .write(Box::new(move |conn| {
@@ -179,28 +180,28 @@ pub async fn record_turn(app: &App, store_id: &str, session: &Session, turn: Tur
                 if is_new {
                     insert(conn, &store_id, &session).await?;
                 }
-                for (offset, role, content, sources) in [(0, "user", &question, "[]"), (1, "assistant", &answer, sources.as_str())] {
+                let count: i64 = sqlx::query_scalar(
+                    "UPDATE chat_sessions SET message_count = message_count + 2, last_activity = $2, expires_at = $3 WHERE id = $1
+                     RETURNING message_count",
+                )
+                .bind(&session.id)
+                .bind(&at)
+                .bind(&expires)
+                .fetch_one(&mut *conn)
+                .await?;
+                for (position, role, content, sources) in [(count - 2, "user", &question, "[]"), (count - 1, "assistant", &answer, sources.as_str())] {
                     sqlx::query(
                         "INSERT INTO chat_messages (id, session_id, position, role, content, sources, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(new_id())
                     .bind(&session.id)
-                    .bind(session.message_count + offset)
+                    .bind(position)
                     .bind(role)
                     .bind(content)
                     .bind(sources)
                     .bind(&at)
                     .execute(&mut *conn)
                     .await?;
-                }
-                sqlx::query("UPDATE chat_sessions SET message_count = message_count + 2, last_activity = $2, expires_at = $3 WHERE id = $1")
-                    .bind(&session.id)
-                    .bind(&at)
-                    .bind(&expires)
-                    .execute(&mut *conn)
-                    .await?;
-                for call in &calls {
-                    call.insert(conn).await?;
                 }
                 Ok::<_, sqlx::Error>(())
             })

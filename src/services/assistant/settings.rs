@@ -98,6 +98,14 @@ pub async fn change(app: &App, caller: &Caller, store_id: &str, change: Change) 
             format!("La plataforma no tiene clave de {}: enviá la de la tienda", change.provider.as_str()),
         ));
     }
+    // On the platform's key a store runs only models the platform prices (its budget counts).
+    let platform_key = change.api_key.is_none() && !before.own_keys.contains(&change.provider);
+    if platform_key && change.provider != ProviderKind::Compatible && !super::usage::is_priced(&app.config.chat.prices, &change.model) {
+        return Err(AssistantError::Invalid(
+            "model",
+            "Con la clave de la plataforma solo se usan modelos con precio configurado (CHAT_PRICES)".into(),
+        ));
+    }
     let mut keys = open_keys(app, before.sealed_keys.as_deref());
     if let Some(key) = change.api_key {
         keys.insert(change.provider, key);

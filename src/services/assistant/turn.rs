@@ -17,7 +17,9 @@ use super::usage::{self, Call};
 use super::{AssistantError, Grounding, KeylessReason, Mode, Question, Source, UserType, Written, actor, cards, grounding};
 use crate::mcp::tools::{self, Ctx, Listed};
 
-/// The tools a customer's assistant may use (owner mode: every tool the caller may use).
+/// The tools a customer's assistant may use (owner mode: every read the caller may make; the
+/// owner's writes — stock, statuses, coupons, refunds — stay explicit calls of the API or MCP,
+/// never a model's decision on text that customers can write into names and addresses).
 const CUSTOMER_TOOLS: &[&str] =
     &["get_products", "search_products_advanced", "get_product_details", "get_order_status", "view_cart", "add_to_cart"];
 /// Most characters of one tool answer given to the model.
@@ -58,7 +60,7 @@ fn system_prompt(ctx: &Ctx, asked: &Asked<'_>, retrieved: &[cards::ProductCard])
     match asked.user_type {
         UserType::Customer => prompt.push_str("5. Para agregar al carrito usá add_to_cart; si no tenés esa herramienta, el cliente no inició sesión: pedile que lo haga.\n"),
         UserType::Owner => prompt.push_str(
-            "5. Hablás con el equipo de la tienda. Para cifras usá get_business_stats, sales_summary, lapsed_customers y low_stock_report, y decí siempre el período consultado. Antes de cambiar algo (stock, estados, cupones, reembolsos) pedí confirmación.\n",
+            "5. Hablás con el equipo de la tienda. Para cifras usá get_business_stats, sales_summary, lapsed_customers y low_stock_report, y decí siempre el período consultado. No cambiás nada: para stock, estados, cupones o reembolsos indicá cómo hacerlo en el panel o la API.\n",
         ),
     }
     if !retrieved.is_empty() {
@@ -79,7 +81,12 @@ fn system_prompt(ctx: &Ctx, asked: &Asked<'_>, retrieved: &[cards::ProductCard])
 }
 
 fn offered_tools(ctx: &Ctx, user_type: UserType) -> Vec<&'static Listed> {
-    tools::visible(ctx).filter(|t| user_type == UserType::Owner || CUSTOMER_TOOLS.contains(&t.name)).collect()
+    tools::visible(ctx)
+        .filter(|t| match user_type {
+            UserType::Owner => t.hints.read_only,
+            UserType::Customer => CUSTOMER_TOOLS.contains(&t.name),
+        })
+        .collect()
 }
 
 fn spec(tool: &Listed) -> ToolSpec {
@@ -168,14 +175,13 @@ fn sentence_end(text: &str) -> Option<usize> {
     (head.matches("[[").count() == head.matches("]]").count()).then_some(end)
 }
 
-/// The model's answer to `asked`, or why there is none. Each model call is priced into
-/// `calls`, to be stored with the turn.
+/// The model's answer to `asked`, or why there is none. Each round's model calls are priced
+/// and stored as soon as they return.
 pub(crate) async fn run(
     ctx: &Ctx,
     chain: &Chain,
     asked: &Asked<'_>,
     stream: Option<&mpsc::Sender<String>>,
-    calls: &mut Vec<usage::Entry>,
 ) -> Result<Result<Written, NoModel>, AssistantError> {
     let app = &ctx.app;
     let offered = offered_tools(ctx, asked.user_type);
@@ -243,6 +249,7 @@ pub(crate) async fn run(
             }
         };
         let mode = asked.user_type.as_str();
+        let mut calls = Vec::new();
         let mut record = |provider: &str, model: &str, used, failure: Option<&LlmError>| {
             let call = Call {
                 store_id: &ctx.store.id,
@@ -263,7 +270,10 @@ pub(crate) async fn run(
                     let model = chain.links.iter().find(|l| l.kind.as_str() == *provider).map(|l| l.model.as_str()).unwrap_or("");
                     record(provider, model, Default::default(), Some(refusal));
                 }
-                tracing::warn!(refusals = ?refusals, "no language model answered; keyless answer");
+                usage::store(&app.db, calls).await;
+                let statuses: Vec<String> =
+                    refusals.iter().map(|(provider, refusal)| format!("{provider}: {}", refusal_kind(refusal))).collect();
+                tracing::warn!(refusals = ?statuses, "no language model answered; keyless answer");
                 return Ok(Err(KeylessReason::ProvidersFailed.into()));
             }
         };
@@ -273,6 +283,7 @@ pub(crate) async fn run(
         }
         let completion = answered.completion;
         record(&answered.provider.name, &completion.model, completion.usage, None);
+        usage::store(&app.db, calls).await;
         let model_name = completion.model.clone();
         if !completion.tool_calls.is_empty() && offer {
             messages.push(ChatMessage::Assistant { text: completion.text.clone(), tool_calls: completion.tool_calls.clone() });
@@ -308,6 +319,16 @@ pub(crate) async fn run(
             "Control de feria: tu respuesta menciona {} que no salió de ninguna herramienta. Reescribila usando solo lo que devolvieron las herramientas y nombrá los productos con [[p:ID]].",
             caught_before.join(", ")
         )));
+    }
+}
+
+/// A refusal for the log: its status and code, never the provider's message (which may quote a
+/// masked key).
+fn refusal_kind(refusal: &LlmError) -> String {
+    match refusal {
+        LlmError::Refused { status, code, .. } => format!("{status} {}", code.as_deref().unwrap_or("")),
+        LlmError::Unreachable(_) => "unreachable".into(),
+        LlmError::BadAnswer(_) => "bad answer".into(),
     }
 }
 

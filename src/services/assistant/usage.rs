@@ -34,6 +34,16 @@ fn price_of<'a>(prices: &'a [ModelPrice], model: &str) -> Option<&'a ModelPrice>
     prices.iter().filter(|p| model.starts_with(p.model.as_str())).max_by_key(|p| p.model.len())
 }
 
+/// Whether `model` has a price of its own: listed, or a listed model with a date after it
+/// (`gpt-5.4-mini-2026-07-01`), not merely a name that starts like one (`gpt-5.4-pro`).
+pub fn is_priced(prices: &[ModelPrice], model: &str) -> bool {
+    prices.iter().any(|p| match model.strip_prefix(p.model.as_str()) {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix('-').is_some_and(|date| !date.is_empty() && date.chars().all(|c| c.is_ascii_digit() || c == '-')),
+        None => false,
+    })
+}
+
 /// What `usage` of `model` costs, in millionths of a dollar (rounded half up); 0 when unpriced.
 pub fn cost_micros(prices: &[ModelPrice], model: &str, usage: Usage) -> i64 {
     let Some(price) = price_of(prices, model) else { return 0 };
@@ -131,10 +141,27 @@ impl Entry {
 
 /// Records `call` at once (a failure to record is logged: the work goes on).
 pub async fn record(db: &Db, prices: &[ModelPrice], call: Call<'_>) {
-    let row = Entry::of(prices, call);
-    let written = db.write(Box::new(move |conn| Box::pin(async move { row.insert(conn).await }))).await;
+    store(db, vec![Entry::of(prices, call)]).await;
+}
+
+/// Stores `entries` in one write, as soon as their calls returned: what a model cost is counted
+/// even when the question that asked it is never answered (a timeout, a client gone).
+pub async fn store(db: &Db, entries: Vec<Entry>) {
+    if entries.is_empty() {
+        return;
+    }
+    let written = db
+        .write(Box::new(move |conn| {
+            Box::pin(async move {
+                for entry in &entries {
+                    entry.insert(conn).await?;
+                }
+                Ok::<_, sqlx::Error>(())
+            })
+        }))
+        .await;
     if let Err(e) = written {
-        tracing::error!(error = %e, "a language-model call was not recorded in llm_usage");
+        tracing::error!(error = %e, "language-model calls were not recorded in llm_usage");
     }
 }
 
@@ -227,5 +254,7 @@ mod tests {
         // 6,000 × 0.75 + 4,000 × 0.075 + 500 × 4.5 = 4,500 + 300 + 2,250 millionths.
         assert_eq!(cost_micros(&prices, "gpt-5.4-mini-2026-07-01", usage), 7_050);
         assert_eq!(cost_micros(&prices, "llama3.2", usage), 0);
+        assert!(is_priced(&prices, "gpt-5.4-mini") && is_priced(&prices, "gpt-5.4-mini-2026-07-01"));
+        assert!(!is_priced(&prices, "gpt-5.4-mini-pro") && !is_priced(&prices, "o3"));
     }
 }

@@ -222,9 +222,14 @@ impl ChatModel for OpenAiCompatible {
                 }
                 let Some(choice) = piece.pointer("/choices/0") else { continue };
                 if let Some(content) = choice.pointer("/delta/content").and_then(Value::as_str).filter(|c| !c.is_empty()) {
+                    let before = visible(&said).len();
                     said.push_str(content);
-                    // A reader that left does not stop the answer: its usage is still counted.
-                    let _ = text.send(content.to_string()).await;
+                    // Reasoning written inline is held back; the answer after it is sent. A reader
+                    // that left does not stop the answer: its usage is still counted.
+                    let shown = visible(&said);
+                    if shown.len() > before {
+                        let _ = text.send(shown[before..].to_string()).await;
+                    }
                 }
                 for delta in choice.pointer("/delta/tool_calls").and_then(Value::as_array).into_iter().flatten() {
                     let index = delta.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -253,6 +258,16 @@ impl ChatModel for OpenAiCompatible {
     }
 }
 
+/// What may be shown of an answer being written: nothing while it may still be opening or
+/// writing a `<think>` block, then what follows the block.
+fn visible(said: &str) -> &str {
+    let start = said.trim_start();
+    if "<think>".starts_with(start) || start.starts_with("<think>") && !start.contains("</think>") {
+        return "";
+    }
+    without_thinking(said)
+}
+
 /// The answer without the reasoning some models write first inside `<think>…</think>`.
 fn without_thinking(content: &str) -> &str {
     match content.trim_start().strip_prefix("<think>").and_then(|rest| rest.split_once("</think>")) {
@@ -278,17 +293,20 @@ fn assemble(said: String, calls: Vec<(String, String, String)>, finish: Finish, 
         .filter(|(id, name, _)| !id.is_empty() && !name.is_empty())
         .map(|(id, name, arguments)| ToolCall { id, name, arguments: serde_json::from_str(&arguments).unwrap_or(Value::String(arguments)) })
         .collect();
+    let said = without_thinking(&said).to_string();
     Completion { text: (!said.is_empty()).then_some(said), tool_calls, finish, usage, model }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::without_thinking;
+    use super::{visible, without_thinking};
 
     #[test]
     fn reasoning_before_the_answer_is_left_out() {
         assert_eq!(without_thinking("<think>el cliente quiere vino</think>\n\nTenemos Malbec."), "Tenemos Malbec.");
         assert_eq!(without_thinking("Tenemos <think> en el texto"), "Tenemos <think> en el texto");
         assert_eq!(without_thinking("<think>sin cerrar"), "<think>sin cerrar");
+        assert_eq!((visible("<thi"), visible("<think>busco"), visible("<think>x</think> Hola")), ("", "", "Hola"));
+        assert_eq!(visible("Hola"), "Hola");
     }
 }
