@@ -20,11 +20,8 @@ fn client(fake: &FakeLlm, limit: TokenLimit) -> OpenAiCompatible {
 #[tokio::test]
 async fn a_conversation_with_tools_is_written_and_read_as_the_protocol_says() {
     let fake = FakeLlm::start().await;
-    let tools = [ToolSpec {
-        name: "search_products".into(),
-        description: "Busca productos".into(),
-        parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}}),
-    }];
+    let parameters = json!({"type": "object", "properties": {"q": {"type": "string"}}});
+    let tools = [ToolSpec { name: "search_products", description: "Busca productos", parameters: parameters.as_object().unwrap() }];
     let messages = [
         ChatMessage::User("¿tienen vacío?".into()),
         ChatMessage::Assistant {
@@ -145,7 +142,8 @@ async fn embeddings_come_back_in_the_order_of_the_inputs() {
 #[tokio::test]
 async fn the_anthropic_dialect_speaks_the_same_conversation() {
     let fake = FakeLlm::start().await;
-    let tools = [ToolSpec { name: "cart_add".into(), description: "Agrega al carrito".into(), parameters: json!({"type": "object"}) }];
+    let parameters = json!({"type": "object"});
+    let tools = [ToolSpec { name: "cart_add", description: "Agrega al carrito", parameters: parameters.as_object().unwrap() }];
     let messages = [
         ChatMessage::User("agregá el vacío".into()),
         ChatMessage::Assistant {

@@ -136,8 +136,12 @@ impl Db {
     }
 }
 
+/// A pool of connections to the SQLite file. They are not pinged before use: a connection to a
+/// local file does not drop, and the ping is a round trip to the connection's worker thread on
+/// every query.
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(|conn, _meta| {
+    let options = AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).test_before_acquire(false);
+    options.after_connect(|conn, _meta| {
         Box::pin(async move {
             conn.execute(SQLITE_PRAGMAS).await?;
             Ok(())

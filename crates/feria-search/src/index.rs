@@ -168,22 +168,27 @@ impl SearchIndex {
 
     /// Every query word (or, with `any_word`, at least one) must match in the name, tags or
     /// description (exactly, or at one edit for long words); exact matches and better fields
-    /// score higher.
-    fn text_query(&self, text: &str, any_word: bool) -> Option<Box<dyn Query>> {
+    /// score higher. With `names_only`, in the name and exactly.
+    fn text_query(&self, text: &str, any_word: bool, names_only: bool) -> Option<Box<dyn Query>> {
         let words = analysis::query_words(text);
         if words.is_empty() {
             return None;
         }
         let f = self.f;
+        let fields: &[(Field, f32)] = if names_only {
+            &[(f.name, NAME_BOOST)]
+        } else {
+            &[(f.name, NAME_BOOST), (f.tags_text, TAGS_BOOST), (f.description, DESCRIPTION_BOOST)]
+        };
         let clauses = words
             .into_iter()
             .map(|(stem, length)| {
                 let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-                for (field, boost) in [(f.name, NAME_BOOST), (f.tags_text, TAGS_BOOST), (f.description, DESCRIPTION_BOOST)] {
+                for &(field, boost) in fields {
                     let term = Term::from_field_text(field, &stem);
                     let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
                     alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), boost))));
-                    if length >= FUZZY_MIN_LEN {
+                    if length >= FUZZY_MIN_LEN && !names_only {
                         let fuzzy = FuzzyTermQuery::new(term, 1, true);
                         alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), boost * 0.5))));
                     }
@@ -198,7 +203,7 @@ impl SearchIndex {
     fn build(&self, q: &SearchQuery) -> Box<dyn Query> {
         let f = self.f;
         let mut clauses = vec![Self::filter(self.term(f.listed_in, &q.store_id))];
-        if let Some(text) = q.text.as_deref().and_then(|t| self.text_query(t, q.any_word)) {
+        if let Some(text) = q.text.as_deref().and_then(|t| self.text_query(t, q.any_word, q.names_only)) {
             clauses.push((Occur::Must, text));
         }
         if !q.categories.is_empty() {
@@ -289,6 +294,7 @@ mod tests {
             store_id: "s1".into(),
             text: Some(text.into()),
             any_word: false,
+            names_only: false,
             categories: vec![],
             tags: vec![],
             min_price: None,
@@ -350,6 +356,20 @@ mod tests {
         let hits = index.search(&question).unwrap();
         assert_eq!(hits.ids.first().map(String::as_str), Some("d"), "provoleta, chorizo and parrilla: the most words first");
         assert!(hits.ids.contains(&"a".to_string()) && !hits.ids.contains(&"b".to_string()), "{hits:?}");
+    }
+
+    #[test]
+    fn names_only_looks_in_names_word_for_word() {
+        let index = index();
+        let mut text = query("te recomiendo el chorizo con pan");
+        text.any_word = true;
+        text.names_only = true;
+        let mut found = ids(&index.search(&text).unwrap()).into_iter().map(String::from).collect::<Vec<_>>();
+        found.sort();
+        assert_eq!(found, ["a", "e"], "names only: not the tag or the description");
+        let mut typo = query("chorizzo");
+        typo.names_only = true;
+        assert!(index.search(&typo).unwrap().ids.is_empty(), "no typos");
     }
 
     #[test]

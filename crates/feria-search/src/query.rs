@@ -35,6 +35,9 @@ pub struct SearchQuery {
     /// Any of the words is enough (ranked by how many match, and how well) instead of all of
     /// them: retrieval for a question written as a sentence.
     pub any_word: bool,
+    /// Words are looked for in product names only, word for word (no typos): which products a
+    /// text names.
+    pub names_only: bool,
     /// Any of these category ids.
     pub categories: Vec<String>,
     /// Any of these tag names (case-insensitive).
@@ -59,6 +62,7 @@ impl SearchQuery {
             store_id: store_id.to_string(),
             text: Some(text),
             any_word: false,
+            names_only: false,
             categories: Vec::new(),
             tags: Vec::new(),
             min_price: None,

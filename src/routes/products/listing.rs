@@ -41,6 +41,7 @@ pub async fn page_json(app: &App, store: &Store, categories: Vec<String>, page: 
         store_id: store.id.clone(),
         text: None,
         any_word: false,
+        names_only: false,
         categories,
         tags: Vec::new(),
         min_price: None,

@@ -155,6 +155,7 @@ fn parse_search(params: SearchParams, store: &Store) -> ApiResult<SearchQuery> {
         store_id: store.id.clone(),
         text,
         any_word: false,
+        names_only: false,
         categories,
         tags,
         min_price,

@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
+use feria_db::placeholders;
 use feria_domain::decimal::DecimalOut;
 use feria_domain::money::add_tax;
 use serde::Serialize;
+use sqlx::Row;
 use utoipa::ToSchema;
 
 use crate::app::App;
-use crate::services::catalog::products;
 use crate::services::catalog::stores::Store;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -46,32 +47,40 @@ impl ProductCard {
     }
 }
 
-/// Cards of the store's products `ids`, in that order, read now; unknown and inactive products
-/// are left out.
+/// Cards of the store's products `ids`, in that order, read now in one query; unknown and
+/// inactive products are left out.
 pub async fn read(app: &App, store: &Store, ids: &[String]) -> Result<Vec<ProductCard>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let found = products::find_many(&mut *app.db.reader().acquire().await?, &store.id, ids).await?;
-    let mut by_id: HashMap<String, products::Product> = found.into_iter().filter(|p| p.is_active).map(|p| (p.id.clone(), p)).collect();
+    let sql = format!(
+        "SELECT p.id, p.name, p.price, p.tax_rate_bp, p.stock,
+                (SELECT i.url FROM product_images i WHERE i.product_id = p.id ORDER BY i.position LIMIT 1) AS image_url
+         FROM products p WHERE p.store_id = $1 AND p.is_active = 1 AND p.id IN ({})",
+        placeholders(2, ids.len())
+    );
+    let mut query = sqlx::query(&sql).bind(&store.id);
+    for id in ids {
+        query = query.bind(id);
+    }
     let exponent = store.currency.exponent();
-    Ok(ids
-        .iter()
-        .filter_map(|id| by_id.remove(id))
-        .map(|p| {
-            let price = add_tax(p.price, p.tax_rate_bp);
-            ProductCard {
-                url: format!("{}/products/{}", app.config.frontend_url, p.id),
-                image_url: p.images.first().map(|i| i.url.clone()),
-                price: DecimalOut::scaled(price, exponent),
-                final_price: price,
-                price_text: store.currency.display(price),
-                currency: store.currency.code().to_string(),
-                available: p.stock > 0,
-                stock: p.stock,
-                name: p.name,
-                id: p.id,
-            }
-        })
-        .collect())
+    let mut by_id = HashMap::new();
+    for row in query.fetch_all(app.db.reader()).await? {
+        let (id, stock): (String, i64) = (row.try_get("id")?, row.try_get("stock")?);
+        let price = add_tax(row.try_get("price")?, row.try_get("tax_rate_bp")?);
+        let card = ProductCard {
+            url: format!("{}/products/{id}", app.config.frontend_url),
+            image_url: row.try_get("image_url")?,
+            price: DecimalOut::scaled(price, exponent),
+            final_price: price,
+            price_text: store.currency.display(price),
+            currency: store.currency.code().to_string(),
+            available: stock > 0,
+            stock,
+            name: row.try_get("name")?,
+            id: id.clone(),
+        };
+        by_id.insert(id, card);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }

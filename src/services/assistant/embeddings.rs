@@ -4,8 +4,8 @@
 //! kept in memory until the store's embeddings change.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -29,19 +29,38 @@ const BATCH: usize = 64;
 /// Characters of a product's text that are embedded.
 const MAX_TEXT: usize = 2000;
 
-/// The store's vectors as last read: (version, product ids and unit vectors).
-type Loaded = (String, Arc<Vec<(String, Vec<f32>)>>);
+/// How long a store's vectors are used before their version is read again: embeddings written
+/// on another node are seen within this; on this node at once (a refresh forgets them).
+const VERSION_CHECK: Duration = Duration::from_secs(1);
+
+/// The store's vectors as last read: version, when it was read, product ids and unit vectors.
+type Loaded = (String, Instant, Arc<Vec<(String, Vec<f32>)>>);
 
 /// Vectors by store.
 #[derive(Default)]
 pub struct Vectors(Mutex<HashMap<String, Loaded>>);
 
+impl Vectors {
+    /// Drops the store's vectors: the next question reads them again.
+    fn forget(&self, store_id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(store_id);
+    }
+}
+
+/// The platform's embedding client, built on first use.
+#[derive(Default)]
+pub struct Embedder(OnceLock<Option<OpenAiCompatible>>);
+
 /// The platform provider that embeds: OpenAI, else an OpenAI-compatible server.
-fn embedder(app: &App) -> Option<(&ProviderConfig, OpenAiCompatible)> {
+fn embedder(app: &App) -> Option<(&ProviderConfig, &OpenAiCompatible)> {
     let config = app.config.chat.providers.iter().find(|p| matches!(p.kind, ProviderKind::OpenAi | ProviderKind::Compatible))?;
-    let limit = if config.kind == ProviderKind::OpenAi { TokenLimit::Completion } else { TokenLimit::Legacy };
-    let client = OpenAiCompatible::new(&config.api_url, config.api_key.expose(), limit, app.config.chat.timeout).ok()?;
-    Some((config, client))
+    let client = app.assistant.embedder.0.get_or_init(|| {
+        let limit = if config.kind == ProviderKind::OpenAi { TokenLimit::Completion } else { TokenLimit::Legacy };
+        OpenAiCompatible::new(&config.api_url, config.api_key.expose(), limit, app.config.chat.timeout)
+            .inspect_err(|e| tracing::error!(error = %e, "the embedding client could not be built"))
+            .ok()
+    });
+    Some((config, client.as_ref()?))
 }
 
 fn unit(mut v: Vec<f32>) -> Vec<f32> {
@@ -70,11 +89,23 @@ async fn version(app: &App, store_id: &str) -> Result<String, sqlx::Error> {
 }
 
 async fn vectors(app: &App, store_id: &str) -> Result<Arc<Vec<(String, Vec<f32>)>>, sqlx::Error> {
-    let current = version(app, store_id).await?;
-    if let Some((known, vectors)) = app.assistant.vectors.0.lock().unwrap_or_else(|p| p.into_inner()).get(store_id)
-        && *known == current
+    let known = app.assistant.vectors.0.lock().unwrap_or_else(|p| p.into_inner()).get(store_id).cloned();
+    if let Some((_, checked, vectors)) = &known
+        && checked.elapsed() < VERSION_CHECK
     {
         return Ok(vectors.clone());
+    }
+    let current = version(app, store_id).await?;
+    if let Some((version, _, vectors)) = known
+        && version == current
+    {
+        app.assistant
+            .vectors
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(store_id.to_string(), (version, Instant::now(), vectors.clone()));
+        return Ok(vectors);
     }
     let rows = sqlx::query("SELECT product_id, vector FROM product_embeddings WHERE store_id = $1")
         .bind(store_id)
@@ -83,7 +114,12 @@ async fn vectors(app: &App, store_id: &str) -> Result<Arc<Vec<(String, Vec<f32>)
     let loaded: Vec<(String, Vec<f32>)> =
         rows.iter().filter_map(|r| Some((r.try_get("product_id").ok()?, decode(&r.try_get::<String, _>("vector").ok()?)?))).collect();
     let loaded = Arc::new(loaded);
-    app.assistant.vectors.0.lock().unwrap_or_else(|p| p.into_inner()).insert(store_id.to_string(), (current, loaded.clone()));
+    app.assistant
+        .vectors
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(store_id.to_string(), (current, Instant::now(), loaded.clone()));
     Ok(loaded)
 }
 
@@ -211,6 +247,7 @@ pub async fn refresh(app: &App, store_id: &str, force: bool) -> Result<Refreshed
     .await
     .map_err(|e| e.to_string())?;
     report.removed = removed.rows_affected() as usize;
+    app.assistant.vectors.forget(store_id);
     Ok(report)
 }
 

@@ -196,7 +196,7 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
         return Err(AssistantError::Invalid("userType", format!("La sesión es de modo {}", session.user_type.as_str())));
     }
     let history = if is_new { Vec::new() } else { sessions::messages(&app.db, &session.id, chat.max_history as i64).await? };
-    let store_settings = settings::load(app, &ctx.store.id).await?;
+    let store_settings = settings::current(app, &ctx.store.id).await?;
     let spent_budget = match store_settings.monthly_budget_micros {
         Some(budget) => usage::spent_this_month(&app.db, &ctx.store.id).await? >= budget,
         None => false,
@@ -212,10 +212,11 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
     // Embedding the question costs money too: not once the budget is spent.
     let found = retrieval::retrieve(app, &ctx.store, message, 5, !spent_budget).await?;
     let asked = turn::Asked { message, question: &question, history: &history, found: &found, user_type: session.user_type };
+    let mut ledger = usage::Ledger::new(&app.db);
     let written: Result<Written, turn::NoModel> = match (&chain, spent_budget) {
         (_, true) => Err(KeylessReason::BudgetSpent.into()),
         (None, false) => Err(KeylessReason::NotConfigured.into()),
-        (Some(chain), false) => turn::run(ctx, chain, &asked, stream).await?,
+        (Some(chain), false) => turn::run(ctx, chain, &asked, stream, &mut ledger).await?,
     };
     let answer = match written {
         Ok(answer) => answer,
@@ -228,8 +229,15 @@ pub async fn ask(ctx: &Ctx, question: Question, stream: Option<&mpsc::Sender<Str
             answer
         }
     };
-    let turn = sessions::Turn { is_new, question: message.to_string(), answer: answer.text.clone(), sources: &answer.sources };
+    let turn = sessions::Turn {
+        is_new,
+        question: message.to_string(),
+        answer: answer.text.clone(),
+        sources: &answer.sources,
+        usage: ledger.pending(),
+    };
     sessions::record_turn(app, &ctx.store.id, &session, turn).await?;
+    ledger.stored();
     Ok(Reply {
         response: answer.text,
         session_id: session.id,
@@ -260,5 +268,7 @@ pub(crate) struct Written {
 #[derive(Default)]
 pub struct AssistantState {
     pub chains: settings::Chains,
+    pub settings: settings::Cached,
     pub vectors: embeddings::Vectors,
+    pub embedder: embeddings::Embedder,
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::{AssistantError, Source, UserType};
+use super::{AssistantError, Source, UserType, usage};
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::services::identity::caller::Caller;
@@ -81,18 +81,20 @@ pub fn fresh(app: &App, store_id: &str, caller: Option<&Caller>, user_type: User
     })
 }
 
-/// Stores a new session of the store.
-pub async fn insert(conn: &mut AnyConnection, store_id: &str, session: &Session) -> Result<(), sqlx::Error> {
+/// Stores a new session of the store, with `message_count` messages.
+pub async fn insert(conn: &mut AnyConnection, store_id: &str, session: &Session, message_count: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO chat_sessions (id, store_id, caller_id, user_type, metadata, message_count, created_at, last_activity, expires_at)
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&session.id)
     .bind(store_id)
     .bind(&session.caller_id)
     .bind(session.user_type.as_str())
     .bind(session.metadata.to_string())
+    .bind(message_count)
     .bind(&session.created_at)
+    .bind(&session.last_activity)
     .bind(&session.expires_at)
     .execute(conn)
     .await?;
@@ -108,7 +110,7 @@ pub async fn open(
     metadata: Value,
 ) -> Result<Session, AssistantError> {
     let session = fresh(app, store_id, caller, user_type, metadata)?;
-    insert(&mut *app.db.writer().acquire().await?, store_id, &session).await?;
+    insert(&mut *app.db.writer().acquire().await?, store_id, &session, 0).await?;
     Ok(session)
 }
 
@@ -160,49 +162,59 @@ pub struct Turn<'a> {
     pub question: String,
     pub answer: String,
     pub sources: &'a [Source],
+    /// The model calls that wrote the answer.
+    pub usage: Vec<usage::Entry>,
 }
 
-/// Stores a turn: the session when it is new, the question and the answer, and the session's
-/// extended life, in one transaction; turns of many sessions are committed together on SQLite
-/// (`Db::write`). The messages' positions come from the session's count as updated in that
-/// transaction, so two questions answered at once in one session both keep their turns.
+/// Stores a turn: the session when it is new, the question and the answer, the session's
+/// extended life and what the model calls cost, in one transaction; turns of many sessions are
+/// committed together on SQLite (`Db::write`). The messages' positions come from the session's
+/// count as updated in that transaction, so two questions answered at once in one session both
+/// keep their turns.
 pub async fn record_turn(app: &App, store_id: &str, session: &Session, turn: Turn<'_>) -> Result<(), sqlx::Error> {
     let now = time::now();
     let (at, expires) = (time::to_db(now), expiry(app, now));
-    let Turn { is_new, question, answer, sources } = turn;
-    let (store_id, session) = (store_id.to_string(), session.clone());
+    let Turn { is_new, question, answer, sources, usage } = turn;
+    let store_id = store_id.to_string();
+    let session = Session { last_activity: at.clone(), expires_at: expires.clone(), ..session.clone() };
     // PostgreSQL refuses NUL in text; nobody reads one.
     let (question, answer) = (question.replace('\0', ""), answer.replace('\0', ""));
     let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
     app.db
         .write(Box::new(move |conn| {
             Box::pin(async move {
-                if is_new {
-                    insert(conn, &store_id, &session).await?;
+                for entry in &usage {
+                    entry.insert(conn).await?;
                 }
-                let count: i64 = sqlx::query_scalar(
-                    "UPDATE chat_sessions SET message_count = message_count + 2, last_activity = $2, expires_at = $3 WHERE id = $1
-                     RETURNING message_count",
-                )
-                .bind(&session.id)
-                .bind(&at)
-                .bind(&expires)
-                .fetch_one(&mut *conn)
-                .await?;
-                for (position, role, content, sources) in [(count - 2, "user", &question, "[]"), (count - 1, "assistant", &answer, sources.as_str())] {
-                    sqlx::query(
-                        "INSERT INTO chat_messages (id, session_id, position, role, content, sources, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                let count: i64 = if is_new {
+                    insert(conn, &store_id, &session, 2).await?;
+                    2
+                } else {
+                    sqlx::query_scalar(
+                        "UPDATE chat_sessions SET message_count = message_count + 2, last_activity = $2, expires_at = $3 WHERE id = $1
+                         RETURNING message_count",
                     )
-                    .bind(new_id())
                     .bind(&session.id)
-                    .bind(position)
-                    .bind(role)
-                    .bind(content)
-                    .bind(sources)
                     .bind(&at)
-                    .execute(&mut *conn)
-                    .await?;
-                }
+                    .bind(&expires)
+                    .fetch_one(&mut *conn)
+                    .await?
+                };
+                sqlx::query(
+                    "INSERT INTO chat_messages (id, session_id, position, role, content, sources, created_at)
+                     VALUES ($1, $2, $3, 'user', $4, '[]', $5), ($6, $2, $7, 'assistant', $8, $9, $5)",
+                )
+                .bind(new_id())
+                .bind(&session.id)
+                .bind(count - 2)
+                .bind(&question)
+                .bind(&at)
+                .bind(new_id())
+                .bind(count - 1)
+                .bind(&answer)
+                .bind(&sources)
+                .execute(&mut *conn)
+                .await?;
                 Ok::<_, sqlx::Error>(())
             })
         }))

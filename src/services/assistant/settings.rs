@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use feria_domain::time;
 use feria_providers::anthropic::Anthropic;
@@ -58,6 +58,37 @@ pub async fn load(app: &App, store_id: &str) -> Result<StoreSettings, sqlx::Erro
         monthly_budget_micros: r.try_get("monthly_budget_micros")?,
         updated_at: r.try_get("updated_at")?,
     })
+}
+
+/// How long a store's settings are used before they are read again: a change made on another
+/// node is seen within this; on this node at once (a change forgets them).
+const SETTINGS_CHECK: Duration = Duration::from_secs(1);
+
+/// Store settings as last read, by store.
+#[derive(Default)]
+pub struct Cached(Mutex<HashMap<String, (Instant, StoreSettings)>>);
+
+impl Cached {
+    fn forget(&self, store_id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(store_id);
+    }
+}
+
+/// The store's settings for a question: as read within the last second, else read now.
+pub async fn current(app: &App, store_id: &str) -> Result<StoreSettings, sqlx::Error> {
+    let cache = &app.assistant.settings;
+    if let Some((read, settings)) = cache.0.lock().unwrap_or_else(|p| p.into_inner()).get(store_id)
+        && read.elapsed() < SETTINGS_CHECK
+    {
+        return Ok(settings.clone());
+    }
+    let settings = load(app, store_id).await?;
+    let mut cached = cache.0.lock().unwrap_or_else(|p| p.into_inner());
+    if cached.len() >= 10_000 {
+        cached.clear();
+    }
+    cached.insert(store_id.to_string(), (Instant::now(), settings.clone()));
+    Ok(settings)
 }
 
 fn open_keys(app: &App, sealed: Option<&str>) -> HashMap<ProviderKind, String> {
@@ -128,6 +159,7 @@ pub async fn change(app: &App, caller: &Caller, store_id: &str, change: Change) 
     .bind(&now)
     .execute(app.db.writer())
     .await?;
+    app.assistant.settings.forget(store_id);
     let after = load(app, store_id).await?;
     Ok((before, after))
 }
@@ -144,6 +176,7 @@ pub async fn set_budget(app: &App, caller: &Caller, store_id: &str, micros: Opti
     .bind(time::to_db(time::now()))
     .execute(app.db.writer())
     .await?;
+    app.assistant.settings.forget(store_id);
     Ok(load(app, store_id).await?)
 }
 

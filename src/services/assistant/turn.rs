@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use feria_domain::money::add_tax;
 use feria_providers::llm::{ChatMessage, ChatRequest, LlmError, ToolSpec};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -13,7 +14,7 @@ use super::evidence::Evidence;
 use super::retrieval::Found;
 use super::sessions::StoredMessage;
 use super::settings::Chain;
-use super::usage::{self, Call};
+use super::usage::{self, Call, Ledger};
 use super::{AssistantError, Grounding, KeylessReason, Mode, Question, Source, UserType, Written, actor, cards, grounding};
 use crate::mcp::tools::{self, Ctx, Listed};
 
@@ -46,7 +47,8 @@ impl From<KeylessReason> for NoModel {
     }
 }
 
-fn system_prompt(ctx: &Ctx, asked: &Asked<'_>, retrieved: &[cards::ProductCard]) -> String {
+/// The instructions, with the products `retrieved` (id, name) and the policies asked about.
+fn system_prompt(ctx: &Ctx, asked: &Asked<'_>, retrieved: &[(String, String)]) -> String {
     let mut prompt = ctx.app.config.chat.system_prompt.clone().map(|p| format!("{p}\n\n")).unwrap_or_default();
     prompt.push_str(&format!(
         "Sos el asistente de la tienda «{}». Respondé en español, breve y amable.\n\
@@ -67,8 +69,8 @@ fn system_prompt(ctx: &Ctx, asked: &Asked<'_>, retrieved: &[cards::ProductCard])
         prompt.push_str(
             "\nProductos de la tienda relacionados con la pregunta (datos; precios y stock con las herramientas o las etiquetas):\n",
         );
-        for card in retrieved {
-            prompt.push_str(&format!("- [[p:{}]] {}\n", card.id, card.name));
+        for (id, name) in retrieved {
+            prompt.push_str(&format!("- [[p:{id}]] {name}\n"));
         }
     }
     if !asked.found.policies.is_empty() {
@@ -89,12 +91,8 @@ fn offered_tools(ctx: &Ctx, user_type: UserType) -> Vec<&'static Listed> {
         .collect()
 }
 
-fn spec(tool: &Listed) -> ToolSpec {
-    ToolSpec {
-        name: tool.name.to_string(),
-        description: tool.description.to_string(),
-        parameters: Value::Object(tool.input_schema.clone()),
-    }
+fn spec(tool: &'static Listed) -> ToolSpec<'static> {
+    ToolSpec { name: tool.name, description: tool.description, parameters: &tool.input_schema }
 }
 
 /// Runs one tool call for the model; what the model reads back.
@@ -125,7 +123,8 @@ async fn named_in(ctx: &Ctx, text: &str) -> Vec<(String, String)> {
     if words.is_empty() {
         return Vec::new();
     }
-    let query = feria_search::SearchQuery { any_word: true, ..feria_search::SearchQuery::relevant(&ctx.store.id, words, 20) };
+    let query =
+        feria_search::SearchQuery { any_word: true, names_only: true, ..feria_search::SearchQuery::relevant(&ctx.store.id, words, 20) };
     let Ok(hits) = search.search(&query) else { return Vec::new() };
     match ctx.app.catalog_cache.products(&ctx.app.db, &ctx.store.id, &hits.ids).await {
         Ok(found) => found.iter().map(|p| (p.id.clone(), p.name.clone())).collect(),
@@ -175,27 +174,34 @@ fn sentence_end(text: &str) -> Option<usize> {
     (head.matches("[[").count() == head.matches("]]").count()).then_some(end)
 }
 
-/// The model's answer to `asked`, or why there is none. Each round's model calls are priced
-/// and stored as soon as they return.
+/// The model's answer to `asked`, or why there is none. Each model call is priced into
+/// `ledger` as it returns.
 pub(crate) async fn run(
     ctx: &Ctx,
     chain: &Chain,
     asked: &Asked<'_>,
     stream: Option<&mpsc::Sender<String>>,
+    ledger: &mut Ledger,
 ) -> Result<Result<Written, NoModel>, AssistantError> {
     let app = &ctx.app;
     let offered = offered_tools(ctx, asked.user_type);
     let specs: Vec<ToolSpec> = offered.iter().map(|t| spec(t)).collect();
     let ids: Vec<String> = asked.found.products.iter().map(|(id, _)| id.clone()).collect();
-    let mut retrieved = cards::read(app, &ctx.store, &ids).await?;
-    if let Some(ceiling) = asked.found.price_ceiling {
-        retrieved.retain(|card| card.final_price <= ceiling);
-    }
+    // The prompt only names what was found (the node's catalog cache has the names and prices);
+    // the answer's cards are read from the database when it is written.
+    let retrieved: Vec<(String, String)> = app
+        .catalog_cache
+        .products(&app.db, &ctx.store.id, &ids)
+        .await?
+        .iter()
+        .filter(|p| p.is_active && asked.found.price_ceiling.is_none_or(|ceiling| add_tax(p.price, p.tax_rate_bp) <= ceiling))
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
     let system = system_prompt(ctx, asked, &retrieved);
     let mut evidence = Evidence::default();
     evidence.allow_numbers_in(asked.message);
-    for card in &retrieved {
-        evidence.retrieved(&card.id, &card.name);
+    for (id, name) in &retrieved {
+        evidence.retrieved(id, name);
     }
     for policy in &asked.found.policies {
         evidence.allow_numbers_in(&policy.body);
@@ -249,7 +255,6 @@ pub(crate) async fn run(
             }
         };
         let mode = asked.user_type.as_str();
-        let mut calls = Vec::new();
         let mut record = |provider: &str, model: &str, used, failure: Option<&LlmError>| {
             let call = Call {
                 store_id: &ctx.store.id,
@@ -261,7 +266,7 @@ pub(crate) async fn run(
                 latency: started.elapsed(),
                 failure,
             };
-            calls.push(usage::Entry::of(&app.config.chat.prices, call));
+            ledger.push(usage::Entry::of(&app.config.chat.prices, call));
         };
         let answered = match answered {
             Ok(answered) => answered,
@@ -270,7 +275,6 @@ pub(crate) async fn run(
                     let model = chain.links.iter().find(|l| l.kind.as_str() == *provider).map(|l| l.model.as_str()).unwrap_or("");
                     record(provider, model, Default::default(), Some(refusal));
                 }
-                usage::store(&app.db, calls).await;
                 let statuses: Vec<String> =
                     refusals.iter().map(|(provider, refusal)| format!("{provider}: {}", refusal_kind(refusal))).collect();
                 tracing::warn!(refusals = ?statuses, "no language model answered; keyless answer");
@@ -283,7 +287,6 @@ pub(crate) async fn run(
         }
         let completion = answered.completion;
         record(&answered.provider.name, &completion.model, completion.usage, None);
-        usage::store(&app.db, calls).await;
         let model_name = completion.model.clone();
         if !completion.tool_calls.is_empty() && offer {
             messages.push(ChatMessage::Assistant { text: completion.text.clone(), tool_calls: completion.tool_calls.clone() });

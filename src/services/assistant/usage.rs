@@ -65,6 +65,7 @@ fn outcome(failure: Option<&LlmError>) -> (&'static str, i64) {
 }
 
 /// A call as stored: priced, with its outcome.
+#[derive(Clone)]
 pub struct Entry {
     id: String,
     store_id: String,
@@ -144,8 +145,7 @@ pub async fn record(db: &Db, prices: &[ModelPrice], call: Call<'_>) {
     store(db, vec![Entry::of(prices, call)]).await;
 }
 
-/// Stores `entries` in one write, as soon as their calls returned: what a model cost is counted
-/// even when the question that asked it is never answered (a timeout, a client gone).
+/// Stores `entries` in one write (a failure is logged: the work goes on).
 pub async fn store(db: &Db, entries: Vec<Entry>) {
     if entries.is_empty() {
         return;
@@ -162,6 +162,49 @@ pub async fn store(db: &Db, entries: Vec<Entry>) {
         .await;
     if let Err(e) = written {
         tracing::error!(error = %e, "language-model calls were not recorded in llm_usage");
+    }
+}
+
+/// The model calls of one question, stored with its turn (one write); whatever the turn did
+/// not store — it failed, or the question was dropped half-way (a stream's reader gone) — is
+/// stored when the ledger is dropped, so every call a model billed is counted.
+pub struct Ledger {
+    db: Db,
+    entries: Vec<Entry>,
+}
+
+impl Ledger {
+    pub fn new(db: &Db) -> Ledger {
+        Ledger { db: db.clone(), entries: Vec::new() }
+    }
+
+    pub fn push(&mut self, entry: Entry) {
+        self.entries.push(entry);
+    }
+
+    /// The calls not stored yet, for the turn's write.
+    pub fn pending(&self) -> Vec<Entry> {
+        self.entries.clone()
+    }
+
+    /// The turn's write stored them.
+    pub fn stored(&mut self) {
+        self.entries.clear();
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let (db, entries) = (self.db.clone(), std::mem::take(&mut self.entries));
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { store(&db, entries).await });
+            }
+            Err(_) => tracing::error!(calls = entries.len(), "language-model calls were not recorded: no runtime"),
+        }
     }
 }
 

@@ -28,12 +28,12 @@ pub enum ChatMessage {
     },
 }
 
-/// A tool the model may call: its JSON Schema `parameters`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ToolSpec {
-    pub name: String,
-    pub description: String,
-    pub parameters: Value,
+/// A tool the model may call: its JSON Schema `parameters` (an object).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ToolSpec<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub parameters: &'a serde_json::Map<String, Value>,
 }
 
 /// A call the model asked for, its arguments parsed.
@@ -50,7 +50,7 @@ pub struct ChatRequest<'a> {
     pub model: &'a str,
     pub system: Option<&'a str>,
     pub messages: &'a [ChatMessage],
-    pub tools: &'a [ToolSpec],
+    pub tools: &'a [ToolSpec<'a>],
     /// Most tokens to generate.
     pub max_tokens: u32,
     /// Sampling temperature, when the model takes one.

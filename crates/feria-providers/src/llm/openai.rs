@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use tokio::sync::mpsc;
 
 use super::sse::Parser;
-use super::{ChatMessage, ChatModel, ChatRequest, Completion, Finish, LlmError, ToolCall, Usage, retry_after};
+use super::{ChatMessage, ChatModel, ChatRequest, Completion, Finish, LlmError, ToolCall, ToolSpec, Usage, retry_after};
 
 /// How the server names the answer's token limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,74 @@ pub enum TokenLimit {
     Completion,
     /// `max_tokens` (Ollama and older servers).
     Legacy,
+}
+
+/// Chat Completions' request body.
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    messages: Vec<Message<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_split: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<Tool<'a>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "role", rename_all = "lowercase")]
+enum Message<'a> {
+    System {
+        content: &'a str,
+    },
+    User {
+        content: &'a str,
+    },
+    Assistant {
+        content: Option<&'a str>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<CallOut<'a>>,
+    },
+    Tool {
+        tool_call_id: &'a str,
+        content: &'a str,
+    },
+}
+
+#[derive(Serialize)]
+struct CallOut<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: CalledFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct CalledFunction<'a> {
+    name: &'a str,
+    /// A JSON text, as the protocol has it.
+    arguments: String,
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: &'a ToolSpec<'a>,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
 }
 
 /// A client of one server and key.
@@ -48,7 +117,7 @@ impl OpenAiCompatible {
     }
 
     /// POSTs `body` to `{base}/v1/{path}`: the answer when it is a success, else the refusal.
-    async fn send(&self, path: &str, body: &Value) -> Result<reqwest::Response, LlmError> {
+    async fn send(&self, path: &str, body: &impl Serialize) -> Result<reqwest::Response, LlmError> {
         let response = self
             .http
             .post(format!("{}/v1/{path}", self.base_url))
@@ -68,53 +137,51 @@ impl OpenAiCompatible {
     }
 
     /// POSTs `body` to `{base}/v1/{path}`; the answer's JSON, or the refusal.
-    async fn post(&self, path: &str, body: &Value) -> Result<Value, LlmError> {
+    async fn post(&self, path: &str, body: &impl Serialize) -> Result<Value, LlmError> {
         let response = self.send(path, body).await?;
         let status = response.status().as_u16();
         response.json().await.map_err(|_| LlmError::BadAnswer(format!("{status} without JSON")))
     }
 
-    /// The request body of `request`.
-    fn body(&self, request: &ChatRequest<'_>) -> Value {
+    /// The request body of `request`, borrowed from it.
+    fn body<'a>(&self, request: &'a ChatRequest<'a>) -> Body<'a> {
         let mut messages = Vec::with_capacity(request.messages.len() + 1);
         if let Some(system) = request.system {
-            messages.push(json!({ "role": "system", "content": system }));
+            messages.push(Message::System { content: system });
         }
-        for message in request.messages {
-            messages.push(match message {
-                ChatMessage::User(text) => json!({ "role": "user", "content": text }),
-                ChatMessage::Assistant { text, tool_calls } => {
-                    let mut m = json!({ "role": "assistant", "content": text });
-                    if !tool_calls.is_empty() {
-                        m["tool_calls"] = tool_calls
-                            .iter()
-                            .map(|c| json!({ "id": c.id, "type": "function", "function": { "name": c.name, "arguments": c.arguments.to_string() } }))
-                            .collect();
-                    }
-                    m
-                }
-                ChatMessage::Tool { call_id, content } => json!({ "role": "tool", "tool_call_id": call_id, "content": content }),
-            });
-        }
-        let limit = match self.token_limit {
-            TokenLimit::Completion => "max_completion_tokens",
-            TokenLimit::Legacy => "max_tokens",
+        messages.extend(request.messages.iter().map(|message| {
+            match message {
+                ChatMessage::User(text) => Message::User { content: text },
+                ChatMessage::Assistant { text, tool_calls } => Message::Assistant {
+                    content: text.as_deref(),
+                    tool_calls: tool_calls
+                        .iter()
+                        .map(|c| CallOut {
+                            id: &c.id,
+                            kind: "function",
+                            function: CalledFunction { name: &c.name, arguments: c.arguments.to_string() },
+                        })
+                        .collect(),
+                },
+                ChatMessage::Tool { call_id, content } => Message::Tool { tool_call_id: call_id, content },
+            }
+        }));
+        let limit = Some(request.max_tokens);
+        let (max_completion_tokens, max_tokens) = match self.token_limit {
+            TokenLimit::Completion => (limit, None),
+            TokenLimit::Legacy => (None, limit),
         };
-        let mut body = json!({ "model": request.model, "messages": messages, limit: request.max_tokens });
-        if let Some(temperature) = request.temperature {
-            body["temperature"] = json!(if self.minimax { temperature.clamp(0.01, 1.0) } else { temperature });
+        Body {
+            model: request.model,
+            messages,
+            max_completion_tokens,
+            max_tokens,
+            temperature: request.temperature.map(|t| if self.minimax { t.clamp(0.01, 1.0) } else { t }),
+            reasoning_split: self.minimax.then_some(true),
+            tools: request.tools.iter().map(|function| Tool { kind: "function", function }).collect(),
+            stream: false,
+            stream_options: None,
         }
-        if self.minimax {
-            body["reasoning_split"] = json!(true);
-        }
-        if !request.tools.is_empty() {
-            body["tools"] = request
-                .tools
-                .iter()
-                .map(|t| json!({ "type": "function", "function": { "name": t.name, "description": t.description, "parameters": t.parameters } }))
-                .collect();
-        }
-        body
     }
 
     /// Embeddings of `inputs` with `model`, in the order of `inputs`, and the tokens used.
@@ -188,9 +255,7 @@ impl ChatModel for OpenAiCompatible {
     }
 
     async fn stream(&self, request: &ChatRequest<'_>, text: &mpsc::Sender<String>) -> Result<Completion, LlmError> {
-        let mut body = self.body(request);
-        body["stream"] = json!(true);
-        body["stream_options"] = json!({ "include_usage": true });
+        let body = Body { stream: true, stream_options: Some(StreamOptions { include_usage: true }), ..self.body(request) };
         let mut response = self.send("chat/completions", &body).await?;
         let mut parser = Parser::default();
         let mut said = String::new();
