@@ -283,3 +283,41 @@ async fn embeddings_are_made_in_a_job_checked_and_used_for_retrieval() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn model_calls_of_a_question_cut_short_are_still_counted() {
+    use feria::services::assistant::usage::{Call, Entry, Ledger};
+    use feria::services::catalog::stores::{DEFAULT_SLUG, find_by_slug};
+    let t = app(None, &[]).await;
+    let admin = t.admin_token().await;
+    let store = find_by_slug(&mut *t.app.db.reader().acquire().await.unwrap(), DEFAULT_SLUG).await.unwrap().unwrap();
+    let used = feria_providers::llm::Usage { input: 1000, cached_input: 0, output: 100 };
+    {
+        // A question that billed a call and then ended without storing its turn.
+        let mut ledger = Ledger::new(&t.app.db);
+        let call = Call {
+            store_id: &store.id,
+            actor: ("visitor", "203.0.113.9"),
+            provider: "openai",
+            model: "gpt-5.4-mini",
+            mode: "customer",
+            usage: used,
+            latency: std::time::Duration::from_millis(5),
+            failure: None,
+        };
+        ledger.push(Entry::of(&t.app.config.chat.prices, call));
+    }
+    for _ in 0..100 {
+        let usage = expect_status(t.get("/api/chatbot/usage", Some(&admin)).await, StatusCode::OK).await;
+        if let Some(row) = usage["rows"].as_array().unwrap().first() {
+            assert_eq!(
+                (row["calls"].as_i64(), row["inputTokens"].as_i64(), row["outputTokens"].as_i64()),
+                (Some(1), Some(1000), Some(100))
+            );
+            assert!(row["costMicros"].as_i64().unwrap() > 0, "{usage}");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the dropped question's call was never recorded");
+}
