@@ -5,13 +5,14 @@ use std::ops::Bound;
 use std::sync::Mutex;
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, SegmentReader, TantivyDocument, Term};
 
 use crate::analysis::{self, SPANISH};
 use crate::facets::FacetCollector;
 use crate::query::{Facets, Hits, ProductDoc, SearchQuery, SortBy};
+use crate::typos::{OneEdit, OneEditQuery};
 
 /// Something went wrong inside the index.
 #[derive(Debug, thiserror::Error)]
@@ -183,13 +184,13 @@ impl SearchIndex {
         let clauses = words
             .into_iter()
             .map(|(stem, length)| {
+                let typos = (length >= FUZZY_MIN_LEN && !names_only).then(|| OneEdit::of(&stem));
                 let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 for &(field, boost) in fields {
-                    let term = Term::from_field_text(field, &stem);
-                    let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+                    let exact = TermQuery::new(Term::from_field_text(field, &stem), IndexRecordOption::WithFreqs);
                     alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), boost))));
-                    if length >= FUZZY_MIN_LEN && !names_only {
-                        let fuzzy = FuzzyTermQuery::new(term, 1, true);
+                    if let Some(automaton) = &typos {
+                        let fuzzy = OneEditQuery { field, automaton: automaton.clone() };
                         alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), boost * 0.5))));
                     }
                 }

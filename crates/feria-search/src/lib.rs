@@ -9,6 +9,7 @@ mod analysis;
 mod facets;
 mod index;
 mod query;
+mod typos;
 
 pub use index::{SearchError, SearchIndex};
 pub use query::{Facets, Hits, ProductDoc, SearchQuery, SortBy};

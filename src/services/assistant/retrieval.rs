@@ -32,10 +32,11 @@ pub async fn retrieve(app: &App, store: &Store, text: &str, limit: usize, semant
     let words = content_words(text);
     let lexical = match app.search.get() {
         Some(search) if !words.is_empty() => {
-            let mut query = SearchQuery { max_price: price_ceiling, ..SearchQuery::relevant(&store.id, words, CANDIDATES) };
             // Products that match every word first; failing that, those matching most of them.
+            let several_words = words.contains(' ');
+            let mut query = SearchQuery { max_price: price_ceiling, ..SearchQuery::relevant(&store.id, words, CANDIDATES) };
             let mut hits = search.search(&query).map(|h| h.ids);
-            if hits.as_ref().is_ok_and(Vec::is_empty) {
+            if several_words && hits.as_ref().is_ok_and(Vec::is_empty) {
                 query.any_word = true;
                 hits = search.search(&query).map(|h| h.ids);
             }
