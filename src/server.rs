@@ -13,7 +13,7 @@ use crate::app::{App, AppState};
 use crate::config::Config;
 use crate::services::catalog::search::CatalogSearch;
 use crate::services::identity::provisioning;
-use crate::services::order_expiry;
+use crate::services::sweeps;
 
 /// Connects, runs pending migrations and creates the configured admin.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
@@ -42,8 +42,8 @@ pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<O
     let (stop, stopping) = watch::channel(false);
     let runner = if app.config.jobs.run_in_serve {
         let runner = crate::jobs::runner(&app, worker_id("serve"))?;
-        let expiry = tokio::spawn(order_expiry::run(app.clone(), stopping.clone()));
-        Some((tokio::spawn(runner.run(stopping.clone())), expiry))
+        let sweeper = tokio::spawn(sweeps::run(app.clone(), stopping.clone()));
+        Some((tokio::spawn(runner.run(stopping.clone())), sweeper))
     } else {
         None
     };
@@ -56,9 +56,9 @@ pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<O
     let router = crate::router::build(app.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     let _ = stop.send(true);
-    if let Some((runner, expiry)) = runner {
+    if let Some((runner, sweeper)) = runner {
         let _ = runner.await;
-        let _ = expiry.await;
+        let _ = sweeper.await;
     }
     let _ = follower.await;
     app.db.close().await;
@@ -70,11 +70,11 @@ pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<O
 pub async fn work(app: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let runner = tokio::spawn(crate::jobs::runner(&app, worker_id("worker"))?.run(stopped.clone()));
-    let expiry = tokio::spawn(order_expiry::run(app.clone(), stopped));
+    let sweeper = tokio::spawn(sweeps::run(app.clone(), stopped));
     shutdown.await;
     let _ = stop.send(true);
     let _ = runner.await;
-    let _ = expiry.await;
+    let _ = sweeper.await;
     app.db.close().await;
     Ok(())
 }

@@ -82,6 +82,9 @@ pub struct ChatConfig {
     pub max_input_chars: usize,
     /// How long a session lives after its last message (`CHAT_SESSION_TTL`).
     pub session_ttl: Duration,
+    /// How long an expired session's conversation is kept before it is deleted
+    /// (`CHAT_SESSION_RETENTION`).
+    pub session_retention: Duration,
 }
 
 pub(super) const SETTINGS: &[&str] = &[
@@ -108,6 +111,7 @@ pub(super) const SETTINGS: &[&str] = &[
     "CHAT_MAX_TOOL_CALLS",
     "CHAT_MAX_INPUT_CHARS",
     "CHAT_SESSION_TTL",
+    "CHAT_SESSION_RETENTION",
 ];
 
 /// `llm-providers.md` §6: USD per million tokens (input, cached input, output).
@@ -271,6 +275,7 @@ pub(super) fn read(r: &mut Reader<'_>) -> ChatConfig {
         max_tool_calls: r.parse("CHAT_MAX_TOOL_CALLS", 6usize, "a whole number").clamp(1, 20),
         max_input_chars,
         session_ttl: r.duration("CHAT_SESSION_TTL", Duration::from_secs(24 * 3600)),
+        session_retention: r.duration("CHAT_SESSION_RETENTION", Duration::from_secs(90 * 24 * 3600)),
     }
 }
 

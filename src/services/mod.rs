@@ -34,6 +34,7 @@ pub mod reports;
 pub mod shipping_rates;
 pub mod store_defaults;
 pub mod store_policies;
+pub mod sweeps;
 
 /// The key names are unique by (categories, tags, units, cities, neighborhoods): trimmed and
 /// lower-cased.

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use feria_db::Row;
 use feria_domain::time;
-use tokio::sync::watch;
 
 use crate::app::App;
 use crate::services::catalog::stores;
@@ -28,24 +27,6 @@ const UNPAID: &str = "NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.
 
 /// Orders looked at per sweep.
 const BATCH: i64 = 100;
-/// How often a node sweeps.
-const EVERY: Duration = Duration::from_secs(60);
-
-/// Sweeps every minute until `shutdown` changes.
-pub async fn run(app: std::sync::Arc<App>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        match expire_unpaid(&app, app.config.limits.unpaid_order_ttl).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(orders = n, "unpaid orders cancelled, stock given back"),
-            Err(e) => tracing::warn!(error = %e, "could not sweep unpaid orders"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(EVERY) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
-}
-
 /// Cancels up to one batch of online orders placed more than `ttl` ago and still unpaid.
 /// Returns how many it cancelled.
 pub async fn expire_unpaid(app: &App, ttl: Duration) -> Result<usize, sqlx::Error> {

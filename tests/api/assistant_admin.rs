@@ -290,7 +290,7 @@ async fn model_calls_of_a_question_cut_short_are_still_counted() {
     use feria::services::catalog::stores::{DEFAULT_SLUG, find_by_slug};
     let t = app(None, &[]).await;
     let admin = t.admin_token().await;
-    let store = find_by_slug(&mut *t.app.db.reader().acquire().await.unwrap(), DEFAULT_SLUG).await.unwrap().unwrap();
+    let store = find_by_slug(&mut t.app.db.reader().acquire().await.unwrap(), DEFAULT_SLUG).await.unwrap().unwrap();
     let used = feria_providers::llm::Usage { input: 1000, cached_input: 0, output: 100 };
     {
         // A question that billed a call and then ended without storing its turn.

@@ -85,6 +85,24 @@ async fn a_session_is_read_only_by_who_holds_it_and_staff_list_them_with_statist
         .await
         .unwrap();
     expect_error(t.get(&format!("/api/chatbot/session/{visitor}"), None).await, StatusCode::NOT_FOUND, "not_found").await;
+    // The sweep deletes conversations expired longer than the retention (90 days), messages
+    // and all; one that expired an hour ago is kept.
+    let an_hour_ago = feria_domain::time::to_db(chrono::Utc::now() - chrono::TimeDelta::hours(1));
+    sqlx::query("UPDATE chat_sessions SET expires_at = $1 WHERE id = $2")
+        .bind(an_hour_ago)
+        .bind(id)
+        .execute(t.app.db.writer())
+        .await
+        .unwrap();
+    assert_eq!(feria::services::assistant::sessions::purge_expired(&t.app).await.unwrap(), 1);
+    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM chat_sessions").fetch_all(t.app.db.reader()).await.unwrap();
+    assert_eq!(left, [id.to_string()]);
+    let messages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chat_messages WHERE session_id = $1")
+        .bind(visitor)
+        .fetch_one(t.app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(messages, 0);
 }
 
 #[tokio::test]

@@ -811,6 +811,11 @@ pub const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE llm_usage ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'",
         ],
     },
+    Migration {
+        version: 29,
+        name: "expired assistant sessions are swept",
+        statements: &["CREATE INDEX chat_sessions_expires ON chat_sessions (expires_at)"],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

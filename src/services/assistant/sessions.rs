@@ -1,6 +1,6 @@
 //! Conversations with the assistant (seed 001's sessions). A visitor's session is reached by
 //! its unguessable id; a signed-in caller's only by that caller. Sessions expire after
-//! `CHAT_SESSION_TTL` without messages.
+//! `CHAT_SESSION_TTL` without messages and are deleted `CHAT_SESSION_RETENTION` later.
 
 use feria_db::{AnyConnection, Db};
 use feria_domain::ids::new_id;
@@ -219,6 +219,32 @@ pub async fn record_turn(app: &App, store_id: &str, session: &Session, turn: Tur
             })
         }))
         .await
+}
+
+/// Sessions deleted per statement of a sweep.
+const PURGE_BATCH: i64 = 500;
+
+/// Deletes the sessions (with their messages) that expired more than `CHAT_SESSION_RETENTION`
+/// ago, up to ten batches a sweep; returns how many.
+pub async fn purge_expired(app: &App) -> Result<u64, sqlx::Error> {
+    let retention = chrono::TimeDelta::from_std(app.config.chat.session_retention).unwrap_or(chrono::TimeDelta::MAX);
+    let before = time::to_db(time::now().checked_sub_signed(retention).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC));
+    let mut purged = 0;
+    for _ in 0..10 {
+        let deleted = sqlx::query(
+            "DELETE FROM chat_sessions WHERE id IN (SELECT id FROM chat_sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+        )
+        .bind(&before)
+        .bind(PURGE_BATCH)
+        .execute(app.db.writer())
+        .await?
+        .rows_affected();
+        purged += deleted;
+        if deleted < PURGE_BATCH as u64 {
+            break;
+        }
+    }
+    Ok(purged)
 }
 
 /// Which sessions the admin listing shows.
