@@ -64,16 +64,17 @@ impl Caller {
     }
 }
 
-/// Whether answers of `path` carry credentials (tokens, a new API key): never kept, so the
-/// header is ignored there.
-fn carries_credentials(path: &str) -> bool {
-    path.starts_with("/api/auth/") || path.ends_with("/api-keys")
+/// Whether answers of `path` are never kept, so the header is ignored there: those that carry
+/// credentials (tokens, a new API key) and event streams (keeping one would hold it back until
+/// it ended).
+fn never_kept(path: &str) -> bool {
+    path.starts_with("/api/auth/") || path.ends_with("/api-keys") || path.ends_with("/stream")
 }
 
 /// The middleware: POST and PUT requests carrying `Idempotency-Key` run at most once per key.
 pub async fn idempotency(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let writes = request.method() == Method::POST || request.method() == Method::PUT;
-    if !writes || !request.headers().contains_key(HEADER) || carries_credentials(request.uri().path()) {
+    if !writes || !request.headers().contains_key(HEADER) || never_kept(request.uri().path()) {
         return next.run(request).await;
     }
     let ucp = request.uri().path().contains("/ucp/");

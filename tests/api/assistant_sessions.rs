@@ -173,6 +173,23 @@ async fn answers_stream_a_checked_sentence_at_a_time_and_a_correction_replaces_t
     assert_eq!(replaced.1["text"], "Consultá los precios en la tienda.");
     assert_eq!(got.last().unwrap().1["grounding"]["status"], "repaired");
 
+    // A stream is never kept for Idempotency-Key (it would be held back until it ended): the
+    // header is ignored and each request is answered as it is written.
+    for _ in 0..2 {
+        fake.answer(streams(&["¡Hola de nuevo!"]));
+        let res = t
+            .client
+            .post(t.url("/api/chatbot/query/stream"))
+            .header("idempotency-key", "stream-1")
+            .json(&query("hola", None))
+            .send()
+            .await
+            .unwrap();
+        assert!(!res.headers().contains_key("idempotent-replayed"));
+        assert_eq!(events(&res.text().await.unwrap()).last().unwrap().1["response"], "¡Hola de nuevo!");
+    }
+    assert_eq!(fake.requests().len(), 5);
+
     // A refusal before anything is written is an ordinary error.
     expect_error(
         t.request(Method::POST, "/api/chatbot/query/stream", Some(&json!({"message": ""})), None).await,

@@ -196,6 +196,13 @@ pub struct Chain {
     pub max_tokens: u32,
 }
 
+impl Chain {
+    /// The model asked of `provider` (a provider's name), or "" when not in the chain.
+    pub fn model_of(&self, provider: &str) -> &str {
+        self.links.iter().find(|l| l.kind.as_str() == provider).map(|l| l.model.as_str()).unwrap_or("")
+    }
+}
+
 /// A chain and the version of the settings it was built from.
 type Built = (Option<String>, Arc<Chain>);
 

@@ -272,8 +272,7 @@ pub(crate) async fn run(
             Ok(answered) => answered,
             Err(refusals) => {
                 for (provider, refusal) in &refusals {
-                    let model = chain.links.iter().find(|l| l.kind.as_str() == *provider).map(|l| l.model.as_str()).unwrap_or("");
-                    record(provider, model, Default::default(), Some(refusal));
+                    record(provider, chain.model_of(provider), Default::default(), Some(refusal));
                 }
                 let statuses: Vec<String> =
                     refusals.iter().map(|(provider, refusal)| format!("{provider}: {}", refusal_kind(refusal))).collect();
@@ -282,8 +281,7 @@ pub(crate) async fn run(
             }
         };
         for (provider, refusal) in &answered.refusals {
-            let model = chain.links.iter().find(|l| l.kind.as_str() == *provider).map(|l| l.model.as_str()).unwrap_or("");
-            record(provider, model, Default::default(), Some(refusal));
+            record(provider, chain.model_of(provider), Default::default(), Some(refusal));
         }
         let completion = answered.completion;
         record(&answered.provider.name, &completion.model, completion.usage, None);
