@@ -75,6 +75,12 @@ async fn a_session_is_read_only_by_who_holds_it_and_staff_list_them_with_statist
     assert_eq!(list["stats"]["avgMessagesPerSession"], json!(4.0));
     assert_eq!((list["sessions"].as_array().unwrap().len(), list["pagination"]["totalPages"].as_i64()), (1, Some(2)));
     assert_eq!(list["sessions"][0]["isActive"], true);
+    // A visitor's id is their only credential: staff see its start; a signed-in customer's
+    // session (of no use to anyone else) shows whole.
+    let all = expect_status(t.get("/api/chatbot/sessions", Some(&admin)).await, StatusCode::OK).await;
+    let ids: Vec<&str> = all["sessions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&id) && !ids.contains(&visitor), "{ids:?}");
+    assert!(ids.contains(&format!("{}…", &visitor[..12]).as_str()), "{ids:?}");
     expect_error(t.get("/api/chatbot/sessions?userType=robot", Some(&admin)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
         .await;
 

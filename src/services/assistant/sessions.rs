@@ -18,6 +18,8 @@ use crate::services::identity::caller::Caller;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
+    /// In the store's list a visitor's session shows only its start and `…`: the whole id is
+    /// the visitor's only credential.
     pub id: String,
     pub user_type: UserType,
     #[schema(value_type = Object)]
@@ -264,7 +266,7 @@ pub struct Stats {
 }
 
 /// A page of the store's sessions, most recent activity first, with the statistics of all
-/// that pass the filter.
+/// that pass the filter. Visitors' ids are cut short (see [`Session::id`]).
 pub async fn page(app: &App, store_id: &str, filter: &Filter, limit: i64, offset: i64) -> Result<(Vec<Session>, Stats), sqlx::Error> {
     let mut conditions = String::from("store_id = $1");
     let mut binds: Vec<String> = vec![store_id.to_string()];
@@ -301,7 +303,10 @@ pub async fn page(app: &App, store_id: &str, filter: &Filter, limit: i64, offset
         page_query = page_query.bind(b);
     }
     let rows = page_query.bind(limit).bind(offset).fetch_all(app.db.reader()).await?;
-    let sessions = rows.iter().map(session_of).collect::<Result<Vec<_>, _>>()?;
+    let mut sessions = rows.iter().map(session_of).collect::<Result<Vec<_>, _>>()?;
+    for session in sessions.iter_mut().filter(|s| s.caller_id.is_none()) {
+        session.id = format!("{}…", &session.id[..session.id.len().min(12)]);
+    }
     let average = if total == 0 { 0.0 } else { (messages as f64 / total as f64 * 100.0).round() / 100.0 };
     Ok((sessions, Stats { total_sessions: total, active_sessions: active, avg_messages_per_session: average }))
 }
