@@ -14,3 +14,4 @@ pub mod s3;
 pub mod signatures;
 pub mod stripe;
 pub mod telegram;
+pub mod webpush;
