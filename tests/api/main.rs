@@ -1,6 +1,7 @@
 //! The one integration-test binary: feria over real HTTP, on SQLite, or on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod fake_fcm;
 mod fake_llm;
 mod fake_mercadopago;
 mod fake_platform;
@@ -8,6 +9,7 @@ mod fake_s3;
 mod fake_smtp;
 mod fake_stripe;
 mod fake_telegram;
+mod fcm_client;
 mod harness;
 
 mod addresses;

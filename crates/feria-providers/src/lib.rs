@@ -5,6 +5,7 @@
 pub mod anthropic;
 pub mod documents;
 pub mod email;
+pub mod fcm;
 pub mod google_oauth;
 pub mod http;
 pub mod llm;
