@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use feria_providers::fcm::{Fcm, FcmError, Push};
+use feria_providers::fcm::{Fcm, Push};
 use feria_providers::google_oauth::ServiceAccount;
+use feria_providers::messaging::DeliveryError;
 use reqwest::StatusCode;
 
 use crate::fake_fcm::{FakeFcm, KEY_PEM};
@@ -31,15 +32,15 @@ async fn pushes_go_out_with_one_token_and_refusals_say_what_to_do() {
     assert_eq!(sent[0]["message"]["data"]["orderId"], "ORD-000123");
 
     fake.refuse_next(StatusCode::NOT_FOUND, Some("UNREGISTERED"), None);
-    assert_eq!(fcm.send(&push).await, Err(FcmError::Gone("UNREGISTERED".into())));
+    assert_eq!(fcm.send(&push).await, Err(DeliveryError::Gone("UNREGISTERED".into())));
     fake.refuse_next(StatusCode::FORBIDDEN, Some("SENDER_ID_MISMATCH"), None);
-    assert_eq!(fcm.send(&push).await, Err(FcmError::Gone("SENDER_ID_MISMATCH".into())));
+    assert_eq!(fcm.send(&push).await, Err(DeliveryError::Gone("SENDER_ID_MISMATCH".into())));
     fake.refuse_next(StatusCode::TOO_MANY_REQUESTS, Some("QUOTA_EXCEEDED"), Some(7));
-    assert_eq!(fcm.send(&push).await, Err(FcmError::Retry { status: 429, after: Some(Duration::from_secs(7)) }));
+    assert_eq!(fcm.send(&push).await, Err(DeliveryError::Retry { status: 429, after: Some(Duration::from_secs(7)) }));
     fake.refuse_next(StatusCode::SERVICE_UNAVAILABLE, Some("UNAVAILABLE"), None);
-    assert_eq!(fcm.send(&push).await, Err(FcmError::Retry { status: 503, after: None }));
+    assert_eq!(fcm.send(&push).await, Err(DeliveryError::Retry { status: 503, after: None }));
     fake.refuse_next(StatusCode::BAD_REQUEST, Some("INVALID_ARGUMENT"), None);
-    assert_eq!(fcm.send(&push).await, Err(FcmError::Refused { status: 400, code: "INVALID_ARGUMENT".into() }));
+    assert_eq!(fcm.send(&push).await, Err(DeliveryError::Refused { status: 400, code: "INVALID_ARGUMENT".into() }));
 
     // An expired access token: another is fetched and the push goes out.
     fake.expire_tokens();
@@ -55,6 +56,6 @@ async fn a_service_account_google_does_not_accept_sends_nothing() {
     let fcm = Fcm::new(&fake.url, ServiceAccount::from_json(&wrong_issuer).unwrap(), Duration::from_secs(5)).unwrap();
     let data = BTreeMap::new();
     let push = Push { token: "device-1", title: "t", body: "b", data: &data };
-    assert_eq!(fcm.send(&push).await, Err(FcmError::Refused { status: 400, code: "invalid_grant".into() }));
+    assert_eq!(fcm.send(&push).await, Err(DeliveryError::Refused { status: 400, code: "invalid_grant".into() }));
     assert!(fake.sent().is_empty());
 }

@@ -9,6 +9,7 @@ mod fake_s3;
 mod fake_smtp;
 mod fake_stripe;
 mod fake_telegram;
+mod fake_twilio;
 mod fcm_client;
 mod harness;
 
@@ -54,4 +55,5 @@ mod services_direct;
 mod shipping_rates;
 mod store_access;
 mod store_policies;
+mod twilio_client;
 mod users_admin;

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::google_oauth::ServiceAccount;
+use crate::messaging::DeliveryError;
 
 /// The scope a push needs.
 const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
@@ -25,23 +26,6 @@ pub struct Push<'a> {
     pub body: &'a str,
     /// Strings only, as FCM requires.
     pub data: &'a BTreeMap<String, String>,
-}
-
-/// Why a push was not sent.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum FcmError {
-    /// The token belongs to no installed app any more (or to another project): delete the device.
-    #[error("device gone: {0}")]
-    Gone(String),
-    /// Try again later; `after` when FCM said when.
-    #[error("FCM busy ({status})")]
-    Retry { status: u16, after: Option<Duration> },
-    /// The request or the credentials are wrong: trying again will not help.
-    #[error("FCM refused ({status} {code})")]
-    Refused { status: u16, code: String },
-    /// No answer (connection, timeout).
-    #[error("FCM unreachable: {0}")]
-    Unreachable(String),
 }
 
 /// A client of one Firebase project.
@@ -62,13 +46,13 @@ struct TokenAnswer {
 impl Fcm {
     /// A client sending through `base_url` (`https://fcm.googleapis.com` unless a test points
     /// elsewhere) as `account`.
-    pub fn new(base_url: &str, account: ServiceAccount, timeout: Duration) -> Result<Fcm, FcmError> {
-        let http = crate::http::client(timeout).map_err(|e| FcmError::Unreachable(e.without_url().to_string()))?;
+    pub fn new(base_url: &str, account: ServiceAccount, timeout: Duration) -> Result<Fcm, DeliveryError> {
+        let http = crate::http::client(timeout).map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
         Ok(Fcm { base_url: base_url.trim_end_matches('/').to_string(), account, http, token: Mutex::new(None) })
     }
 
     /// Sends `push`; answers FCM's message name.
-    pub async fn send(&self, push: &Push<'_>) -> Result<String, FcmError> {
+    pub async fn send(&self, push: &Push<'_>) -> Result<String, DeliveryError> {
         let body = json!({ "message": {
             "token": push.token,
             "notification": { "title": push.title, "body": push.body },
@@ -84,7 +68,7 @@ impl Fcm {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| FcmError::Unreachable(e.without_url().to_string()))?;
+                .map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
             let status = response.status().as_u16();
             let after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).map(Duration::from_secs);
             let answer: Value = response.json().await.unwrap_or(Value::Null);
@@ -95,19 +79,19 @@ impl Fcm {
             match (status, code.as_deref()) {
                 // The access token expired: fetch another once.
                 (401, None) if !fresh_token => continue,
-                (_, Some(code @ ("UNREGISTERED" | "SENDER_ID_MISMATCH"))) => return Err(FcmError::Gone(code.to_string())),
-                (429 | 500 | 502 | 503 | 504, _) => return Err(FcmError::Retry { status, after }),
+                (_, Some(code @ ("UNREGISTERED" | "SENDER_ID_MISMATCH"))) => return Err(DeliveryError::Gone(code.to_string())),
+                (429 | 500 | 502 | 503 | 504, _) => return Err(DeliveryError::Retry { status, after }),
                 _ => {
                     let code = code.or_else(|| answer.pointer("/error/status").and_then(Value::as_str).map(str::to_string));
-                    return Err(FcmError::Refused { status, code: code.unwrap_or_default() });
+                    return Err(DeliveryError::Refused { status, code: code.unwrap_or_default() });
                 }
             }
         }
-        Err(FcmError::Refused { status: 401, code: "UNAUTHENTICATED".into() })
+        Err(DeliveryError::Refused { status: 401, code: "UNAUTHENTICATED".into() })
     }
 
     /// A valid access token: the cached one unless `fresh` or near its end.
-    async fn access_token(&self, fresh: bool) -> Result<String, FcmError> {
+    async fn access_token(&self, fresh: bool) -> Result<String, DeliveryError> {
         let mut cached = self.token.lock().await;
         if let Some((token, refresh_at)) = cached.as_ref()
             && !fresh
@@ -123,21 +107,22 @@ impl Fcm {
             .form(&form)
             .send()
             .await
-            .map_err(|e| FcmError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             let answer: Value = response.json().await.unwrap_or(Value::Null);
             let code = answer["error"].as_str().unwrap_or("token refused").to_string();
-            return Err(if status >= 500 { FcmError::Retry { status, after: None } } else { FcmError::Refused { status, code } });
+            return Err(if status >= 500 { DeliveryError::Retry { status, after: None } } else { DeliveryError::Refused { status, code } });
         }
-        let answer: TokenAnswer = response.json().await.map_err(|_| FcmError::Refused { status, code: "not a token answer".into() })?;
+        let answer: TokenAnswer =
+            response.json().await.map_err(|_| DeliveryError::Refused { status, code: "not a token answer".into() })?;
         let lasts = Duration::from_secs(answer.expires_in).saturating_sub(REFRESH_EARLY);
         *cached = Some((answer.access_token.clone(), Instant::now() + lasts));
         Ok(answer.access_token)
     }
 }
 
-/// The `errorCode` of the answer's `FcmError` detail.
+/// The `errorCode` of the answer's `DeliveryError` detail.
 fn fcm_code(answer: &Value) -> Option<String> {
     answer.pointer("/error/details")?.as_array()?.iter().find_map(|d| {
         (d["@type"] == "type.googleapis.com/google.firebase.fcm.v1.FcmError").then(|| d["errorCode"].as_str().map(str::to_string))?

@@ -2,7 +2,27 @@
 //! job runner holds channels behind [`Messenger`], so SMS, push and chat providers plug in the
 //! same way as email and Telegram.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+
+/// Why a notification provider did not take a message, as the sender acts on it.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum DeliveryError {
+    /// The address is no use any more (an uninstalled app's token, a number that replied STOP):
+    /// forget it.
+    #[error("address gone ({0})")]
+    Gone(String),
+    /// Try again later; `after` when the provider said when.
+    #[error("provider busy ({status})")]
+    Retry { status: u16, after: Option<Duration> },
+    /// The message or the credentials are wrong: trying again will not help.
+    #[error("provider refused ({status} {code})")]
+    Refused { status: u16, code: String },
+    /// No answer (connection, timeout).
+    #[error("provider unreachable: {0}")]
+    Unreachable(String),
+}
 
 /// One message to deliver.
 #[derive(Debug, Clone)]

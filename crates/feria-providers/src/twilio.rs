@@ -1,11 +1,82 @@
-//! Twilio (`shared/protocols/notifications.md` §1): the `X-Twilio-Signature` its status
-//! callbacks carry, HMAC-SHA1 under the account's auth token over the URL Twilio called and the
-//! form's parameters sorted by name (each name followed by its value).
+//! Twilio Programmable Messaging (`shared/protocols/notifications.md` §1): an SMS sent with a
+//! form POST to `{base}/2010-04-01/Accounts/{sid}/Messages.json` (HTTP Basic with the account
+//! SID and auth token), and the `X-Twilio-Signature` its status callbacks carry: HMAC-SHA1 under
+//! the auth token over the URL Twilio called and the form's parameters sorted by name.
+
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
+use serde_json::Value;
 use sha1::Sha1;
+
+use crate::messaging::DeliveryError;
+
+/// Twilio's error codes that mean the number must not be texted again (21610: it replied STOP).
+const GONE: &[i64] = &[21610];
+/// Twilio's code for too many requests.
+const TOO_MANY: i64 = 20429;
+
+/// An account sending from one number.
+pub struct Twilio {
+    base_url: String,
+    account_sid: String,
+    auth_token: String,
+    from: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Twilio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Twilio").field("account_sid", &self.account_sid).field("from", &self.from).finish_non_exhaustive()
+    }
+}
+
+impl Twilio {
+    /// The account `account_sid` at `base_url` (`https://api.twilio.com` unless a test points
+    /// elsewhere), sending from `from` (E.164).
+    pub fn new(base_url: &str, account_sid: &str, auth_token: &str, from: &str, timeout: Duration) -> Result<Twilio, DeliveryError> {
+        let http = crate::http::client(timeout).map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
+        Ok(Twilio {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            account_sid: account_sid.to_string(),
+            auth_token: auth_token.to_string(),
+            from: from.to_string(),
+            http,
+        })
+    }
+
+    /// Sends `body` to `to` (E.164); Twilio reports its progress to `status_callback`. Answers
+    /// the message's SID.
+    pub async fn send_sms(&self, to: &str, body: &str, status_callback: Option<&str>) -> Result<String, DeliveryError> {
+        let mut form = vec![("To", to), ("From", self.from.as_str()), ("Body", body)];
+        if let Some(url) = status_callback {
+            form.push(("StatusCallback", url));
+        }
+        let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", self.base_url, self.account_sid);
+        let response = self
+            .http
+            .post(url)
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
+        let status = response.status().as_u16();
+        let after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).map(Duration::from_secs);
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
+            return answer["sid"].as_str().map(str::to_string).ok_or(DeliveryError::Refused { status, code: "no sid".into() });
+        }
+        let code = answer["code"].as_i64();
+        Err(match code {
+            Some(code) if GONE.contains(&code) => DeliveryError::Gone(code.to_string()),
+            _ if status == 429 || status >= 500 || code == Some(TOO_MANY) => DeliveryError::Retry { status, after },
+            _ => DeliveryError::Refused { status, code: code.map(|c| c.to_string()).unwrap_or_default() },
+        })
+    }
+}
 
 fn mac(auth_token: &str, url: &str, params: &[(String, String)]) -> Hmac<Sha1> {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
