@@ -1,13 +1,91 @@
-//! SendGrid's Event Webhook signature: ECDSA P-256 with SHA-256 over the timestamp header's
-//! value followed by the raw body, sent base64 (DER) in `X-Twilio-Email-Event-Webhook-Signature`
-//! with the timestamp in `X-Twilio-Email-Event-Webhook-Timestamp`; the account's verification
-//! key is a base64 SubjectPublicKeyInfo (as SendGrid's settings page shows it).
+//! SendGrid (`shared/protocols/notifications.md` §3): an email sent with `POST
+//! {base}/v3/mail/send` (Bearer API key; text part before HTML; `custom_args` come back in the
+//! Event Webhook), and that webhook's signature: ECDSA P-256 with SHA-256 over the timestamp
+//! header's value followed by the raw body, sent base64 (DER) in
+//! `X-Twilio-Email-Event-Webhook-Signature` with the timestamp in
+//! `X-Twilio-Email-Event-Webhook-Timestamp`; the account's verification key is a base64
+//! SubjectPublicKeyInfo (as SendGrid's settings page shows it).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
+use serde_json::{Value, json};
+
+use crate::email::EmailMessage;
+use crate::messaging::DeliveryError;
+
+/// An account sending as one sender.
+pub struct SendGrid {
+    base_url: String,
+    api_key: String,
+    from_email: String,
+    from_name: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for SendGrid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendGrid").field("from_email", &self.from_email).finish_non_exhaustive()
+    }
+}
+
+impl SendGrid {
+    /// The account of `api_key` at `base_url` (`https://api.sendgrid.com` unless a test points
+    /// elsewhere), sending as `from_name <from_email>`.
+    pub fn new(base_url: &str, api_key: &str, from_email: &str, from_name: &str, timeout: Duration) -> Result<SendGrid, DeliveryError> {
+        let http = crate::http::client(timeout).map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
+        Ok(SendGrid {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            api_key: api_key.to_string(),
+            from_email: from_email.to_string(),
+            from_name: from_name.to_string(),
+            http,
+        })
+    }
+
+    /// Sends `message`, tagged with `custom_args` (returned by the Event Webhook); answers
+    /// SendGrid's message id (`X-Message-Id`).
+    pub async fn send(&self, message: &EmailMessage, custom_args: &BTreeMap<String, String>) -> Result<String, DeliveryError> {
+        let mut content = vec![json!({"type": "text/plain", "value": message.text})];
+        if !message.html.is_empty() {
+            content.push(json!({"type": "text/html", "value": message.html}));
+        }
+        let body = json!({
+            "personalizations": [{"to": [{"email": message.to}]}],
+            "from": {"email": self.from_email, "name": self.from_name},
+            "subject": message.subject,
+            "content": content,
+            "custom_args": custom_args,
+        });
+        let response = self
+            .http
+            .post(format!("{}/v3/mail/send", self.base_url))
+            .bearer_auth(&self.api_key)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
+        let status = response.status().as_u16();
+        let after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).map(Duration::from_secs);
+        let id = response.headers().get("x-message-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        if (200..300).contains(&status) {
+            return Ok(id.unwrap_or_default());
+        }
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        Err(match status {
+            429 | 500.. => DeliveryError::Retry { status, after },
+            _ => {
+                let field = answer.pointer("/errors/0/field").and_then(Value::as_str).unwrap_or_default();
+                DeliveryError::Refused { status, code: field.to_string() }
+            }
+        })
+    }
+}
 
 /// The verification key of `public_key` (base64 SubjectPublicKeyInfo), if it is one.
 pub fn event_key(public_key: &str) -> Option<VerifyingKey> {
