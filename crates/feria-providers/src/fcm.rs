@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::google_oauth::ServiceAccount;
-use crate::messaging::DeliveryError;
+use crate::messaging::{Answer, DeliveryError};
 
 /// The scope a push needs.
 const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
@@ -61,17 +61,7 @@ impl Fcm {
         let url = format!("{}/v1/projects/{}/messages:send", self.base_url, self.account.project_id);
         for fresh_token in [false, true] {
             let token = self.access_token(fresh_token).await?;
-            let response = self
-                .http
-                .post(&url)
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
-            let status = response.status().as_u16();
-            let after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).map(Duration::from_secs);
-            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            let Answer { status, after, body: answer, .. } = Answer::of(self.http.post(&url).bearer_auth(&token).json(&body)).await?;
             if (200..300).contains(&status) {
                 return Ok(answer["name"].as_str().unwrap_or_default().to_string());
             }

@@ -24,6 +24,28 @@ pub enum DeliveryError {
     Unreachable(String),
 }
 
+/// A notification provider's answer, read whole.
+pub(crate) struct Answer {
+    pub status: u16,
+    /// `Retry-After`, in seconds.
+    pub after: Option<Duration>,
+    pub headers: reqwest::header::HeaderMap,
+    /// The JSON body (`Null` when there is none).
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// Sends `request` and reads the answer; no answer at all is `Unreachable`.
+    pub async fn of(request: reqwest::RequestBuilder) -> Result<Answer, DeliveryError> {
+        let response = request.send().await.map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
+        let status = response.status().as_u16();
+        let after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).map(Duration::from_secs);
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        Ok(Answer { status, after, headers, body })
+    }
+}
+
 /// One message to deliver.
 #[derive(Debug, Clone)]
 pub struct Outgoing {

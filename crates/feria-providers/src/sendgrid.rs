@@ -17,7 +17,7 @@ use p256::pkcs8::DecodePublicKey;
 use serde_json::{Value, json};
 
 use crate::email::EmailMessage;
-use crate::messaging::DeliveryError;
+use crate::messaging::{Answer, DeliveryError};
 
 /// An account sending as one sender.
 pub struct SendGrid {
@@ -62,25 +62,16 @@ impl SendGrid {
             "content": content,
             "custom_args": custom_args,
         });
-        let response = self
-            .http
-            .post(format!("{}/v3/mail/send", self.base_url))
-            .bearer_auth(&self.api_key)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
-        let status = response.status().as_u16();
-        let after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).map(Duration::from_secs);
-        let id = response.headers().get("x-message-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let request = self.http.post(format!("{}/v3/mail/send", self.base_url)).bearer_auth(&self.api_key).json(&body);
+        let answer = Answer::of(request).await?;
+        let (status, after) = (answer.status, answer.after);
         if (200..300).contains(&status) {
-            return Ok(id.unwrap_or_default());
+            return Ok(answer.headers.get("x-message-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string());
         }
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
         Err(match status {
             429 | 500.. => DeliveryError::Retry { status, after },
             _ => {
-                let field = answer.pointer("/errors/0/field").and_then(Value::as_str).unwrap_or_default();
+                let field = answer.body.pointer("/errors/0/field").and_then(Value::as_str).unwrap_or_default();
                 DeliveryError::Refused { status, code: field.to_string() }
             }
         })

@@ -8,10 +8,9 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
-use serde_json::Value;
 use sha1::Sha1;
 
-use crate::messaging::DeliveryError;
+use crate::messaging::{Answer, DeliveryError};
 
 /// Twilio's error codes that mean the number must not be texted again (21610: it replied STOP).
 const GONE: &[i64] = &[21610];
@@ -55,17 +54,8 @@ impl Twilio {
             form.push(("StatusCallback", url));
         }
         let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", self.base_url, self.account_sid);
-        let response = self
-            .http
-            .post(url)
-            .basic_auth(&self.account_sid, Some(&self.auth_token))
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
-        let status = response.status().as_u16();
-        let after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).map(Duration::from_secs);
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        let request = self.http.post(url).basic_auth(&self.account_sid, Some(&self.auth_token)).form(&form);
+        let Answer { status, after, body: answer, .. } = Answer::of(request).await?;
         if (200..300).contains(&status) {
             return answer["sid"].as_str().map(str::to_string).ok_or(DeliveryError::Refused { status, code: "no sid".into() });
         }
