@@ -291,22 +291,7 @@ mod tests {
     }
 
     fn query(text: &str) -> SearchQuery {
-        SearchQuery {
-            store_id: "s1".into(),
-            text: Some(text.into()),
-            any_word: false,
-            names_only: false,
-            categories: vec![],
-            tags: vec![],
-            min_price: None,
-            max_price: None,
-            in_stock: false,
-            sort: SortBy::Relevance,
-            descending: true,
-            offset: 0,
-            limit: 10,
-            facets: true,
-        }
+        SearchQuery { facets: true, ..SearchQuery::relevant("s1", text.into(), 10) }
     }
 
     fn index() -> SearchIndex {
