@@ -23,7 +23,7 @@ use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
     addresses, api_keys, audit, cart, chatbot, coupons, customers, docs, geography, health, import, jobs, mcp, members, metrics,
-    order_statuses, payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
+    notifications, order_statuses, payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -45,6 +45,7 @@ use crate::routes::{
         (name = "jobs", description = "Background jobs: inspect and retry (ADMIN_ROLE)"),
         (name = "chatbot", description = "The shopping assistant (seed 001): grounded answers, sessions, model, budget and usage"),
         (name = "mcp", description = "The MCP tools over REST (seed 001); the MCP server itself is at /mcp"),
+        (name = "notifications", description = "The signed-in user's in-app inbox"),
         (name = "monitoring", description = "Health, readiness and metrics"),
     )
 )]
@@ -187,6 +188,11 @@ pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoip
         .routes(routes!(password::reset_password))
         .routes(routes!(profile::me))
         .routes(routes!(profile::get_profile, profile::update_profile))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::unread_count))
+        .routes(routes!(notifications::read_all))
+        .routes(routes!(notifications::read))
+        .routes(routes!(notifications::archive))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::update_user, admin::delete_user))
         .routes(routes!(jobs::list_jobs))

@@ -2,8 +2,8 @@
 
 pub mod assistant_embeddings;
 pub mod import_products;
-pub mod send_email;
-pub mod send_telegram;
+pub mod notify_deliver;
+pub mod notify_fanout;
 pub mod ucp_order_webhook;
 
 use std::sync::Arc;
@@ -15,8 +15,8 @@ use crate::app::AppState;
 /// A runner with every handler feria has, named `worker_id`.
 pub fn runner(app: &AppState, worker_id: String) -> anyhow::Result<Runner> {
     let handlers: Vec<Arc<dyn JobHandler>> = vec![
-        Arc::new(send_email::SendEmail::new(app.clone())?),
-        Arc::new(send_telegram::SendTelegram::new(app)?),
+        Arc::new(notify_fanout::NotifyFanout { app: app.clone() }),
+        Arc::new(notify_deliver::NotifyDeliver::new(app.clone())?),
         Arc::new(import_products::ImportProducts { app: app.clone() }),
         Arc::new(assistant_embeddings::AssistantEmbeddings { app: app.clone() }),
         Arc::new(ucp_order_webhook::UcpOrderWebhook { app: app.clone() }),

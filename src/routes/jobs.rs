@@ -16,7 +16,7 @@ use crate::http::json::Pagination;
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     pub id: String,
-    /// What the job does, e.g. `send_email`.
+    /// What the job does, e.g. `notify_deliver`.
     pub kind: String,
     /// `queued`, `running`, `done`, `skipped` or `dead`.
     pub state: String,

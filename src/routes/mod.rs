@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod mcp;
 pub mod members;
 pub mod metrics;
+pub mod notifications;
 pub mod oauth;
 pub mod order_statuses;
 pub mod payment_methods;

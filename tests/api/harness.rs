@@ -235,3 +235,21 @@ pub async fn wait_for_state(t: &TestApp, state: feria_jobs::JobState) -> feria_j
     }
     panic!("job never reached {state:?}: {:?}", only_job(t).await);
 }
+
+/// Waits up to 10 s for the only job of `kind` to reach `state`.
+pub async fn wait_for_job(t: &TestApp, kind: &str, state: feria_jobs::JobState) -> feria_jobs::JobRow {
+    let mut last = None;
+    for _ in 0..200 {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM jobs WHERE kind = $1").bind(kind).fetch_optional(t.app.db.reader()).await.unwrap();
+        if let Some(id) = id {
+            let job = feria_jobs::find(&t.app.db, &id).await.expect("query").expect("job exists");
+            if job.state == state {
+                return job;
+            }
+            last = Some(job);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {kind} job reached {state:?}: {last:?}");
+}

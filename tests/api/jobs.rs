@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fake_smtp::FakeSmtp;
-use crate::harness::{TestApp, expect_status, only_job, wait_for_state};
+use crate::harness::{TestApp, expect_status, only_job, wait_for_job};
 
 #[tokio::test]
 async fn failed_email_is_retried_until_delivered() {
@@ -18,7 +18,7 @@ async fn failed_email_is_retried_until_delivered() {
     t.register("Ana", "ana@example.com", "secreto1").await;
     expect_status(t.post("/api/auth/forgot-password", &json!({"email": "ana@example.com"})).await, StatusCode::OK).await;
     assert_eq!(smtp.wait_for(1).await.len(), 1);
-    let job = wait_for_state(&t, JobState::Done).await;
+    let job = wait_for_job(&t, "notify_deliver", JobState::Done).await;
     assert_eq!(job.attempts, 3, "two temporary failures, then delivered");
     assert!(job.last_error.is_none(), "cleared on success: {:?}", job.last_error);
 }
@@ -33,7 +33,7 @@ async fn a_job_that_keeps_failing_goes_dead_and_shows_in_health_and_metrics() {
     .await;
     t.register("Ana", "ana@example.com", "secreto1").await;
     expect_status(t.post("/api/auth/forgot-password", &json!({"email": "ana@example.com"})).await, StatusCode::OK).await;
-    let job = wait_for_state(&t, JobState::Dead).await;
+    let job = wait_for_job(&t, "notify_deliver", JobState::Dead).await;
     assert_eq!(job.attempts, 3);
     assert!(job.last_error.as_deref().unwrap_or("").contains("451"), "{:?}", job.last_error);
     assert!(smtp.messages.lock().await.is_empty());
@@ -191,14 +191,14 @@ async fn admins_see_dead_jobs_and_retry_them() {
     let admin = t.admin_token().await;
     let user = t.register("Ana", "ana@example.com", "secreto1").await;
     expect_status(t.post("/api/auth/forgot-password", &json!({"email": "ana@example.com"})).await, StatusCode::OK).await;
-    let dead = wait_for_state(&t, JobState::Dead).await;
+    let dead = wait_for_job(&t, "notify_deliver", JobState::Dead).await;
 
     let page = expect_status(t.get("/api/admin/jobs?state=dead", Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(page["total"], 1);
     let job = &page["jobs"][0];
     assert_eq!(
         (job["id"].as_str(), job["kind"].as_str(), job["state"].as_str()),
-        (Some(dead.id.as_str()), Some("send_email"), Some("dead"))
+        (Some(dead.id.as_str()), Some("notify_deliver"), Some("dead"))
     );
     assert_eq!((job["attempts"].as_i64(), job["maxAttempts"].as_i64()), (Some(1), Some(1)));
     assert!(job["lastError"].as_str().unwrap().contains("451"));
@@ -206,7 +206,7 @@ async fn admins_see_dead_jobs_and_retry_them() {
     let none = expect_status(t.get("/api/admin/jobs?state=queued", Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(none["total"], 0);
     let all = expect_status(t.get("/api/admin/jobs", Some(&admin)).await, StatusCode::OK).await;
-    assert_eq!(all["total"], 1);
+    assert_eq!(all["total"], 2, "the fan-out and the delivery");
     crate::harness::expect_error(
         t.get("/api/admin/jobs?state=lost", Some(&admin)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -220,7 +220,9 @@ async fn admins_see_dead_jobs_and_retry_them() {
     assert_eq!(retried["job"]["state"], "queued");
     assert_eq!(retried["job"]["attempts"], 0);
     assert_eq!(smtp.wait_for(1).await.len(), 1, "delivered on the retry");
-    wait_for_state(&t, JobState::Done).await;
+    wait_for_job(&t, "notify_deliver", JobState::Done).await;
+    let status: String = sqlx::query_scalar("SELECT status FROM notification_messages").fetch_one(t.app.db.reader()).await.unwrap();
+    assert_eq!(status, "sent");
     let again = t.request(reqwest::Method::POST, &path, None, Some(&admin)).await;
     crate::harness::expect_error(again, StatusCode::NOT_FOUND, "not_found").await;
 }

@@ -66,9 +66,19 @@ async fn placing_and_moving_an_order_notifies_the_shop_and_the_customer() {
     assert_eq!((message["chat_id"].as_str(), message["parse_mode"].as_str()), (Some("-1001234567890"), Some("HTML")));
     let text = message["text"].as_str().unwrap();
     assert!(text.contains(&number) && text.contains("2 × Bife &lt;ancho&gt;") && text.contains("ARS 242"), "{text}");
-    let attempts: i64 =
-        sqlx::query_scalar("SELECT attempts FROM jobs WHERE kind = 'send_telegram'").fetch_one(t.app.db.reader()).await.unwrap();
-    assert_eq!(attempts, 2, "the 429 was retried");
+    let (attempts, status): (i64, String) = sqlx::query_as("SELECT attempts, status FROM notification_messages WHERE channel = 'telegram'")
+        .fetch_one(t.app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!((attempts, status.as_str()), (2, "sent"), "the 429 was retried");
+    let tries: Vec<String> = sqlx::query_scalar(
+        "SELECT a.outcome FROM notification_attempts a JOIN notification_messages m ON m.id = a.message_id
+         WHERE m.channel = 'telegram' ORDER BY a.created_at, a.id",
+    )
+    .fetch_all(t.app.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(tries, ["retry", "sent"], "every try is logged");
 
     // A status change emails the customer.
     let path = format!("/api/sales/{}/status", placed["order"]["id"].as_str().unwrap());
@@ -108,9 +118,15 @@ async fn a_channel_that_keeps_failing_never_affects_the_order() {
         "shippingAddress": {"street": "Gorriti", "number": "1", "neighborhood": "Palermo", "city": "CABA"}
     });
     let placed = expect_status(t.request(Method::POST, "/api/sales", Some(&order), None).await, StatusCode::CREATED).await;
-    let job = crate::harness::wait_for_state(&t, feria_jobs::JobState::Dead).await;
-    assert_eq!((job.kind.as_str(), job.attempts), ("send_telegram", 2), "only Telegram is on: one job, retried, then dead");
+    let job = crate::harness::wait_for_job(&t, "notify_deliver", feria_jobs::JobState::Dead).await;
+    assert_eq!(job.attempts, 2, "only Telegram is on: one delivery, retried, then dead");
     assert!(job.last_error.unwrap().contains("429"));
+    let (channel, status, code): (String, String, String) =
+        sqlx::query_as("SELECT channel, status, error_code FROM notification_messages WHERE channel <> 'in_app'")
+            .fetch_one(t.app.db.reader())
+            .await
+            .unwrap();
+    assert_eq!((channel.as_str(), status.as_str(), code.as_str()), ("telegram", "failed", "attempts_exhausted"));
     let kept =
         expect_status(t.get(&format!("/api/sales/{}", placed["order"]["id"].as_str().unwrap()), Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(kept["status"], "PENDING", "the order is untouched");

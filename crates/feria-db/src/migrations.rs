@@ -816,6 +816,82 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "expired assistant sessions are swept",
         statements: &["CREATE INDEX chat_sessions_expires ON chat_sessions (expires_at)"],
     },
+    Migration {
+        version: 30,
+        name: "notification hub",
+        statements: &[
+            // Something happened that people may need to hear about. `dedupe_key` makes emitting
+            // the same fact twice a no-op; `data` is JSON, sealed with ENCRYPTION_KEY when it
+            // carries a secret (a password-reset link). `fanned_out_at`: recipients were resolved.
+            "CREATE TABLE notification_events (
+                id TEXT PRIMARY KEY,
+                store_id TEXT REFERENCES stores (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                dedupe_key TEXT NOT NULL,
+                data TEXT NOT NULL,
+                sealed BIGINT NOT NULL CHECK (sealed IN (0, 1)),
+                created_at TEXT NOT NULL,
+                fanned_out_at TEXT,
+                CONSTRAINT notification_events_dedupe_key UNIQUE (dedupe_key)
+            )",
+            // One event told to one recipient (`user:<id>`, `email:<address>` for a guest, `shop`
+            // for the shop's own email and chat), with its in-app text. `voice`: the wording
+            // (customer, staff); `in_inbox`: shown in the user's inbox.
+            "CREATE TABLE notifications (
+                id TEXT PRIMARY KEY,
+                event_id TEXT NOT NULL REFERENCES notification_events (id) ON DELETE CASCADE,
+                store_id TEXT REFERENCES stores (id) ON DELETE CASCADE,
+                recipient_key TEXT NOT NULL,
+                user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
+                recipient_name TEXT NOT NULL,
+                voice TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                category TEXT NOT NULL,
+                locale TEXT NOT NULL,
+                title TEXT NOT NULL,
+                body TEXT NOT NULL,
+                link TEXT,
+                in_inbox BIGINT NOT NULL CHECK (in_inbox IN (0, 1)),
+                read_at TEXT,
+                archived_at TEXT,
+                created_at TEXT NOT NULL,
+                CONSTRAINT notifications_recipient_key UNIQUE (event_id, recipient_key)
+            )",
+            "CREATE INDEX notifications_inbox ON notifications (user_id, in_inbox, created_at)",
+            // A notification on one channel. `status_rank` only grows (a late "sent" never
+            // undoes "delivered"); `next_channels` are tried, in order, if this one fails.
+            "CREATE TABLE notification_messages (
+                id TEXT PRIMARY KEY,
+                notification_id TEXT NOT NULL REFERENCES notifications (id) ON DELETE CASCADE,
+                store_id TEXT REFERENCES stores (id) ON DELETE CASCADE,
+                channel TEXT NOT NULL,
+                address TEXT NOT NULL,
+                next_channels TEXT NOT NULL,
+                status TEXT NOT NULL,
+                status_rank BIGINT NOT NULL,
+                attempts BIGINT NOT NULL,
+                provider TEXT,
+                provider_message_id TEXT,
+                error_code TEXT,
+                error TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT notification_messages_channel_key UNIQUE (notification_id, channel)
+            )",
+            "CREATE INDEX notification_messages_store ON notification_messages (store_id, created_at)",
+            "CREATE INDEX notification_messages_provider_id ON notification_messages (provider_message_id)",
+            // Every try of a message with a provider, as it went.
+            "CREATE TABLE notification_attempts (
+                id TEXT PRIMARY KEY,
+                message_id TEXT NOT NULL REFERENCES notification_messages (id) ON DELETE CASCADE,
+                provider TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                detail TEXT,
+                created_at TEXT NOT NULL
+            )",
+            "CREATE INDEX notification_attempts_message ON notification_attempts (message_id)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -7,6 +7,7 @@ pub mod currency;
 pub mod decimal;
 pub mod ids;
 pub mod money;
+pub mod notify;
 pub mod pricing;
 pub mod roles;
 pub mod time;

@@ -70,8 +70,15 @@ pub enum EmailError {
     Address(String, String),
     #[error("could not build the message: {0}")]
     Build(String),
-    #[error("SMTP error: {0}")]
-    Smtp(String),
+    /// The server's reply `code` (none: no answer); `permanent` for a 5xx reply.
+    #[error("SMTP error: {message}")]
+    Smtp { code: Option<u16>, permanent: bool, message: String },
+}
+
+impl From<lettre::transport::smtp::Error> for EmailError {
+    fn from(e: lettre::transport::smtp::Error) -> EmailError {
+        EmailError::Smtp { code: e.status().map(u16::from), permanent: e.is_permanent(), message: e.to_string() }
+    }
 }
 
 /// A connection-pooling SMTP client.
@@ -86,12 +93,8 @@ impl SmtpMailer {
         let from: Mailbox = settings.from.parse().map_err(|e| EmailError::Address(settings.from.clone(), format!("{e}")))?;
         let builder = match settings.security {
             SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host),
-            SmtpSecurity::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host).map_err(|e| EmailError::Smtp(e.to_string()))?
-            }
-            SmtpSecurity::Tls => {
-                AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(|e| EmailError::Smtp(e.to_string()))?
-            }
+            SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host).map_err(EmailError::from)?,
+            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(EmailError::from)?,
         };
         let mut builder = builder.port(settings.port).timeout(Some(Duration::from_secs(20)));
         if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
@@ -109,7 +112,7 @@ impl SmtpMailer {
             .subject(&message.subject)
             .multipart(MultiPart::alternative_plain_html(message.text.clone(), message.html.clone()))
             .map_err(|e| EmailError::Build(e.to_string()))?;
-        self.transport.send(email).await.map_err(|e| EmailError::Smtp(e.to_string()))?;
+        self.transport.send(email).await.map_err(EmailError::from)?;
         Ok(())
     }
 }

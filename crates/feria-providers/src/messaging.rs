@@ -47,9 +47,9 @@ impl Answer {
 }
 
 /// One message to deliver.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Outgoing {
-    /// The channel's address: an email address, a chat id.
+    /// The channel's address: an email address, a chat id, a phone number.
     pub to: String,
     /// For channels that have one (email).
     pub subject: Option<String>,
@@ -58,40 +58,74 @@ pub struct Outgoing {
     pub html: Option<String>,
 }
 
-/// A channel that delivers messages.
+/// A provider took a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The provider's id for it, when it gives one (status callbacks name it).
+    pub id: Option<String>,
+}
+
+/// A provider that delivers messages on one channel.
 #[async_trait]
 pub trait Messenger: Send + Sync {
-    /// The channel's name: `email`, `telegram`.
-    fn channel(&self) -> &'static str;
+    /// The provider's name as the delivery log shows it: `smtp`, `telegram`.
+    fn provider(&self) -> &'static str;
 
-    /// Delivers `message`; an error says why, for the job's retry and log.
-    async fn deliver(&self, message: &Outgoing) -> Result<(), String>;
+    /// Delivers `message`; an error says whether trying again may help.
+    async fn deliver(&self, message: &Outgoing) -> Result<Accepted, DeliveryError>;
 }
 
 #[async_trait]
 impl Messenger for crate::email::SmtpMailer {
-    fn channel(&self) -> &'static str {
-        "email"
+    fn provider(&self) -> &'static str {
+        "smtp"
     }
 
-    async fn deliver(&self, m: &Outgoing) -> Result<(), String> {
+    async fn deliver(&self, m: &Outgoing) -> Result<Accepted, DeliveryError> {
         let message = crate::email::EmailMessage {
             to: m.to.clone(),
             subject: m.subject.clone().unwrap_or_default(),
             text: m.text.clone(),
             html: m.html.clone().unwrap_or_default(),
         };
-        self.send(&message).await.map_err(|e| e.to_string())
+        self.send(&message).await.map(|()| Accepted { id: None }).map_err(DeliveryError::from)
+    }
+}
+
+/// SMTP: a 5xx reply or a bad address is final; a 4xx reply is tried again, as is no answer.
+impl From<crate::email::EmailError> for DeliveryError {
+    fn from(e: crate::email::EmailError) -> DeliveryError {
+        use crate::email::EmailError;
+        match e {
+            EmailError::Smtp { code: Some(status), permanent: true, message } => DeliveryError::Refused { status, code: message },
+            EmailError::Smtp { code: Some(status), .. } => DeliveryError::Retry { status, after: None },
+            EmailError::Smtp { code: None, message, .. } => DeliveryError::Unreachable(message),
+            EmailError::Address(address, why) => DeliveryError::Refused { status: 0, code: format!("bad address {address}: {why}") },
+            EmailError::Build(why) => DeliveryError::Refused { status: 0, code: why },
+        }
     }
 }
 
 #[async_trait]
 impl Messenger for crate::telegram::TelegramBot {
-    fn channel(&self) -> &'static str {
+    fn provider(&self) -> &'static str {
         "telegram"
     }
 
-    async fn deliver(&self, m: &Outgoing) -> Result<(), String> {
-        self.send_message(&m.to, &m.text).await.map_err(|e| e.to_string())
+    /// 429 and 5xx are tried again (after `retry_after`); a chat that blocked the bot (403) is gone.
+    async fn deliver(&self, m: &Outgoing) -> Result<Accepted, DeliveryError> {
+        use crate::telegram::TelegramError;
+        match self.send_message(&m.to, &m.text).await {
+            Ok(()) => Ok(Accepted { id: None }),
+            Err(TelegramError::Unreachable(why)) => Err(DeliveryError::Unreachable(why)),
+            Err(TelegramError::Refused { code, description, retry_after }) => {
+                let status = u16::try_from(code).unwrap_or(500);
+                Err(match status {
+                    429 | 500.. => DeliveryError::Retry { status, after: retry_after.map(Duration::from_secs) },
+                    403 => DeliveryError::Gone(description),
+                    _ => DeliveryError::Refused { status, code: description },
+                })
+            }
+        }
     }
 }

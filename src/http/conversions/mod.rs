@@ -4,6 +4,7 @@
 mod access;
 mod assistant;
 pub mod catalog;
+mod notifications;
 mod orders;
 mod payments;
 mod people;

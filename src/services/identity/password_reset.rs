@@ -2,12 +2,13 @@
 
 use chrono::TimeDelta;
 use feria_db::Row;
+use feria_domain::notify::EventKind;
 use feria_domain::{ids::new_id, time};
 
 use crate::app::App;
 use crate::crypto::{random_token, sha256_hex};
-use crate::jobs::send_email::{self, Email};
 use crate::services::identity::{sessions, users};
+use crate::services::notifications::{self, NewEvent};
 
 /// Creates a reset token for `email` and queues the email, if such a user exists.
 /// Says nothing either way: the caller answers the same message regardless.
@@ -17,19 +18,24 @@ pub async fn request(app: &App, email: &str) -> Result<(), sqlx::Error> {
         return Ok(());
     };
     let raw = random_token();
+    let raw_hash = sha256_hex(&raw);
     let now = time::now();
     let expires = now + TimeDelta::from_std(app.config.password_reset_ttl).unwrap_or(TimeDelta::MAX);
     sqlx::query("INSERT INTO password_resets (id, user_id, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(new_id())
         .bind(&user.id)
-        .bind(sha256_hex(&raw))
+        .bind(&raw_hash)
         .bind(time::to_db(expires))
         .bind(time::to_db(now))
         .execute(&mut *tx)
         .await?;
     let link = format!("{}/reset-password?token={raw}", app.config.frontend_url);
     let minutes = app.config.password_reset_ttl.as_secs() / 60;
-    send_email::enqueue(&mut tx, app, &reset_email(&user.email, &user.name, &link, minutes)).await?;
+    // The link is a credential: the event's data is sealed.
+    let data = serde_json::json!({"userId": user.id, "link": link, "minutes": minutes});
+    let event =
+        NewEvent { store_id: None, kind: EventKind::PasswordReset, dedupe_key: format!("password_reset:{raw_hash}"), data, secret: true };
+    notifications::emit(&mut tx, app, event).await?;
     tx.commit().await?;
     app.job_wake.notify_one();
     Ok(())
@@ -62,41 +68,4 @@ pub async fn reset(app: &App, raw: &str, new_password_hash: &str) -> Result<bool
     tx.commit().await?;
     app.access.forget(&user_id);
     Ok(true)
-}
-
-/// The Spanish reset message, in text and HTML.
-fn reset_email(to: &str, name: &str, link: &str, minutes: u64) -> Email {
-    let name_html = crate::services::html::escape(name);
-    let link_html = crate::services::html::escape(link);
-    Email {
-        to: to.to_string(),
-        subject: "Restablecé tu contraseña".to_string(),
-        text: format!(
-            "Hola {name}:\n\nRecibimos un pedido para restablecer la contraseña de tu cuenta.\n\
-             Para elegir una nueva, abrí este enlace (vence en {minutes} minutos y sirve una sola vez):\n\n{link}\n\n\
-             Si no lo pediste vos, ignorá este mensaje: tu contraseña no cambia.\n"
-        ),
-        html: format!(
-            "<!doctype html><html lang=\"es\"><body style=\"font-family:sans-serif\">\
-             <p>Hola {name_html}:</p>\
-             <p>Recibimos un pedido para restablecer la contraseña de tu cuenta.</p>\
-             <p><a href=\"{link_html}\" style=\"display:inline-block;padding:10px 16px;background:#1d4ed8;color:#fff;text-decoration:none;border-radius:6px\">Elegir una nueva contraseña</a></p>\
-             <p>El enlace vence en {minutes} minutos y sirve una sola vez.</p>\
-             <p>Si no lo pediste vos, ignorá este mensaje: tu contraseña no cambia.</p>\
-             </body></html>"
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_escaped_in_html() {
-        let email = reset_email("a@x.io", "<b>Ana</b>", "http://x/reset-password?token=t&x=1", 60);
-        assert!(email.html.contains("&lt;b&gt;Ana&lt;/b&gt;"));
-        assert!(email.html.contains("token=t&amp;x=1"));
-        assert!(email.text.contains("http://x/reset-password?token=t&x=1"));
-    }
 }

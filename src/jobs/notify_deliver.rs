@@ -1,0 +1,48 @@
+//! `notify_deliver`: sends one notification message through its channel's provider.
+
+use feria_db::AnyConnection;
+use feria_jobs::{Completion, JobHandler};
+use serde::{Deserialize, Serialize};
+
+use crate::app::{App, AppState};
+use crate::services::notifications::deliver::{self, Delivered, Providers};
+
+pub const KIND: &str = "notify_deliver";
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload {
+    message_id: String,
+}
+
+/// Queues the delivery of message `message_id` on `conn` (the caller's transaction).
+pub async fn enqueue(conn: &mut AnyConnection, app: &App, message_id: &str) -> Result<String, sqlx::Error> {
+    feria_jobs::enqueue(conn, KIND, &Payload { message_id: message_id.to_string() }, app.config.jobs.max_attempts).await
+}
+
+pub struct NotifyDeliver {
+    app: AppState,
+    providers: Providers,
+}
+
+impl NotifyDeliver {
+    pub fn new(app: AppState) -> anyhow::Result<NotifyDeliver> {
+        let providers = Providers::from_config(&app.config)?;
+        Ok(NotifyDeliver { app, providers })
+    }
+}
+
+#[async_trait::async_trait]
+impl JobHandler for NotifyDeliver {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    async fn run(&self, payload: &serde_json::Value) -> Result<Completion, String> {
+        let payload: Payload = serde_json::from_value(payload.clone()).map_err(|e| format!("bad payload: {e}"))?;
+        match deliver::deliver(&self.app, &self.providers, &payload.message_id).await.map_err(|e| e.to_string())? {
+            Delivered::Settled => Ok(Completion::Done),
+            Delivered::Retry(reason) => Err(reason),
+        }
+    }
+}

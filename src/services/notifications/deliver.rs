@@ -1,0 +1,143 @@
+//! Delivering one message (the `notify_deliver` job): render it as it reads now, hand it to the
+//! channel's provider, record the try. A busy or unreachable provider is tried again by the job
+//! queue until the attempts run out; a refusal, a gone address or running out of attempts
+//! fails the message and moves on to the next channel of its step, if any.
+
+use feria_domain::notify::{Channel, MessageStatus};
+use feria_providers::email::SmtpMailer;
+use feria_providers::messaging::{DeliveryError, Messenger, Outgoing};
+use feria_providers::telegram::TelegramBot;
+
+use super::content::{self, Subject};
+use super::messages::{self, Message, Outcome};
+use super::{NotifyError, events, templates};
+use crate::app::App;
+use crate::config::Config;
+use crate::jobs::notify_deliver;
+
+/// The providers of each channel, built once per runner.
+#[derive(Default)]
+pub struct Providers {
+    email: Option<Box<dyn Messenger>>,
+    telegram: Option<Box<dyn Messenger>>,
+}
+
+impl Providers {
+    pub fn from_config(config: &Config) -> anyhow::Result<Providers> {
+        let email = match &config.email {
+            Some(email) => Some(Box::new(SmtpMailer::new(&email.smtp)?) as Box<dyn Messenger>),
+            None => None,
+        };
+        let telegram = match &config.notifications.telegram_bot {
+            Some(t) => Some(Box::new(TelegramBot::new(&t.api_url, t.token.expose())?) as Box<dyn Messenger>),
+            None => None,
+        };
+        Ok(Providers { email, telegram })
+    }
+
+    fn of(&self, channel: Channel) -> Option<&dyn Messenger> {
+        match channel {
+            Channel::Email => self.email.as_deref(),
+            Channel::Telegram => self.telegram.as_deref(),
+            Channel::InApp | Channel::Sms | Channel::Push | Channel::WebPush => None,
+        }
+    }
+}
+
+/// The error code of a message whose provider stayed busy or unreachable through every attempt.
+const EXHAUSTED: &str = "attempts_exhausted";
+
+/// How a delivery went, for the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// Sent, or settled for good (failed, skipped, or already handled).
+    Settled,
+    /// Try again later: the provider was busy or unreachable (the reason).
+    Retry(String),
+}
+
+/// Delivers message `id`.
+pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Delivered, NotifyError> {
+    let mut conn = app.db.writer().acquire().await?;
+    let Some(message) = messages::load(&mut conn, id).await? else { return Ok(Delivered::Settled) };
+    // A message that ran out of attempts goes again when its dead job is retried by an admin.
+    let exhausted = message.status == MessageStatus::Failed && message.error_code.as_deref() == Some(EXHAUSTED);
+    if !matches!(message.status, MessageStatus::Queued | MessageStatus::Sending) && !exhausted {
+        return Ok(Delivered::Settled);
+    }
+    let Some(event) = events::load(&mut conn, app, &message.event_id).await? else {
+        return settle(app, &message, ended(MessageStatus::Failed, None, "gone", "the event is gone or cannot be opened")).await;
+    };
+    let subject = Subject::load(&mut conn, &event).await?;
+    drop(conn);
+    let values = content::values(&event, &subject, &message.recipient_name);
+    let Some(content) = templates::render(message.kind, message.voice, &message.locale, message.channel, &values)? else {
+        return settle(app, &message, ended(MessageStatus::Failed, None, "no_template", "no template for this channel")).await;
+    };
+    let Some(provider) = providers.of(message.channel) else {
+        let skipped = ended(MessageStatus::Skipped, None, "not_configured", "no provider is configured for this channel");
+        return settle(app, &message, skipped).await;
+    };
+    let outgoing = Outgoing { to: message.address.clone(), subject: content.subject, text: content.text, html: content.html };
+    let result = provider.deliver(&outgoing).await;
+    let name = Some(provider.provider());
+    match result {
+        Ok(accepted) => {
+            let sent = Outcome {
+                status: MessageStatus::Sent,
+                provider: name,
+                provider_message_id: accepted.id.as_deref(),
+                error_code: None,
+                detail: None,
+            };
+            settle(app, &message, sent).await
+        }
+        Err(e @ (DeliveryError::Retry { .. } | DeliveryError::Unreachable(_)))
+            if !exhausted && message.attempts + 1 < app.config.jobs.max_attempts =>
+        {
+            let detail = e.to_string();
+            let retry = ended(MessageStatus::Queued, name, "retry", &detail);
+            messages::record_try(&mut *app.db.writer().acquire().await?, &message.id, &retry).await?;
+            Ok(Delivered::Retry(detail))
+        }
+        Err(e) => {
+            let code = match e {
+                DeliveryError::Gone(_) => "gone",
+                DeliveryError::Refused { .. } => "refused",
+                DeliveryError::Retry { .. } | DeliveryError::Unreachable(_) => EXHAUSTED,
+            };
+            let detail = e.to_string();
+            let settled = settle(app, &message, ended(MessageStatus::Failed, name, code, &detail)).await?;
+            // Out of attempts: the job ends dead too, so the queue shows it.
+            Ok(if code == EXHAUSTED { Delivered::Retry(detail) } else { settled })
+        }
+    }
+}
+
+/// A try that did not send: `status` with a reason `code` and its `detail`.
+fn ended<'a>(status: MessageStatus, provider: Option<&'a str>, code: &'a str, detail: &'a str) -> Outcome<'a> {
+    Outcome { status, provider, provider_message_id: None, error_code: Some(code), detail: Some(detail) }
+}
+
+/// Records the final outcome of `message` and, when it did not go out, queues the next channel
+/// of its step (with the rest as its own fallbacks).
+async fn settle(app: &App, message: &Message, outcome: Outcome<'_>) -> Result<Delivered, NotifyError> {
+    let mut tx = app.db.begin().await?;
+    messages::record_try(&mut tx, &message.id, &outcome).await?;
+    let mut queued = false;
+    if outcome.status != MessageStatus::Sent
+        && let Some(((channel, address), rest)) = message.next.split_first()
+    {
+        let store = message.store_id.as_deref();
+        let next = (*channel, address.as_str());
+        if let Some(id) = messages::insert(&mut tx, &message.notification_id, store, next, rest, MessageStatus::Queued).await? {
+            notify_deliver::enqueue(&mut tx, app, &id).await?;
+            queued = true;
+        }
+    }
+    tx.commit().await?;
+    if queued {
+        app.job_wake.notify_one();
+    }
+    Ok(Delivered::Settled)
+}

@@ -1,0 +1,89 @@
+//! Emitting an event: one row and one fan-out job, in the caller's transaction, so the event is
+//! kept exactly when what it tells is (an order placed, a status changed) and a request never
+//! waits for recipients, templates or providers.
+
+use feria_db::{AnyConnection, Row};
+use feria_domain::notify::EventKind;
+use feria_domain::{ids::new_id, time};
+use serde_json::Value;
+
+use crate::app::App;
+use crate::jobs::notify_fanout;
+
+/// An event to tell people about.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The store it happened in; `None` for the platform.
+    pub store_id: Option<String>,
+    pub kind: EventKind,
+    /// Emitting an event with a key already used changes nothing.
+    pub dedupe_key: String,
+    /// What templates and recipients read (ids, amounts, names).
+    pub data: Value,
+    /// `data` holds a secret (a reset link): it is stored sealed with ENCRYPTION_KEY.
+    pub secret: bool,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub store_id: Option<String>,
+    pub kind: EventKind,
+    pub data: Value,
+    pub fanned_out: bool,
+}
+
+/// Stores `event` and queues its fan-out on `conn` (the caller's transaction). Says whether a
+/// job was queued: false when the dedupe key was seen before.
+pub async fn emit(conn: &mut AnyConnection, app: &App, event: NewEvent) -> Result<bool, sqlx::Error> {
+    let id = new_id();
+    let json = event.data.to_string();
+    let data = if event.secret { app.sealer.seal(json.as_bytes()) } else { json };
+    let inserted = sqlx::query(
+        "INSERT INTO notification_events (id, store_id, kind, dedupe_key, data, sealed, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(&event.store_id)
+    .bind(event.kind.as_str())
+    .bind(&event.dedupe_key)
+    .bind(data)
+    .bind(i64::from(event.secret))
+    .bind(time::to_db(time::now()))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(false);
+    }
+    notify_fanout::enqueue(conn, app, &id).await?;
+    Ok(true)
+}
+
+/// The event `id`, its data opened; `None` when it is gone or its kind unknown (an older
+/// feria's row) or its seal cannot be opened with the current key.
+pub async fn load(conn: &mut AnyConnection, app: &App, id: &str) -> Result<Option<Event>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, store_id, kind, data, sealed, fanned_out_at FROM notification_events WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(kind) = EventKind::parse(&row.try_get::<String, _>("kind")?) else { return Ok(None) };
+    let stored: String = row.try_get("data")?;
+    let json = if row.try_get::<i64, _>("sealed")? != 0 {
+        match app.sealer.open(&stored).and_then(|bytes| String::from_utf8(bytes).ok()) {
+            Some(json) => json,
+            None => return Ok(None),
+        }
+    } else {
+        stored
+    };
+    Ok(Some(Event {
+        id: row.try_get("id")?,
+        store_id: row.try_get("store_id")?,
+        kind,
+        data: serde_json::from_str(&json).unwrap_or(Value::Null),
+        fanned_out: row.try_get::<Option<String>, _>("fanned_out_at")?.is_some(),
+    }))
+}

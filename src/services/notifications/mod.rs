@@ -1,0 +1,29 @@
+//! The notification hub (seed 003): an event (an order placed, a payment approved, a password
+//! reset…) is stored with the change that caused it and fanned out by a job through its
+//! workflow's steps: one notification per recipient, one message per channel, one attempt per
+//! try. Requests only ever write the event; recipients, templates and providers run in jobs.
+
+pub mod content;
+pub mod deliver;
+pub mod events;
+pub mod fanout;
+pub mod inbox;
+pub mod messages;
+pub mod recipients;
+pub mod templates;
+pub mod workflows;
+
+pub use events::{NewEvent, emit};
+
+/// Why a notification use case stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// No such notification for this caller.
+    #[error("unknown notification")]
+    UnknownNotification,
+    /// A template did not render.
+    #[error("template: {0}")]
+    Template(#[from] minijinja::Error),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}

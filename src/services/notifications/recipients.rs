@@ -1,0 +1,114 @@
+//! The people (and the shop's own inbox and chat) a workflow step names, with the addresses
+//! they can be reached at on each channel.
+
+use feria_db::{AnyConnection, Row};
+use feria_domain::notify::Channel;
+use feria_domain::roles::Role;
+
+use super::content::Subject;
+use super::templates;
+use super::workflows::Audience;
+use crate::app::App;
+use crate::services::identity::users;
+
+/// Someone to tell.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    /// Unique per event: `user:<id>`, `email:<address>` (a guest), `shop`.
+    pub key: String,
+    pub user_id: Option<String>,
+    pub name: String,
+    pub locale: &'static str,
+    /// Where they can be reached, by channel.
+    pub addresses: Vec<(Channel, String)>,
+}
+
+impl Recipient {
+    pub fn address(&self, channel: Channel) -> Option<&str> {
+        self.addresses.iter().find(|(c, _)| *c == channel).map(|(_, a)| a.as_str())
+    }
+
+    fn user(id: String, name: String, email: String) -> Recipient {
+        Recipient {
+            key: format!("user:{id}"),
+            addresses: vec![(Channel::InApp, id.clone()), (Channel::Email, email)],
+            user_id: Some(id),
+            name,
+            locale: templates::locale(None),
+        }
+    }
+}
+
+/// Whether feria can send on `channel` at all: its provider is configured and, for the shop's
+/// channels, `NOTIFICATION_CHANNELS` has it.
+pub fn configured(app: &App, channel: Channel) -> bool {
+    let n = &app.config.notifications;
+    match channel {
+        Channel::InApp => true,
+        Channel::Email => n.email && app.config.email.is_some(),
+        Channel::Telegram => n.telegram && n.telegram_bot.is_some(),
+        Channel::Sms | Channel::Push | Channel::WebPush => false,
+    }
+}
+
+/// Who `audience` is for an event about `subject` in `store_id`.
+pub async fn resolve(
+    conn: &mut AnyConnection,
+    app: &App,
+    audience: Audience,
+    subject: &Subject,
+    store_id: Option<&str>,
+) -> Result<Vec<Recipient>, sqlx::Error> {
+    Ok(match audience {
+        Audience::Buyer => match &subject.order {
+            Some(order) => vec![match &order.user_id {
+                Some(user) => Recipient::user(user.clone(), order.customer_name.clone(), order.customer_email.clone()),
+                None => Recipient {
+                    key: format!("email:{}", order.customer_email.to_ascii_lowercase()),
+                    user_id: None,
+                    name: order.customer_name.clone(),
+                    locale: templates::locale(None),
+                    addresses: vec![(Channel::Email, order.customer_email.clone())],
+                },
+            }],
+            None => Vec::new(),
+        },
+        Audience::Account => match &subject.user_id {
+            Some(id) => users::find_by_id(conn, id).await?.map(|u| Recipient::user(u.id, u.name, u.email)).into_iter().collect(),
+            None => Vec::new(),
+        },
+        Audience::Staff => match store_id {
+            Some(store_id) => staff(conn, store_id, subject.store.as_ref().is_some_and(|s| s.is_default)).await?,
+            None => Vec::new(),
+        },
+        Audience::Shop => {
+            let n = &app.config.notifications;
+            let mut addresses = Vec::new();
+            if let Some(to) = &n.email_to {
+                addresses.push((Channel::Email, to.clone()));
+            }
+            if let Some(bot) = &n.telegram_bot {
+                addresses.push((Channel::Telegram, bot.chat_id.clone()));
+            }
+            let name = subject.store.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+            if addresses.is_empty() {
+                Vec::new()
+            } else {
+                vec![Recipient { key: "shop".into(), user_id: None, name, locale: templates::locale(None), addresses }]
+            }
+        }
+    })
+}
+
+/// The store's members; for the default store (the single shop of a small install), also the
+/// platform's admins, who run it.
+async fn staff(conn: &mut AnyConnection, store_id: &str, with_admins: bool) -> Result<Vec<Recipient>, sqlx::Error> {
+    let admins = if with_admins { format!("OR roles LIKE '%\"{}\"%'", Role::Admin.as_str()) } else { String::new() };
+    let sql = format!(
+        "SELECT id, name, email FROM users
+         WHERE id IN (SELECT user_id FROM store_members WHERE store_id = $1) {admins}
+         ORDER BY created_at, id LIMIT 1000"
+    );
+    let rows = sqlx::query(&sql).bind(store_id).fetch_all(conn).await?;
+    rows.iter().map(|r| Ok(Recipient::user(r.try_get("id")?, r.try_get("name")?, r.try_get("email")?))).collect()
+}

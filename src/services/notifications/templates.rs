@@ -1,0 +1,194 @@
+//! What a notification says, per event, audience, locale and channel: minijinja templates,
+//! shipped in Spanish and English (`templates/notifications/{locale}/{event}.{audience}.jinja`).
+//! A file holds one block per part: `title` and `body` (in-app, push), `subject`, `html` and
+//! `text` (email), `sms`, `telegram`. The HTML parts (`html`, `telegram`) are rendered with
+//! HTML escaping, the others without; an email's `html` goes inside `layout.html`.
+
+use std::sync::LazyLock;
+
+use feria_domain::notify::{Channel, EventKind};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value, context};
+
+/// Whose wording a notification uses: the buyer's ("tu pedido") or the shop's ("nuevo pedido").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    Customer,
+    Staff,
+}
+
+impl Voice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Voice::Customer => "customer",
+            Voice::Staff => "staff",
+        }
+    }
+}
+
+/// The locales templates are shipped in; the first is the default.
+pub const LOCALES: [&str; 2] = ["es", "en"];
+
+/// `requested` when feria has templates in it, else Spanish.
+pub fn locale(requested: Option<&str>) -> &'static str {
+    let requested = requested.unwrap_or_default().get(..2).unwrap_or_default().to_ascii_lowercase();
+    LOCALES.into_iter().find(|l| *l == requested).unwrap_or(LOCALES[0])
+}
+
+/// A channel's message, rendered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Content {
+    /// Email subject; push and in-app title.
+    pub subject: Option<String>,
+    /// Plain text: email's text part, the push or in-app body, the SMS, Telegram's HTML subset.
+    pub text: String,
+    /// Email's HTML part, in the layout.
+    pub html: Option<String>,
+}
+
+macro_rules! shipped {
+    ($($locale:literal / $name:literal),+ $(,)?) => {
+        &[$(($locale, $name, include_str!(concat!("../../../templates/notifications/", $locale, "/", $name, ".jinja")))),+]
+    };
+}
+
+/// Every shipped template: locale, `{event}.{voice}`, source.
+const SHIPPED: &[(&str, &str, &str)] = shipped![
+    "es" / "order_placed.customer",
+    "es" / "order_placed.staff",
+    "es" / "order_paid.staff",
+    "es" / "order_status_changed.customer",
+    "es" / "order_cancelled.customer",
+    "es" / "order_cancelled.staff",
+    "es" / "order_refunded.customer",
+    "es" / "payment_failed.customer",
+    "es" / "password_reset.customer",
+    "en" / "order_placed.customer",
+    "en" / "order_placed.staff",
+    "en" / "order_paid.staff",
+    "en" / "order_status_changed.customer",
+    "en" / "order_cancelled.customer",
+    "en" / "order_cancelled.staff",
+    "en" / "order_refunded.customer",
+    "en" / "payment_failed.customer",
+    "en" / "password_reset.customer",
+];
+
+/// The shipped templates, each registered twice: `….html` (escaped) and `….txt` (not).
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    for (name, source) in [
+        ("layout.html", include_str!("../../../templates/notifications/layout.html")),
+        ("_order.html", include_str!("../../../templates/notifications/_order.html")),
+        ("_order.txt", include_str!("../../../templates/notifications/_order.txt")),
+    ] {
+        env.add_template(name, source).expect("the notification partials parse");
+    }
+    for (locale, name, source) in SHIPPED {
+        for extension in ["html", "txt"] {
+            env.add_template_owned(format!("{locale}/{name}.{extension}"), *source).expect("the shipped notification templates parse");
+        }
+    }
+    env
+});
+
+/// Words the shared partials use, per locale.
+fn labels(locale: &str) -> Value {
+    match locale {
+        "en" => context! {
+            product => "Product", quantity => "Quantity", price => "Price", total => "Total", subtotal => "Subtotal",
+            discount => "Discount", tax => "Tax", shipping => "Shipping", delivery => "Delivery", recipient => "Recipient",
+            unsubscribe => "Stop receiving these emails",
+        },
+        _ => context! {
+            product => "Producto", quantity => "Cantidad", price => "Precio", total => "Total", subtotal => "Subtotal",
+            discount => "Descuento", tax => "Impuestos", shipping => "Envío", delivery => "Entrega", recipient => "Recibe",
+            unsubscribe => "Dejar de recibir estos emails",
+        },
+    }
+}
+
+/// Renders the blocks of the shipped template for `kind` and `voice` in `locale`. `None`: no
+/// such template, or the channel has no block in it (the channel is not used for it).
+pub fn render(kind: EventKind, voice: Voice, locale: &str, channel: Channel, data: &Value) -> Result<Option<Content>, minijinja::Error> {
+    let base = format!("{locale}/{}.{}", kind.as_str(), voice.as_str());
+    let data = context! { labels => labels(locale), locale => locale, ..data.clone() };
+    let block = |extension: &str, block: &str| -> Result<Option<String>, minijinja::Error> {
+        let template = match TEMPLATES.get_template(&format!("{base}.{extension}")) {
+            Ok(t) => t,
+            Err(e) if e.kind() == ErrorKind::TemplateNotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut captured = template.render_captured(&data)?;
+        match captured.with_state_mut(|state| state.render_block(block)) {
+            Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
+            Err(e) if e.kind() == ErrorKind::UnknownBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    Ok(match channel {
+        Channel::InApp | Channel::Push | Channel::WebPush => match (block("txt", "title")?, block("txt", "body")?) {
+            (Some(title), body) => Some(Content { subject: Some(title), text: body.unwrap_or_default(), html: None }),
+            (None, _) => None,
+        },
+        Channel::Sms => block("txt", "sms")?.map(|text| Content { text, ..Content::default() }),
+        Channel::Telegram => block("html", "telegram")?.map(|text| Content { text, ..Content::default() }),
+        Channel::Email => match (block("txt", "subject")?, block("html", "html")?, block("txt", "text")?) {
+            (Some(subject), Some(body), Some(text)) => {
+                let layout = context! { subject => &subject, body => Value::from_safe_string(body), ..data.clone() };
+                let html = TEMPLATES.get_template("layout.html")?.render(layout)?;
+                Some(Content { subject: Some(subject), text, html: Some(html) })
+            }
+            _ => None,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order() -> Value {
+        context! {
+            store => context! { name => "La Feria" },
+            recipient => context! { name => "Ana <b>" },
+            order => context! {
+                number => "ORD-000123", total => "ARS 1.500", subtotal => "ARS 1.500", discount => "ARS 0", tax => "ARS 0",
+                shipping => "ARS 0", address => "Gorriti 1, Palermo, CABA", recipient => "Ana", status => "Enviado",
+                created_at => "2026-12-01T12:00:00Z",
+                customer => context! { name => "Ana", email => "ana@x.io" },
+                items => vec![context! { name => "Vino <tinto>", quantity => 2, price => "ARS 750", total => "ARS 1.500" }],
+            },
+        }
+    }
+
+    #[test]
+    fn every_shipped_template_renders_in_every_locale() {
+        for (locale, name, _) in SHIPPED {
+            assert!(LOCALES.contains(locale));
+            let (kind, voice) = name.split_once('.').unwrap();
+            let kind = EventKind::parse(kind).unwrap();
+            let voice = if voice == "staff" { Voice::Staff } else { Voice::Customer };
+            let data = context! { payment => context! { amount => "ARS 1", provider => "mercadopago" },
+            reset => context! { link => "http://x/r?t=1", minutes => 60 }, ..order() };
+            let email = render(kind, voice, locale, Channel::Email, &data).unwrap().unwrap_or_else(|| panic!("{locale}/{name}: email"));
+            assert!(email.html.unwrap().contains("La Feria"));
+            assert!(render(kind, voice, locale, Channel::InApp, &data).unwrap().is_some(), "{locale}/{name}: in-app");
+        }
+    }
+
+    #[test]
+    fn html_parts_are_escaped_and_text_parts_are_not() {
+        let email = render(EventKind::OrderPlaced, Voice::Customer, "es", Channel::Email, &order()).unwrap().unwrap();
+        assert!(email.html.as_deref().unwrap().contains("Vino &lt;tinto&gt;") && email.html.as_deref().unwrap().contains("Ana &lt;b&gt;"));
+        assert!(email.text.contains("2 × Vino <tinto>: ARS 1.500"), "{}", email.text);
+        let shipped = render(EventKind::OrderStatusChanged, Voice::Customer, "en", Channel::Sms, &order()).unwrap().unwrap();
+        assert_eq!(shipped.text, "La Feria: your order ORD-000123 is now: Enviado.");
+        assert_eq!(render(EventKind::OrderRefunded, Voice::Customer, "es", Channel::Telegram, &order()).unwrap(), None);
+        let platform = context! { recipient => context! { name => "Ana" }, reset => context! { link => "http://x/r?t=1", minutes => 60 } };
+        let reset = render(EventKind::PasswordReset, Voice::Customer, "es", Channel::Email, &platform).unwrap().unwrap();
+        assert!(reset.text.contains("http://x/r?t=1"), "a platform event has no store");
+        assert_eq!(locale(Some("en-US")), "en");
+        assert_eq!(locale(Some("pt-BR")), "es");
+    }
+}

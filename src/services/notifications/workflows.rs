@@ -1,0 +1,76 @@
+//! Who hears about an event and on which channels: a workflow is ordered steps, each naming an
+//! audience and its channels. A step either sends on every channel the recipient can be reached
+//! on, or (`fallback`) on the first one only, moving to the next when a channel fails.
+
+use feria_domain::notify::{Channel, EventKind};
+
+use super::templates::Voice;
+
+/// Who a step is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Whoever placed the order: their account, or the email a guest gave.
+    Buyer,
+    /// The store's members (and, for the default store, the platform's admins).
+    Staff,
+    /// The shop's own inbox and chat from the settings (`EMAIL_TO`, `TELEGRAM_CHAT_ID`).
+    Shop,
+    /// The user the event is about (`userId`), e.g. a password reset.
+    Account,
+}
+
+impl Audience {
+    /// The wording its templates use.
+    pub fn voice(self) -> Voice {
+        match self {
+            Audience::Buyer | Audience::Account => Voice::Customer,
+            Audience::Staff | Audience::Shop => Voice::Staff,
+        }
+    }
+}
+
+/// One step of a workflow.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub audience: Audience,
+    pub channels: &'static [Channel],
+    /// Only the first reachable channel, then the next ones in order if it fails.
+    pub fallback: bool,
+}
+
+const fn all(audience: Audience, channels: &'static [Channel]) -> Step {
+    Step { audience, channels, fallback: false }
+}
+
+const fn first(audience: Audience, channels: &'static [Channel]) -> Step {
+    Step { audience, channels, fallback: true }
+}
+
+use Audience::{Account, Buyer, Shop, Staff};
+use Channel::{Email, InApp, Push, Sms, Telegram, WebPush};
+
+/// The shop's alert: the first device that takes it, else a text message.
+const ALERT: &[Channel] = &[Push, WebPush, Sms];
+
+const ORDER_PLACED: &[Step] = &[all(Buyer, &[InApp, Email]), all(Staff, &[InApp]), all(Shop, &[Email, Telegram])];
+const ORDER_PAID: &[Step] = &[all(Staff, &[InApp]), first(Staff, ALERT), all(Shop, &[Email, Telegram])];
+const TO_THE_BUYER: &[Step] = &[all(Buyer, &[InApp, Email])];
+const ORDER_CANCELLED: &[Step] = &[all(Buyer, &[InApp, Email]), all(Staff, &[InApp])];
+const PASSWORD_RESET: &[Step] = &[all(Account, &[Email])];
+
+/// The steps feria ships for `kind` (none: nobody is told).
+pub fn shipped(kind: EventKind) -> &'static [Step] {
+    match kind {
+        EventKind::OrderPlaced => ORDER_PLACED,
+        EventKind::OrderPaid => ORDER_PAID,
+        EventKind::OrderStatusChanged | EventKind::OrderRefunded | EventKind::PaymentFailed => TO_THE_BUYER,
+        EventKind::OrderCancelled => ORDER_CANCELLED,
+        EventKind::PasswordReset => PASSWORD_RESET,
+        EventKind::LowStock
+        | EventKind::ImportFinished
+        | EventKind::ChannelNeedsReauth
+        | EventKind::SystemAlert
+        | EventKind::Announcement
+        | EventKind::Emergency => &[],
+    }
+}
