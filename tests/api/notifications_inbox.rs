@@ -26,18 +26,24 @@ async fn inbox(t: &TestApp, token: &str, query: &str) -> Value {
     expect_status(t.get(&format!("/api/notifications{query}"), Some(token)).await, StatusCode::OK).await
 }
 
-#[tokio::test]
-async fn an_order_reaches_the_buyers_and_the_staffs_inbox_and_only_its_owner_changes_an_item() {
-    let t = TestApp::spawn().await;
+/// The admin's token, Ana's, and the order Ana placed (one bottle, delivered to a given address).
+async fn ana_buys(t: &TestApp) -> (String, String, Value) {
     let admin = t.admin_token().await;
-    let ids = products(&t, &admin, &[("Malbec <reserva>", "100", "0", 10)]).await;
+    let ids = products(t, &admin, &[("Malbec <reserva>", "100", "0", 10)]).await;
     let ana = t.register("Ana", "ana@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
-    let beto = t.register("Beto", "beto@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
     let order = json!({
         "items": [{"productId": ids[0], "quantity": 1}],
         "shippingAddress": {"street": "Gorriti", "number": "4500", "neighborhood": "Palermo", "city": "CABA"}
     });
     let placed = expect_status(t.request(Method::POST, "/api/sales", Some(&order), Some(&ana)).await, StatusCode::CREATED).await;
+    (admin, ana, placed)
+}
+
+#[tokio::test]
+async fn an_order_reaches_the_buyers_and_the_staffs_inbox_and_only_its_owner_changes_an_item() {
+    let t = TestApp::spawn().await;
+    let (admin, ana, placed) = ana_buys(&t).await;
+    let beto = t.register("Beto", "beto@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
     let number = placed["order"]["orderNumber"].as_str().unwrap().to_string();
 
     wait_for_unread(&t, &ana, 1).await;
@@ -119,14 +125,7 @@ async fn the_same_event_emitted_or_fanned_out_twice_notifies_once() {
     use feria_domain::notify::EventKind;
 
     let t = TestApp::spawn().await;
-    let admin = t.admin_token().await;
-    let ids = products(&t, &admin, &[("Torrontés", "80", "0", 10)]).await;
-    let ana = t.register("Ana", "ana@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
-    let order = json!({
-        "items": [{"productId": ids[0], "quantity": 1}],
-        "shippingAddress": {"street": "Gorriti", "number": "4500", "neighborhood": "Palermo", "city": "CABA"}
-    });
-    let placed = expect_status(t.request(Method::POST, "/api/sales", Some(&order), Some(&ana)).await, StatusCode::CREATED).await;
+    let (_, ana, placed) = ana_buys(&t).await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_string();
     wait_for_unread(&t, &ana, 1).await;
     let counts = || async {

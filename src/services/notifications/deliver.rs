@@ -58,7 +58,7 @@ pub enum Delivered {
 
 /// Delivers message `id`.
 pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Delivered, NotifyError> {
-    let mut conn = app.db.writer().acquire().await?;
+    let mut conn = app.db.reader().acquire().await?;
     let Some(message) = messages::load(&mut conn, id).await? else { return Ok(Delivered::Settled) };
     // A message that ran out of attempts goes again when its dead job is retried by an admin.
     let exhausted = message.status == MessageStatus::Failed && message.error_code.as_deref() == Some(EXHAUSTED);
