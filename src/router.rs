@@ -23,7 +23,8 @@ use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
     addresses, api_keys, audit, cart, chatbot, coupons, customers, docs, geography, health, import, jobs, mcp, members, metrics,
-    notifications, order_statuses, payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
+    notification_preferences, notifications, order_statuses, payment_methods, payments, products, sales, shipping_rates, store_policies,
+    stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -189,6 +190,7 @@ pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoip
         .routes(routes!(profile::me))
         .routes(routes!(profile::get_profile, profile::update_profile))
         .routes(routes!(notifications::list))
+        .routes(routes!(notification_preferences::get, notification_preferences::update))
         .routes(routes!(notifications::unread_count))
         .routes(routes!(notifications::read_all))
         .routes(routes!(notifications::read))
@@ -222,6 +224,7 @@ pub fn build(app: AppState) -> Router {
         .merge(crate::mcp::http::routes(&app))
         .merge(crate::routes::ucp::routes())
         .merge(crate::routes::oauth::routes())
+        .merge(crate::routes::unsubscribe::routes())
         .nest_service(crate::services::files::PUBLIC_PREFIX, ServeDir::new(&config.uploads_dir))
         .layer(from_fn_with_state(app.clone(), crate::http::audit::audit))
         .layer(from_fn_with_state(app.clone(), crate::http::idempotency::idempotency))

@@ -9,6 +9,7 @@ pub mod json;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod page;
 pub mod path;
 pub mod rate_limit;
 pub mod store;

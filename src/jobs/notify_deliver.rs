@@ -1,6 +1,7 @@
 //! `notify_deliver`: sends one notification message through its channel's provider.
 
 use feria_db::AnyConnection;
+use feria_domain::time::{self, Timestamp};
 use feria_jobs::{Completion, JobHandler};
 use serde::{Deserialize, Serialize};
 
@@ -15,9 +16,11 @@ struct Payload {
     message_id: String,
 }
 
-/// Queues the delivery of message `message_id` on `conn` (the caller's transaction).
-pub async fn enqueue(conn: &mut AnyConnection, app: &App, message_id: &str) -> Result<String, sqlx::Error> {
-    feria_jobs::enqueue(conn, KIND, &Payload { message_id: message_id.to_string() }, app.config.jobs.max_attempts).await
+/// Queues the delivery of message `message_id` on `conn` (the caller's transaction), due at
+/// `run_at` (the end of the recipient's quiet hours) or now.
+pub async fn enqueue(conn: &mut AnyConnection, app: &App, message_id: &str, run_at: Option<Timestamp>) -> Result<String, sqlx::Error> {
+    let payload = Payload { message_id: message_id.to_string() };
+    feria_jobs::enqueue_at(conn, KIND, &payload, app.config.jobs.max_attempts, run_at.unwrap_or_else(time::now)).await
 }
 
 pub struct NotifyDeliver {

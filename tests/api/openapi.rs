@@ -36,6 +36,8 @@ async fn every_route_is_documented() {
         ("/api/admin/jobs", "get"),
         ("/api/notifications", "get"),
         ("/api/notifications/unread-count", "get"),
+        ("/api/notifications/preferences", "get"),
+        ("/api/notifications/preferences", "put"),
         ("/api/notifications/read-all", "post"),
         ("/api/notifications/{id}/read", "post"),
         ("/api/notifications/{id}/archive", "post"),

@@ -17,6 +17,7 @@ fn message(to: &str) -> EmailMessage {
         subject: "Tu pedido ORD-000123 fue enviado".into(),
         text: "Hola Ana, tu pedido ORD-000123 fue enviado.".into(),
         html: "<p>Hola Ana, tu pedido <b>ORD-000123</b> fue enviado.</p>".into(),
+        unsubscribe: None,
     }
 }
 

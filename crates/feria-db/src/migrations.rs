@@ -892,6 +892,41 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX notification_attempts_message ON notification_attempts (message_id)",
         ],
     },
+    Migration {
+        version: 31,
+        name: "notification preferences",
+        statements: &[
+            // A person's choice for one category on one channel; absent: feria's default.
+            "CREATE TABLE notification_preferences (
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                category TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                enabled BIGINT NOT NULL CHECK (enabled IN (0, 1)),
+                updated_at TEXT NOT NULL,
+                CONSTRAINT notification_preferences_pkey PRIMARY KEY (user_id, category, channel)
+            )",
+            // How a person is reached: language, time zone (IANA), quiet hours (minutes from
+            // local midnight) and the phone for text messages.
+            "CREATE TABLE notification_settings (
+                user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                locale TEXT,
+                timezone TEXT,
+                quiet_start BIGINT CHECK (quiet_start BETWEEN 0 AND 1439),
+                quiet_end BIGINT CHECK (quiet_end BETWEEN 0 AND 1439),
+                phone TEXT,
+                updated_at TEXT NOT NULL
+            )",
+            // Addresses without an account that asked not to get a category by email (the
+            // unsubscribe link), or that bounced or complained.
+            "CREATE TABLE notification_suppressions (
+                address TEXT NOT NULL,
+                category TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                CONSTRAINT notification_suppressions_pkey PRIMARY KEY (address, category)
+            )",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

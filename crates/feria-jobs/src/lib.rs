@@ -9,5 +9,5 @@
 mod queue;
 mod runner;
 
-pub use queue::{JobRow, JobState, QueueCounts, backoff_delay, counts, enqueue, find, list, retry_dead};
+pub use queue::{JobRow, JobState, QueueCounts, backoff_delay, counts, enqueue, enqueue_at, find, list, retry_dead};
 pub use runner::{Completion, JobHandler, JobStats, Runner, RunnerConfig};

@@ -82,17 +82,29 @@ fn job_from_row(row: &feria_db::AnyRow) -> Result<JobRow, sqlx::Error> {
 
 /// Inserts a job of `kind` due now, on `conn` (pass the caller's open transaction).
 pub async fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &impl Serialize, max_attempts: i64) -> Result<String, sqlx::Error> {
+    enqueue_at(conn, kind, payload, max_attempts, time::now()).await
+}
+
+/// Inserts a job of `kind` due at `run_at`, on `conn`.
+pub async fn enqueue_at(
+    conn: &mut AnyConnection,
+    kind: &str,
+    payload: &impl Serialize,
+    max_attempts: i64,
+    run_at: time::Timestamp,
+) -> Result<String, sqlx::Error> {
     let id = new_id();
     let now = time::to_db(time::now());
     let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $5)",
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6)",
     )
     .bind(&id)
     .bind(kind)
     .bind(payload)
     .bind(max_attempts.max(1))
+    .bind(time::to_db(run_at))
     .bind(now)
     .execute(conn)
     .await?;
@@ -177,21 +189,28 @@ pub(crate) async fn claim(db: &Db, worker: &str, limit: i64, lease: Duration) ->
     rows.iter().map(job_from_row).collect()
 }
 
-/// Marks a claimed job finished (`Done` or `Skipped`), with an optional note.
+/// Marks a claimed job finished (`Done` or `Skipped`), with an optional note. Through the group
+/// commit: on SQLite it shares a commit with the writes of requests served at the same moment.
 pub(crate) async fn finish(db: &Db, job: &JobRow, worker: &str, state: JobState, note: Option<&str>) -> Result<(), sqlx::Error> {
     let now = time::to_db(time::now());
-    sqlx::query(
-        "UPDATE jobs SET state = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, finished_at = $3
-         WHERE id = $4 AND locked_by = $5",
-    )
-    .bind(state.as_str())
-    .bind(note)
-    .bind(now)
-    .bind(&job.id)
-    .bind(worker)
-    .execute(db.writer())
-    .await?;
-    Ok(())
+    let (id, worker, note) = (job.id.clone(), worker.to_string(), note.map(str::to_string));
+    db.write(Box::new(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE jobs SET state = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, finished_at = $3
+                 WHERE id = $4 AND locked_by = $5",
+            )
+            .bind(state.as_str())
+            .bind(note)
+            .bind(now)
+            .bind(id)
+            .bind(worker)
+            .execute(conn)
+            .await?;
+            Ok::<_, sqlx::Error>(())
+        })
+    }))
+    .await
 }
 
 /// Records a failed attempt: back to the queue after a backoff, or dead when out of attempts.

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -61,6 +62,13 @@ pub struct EmailMessage {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The one-click unsubscribe URL (RFC 8058), for emails people may stop.
+    pub unsubscribe: Option<String>,
+}
+
+/// The `List-Unsubscribe` and `List-Unsubscribe-Post` headers (RFC 2369, RFC 8058) for `url`.
+pub fn unsubscribe_headers(url: &str) -> [(&'static str, String); 2] {
+    [("List-Unsubscribe", format!("<{url}>")), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_string())]
 }
 
 /// Why an email could not be sent.
@@ -106,10 +114,11 @@ impl SmtpMailer {
     /// Sends one message.
     pub async fn send(&self, message: &EmailMessage) -> Result<(), EmailError> {
         let to: Mailbox = message.to.parse().map_err(|e| EmailError::Address(message.to.clone(), format!("{e}")))?;
-        let email = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(&message.subject)
+        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(&message.subject);
+        for (name, value) in message.unsubscribe.as_deref().map(unsubscribe_headers).into_iter().flatten() {
+            builder = builder.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(name), value));
+        }
+        let email = builder
             .multipart(MultiPart::alternative_plain_html(message.text.clone(), message.html.clone()))
             .map_err(|e| EmailError::Build(e.to_string()))?;
         self.transport.send(email).await.map_err(EmailError::from)?;

@@ -56,6 +56,8 @@ pub struct Outgoing {
     pub text: String,
     /// For channels that show it (email; Telegram's HTML subset is `text`).
     pub html: Option<String>,
+    /// Email: the one-click unsubscribe URL.
+    pub unsubscribe: Option<String>,
 }
 
 /// A provider took a message.
@@ -87,6 +89,7 @@ impl Messenger for crate::email::SmtpMailer {
             subject: m.subject.clone().unwrap_or_default(),
             text: m.text.clone(),
             html: m.html.clone().unwrap_or_default(),
+            unsubscribe: m.unsubscribe.clone(),
         };
         self.send(&message).await.map(|()| Accepted { id: None }).map_err(DeliveryError::from)
     }

@@ -16,7 +16,7 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
 use serde_json::{Value, json};
 
-use crate::email::EmailMessage;
+use crate::email::{EmailMessage, unsubscribe_headers};
 use crate::messaging::{Answer, DeliveryError};
 
 /// An account sending as one sender.
@@ -55,8 +55,10 @@ impl SendGrid {
         if !message.html.is_empty() {
             content.push(json!({"type": "text/html", "value": message.html}));
         }
+        let headers: BTreeMap<&str, String> = message.unsubscribe.as_deref().map(unsubscribe_headers).into_iter().flatten().collect();
         let body = json!({
             "personalizations": [{"to": [{"email": message.to}]}],
+            "headers": headers,
             "from": {"email": self.from_email, "name": self.from_name},
             "subject": message.subject,
             "content": content,

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::Environment;
 use serde_json::json;
@@ -58,14 +58,7 @@ fn render(status: StatusCode, name: &str, context: minijinja::Value) -> Response
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let mut response = (status, Html(body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
-    );
-    response
+    crate::http::page::respond(status, body)
 }
 
 /// An error shown on feria's own page (the client or its redirect URI is not trusted yet).

@@ -10,7 +10,7 @@ use feria_providers::telegram::TelegramBot;
 
 use super::content::{self, Subject};
 use super::messages::{self, Message, Outcome};
-use super::{NotifyError, events, templates};
+use super::{NotifyError, events, templates, unsubscribe};
 use crate::app::App;
 use crate::config::Config;
 use crate::jobs::notify_deliver;
@@ -70,7 +70,10 @@ pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Deliv
     };
     let subject = Subject::load(&mut conn, &event).await?;
     drop(conn);
-    let values = content::values(&event, &subject, &message.recipient_name);
+    let unsubscribe = (message.channel == Channel::Email && !message.kind.critical())
+        .then(|| unsubscribe::link(app, &message.recipient_key, message.kind.category()))
+        .flatten();
+    let values = minijinja::context! { unsubscribe => &unsubscribe, ..content::values(&event, &subject, &message.recipient_name) };
     let Some(content) = templates::render(message.kind, message.voice, &message.locale, message.channel, &values)? else {
         return settle(app, &message, ended(MessageStatus::Failed, None, "no_template", "no template for this channel")).await;
     };
@@ -78,7 +81,7 @@ pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Deliv
         let skipped = ended(MessageStatus::Skipped, None, "not_configured", "no provider is configured for this channel");
         return settle(app, &message, skipped).await;
     };
-    let outgoing = Outgoing { to: message.address.clone(), subject: content.subject, text: content.text, html: content.html };
+    let outgoing = Outgoing { to: message.address.clone(), subject: content.subject, text: content.text, html: content.html, unsubscribe };
     let result = provider.deliver(&outgoing).await;
     let name = Some(provider.provider());
     match result {
@@ -131,7 +134,7 @@ async fn settle(app: &App, message: &Message, outcome: Outcome<'_>) -> Result<De
         let store = message.store_id.as_deref();
         let next = (*channel, address.as_str());
         if let Some(id) = messages::insert(&mut tx, &message.notification_id, store, next, rest, MessageStatus::Queued).await? {
-            notify_deliver::enqueue(&mut tx, app, &id).await?;
+            notify_deliver::enqueue(&mut tx, app, &id, None).await?;
             queued = true;
         }
     }

@@ -5,15 +5,17 @@
 //! and a second run does nothing.
 
 use feria_domain::notify::{Channel, MessageStatus};
-use feria_domain::time;
+use feria_domain::time::{self, Timestamp};
 
 use super::content::{self, Subject};
 use super::events::{self, Event};
 use super::recipients::{self, Recipient};
 use super::templates::{self, Content};
 use super::workflows::{self, Step};
-use super::{NotifyError, messages};
-use crate::app::App;
+use super::{NotifyError, messages, preferences};
+use feria_db::AnyConnection;
+
+use crate::app::{App, AppState};
 use crate::jobs::notify_deliver;
 
 /// What a fan-out did.
@@ -33,25 +35,32 @@ struct Planned {
     in_app: Content,
     channels: Vec<(Channel, String)>,
     fallback: bool,
+    /// The end of the recipient's quiet hours, when in them: text messages and pushes wait.
+    hold_until: Option<Timestamp>,
 }
 
 /// Fans out the event `event_id` unless it was already. Recipients are read and texts rendered
-/// first, on a reader; only the inserts hold the writer (SQLite's is one for the whole node).
-pub async fn fan_out(app: &App, event_id: &str) -> Result<FannedOut, NotifyError> {
-    let mut done = FannedOut::default();
+/// first, on a reader; the inserts then go through the group commit (on SQLite they share a
+/// commit with the orders being placed at the same moment).
+pub async fn fan_out(app: &AppState, event_id: &str) -> Result<FannedOut, NotifyError> {
     let mut conn = app.db.reader().acquire().await?;
-    let Some(event) = events::load(&mut conn, app, event_id).await? else { return Ok(done) };
+    let Some(event) = events::load(&mut conn, app, event_id).await? else { return Ok(FannedOut::default()) };
     if event.fanned_out {
-        return Ok(done);
+        return Ok(FannedOut::default());
     }
     let plan = plan(&mut conn, app, &event).await?;
     drop(conn);
+    let (db, app) = (app.db.clone(), app.clone());
+    db.write(Box::new(move |conn| Box::pin(async move { write(conn, &app, &event, plan).await }))).await
+}
 
-    let mut tx = app.db.begin().await?;
+/// Claims the event and writes its notifications and messages, queuing their deliveries.
+async fn write(conn: &mut AnyConnection, app: &App, event: &Event, plan: Vec<Planned>) -> Result<FannedOut, NotifyError> {
+    let mut done = FannedOut::default();
     let claimed = sqlx::query("UPDATE notification_events SET fanned_out_at = $1 WHERE id = $2 AND fanned_out_at IS NULL")
         .bind(time::to_db(time::now()))
         .bind(&event.id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
     if claimed == 0 {
@@ -59,48 +68,80 @@ pub async fn fan_out(app: &App, event_id: &str) -> Result<FannedOut, NotifyError
     }
     let store = event.store_id.as_deref();
     for planned in plan {
-        let notification = messages::notification(&mut tx, &event, &planned.recipient, planned.voice, &planned.in_app).await?;
-        done.notifications += 1;
         let channels = &planned.channels;
+        let in_inbox = channels.iter().any(|(c, _)| *c == Channel::InApp);
+        let notification = messages::notification(conn, event, &planned.recipient, planned.voice, &planned.in_app, in_inbox).await?;
+        done.notifications += 1;
         let sends: Vec<(usize, usize)> =
             if planned.fallback { vec![(0, channels.len())] } else { (0..channels.len()).map(|i| (i, i + 1)).collect() };
         for (first, end) in sends {
             let (channel, address) = &channels[first];
             if *channel == Channel::InApp {
-                if messages::insert(&mut tx, &notification, store, (*channel, address), &[], MessageStatus::Delivered).await?.is_some() {
-                    sqlx::query("UPDATE notifications SET in_inbox = 1 WHERE id = $1").bind(&notification).execute(&mut *tx).await?;
+                if messages::insert(conn, &notification, store, (*channel, address), &[], MessageStatus::Delivered).await?.is_some() {
                     done.in_app += 1;
                 }
                 continue;
             }
             let next = &channels[first + 1..end];
-            if let Some(id) = messages::insert(&mut tx, &notification, store, (*channel, address), next, MessageStatus::Queued).await? {
-                notify_deliver::enqueue(&mut tx, app, &id).await?;
+            if let Some(id) = messages::insert(conn, &notification, store, (*channel, address), next, MessageStatus::Queued).await? {
+                let run_at = planned.hold_until.filter(|_| intrusive(*channel));
+                notify_deliver::enqueue(conn, app, &id, run_at).await?;
                 done.queued += 1;
             }
         }
     }
-    tx.commit().await?;
     Ok(done)
 }
 
-/// Who the event's workflow reaches, on which channels, with what in-app text.
-async fn plan(conn: &mut feria_db::AnyConnection, app: &App, event: &Event) -> Result<Vec<Planned>, NotifyError> {
+/// Who the event's workflow reaches, on which channels (as their preferences allow), with what
+/// in-app text.
+async fn plan(conn: &mut AnyConnection, app: &App, event: &Event) -> Result<Vec<Planned>, NotifyError> {
     let subject = Subject::load(conn, event).await?;
+    let (category, critical, now) = (event.kind.category(), event.kind.critical(), time::now());
     let mut plan = Vec::new();
     for step in workflows::shipped(event.kind) {
-        for recipient in recipients::resolve(conn, app, step.audience, &subject, event.store_id.as_deref()).await? {
+        for mut recipient in recipients::resolve(conn, app, step.audience, &subject, event.store_id.as_deref()).await? {
+            let mut hold_until = None;
+            let preferences = match &recipient.user_id {
+                Some(user) => Some(preferences::of(conn, user).await?),
+                None => None,
+            };
+            if let Some(p) = &preferences {
+                recipient.locale = templates::locale(p.settings.locale.as_deref());
+                if let Some(phone) = &p.settings.phone {
+                    recipient.addresses.retain(|(c, _)| *c != Channel::Sms);
+                    recipient.addresses.push((Channel::Sms, phone.clone()));
+                }
+                hold_until = p.quiet_hours().and_then(|q| q.until(now)).filter(|_| !critical);
+            }
+            let stopped = match (&preferences, recipient.address(Channel::Email)) {
+                (None, Some(email)) if !critical => preferences::suppressed(conn, email, category).await?,
+                _ => false,
+            };
+            let wanted = |channel: Channel| {
+                critical
+                    || match &preferences {
+                        Some(p) => p.allows(category, channel),
+                        None => !(channel == Channel::Email && stopped),
+                    }
+            };
             let values = content::values(event, &subject, &recipient.name);
-            let channels = usable_channels(app, event, step, &recipient, &values)?;
+            let channels: Vec<_> =
+                usable_channels(app, event, step, &recipient, &values)?.into_iter().filter(|(channel, _)| wanted(*channel)).collect();
             if channels.is_empty() {
                 continue;
             }
             let voice = step.audience.voice();
             let in_app = templates::render(event.kind, voice, recipient.locale, Channel::InApp, &values)?.unwrap_or_default();
-            plan.push(Planned { recipient, voice, in_app, channels, fallback: step.fallback });
+            plan.push(Planned { recipient, voice, in_app, channels, fallback: step.fallback, hold_until });
         }
     }
     Ok(plan)
+}
+
+/// Channels that interrupt (a phone buzzing): they wait out quiet hours.
+fn intrusive(channel: Channel) -> bool {
+    matches!(channel, Channel::Sms | Channel::Push | Channel::WebPush)
 }
 
 /// The step's channels, in order, that feria can send on, the recipient can be reached on, and

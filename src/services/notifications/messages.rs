@@ -9,18 +9,20 @@ use super::events::Event;
 use super::recipients::Recipient;
 use super::templates::{Content, Voice};
 
-/// The notification of `event` for `recipient` (created unless it exists); its id.
+/// The notification of `event` for `recipient` (created unless it exists, shown in their inbox
+/// when `in_inbox`); its id.
 pub async fn notification(
     conn: &mut AnyConnection,
     event: &Event,
     recipient: &Recipient,
     voice: Voice,
     in_app: &Content,
+    in_inbox: bool,
 ) -> Result<String, sqlx::Error> {
     sqlx::query(
         "INSERT INTO notifications (id, event_id, store_id, recipient_key, user_id, recipient_name, voice, kind, category, locale,
                                     title, body, in_inbox, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13) ON CONFLICT (event_id, recipient_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (event_id, recipient_key) DO NOTHING",
     )
     .bind(new_id())
     .bind(&event.id)
@@ -34,6 +36,7 @@ pub async fn notification(
     .bind(recipient.locale)
     .bind(in_app.subject.as_deref().unwrap_or(event.kind.as_str()))
     .bind(&in_app.text)
+    .bind(i64::from(in_inbox))
     .bind(time::to_db(time::now()))
     .execute(&mut *conn)
     .await?;
@@ -85,6 +88,8 @@ pub struct Message {
     pub event_id: String,
     pub store_id: Option<String>,
     pub kind: EventKind,
+    /// `user:<id>`, `email:<address>` or `shop`.
+    pub recipient_key: String,
     pub voice: Voice,
     pub locale: String,
     pub recipient_name: String,
@@ -99,7 +104,7 @@ pub struct Message {
 
 pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<Message>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT m.id, m.notification_id, n.event_id, m.store_id, n.kind, n.voice, n.locale, n.recipient_name, m.channel, m.address,
+        "SELECT m.id, m.notification_id, n.event_id, m.store_id, n.kind, n.recipient_key, n.voice, n.locale, n.recipient_name, m.channel, m.address,
                 m.next_channels, m.status, m.error_code, m.attempts
          FROM notification_messages m JOIN notifications n ON n.id = m.notification_id WHERE m.id = $1",
     )
@@ -121,6 +126,7 @@ pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<Message>,
         event_id: row.try_get("event_id")?,
         store_id: row.try_get("store_id")?,
         kind,
+        recipient_key: row.try_get("recipient_key")?,
         voice: if row.try_get::<String, _>("voice")? == "staff" { Voice::Staff } else { Voice::Customer },
         locale: row.try_get("locale")?,
         recipient_name: row.try_get("recipient_name")?,

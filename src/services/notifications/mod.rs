@@ -9,8 +9,10 @@ pub mod events;
 pub mod fanout;
 pub mod inbox;
 pub mod messages;
+pub mod preferences;
 pub mod recipients;
 pub mod templates;
+pub mod unsubscribe;
 pub mod workflows;
 
 pub use events::{NewEvent, emit};
@@ -21,6 +23,12 @@ pub enum NotifyError {
     /// No such notification for this caller.
     #[error("unknown notification")]
     UnknownNotification,
+    /// Quiet hours are local times: they need a time zone.
+    #[error("quiet hours need a time zone")]
+    QuietHoursNeedTimezone,
+    /// An unsubscribe link that feria did not make.
+    #[error("bad unsubscribe token")]
+    BadUnsubscribeToken,
     /// A template did not render.
     #[error("template: {0}")]
     Template(#[from] minijinja::Error),

@@ -28,6 +28,14 @@ impl Recipient {
         self.addresses.iter().find(|(c, _)| *c == channel).map(|(_, a)| a.as_str())
     }
 
+    /// The phone given at checkout, for text messages (their settings' phone comes first).
+    fn with_phone(mut self, phone: Option<&str>) -> Recipient {
+        if let Some(phone) = phone {
+            self.addresses.push((Channel::Sms, phone.to_string()));
+        }
+        self
+    }
+
     fn user(id: String, name: String, email: String) -> Recipient {
         Recipient {
             key: format!("user:{id}"),
@@ -62,14 +70,16 @@ pub async fn resolve(
     Ok(match audience {
         Audience::Buyer => match &subject.order {
             Some(order) => vec![match &order.user_id {
-                Some(user) => Recipient::user(user.clone(), order.customer_name.clone(), order.customer_email.clone()),
+                Some(user) => Recipient::user(user.clone(), order.customer_name.clone(), order.customer_email.clone())
+                    .with_phone(order.customer_phone.as_deref()),
                 None => Recipient {
                     key: format!("email:{}", order.customer_email.to_ascii_lowercase()),
                     user_id: None,
                     name: order.customer_name.clone(),
                     locale: templates::locale(None),
                     addresses: vec![(Channel::Email, order.customer_email.clone())],
-                },
+                }
+                .with_phone(order.customer_phone.as_deref()),
             }],
             None => Vec::new(),
         },

@@ -81,6 +81,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("layout.html", include_str!("../../../templates/notifications/layout.html")),
         ("_order.html", include_str!("../../../templates/notifications/_order.html")),
         ("_order.txt", include_str!("../../../templates/notifications/_order.txt")),
+        ("unsubscribe.html", include_str!("../../../templates/notifications/unsubscribe.html")),
     ] {
         env.add_template(name, source).expect("the notification partials parse");
     }
@@ -91,6 +92,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env
 });
+
+/// One of the hub's own pages (`unsubscribe.html`) rendered with `values`.
+pub fn page(name: &str, values: Value) -> Result<String, minijinja::Error> {
+    TEMPLATES.get_template(name)?.render(values)
+}
 
 /// Words the shared partials use, per locale.
 fn labels(locale: &str) -> Value {
