@@ -23,8 +23,8 @@ use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
     addresses, api_keys, audit, cart, chatbot, coupons, customers, docs, geography, health, import, jobs, mcp, members, metrics,
-    notification_preferences, notifications, order_statuses, payment_methods, payments, products, sales, shipping_rates, store_policies,
-    stores, webhooks,
+    notification_deliveries, notification_preferences, notification_receipts, notifications, order_statuses, payment_methods, payments,
+    products, sales, shipping_rates, store_policies, stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -154,6 +154,9 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(audit::list))
+        .routes(routes!(notification_deliveries::list))
+        .routes(routes!(notification_deliveries::get))
+        .routes(routes!(notification_deliveries::retry))
         .routes(routes!(mcp::list))
         .routes(routes!(mcp::call))
         .routes(routes!(mcp::anthropic))
@@ -190,6 +193,8 @@ pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoip
         .routes(routes!(profile::me))
         .routes(routes!(profile::get_profile, profile::update_profile))
         .routes(routes!(notifications::list))
+        .routes(routes!(notification_receipts::sendgrid))
+        .routes(routes!(notification_receipts::twilio))
         .routes(routes!(notification_preferences::get, notification_preferences::update))
         .routes(routes!(notifications::unread_count))
         .routes(routes!(notifications::read_all))

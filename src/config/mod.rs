@@ -20,7 +20,7 @@ pub use agents::AgentsConfig;
 pub use chat::{ChatConfig, ModelPrice, ProviderConfig, ProviderKind};
 pub use limits::{Budget, LimitsConfig};
 pub use llm::AnthropicConfig;
-pub use notifications::{EmailConfig, NotificationsConfig, TelegramConfig};
+pub use notifications::{EmailConfig, NotificationsConfig, SendGridConfig, TelegramConfig, TwilioConfig};
 use notifications::{read_email, read_notifications};
 pub use payments::{MercadoPagoConfig, PaymentsConfig, SIGNATURE_TOLERANCE_SECS, StripeConfig};
 use reader::Reader;
@@ -384,6 +384,25 @@ impl Config {
                 ("TELEGRAM_API_URL", t.api_url.clone()),
             ]),
         }
+        match &n.sendgrid {
+            None => lines.push(("SENDGRID_API_KEY", "(not set: email only by SMTP)".into())),
+            Some(sg) => lines.extend([
+                ("SENDGRID_API_KEY", set(true)),
+                ("SENDGRID_FROM_EMAIL", sg.from_email.clone()),
+                ("SENDGRID_API_URL", sg.api_url.clone()),
+                ("SENDGRID_WEBHOOK_PUBLIC_KEY", set(sg.webhook_key.is_some())),
+            ]),
+        }
+        match &n.twilio {
+            None => lines.push(("TWILIO_ACCOUNT_SID", "(not set: no text messages)".into())),
+            Some(tw) => lines.extend([
+                ("TWILIO_ACCOUNT_SID", tw.account_sid.clone()),
+                ("TWILIO_AUTH_TOKEN", set(true)),
+                ("TWILIO_PHONE_NUMBER", tw.phone_number.clone()),
+                ("TWILIO_API_URL", tw.api_url.clone()),
+            ]),
+        }
+        lines.push(("NOTIFICATION_PROVIDER_TIMEOUT_MS", n.provider_timeout.as_millis().to_string()));
         lines.extend(payments::summary(&self.payments));
         lines.extend(llm::summary(&self.anthropic));
         lines.extend(chat::summary(&self.chat));

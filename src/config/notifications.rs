@@ -1,4 +1,7 @@
-//! Where the shop hears about orders: email (SMTP) and Telegram.
+//! The notification hub's providers: email (SMTP, then SendGrid), SMS (Twilio), Telegram, and
+//! where the shop hears about orders.
+
+use std::time::Duration;
 
 use feria_providers::email::{SmtpSecurity, SmtpSettings};
 
@@ -19,7 +22,31 @@ pub struct TelegramConfig {
     pub api_url: String,
 }
 
-/// Where the shop hears about orders (seed 001 "Sistema de Notificaciones").
+/// SendGrid's Mail Send API (seed 000 names), the email provider after SMTP.
+#[derive(Debug, Clone)]
+pub struct SendGridConfig {
+    pub api_key: Secret,
+    pub from_email: String,
+    pub from_name: String,
+    /// `https://api.sendgrid.com` unless pointed elsewhere (`SENDGRID_API_URL`).
+    pub api_url: String,
+    /// The Event Webhook's verification key (base64 SubjectPublicKeyInfo); without it the
+    /// webhook is refused.
+    pub webhook_key: Option<String>,
+}
+
+/// Twilio's Messages API for text messages (seed 000/003 names).
+#[derive(Debug, Clone)]
+pub struct TwilioConfig {
+    pub account_sid: String,
+    pub auth_token: Secret,
+    /// The sender (`TWILIO_PHONE_NUMBER`).
+    pub phone_number: String,
+    /// `https://api.twilio.com` unless pointed elsewhere (`TWILIO_API_URL`).
+    pub api_url: String,
+}
+
+/// Where the shop hears about orders (seed 001 "Sistema de Notificaciones") and the providers.
 #[derive(Debug, Clone)]
 pub struct NotificationsConfig {
     /// `NOTIFICATION_CHANNELS` has `email`.
@@ -29,6 +56,10 @@ pub struct NotificationsConfig {
     /// The shop's address for new-order emails (`EMAIL_TO`).
     pub email_to: Option<String>,
     pub telegram_bot: Option<TelegramConfig>,
+    pub sendgrid: Option<SendGridConfig>,
+    pub twilio: Option<TwilioConfig>,
+    /// How long a call to a notification provider may take (`NOTIFICATION_PROVIDER_TIMEOUT_MS`).
+    pub provider_timeout: Duration,
 }
 
 /// `NOTIFICATION_CHANNELS` (comma-separated `email`, `telegram`; default both), `EMAIL_TO`, and
@@ -60,7 +91,39 @@ pub(super) fn read_notifications(r: &mut Reader<'_>) -> NotificationsConfig {
             None
         }
     };
-    NotificationsConfig { email, telegram, email_to, telegram_bot }
+    let sendgrid = r.text("SENDGRID_API_KEY").map(|key| {
+        let from_email = r.text("SENDGRID_FROM_EMAIL").unwrap_or_else(|| {
+            r.problems.push("SENDGRID_FROM_EMAIL: required when SENDGRID_API_KEY is set".into());
+            String::new()
+        });
+        SendGridConfig {
+            api_key: Secret::new(key),
+            from_email,
+            from_name: r.text("SENDGRID_FROM_NAME").unwrap_or_default(),
+            api_url: r.text("SENDGRID_API_URL").unwrap_or_else(|| "https://api.sendgrid.com".into()),
+            webhook_key: r.text("SENDGRID_WEBHOOK_PUBLIC_KEY"),
+        }
+    });
+    if let Some(key) = sendgrid.as_ref().and_then(|s| s.webhook_key.as_deref())
+        && feria_providers::sendgrid::event_key(key).is_none()
+    {
+        r.problems.push("SENDGRID_WEBHOOK_PUBLIC_KEY: not a base64 P-256 public key".into());
+    }
+    let twilio = match (r.text("TWILIO_ACCOUNT_SID"), r.text("TWILIO_AUTH_TOKEN"), r.text("TWILIO_PHONE_NUMBER")) {
+        (Some(account_sid), Some(token), Some(phone_number)) => Some(TwilioConfig {
+            account_sid,
+            auth_token: Secret::new(token),
+            phone_number,
+            api_url: r.text("TWILIO_API_URL").unwrap_or_else(|| "https://api.twilio.com".into()),
+        }),
+        (None, None, None) => None,
+        _ => {
+            r.problems.push("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER: set all three or none".into());
+            None
+        }
+    };
+    let provider_timeout = r.millis("NOTIFICATION_PROVIDER_TIMEOUT_MS", 10_000);
+    NotificationsConfig { email, telegram, email_to, telegram_bot, sendgrid, twilio, provider_timeout }
 }
 
 pub(super) fn read_email(r: &mut Reader<'_>) -> Option<EmailConfig> {

@@ -65,6 +65,16 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_CHAT_ID",
     "TELEGRAM_API_URL",
+    "SENDGRID_API_KEY",
+    "SENDGRID_FROM_EMAIL",
+    "SENDGRID_FROM_NAME",
+    "SENDGRID_API_URL",
+    "SENDGRID_WEBHOOK_PUBLIC_KEY",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_PHONE_NUMBER",
+    "TWILIO_API_URL",
+    "NOTIFICATION_PROVIDER_TIMEOUT_MS",
 ];
 
 /// Whether feria reads the setting `name` (upper case).

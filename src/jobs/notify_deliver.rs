@@ -6,7 +6,8 @@ use feria_jobs::{Completion, JobHandler};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{App, AppState};
-use crate::services::notifications::deliver::{self, Delivered, Providers};
+use crate::services::notifications::deliver::{self, Delivered};
+use crate::services::notifications::providers::Providers;
 
 pub const KIND: &str = "notify_deliver";
 

@@ -78,3 +78,32 @@ async fn send(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body):
     response.headers_mut().insert("x-message-id", format!("fake-sg-{}", sent.len()).parse().unwrap());
     response
 }
+
+/// Signs Event Webhook posts as SendGrid does (ECDSA P-256, SHA-256, DER, over timestamp ‖
+/// body), with a key made for the test; `public_key` is what `SENDGRID_WEBHOOK_PUBLIC_KEY` takes.
+pub struct EventSigner {
+    pair: ring::signature::EcdsaKeyPair,
+    pub public_key: String,
+}
+
+impl EventSigner {
+    pub fn new() -> EventSigner {
+        use base64::Engine;
+        use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        // SubjectPublicKeyInfo for a P-256 key: a fixed header, then the uncompressed point.
+        let mut spki = hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap();
+        spki.extend_from_slice(pair.public_key().as_ref());
+        EventSigner { pair, public_key: base64::engine::general_purpose::STANDARD.encode(spki) }
+    }
+
+    /// The signature header's value for `body` sent at `timestamp`.
+    pub fn sign(&self, timestamp: &str, body: &[u8]) -> String {
+        use base64::Engine;
+        let message = [timestamp.as_bytes(), body].concat();
+        let signature = self.pair.sign(&ring::rand::SystemRandom::new(), &message).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(signature.as_ref())
+    }
+}

@@ -37,6 +37,7 @@ mod jobs;
 mod llm_clients;
 mod mcp;
 mod monitoring;
+mod notification_deliveries;
 mod notification_preferences;
 mod notifications_inbox;
 mod oauth;

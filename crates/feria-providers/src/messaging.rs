@@ -58,6 +58,8 @@ pub struct Outgoing {
     pub html: Option<String>,
     /// Email: the one-click unsubscribe URL.
     pub unsubscribe: Option<String>,
+    /// The sender's id for the message, for providers that report back about it.
+    pub reference: Option<String>,
 }
 
 /// A provider took a message.

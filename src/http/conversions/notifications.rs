@@ -1,16 +1,36 @@
 //! Notification hub errors as API errors.
 
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, codes};
+use axum::http::StatusCode;
+
 use crate::services::notifications::NotifyError;
+use crate::services::notifications::receipts::ReceiptError;
 
 impl From<NotifyError> for ApiError {
     fn from(err: NotifyError) -> ApiError {
         match err {
             NotifyError::UnknownNotification => ApiError::not_found("Notificación no encontrada"),
+            NotifyError::UnknownMessage => ApiError::not_found("Mensaje no encontrado en esta tienda"),
+            NotifyError::NotRetryable => {
+                ApiError::conflict(codes::NOT_RETRYABLE, "Solo se reenvían mensajes fallidos, rebotados u omitidos")
+            }
+            NotifyError::Forbidden => ApiError::forbidden(),
             NotifyError::QuietHoursNeedTimezone => ApiError::field("timezone", "Las horas de silencio necesitan una zona horaria"),
             NotifyError::BadUnsubscribeToken => ApiError::field("token", "El enlace no es válido"),
             NotifyError::Template(e) => ApiError::internal(e),
             NotifyError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<ReceiptError> for ApiError {
+    fn from(err: ReceiptError) -> ApiError {
+        match err {
+            ReceiptError::BadSignature => ApiError::unauthorized(codes::INVALID_SIGNATURE, "La firma del aviso no es válida"),
+            ReceiptError::Malformed => {
+                ApiError::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, "El aviso no tiene el formato del proveedor")
+            }
+            ReceiptError::Database(e) => ApiError::internal(e),
         }
     }
 }

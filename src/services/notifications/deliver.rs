@@ -4,45 +4,14 @@
 //! fails the message and moves on to the next channel of its step, if any.
 
 use feria_domain::notify::{Channel, MessageStatus};
-use feria_providers::email::SmtpMailer;
-use feria_providers::messaging::{DeliveryError, Messenger, Outgoing};
-use feria_providers::telegram::TelegramBot;
+use feria_providers::messaging::{DeliveryError, Outgoing};
 
 use super::content::{self, Subject};
 use super::messages::{self, Message, Outcome};
+use super::providers::{self, Providers};
 use super::{NotifyError, events, templates, unsubscribe};
 use crate::app::App;
-use crate::config::Config;
 use crate::jobs::notify_deliver;
-
-/// The providers of each channel, built once per runner.
-#[derive(Default)]
-pub struct Providers {
-    email: Option<Box<dyn Messenger>>,
-    telegram: Option<Box<dyn Messenger>>,
-}
-
-impl Providers {
-    pub fn from_config(config: &Config) -> anyhow::Result<Providers> {
-        let email = match &config.email {
-            Some(email) => Some(Box::new(SmtpMailer::new(&email.smtp)?) as Box<dyn Messenger>),
-            None => None,
-        };
-        let telegram = match &config.notifications.telegram_bot {
-            Some(t) => Some(Box::new(TelegramBot::new(&t.api_url, t.token.expose())?) as Box<dyn Messenger>),
-            None => None,
-        };
-        Ok(Providers { email, telegram })
-    }
-
-    fn of(&self, channel: Channel) -> Option<&dyn Messenger> {
-        match channel {
-            Channel::Email => self.email.as_deref(),
-            Channel::Telegram => self.telegram.as_deref(),
-            Channel::InApp | Channel::Sms | Channel::Push | Channel::WebPush => None,
-        }
-    }
-}
 
 /// The error code of a message whose provider stayed busy or unreachable through every attempt.
 const EXHAUSTED: &str = "attempts_exhausted";
@@ -77,13 +46,16 @@ pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Deliv
     let Some(content) = templates::render(message.kind, message.voice, &message.locale, message.channel, &values)? else {
         return settle(app, &message, ended(MessageStatus::Failed, None, "no_template", "no template for this channel")).await;
     };
-    let Some(provider) = providers.of(message.channel) else {
+    let chain = providers.of(message.channel);
+    if chain.is_empty() {
         let skipped = ended(MessageStatus::Skipped, None, "not_configured", "no provider is configured for this channel");
         return settle(app, &message, skipped).await;
-    };
-    let outgoing = Outgoing { to: message.address.clone(), subject: content.subject, text: content.text, html: content.html, unsubscribe };
-    let result = provider.deliver(&outgoing).await;
-    let name = Some(provider.provider());
+    }
+    let reference = Some(message.id.clone());
+    let outgoing =
+        Outgoing { to: message.address.clone(), subject: content.subject, text: content.text, html: content.html, unsubscribe, reference };
+    let (provider, result) = providers::send(chain, &outgoing).await;
+    let name = Some(provider);
     match result {
         Ok(accepted) => {
             let sent = Outcome {

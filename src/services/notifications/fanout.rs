@@ -122,7 +122,7 @@ async fn plan(conn: &mut AnyConnection, app: &App, event: &Event) -> Result<Vec<
                 critical
                     || match &preferences {
                         Some(p) => p.allows(category, channel),
-                        None => !(channel == Channel::Email && stopped),
+                        None => preferences::default_allows(category, channel) && !(channel == Channel::Email && stopped),
                     }
             };
             let values = content::values(event, &subject, &recipient.name);

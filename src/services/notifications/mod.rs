@@ -5,11 +5,14 @@
 
 pub mod content;
 pub mod deliver;
+pub mod delivery_log;
 pub mod events;
 pub mod fanout;
 pub mod inbox;
 pub mod messages;
 pub mod preferences;
+pub mod providers;
+pub mod receipts;
 pub mod recipients;
 pub mod templates;
 pub mod unsubscribe;
@@ -23,6 +26,15 @@ pub enum NotifyError {
     /// No such notification for this caller.
     #[error("unknown notification")]
     UnknownNotification,
+    /// No such message in this store.
+    #[error("unknown message")]
+    UnknownMessage,
+    /// Only failed, bounced or skipped messages are sent again.
+    #[error("the message has not failed")]
+    NotRetryable,
+    /// The caller lacks the scope.
+    #[error("forbidden")]
+    Forbidden,
     /// Quiet hours are local times: they need a time zone.
     #[error("quiet hours need a time zone")]
     QuietHoursNeedTimezone,

@@ -53,9 +53,10 @@ pub fn configured(app: &App, channel: Channel) -> bool {
     let n = &app.config.notifications;
     match channel {
         Channel::InApp => true,
-        Channel::Email => n.email && app.config.email.is_some(),
+        Channel::Email => n.email && (app.config.email.is_some() || n.sendgrid.is_some()),
         Channel::Telegram => n.telegram && n.telegram_bot.is_some(),
-        Channel::Sms | Channel::Push | Channel::WebPush => false,
+        Channel::Sms => n.twilio.is_some(),
+        Channel::Push | Channel::WebPush => false,
     }
 }
 

@@ -52,10 +52,13 @@ use Channel::{Email, InApp, Push, Sms, Telegram, WebPush};
 /// The shop's alert: the first device that takes it, else a text message.
 const ALERT: &[Channel] = &[Push, WebPush, Sms];
 
-const ORDER_PLACED: &[Step] = &[all(Buyer, &[InApp, Email]), all(Staff, &[InApp]), all(Shop, &[Email, Telegram])];
+/// The buyer hears on every channel they allow (text messages are opt-in).
+const BUYER: &[Channel] = &[InApp, Email, Sms];
+
+const ORDER_PLACED: &[Step] = &[all(Buyer, BUYER), all(Staff, &[InApp]), all(Shop, &[Email, Telegram])];
 const ORDER_PAID: &[Step] = &[all(Staff, &[InApp]), first(Staff, ALERT), all(Shop, &[Email, Telegram])];
-const TO_THE_BUYER: &[Step] = &[all(Buyer, &[InApp, Email])];
-const ORDER_CANCELLED: &[Step] = &[all(Buyer, &[InApp, Email]), all(Staff, &[InApp])];
+const TO_THE_BUYER: &[Step] = &[all(Buyer, BUYER)];
+const ORDER_CANCELLED: &[Step] = &[all(Buyer, BUYER), all(Staff, &[InApp])];
 const PASSWORD_RESET: &[Step] = &[all(Account, &[Email])];
 
 /// The steps feria ships for `kind` (none: nobody is told).
