@@ -41,6 +41,8 @@ pub struct App {
     pub payment_clients: PaymentClients,
     /// Anthropic's client, when configured.
     pub anthropic: Option<Anthropic>,
+    /// The web push sender's key (VAPID), when configured or derived in development.
+    pub vapid: Option<feria_providers::webpush::vapid::Vapid>,
     /// The assistant's provider chains and product embeddings, by store.
     pub assistant: crate::services::assistant::AssistantState,
     pub catalog_cache: Arc<CatalogCache>,
@@ -159,6 +161,7 @@ impl App {
                 Some(a) => Some(Anthropic::new(&a.api_url, a.api_key.expose(), std::time::Duration::from_secs(60))?),
                 None => None,
             },
+            vapid: vapid(&config)?,
             assistant: Default::default(),
             catalog_cache: Arc::default(),
             search: std::sync::OnceLock::new(),
@@ -176,4 +179,18 @@ impl App {
             migrated: AtomicBool::new(false),
         })
     }
+}
+
+/// The web push key: `VAPID_PRIVATE_KEY`; in development without it, one derived from
+/// `ENCRYPTION_KEY` (stable while that is); none in production without it.
+fn vapid(config: &Config) -> anyhow::Result<Option<feria_providers::webpush::vapid::Vapid>> {
+    use feria_providers::webpush::vapid::Vapid;
+    let push = &config.notifications.push;
+    Ok(match (&push.vapid_private_key, config.environment) {
+        (Some(key), _) => Some(Vapid::new(key.expose(), &push.vapid_subject)?),
+        (None, crate::config::Environment::Development) => {
+            Some(Vapid::derived(config.encryption_key.expose().as_bytes(), &push.vapid_subject)?)
+        }
+        (None, crate::config::Environment::Production) => None,
+    })
 }

@@ -23,8 +23,8 @@ use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
     addresses, api_keys, audit, cart, chatbot, coupons, customers, docs, geography, health, import, jobs, mcp, members, metrics,
-    notification_deliveries, notification_preferences, notification_receipts, notifications, order_statuses, payment_methods, payments,
-    products, sales, shipping_rates, store_policies, stores, webhooks,
+    notification_deliveries, notification_devices, notification_preferences, notification_receipts, notifications, order_statuses,
+    payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -196,6 +196,9 @@ pub fn api(upload_limit: usize, import_limit: usize) -> (Router<AppState>, utoip
         .routes(routes!(notification_receipts::sendgrid))
         .routes(routes!(notification_receipts::twilio))
         .routes(routes!(notification_preferences::get, notification_preferences::update))
+        .routes(routes!(notification_devices::list, notification_devices::register))
+        .routes(routes!(notification_devices::remove))
+        .routes(routes!(notification_devices::web_push_key))
         .routes(routes!(notifications::unread_count))
         .routes(routes!(notifications::read_all))
         .routes(routes!(notifications::read))

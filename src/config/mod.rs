@@ -20,7 +20,7 @@ pub use agents::AgentsConfig;
 pub use chat::{ChatConfig, ModelPrice, ProviderConfig, ProviderKind};
 pub use limits::{Budget, LimitsConfig};
 pub use llm::AnthropicConfig;
-pub use notifications::{EmailConfig, NotificationsConfig, SendGridConfig, TelegramConfig, TwilioConfig};
+pub use notifications::{EmailConfig, NotificationsConfig, PushConfig, SendGridConfig, TelegramConfig, TwilioConfig};
 use notifications::{read_email, read_notifications};
 pub use payments::{MercadoPagoConfig, PaymentsConfig, SIGNATURE_TOLERANCE_SECS, StripeConfig};
 use reader::Reader;
@@ -402,7 +402,21 @@ impl Config {
                 ("TWILIO_API_URL", tw.api_url.clone()),
             ]),
         }
-        lines.push(("NOTIFICATION_PROVIDER_TIMEOUT_MS", n.provider_timeout.as_millis().to_string()));
+        lines.extend([
+            ("FIREBASE_SERVICE_ACCOUNT_KEY", if n.push.firebase_key.is_some() { set(true) } else { "(not set: no app pushes)".into() }),
+            ("FCM_API_URL", n.push.fcm_api_url.clone()),
+            (
+                "VAPID_PRIVATE_KEY",
+                if n.push.vapid_private_key.is_some() {
+                    set(true)
+                } else {
+                    "(not set: derived in development, no web push in production)".into()
+                },
+            ),
+            ("VAPID_SUBJECT", n.push.vapid_subject.clone()),
+            ("WEB_PUSH_TTL", n.push.web_push_ttl.to_string()),
+            ("NOTIFICATION_PROVIDER_TIMEOUT_MS", n.provider_timeout.as_millis().to_string()),
+        ]);
         lines.extend(payments::summary(&self.payments));
         lines.extend(llm::summary(&self.anthropic));
         lines.extend(chat::summary(&self.chat));

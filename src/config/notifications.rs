@@ -46,6 +46,22 @@ pub struct TwilioConfig {
     pub api_url: String,
 }
 
+/// Push to apps (Firebase Cloud Messaging, HTTP v1) and to browsers (web push with VAPID).
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    /// The service account's JSON key (`FIREBASE_SERVICE_ACCOUNT_KEY`).
+    pub firebase_key: Option<Secret>,
+    /// `https://fcm.googleapis.com` unless pointed elsewhere (`FCM_API_URL`).
+    pub fcm_api_url: String,
+    /// The VAPID private key (32 bytes, base64url); in development, derived from
+    /// `ENCRYPTION_KEY` when unset.
+    pub vapid_private_key: Option<Secret>,
+    /// The contact push services may write to (`mailto:` or `https:`).
+    pub vapid_subject: String,
+    /// How long a push service keeps a push for an offline browser (`WEB_PUSH_TTL`, seconds).
+    pub web_push_ttl: u32,
+}
+
 /// Where the shop hears about orders (seed 001 "Sistema de Notificaciones") and the providers.
 #[derive(Debug, Clone)]
 pub struct NotificationsConfig {
@@ -58,6 +74,7 @@ pub struct NotificationsConfig {
     pub telegram_bot: Option<TelegramConfig>,
     pub sendgrid: Option<SendGridConfig>,
     pub twilio: Option<TwilioConfig>,
+    pub push: PushConfig,
     /// How long a call to a notification provider may take (`NOTIFICATION_PROVIDER_TIMEOUT_MS`).
     pub provider_timeout: Duration,
 }
@@ -122,8 +139,26 @@ pub(super) fn read_notifications(r: &mut Reader<'_>) -> NotificationsConfig {
             None
         }
     };
+    let firebase_key = r.text("FIREBASE_SERVICE_ACCOUNT_KEY");
+    if firebase_key.as_deref().is_some_and(|k| feria_providers::google_oauth::ServiceAccount::from_json(k).is_err()) {
+        r.problems.push("FIREBASE_SERVICE_ACCOUNT_KEY: not a service account's JSON key".into());
+    }
+    let vapid_private_key = r.text("VAPID_PRIVATE_KEY");
+    let vapid_subject = r.text("VAPID_SUBJECT").unwrap_or_else(|| "mailto:webpush@feria.invalid".into());
+    if let Some(key) = &vapid_private_key
+        && feria_providers::webpush::vapid::Vapid::new(key, &vapid_subject).is_err()
+    {
+        r.problems.push("VAPID_PRIVATE_KEY, VAPID_SUBJECT: a 32-byte base64url key and a mailto: or https: contact".into());
+    }
+    let push = PushConfig {
+        firebase_key: firebase_key.map(Secret::new),
+        fcm_api_url: r.text("FCM_API_URL").unwrap_or_else(|| "https://fcm.googleapis.com".into()),
+        vapid_private_key: vapid_private_key.map(Secret::new),
+        vapid_subject,
+        web_push_ttl: r.parse("WEB_PUSH_TTL", 86_400, "seconds"),
+    };
     let provider_timeout = r.millis("NOTIFICATION_PROVIDER_TIMEOUT_MS", 10_000);
-    NotificationsConfig { email, telegram, email_to, telegram_bot, sendgrid, twilio, provider_timeout }
+    NotificationsConfig { email, telegram, email_to, telegram_bot, sendgrid, twilio, push, provider_timeout }
 }
 
 pub(super) fn read_email(r: &mut Reader<'_>) -> Option<EmailConfig> {

@@ -75,6 +75,11 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "TWILIO_PHONE_NUMBER",
     "TWILIO_API_URL",
     "NOTIFICATION_PROVIDER_TIMEOUT_MS",
+    "FIREBASE_SERVICE_ACCOUNT_KEY",
+    "FCM_API_URL",
+    "VAPID_PRIVATE_KEY",
+    "VAPID_SUBJECT",
+    "WEB_PUSH_TTL",
 ];
 
 /// Whether feria reads the setting `name` (upper case).

@@ -31,7 +31,7 @@ pub struct NotifyDeliver {
 
 impl NotifyDeliver {
     pub fn new(app: AppState) -> anyhow::Result<NotifyDeliver> {
-        let providers = Providers::from_config(&app.config)?;
+        let providers = Providers::from_app(&app)?;
         Ok(NotifyDeliver { app, providers })
     }
 }

@@ -17,6 +17,7 @@ pub mod mcp;
 pub mod members;
 pub mod metrics;
 pub mod notification_deliveries;
+pub mod notification_devices;
 pub mod notification_preferences;
 pub mod notification_receipts;
 pub mod notifications;

@@ -11,6 +11,7 @@ mod fake_smtp;
 mod fake_stripe;
 mod fake_telegram;
 mod fake_twilio;
+mod fake_webpush;
 mod fcm_client;
 mod harness;
 
@@ -39,6 +40,7 @@ mod mcp;
 mod monitoring;
 mod notification_deliveries;
 mod notification_preferences;
+mod notification_push;
 mod notifications_inbox;
 mod oauth;
 mod openapi;

@@ -927,6 +927,28 @@ pub const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 32,
+        name: "notification devices",
+        statements: &[
+            // Where a person's pushes go: an app's FCM registration token, or a browser's web push
+            // subscription (endpoint and keys). One row per token or endpoint: registering it
+            // again, even by someone else, moves it.
+            "CREATE TABLE notification_devices (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL CHECK (kind IN ('fcm', 'web_push')),
+                address TEXT NOT NULL,
+                p256dh TEXT,
+                auth TEXT,
+                name TEXT,
+                created_at TEXT NOT NULL,
+                last_used_at TEXT,
+                CONSTRAINT notification_devices_address_key UNIQUE (kind, address)
+            )",
+            "CREATE INDEX notification_devices_user ON notification_devices (user_id, kind)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

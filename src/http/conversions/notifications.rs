@@ -10,6 +10,7 @@ impl From<NotifyError> for ApiError {
     fn from(err: NotifyError) -> ApiError {
         match err {
             NotifyError::UnknownNotification => ApiError::not_found("Notificación no encontrada"),
+            NotifyError::UnknownDevice => ApiError::not_found("Dispositivo no encontrado"),
             NotifyError::UnknownMessage => ApiError::not_found("Mensaje no encontrado en esta tienda"),
             NotifyError::NotRetryable => {
                 ApiError::conflict(codes::NOT_RETRYABLE, "Solo se reenvían mensajes fallidos, rebotados u omitidos")

@@ -3,13 +3,15 @@
 //! queue until the attempts run out; a refusal, a gone address or running out of attempts
 //! fails the message and moves on to the next channel of its step, if any.
 
+use std::collections::BTreeMap;
+
 use feria_domain::notify::{Channel, MessageStatus};
 use feria_providers::messaging::{DeliveryError, Outgoing};
 
 use super::content::{self, Subject};
 use super::messages::{self, Message, Outcome};
-use super::providers::{self, Providers};
-use super::{NotifyError, events, templates, unsubscribe};
+use super::providers::{self, DevicePush, Providers};
+use super::{NotifyError, devices, events, templates, unsubscribe};
 use crate::app::App;
 use crate::jobs::notify_deliver;
 
@@ -46,25 +48,32 @@ pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Deliv
     let Some(content) = templates::render(message.kind, message.voice, &message.locale, message.channel, &values)? else {
         return settle(app, &message, ended(MessageStatus::Failed, None, "no_template", "no template for this channel")).await;
     };
-    let chain = providers.of(message.channel);
-    if chain.is_empty() {
+    let pushing = matches!(message.channel, Channel::Push | Channel::WebPush);
+    let configured = if pushing { providers.pushes(message.channel) } else { !providers.of(message.channel).is_empty() };
+    if !configured {
         let skipped = ended(MessageStatus::Skipped, None, "not_configured", "no provider is configured for this channel");
         return settle(app, &message, skipped).await;
     }
-    let reference = Some(message.id.clone());
-    let outgoing =
-        Outgoing { to: message.address.clone(), subject: content.subject, text: content.text, html: content.html, unsubscribe, reference };
-    let (provider, result) = providers::send(chain, &outgoing).await;
+    let (provider, result) = if pushing {
+        push_to_devices(app, providers, &message, &content).await?
+    } else {
+        let reference = Some(message.id.clone());
+        let outgoing = Outgoing {
+            to: message.address.clone(),
+            subject: content.subject,
+            text: content.text,
+            html: content.html,
+            unsubscribe,
+            reference,
+        };
+        let (provider, result) = providers::send(providers.of(message.channel), &outgoing).await;
+        (provider, result.map(|accepted| accepted.id))
+    };
     let name = Some(provider);
     match result {
-        Ok(accepted) => {
-            let sent = Outcome {
-                status: MessageStatus::Sent,
-                provider: name,
-                provider_message_id: accepted.id.as_deref(),
-                error_code: None,
-                detail: None,
-            };
+        Ok(id) => {
+            let sent =
+                Outcome { status: MessageStatus::Sent, provider: name, provider_message_id: id.as_deref(), error_code: None, detail: None };
             settle(app, &message, sent).await
         }
         Err(e @ (DeliveryError::Retry { .. } | DeliveryError::Unreachable(_)))
@@ -87,6 +96,45 @@ pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Deliv
             Ok(if code == EXHAUSTED { Delivered::Retry(detail) } else { settled })
         }
     }
+}
+
+/// Pushes `content` to every device of the message's user (its address) on its channel: sent
+/// when one device took it; a device its provider calls gone is forgotten; with none left the
+/// message fails and its step moves on.
+async fn push_to_devices(
+    app: &App,
+    providers: &Providers,
+    message: &Message,
+    content: &templates::Content,
+) -> Result<(&'static str, Result<Option<String>, DeliveryError>), NotifyError> {
+    let found = devices::of_user(&mut *app.db.reader().acquire().await?, &message.address, message.channel).await?;
+    let data: BTreeMap<String, String> = [("notificationId", message.notification_id.as_str()), ("kind", message.kind.as_str())]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
+    let push = DevicePush { title: content.subject.as_deref().unwrap_or_default(), body: &content.text, data: &data };
+    let (mut provider, mut taken, mut refusal) = ("-", None, DeliveryError::Gone("no devices".into()));
+    for device in found {
+        let (name, result) = providers.push(&device.target, &push).await;
+        provider = name;
+        match result {
+            Ok(id) => {
+                devices::used(&app.db, &device.id).await?;
+                taken.get_or_insert(id);
+            }
+            Err(DeliveryError::Gone(why)) => {
+                devices::forget(&app.db, &device.id).await?;
+                tracing::info!(device = %device.id, %why, "push device gone, forgotten");
+            }
+            // A reason to try again outranks a refusal, which outranks "gone".
+            Err(e) => {
+                let retryable = |e: &DeliveryError| matches!(e, DeliveryError::Retry { .. } | DeliveryError::Unreachable(_));
+                if retryable(&e) || !retryable(&refusal) {
+                    refusal = e;
+                }
+            }
+        }
+    }
+    Ok((provider, taken.ok_or(refusal)))
 }
 
 /// A try that did not send: `status` with a reason `code` and its `detail`.

@@ -12,7 +12,7 @@ use super::events::{self, Event};
 use super::recipients::{self, Recipient};
 use super::templates::{self, Content};
 use super::workflows::{self, Step};
-use super::{NotifyError, messages, preferences};
+use super::{NotifyError, devices, messages, preferences};
 use feria_db::AnyConnection;
 
 use crate::app::{App, AppState};
@@ -106,6 +106,11 @@ async fn plan(conn: &mut AnyConnection, app: &App, event: &Event) -> Result<Vec<
                 Some(user) => Some(preferences::of(conn, user).await?),
                 None => None,
             };
+            if let Some(user) = &recipient.user_id {
+                for channel in devices::channels_of(conn, user).await? {
+                    recipient.addresses.push((channel, user.clone()));
+                }
+            }
             if let Some(p) = &preferences {
                 recipient.locale = templates::locale(p.settings.locale.as_deref());
                 if let Some(phone) = &p.settings.phone {

@@ -6,6 +6,7 @@
 pub mod content;
 pub mod deliver;
 pub mod delivery_log;
+pub mod devices;
 pub mod events;
 pub mod fanout;
 pub mod inbox;
@@ -26,6 +27,9 @@ pub enum NotifyError {
     /// No such notification for this caller.
     #[error("unknown notification")]
     UnknownNotification,
+    /// No such device of this caller.
+    #[error("unknown device")]
+    UnknownDevice,
     /// No such message in this store.
     #[error("unknown message")]
     UnknownMessage,

@@ -12,7 +12,18 @@ use feria_providers::sendgrid::SendGrid;
 use feria_providers::telegram::TelegramBot;
 use feria_providers::twilio::Twilio;
 
-use crate::config::Config;
+use std::time::Duration;
+
+use feria_providers::fcm::{self, Fcm};
+use feria_providers::google_oauth::ServiceAccount;
+use feria_providers::webpush::{
+    self,
+    send::{Subscription, Urgency},
+    vapid::Vapid,
+};
+
+use super::devices::Target;
+use crate::app::App;
 
 /// The key SendGrid's events carry our message id under.
 pub const SENDGRID_MESSAGE_ARG: &str = "feria_message_id";
@@ -20,16 +31,35 @@ pub const SENDGRID_MESSAGE_ARG: &str = "feria_message_id";
 /// The path Twilio reports a text message's progress to (`?m=<message id>`).
 pub const TWILIO_STATUS_PATH: &str = "/api/webhooks/twilio/status";
 
-/// Each channel's providers, in the order they are tried.
+/// Each channel's providers, in the order they are tried, and the push senders.
 #[derive(Default)]
 pub struct Providers {
     email: Vec<Box<dyn Messenger>>,
     sms: Vec<Box<dyn Messenger>>,
     telegram: Vec<Box<dyn Messenger>>,
+    fcm: Option<Fcm>,
+    web_push: Option<WebPushSender>,
+}
+
+/// What web pushes go out with.
+struct WebPushSender {
+    vapid: Vapid,
+    ttl: u32,
+    timeout: Duration,
+    allow_loopback: bool,
+}
+
+/// A push for one device.
+pub struct DevicePush<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    /// Strings for the app or the service worker (`notificationId`, `kind`).
+    pub data: &'a BTreeMap<String, String>,
 }
 
 impl Providers {
-    pub fn from_config(config: &Config) -> anyhow::Result<Providers> {
+    pub fn from_app(app: &App) -> anyhow::Result<Providers> {
+        let config = &app.config;
         let n = &config.notifications;
         let mut providers = Providers::default();
         if let Some(email) = &config.email {
@@ -47,7 +77,53 @@ impl Providers {
         if let Some(t) = &n.telegram_bot {
             providers.telegram.push(Box::new(TelegramBot::new(&t.api_url, t.token.expose())?));
         }
+        if let Some(key) = &n.push.firebase_key {
+            let account = ServiceAccount::from_json(key.expose())?;
+            providers.fcm = Some(Fcm::new(&n.push.fcm_api_url, account, n.provider_timeout)?);
+        }
+        if let Some(vapid) = &app.vapid {
+            let allow_loopback = app.serves_on_loopback();
+            providers.web_push =
+                Some(WebPushSender { vapid: vapid.clone(), ttl: n.push.web_push_ttl, timeout: n.provider_timeout, allow_loopback });
+        }
         Ok(providers)
+    }
+
+    /// Whether pushes to `target`'s kind can be sent.
+    pub fn pushes(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Push => self.fcm.is_some(),
+            Channel::WebPush => self.web_push.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Sends `push` to one device; the provider's name and its answer (FCM's message name).
+    pub async fn push(&self, target: &Target, push: &DevicePush<'_>) -> (&'static str, Result<Option<String>, DeliveryError>) {
+        let not_configured = || Err(DeliveryError::Refused { status: 0, code: "not configured".into() });
+        match target {
+            Target::Fcm { token } => {
+                let Some(fcm) = &self.fcm else { return ("fcm", not_configured()) };
+                let message = fcm::Push { token, title: push.title, body: push.body, data: push.data };
+                ("fcm", fcm.send(&message).await.map(Some))
+            }
+            Target::WebPush { endpoint, p256dh, auth } => {
+                let Some(sender) = &self.web_push else { return ("web_push", not_configured()) };
+                let payload = serde_json::json!({"title": push.title, "body": push.body, "data": push.data}).to_string();
+                let subscription = Subscription { endpoint, p256dh, auth };
+                let sent = webpush::send::send(
+                    &sender.vapid,
+                    &subscription,
+                    payload.as_bytes(),
+                    sender.ttl,
+                    Urgency::High,
+                    sender.timeout,
+                    sender.allow_loopback,
+                )
+                .await;
+                ("web_push", sent.map(|()| None))
+            }
+        }
     }
 
     /// The providers of `channel`, in order (none: the channel is not configured).

@@ -56,7 +56,8 @@ pub fn configured(app: &App, channel: Channel) -> bool {
         Channel::Email => n.email && (app.config.email.is_some() || n.sendgrid.is_some()),
         Channel::Telegram => n.telegram && n.telegram_bot.is_some(),
         Channel::Sms => n.twilio.is_some(),
-        Channel::Push | Channel::WebPush => false,
+        Channel::Push => n.push.firebase_key.is_some(),
+        Channel::WebPush => app.vapid.is_some(),
     }
 }
 

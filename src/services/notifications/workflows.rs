@@ -52,8 +52,9 @@ use Channel::{Email, InApp, Push, Sms, Telegram, WebPush};
 /// The shop's alert: the first device that takes it, else a text message.
 const ALERT: &[Channel] = &[Push, WebPush, Sms];
 
-/// The buyer hears on every channel they allow (text messages are opt-in).
-const BUYER: &[Channel] = &[InApp, Email, Sms];
+/// The buyer hears on every channel they allow and can be reached on (text messages are
+/// opt-in; pushes need a registered device).
+const BUYER: &[Channel] = &[InApp, Email, Sms, Push, WebPush];
 
 const ORDER_PLACED: &[Step] = &[all(Buyer, BUYER), all(Staff, &[InApp]), all(Shop, &[Email, Telegram])];
 const ORDER_PAID: &[Step] = &[all(Staff, &[InApp]), first(Staff, ALERT), all(Shop, &[Email, Telegram])];

@@ -3,6 +3,7 @@
 //! see [`vapid`]). Facts and test vectors: `shared/protocols/webpush.md`.
 
 pub mod payload;
+pub mod send;
 pub mod vapid;
 
 /// Why a payload or a token could not be made or read.

@@ -42,6 +42,16 @@ impl Vapid {
         Ok(Vapid { key, public, subject: subject.to_string() })
     }
 
+    /// A key derived from `seed` (HKDF-SHA256): stable as long as the seed is, for development
+    /// servers that were given no key.
+    pub fn derived(seed: &[u8], subject: &str) -> Result<Vapid, WebPushError> {
+        let mut scalar = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(Some(b"feria vapid"), seed)
+            .expand(b"P-256 private key", &mut scalar)
+            .expect("32 bytes is a valid length");
+        Vapid::new(&URL_SAFE_NO_PAD.encode(scalar), subject)
+    }
+
     /// The public key, uncompressed and base64url.
     pub fn public_key(&self) -> &str {
         &self.public
