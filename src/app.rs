@@ -41,6 +41,10 @@ pub struct App {
     pub payment_clients: PaymentClients,
     /// Anthropic's client, when configured.
     pub anthropic: Option<Anthropic>,
+    /// Live events for open WebSockets (through Redis when configured).
+    pub live: Arc<crate::services::notifications::live::Live>,
+    /// Open live WebSockets on this node (capped by `LIVE_MAX_CONNECTIONS`).
+    pub live_sockets: std::sync::atomic::AtomicUsize,
     /// The web push sender's key (VAPID), when configured or derived in development.
     pub vapid: Option<feria_providers::webpush::vapid::Vapid>,
     /// The assistant's provider chains and product embeddings, by store.
@@ -162,6 +166,8 @@ impl App {
                 None => None,
             },
             vapid: vapid(&config)?,
+            live: Arc::new(crate::services::notifications::live::Live::new(redis.clone(), &config.redis_key_prefix)),
+            live_sockets: Default::default(),
             assistant: Default::default(),
             catalog_cache: Arc::default(),
             search: std::sync::OnceLock::new(),

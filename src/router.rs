@@ -233,6 +233,7 @@ pub fn build(app: AppState) -> Router {
         .merge(crate::routes::ucp::routes())
         .merge(crate::routes::oauth::routes())
         .merge(crate::routes::unsubscribe::routes())
+        .merge(crate::routes::live::routes())
         .nest_service(crate::services::files::PUBLIC_PREFIX, ServeDir::new(&config.uploads_dir))
         .layer(from_fn_with_state(app.clone(), crate::http::audit::audit))
         .layer(from_fn_with_state(app.clone(), crate::http::idempotency::idempotency))

@@ -53,7 +53,16 @@ pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<O
     let _ = app.search.set(search.clone());
     let follower = tokio::spawn(search.follow(app.db.clone(), stopping.clone()));
     tracing::info!(address = %listener.local_addr()?, "feria listening");
+    let relay = match &app.config.redis_url {
+        Some(url) => Some(tokio::spawn(app.live.clone().relay(redis::Client::open(url.as_str())?, stopping.clone()))),
+        None => None,
+    };
     let router = crate::router::build(app.clone());
+    let live = app.live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live.close_sockets();
+    };
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     let _ = stop.send(true);
     if let Some((runner, sweeper)) = runner {
@@ -61,6 +70,9 @@ pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<O
         let _ = sweeper.await;
     }
     let _ = follower.await;
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
     app.db.close().await;
     tracing::info!("feria stopped");
     Ok(())

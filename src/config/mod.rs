@@ -415,6 +415,7 @@ impl Config {
             ),
             ("VAPID_SUBJECT", n.push.vapid_subject.clone()),
             ("WEB_PUSH_TTL", n.push.web_push_ttl.to_string()),
+            ("LIVE_MAX_CONNECTIONS", n.live_max_sockets.to_string()),
             ("NOTIFICATION_PROVIDER_TIMEOUT_MS", n.provider_timeout.as_millis().to_string()),
         ]);
         lines.extend(payments::summary(&self.payments));

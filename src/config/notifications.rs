@@ -75,6 +75,8 @@ pub struct NotificationsConfig {
     pub sendgrid: Option<SendGridConfig>,
     pub twilio: Option<TwilioConfig>,
     pub push: PushConfig,
+    /// The most live WebSockets one node keeps open (`LIVE_MAX_CONNECTIONS`).
+    pub live_max_sockets: usize,
     /// How long a call to a notification provider may take (`NOTIFICATION_PROVIDER_TIMEOUT_MS`).
     pub provider_timeout: Duration,
 }
@@ -158,7 +160,8 @@ pub(super) fn read_notifications(r: &mut Reader<'_>) -> NotificationsConfig {
         web_push_ttl: r.parse("WEB_PUSH_TTL", 86_400, "seconds"),
     };
     let provider_timeout = r.millis("NOTIFICATION_PROVIDER_TIMEOUT_MS", 10_000);
-    NotificationsConfig { email, telegram, email_to, telegram_bot, sendgrid, twilio, push, provider_timeout }
+    let live_max_sockets = r.parse("LIVE_MAX_CONNECTIONS", 10_000, "a number of connections");
+    NotificationsConfig { email, telegram, email_to, telegram_bot, sendgrid, twilio, push, live_max_sockets, provider_timeout }
 }
 
 pub(super) fn read_email(r: &mut Reader<'_>) -> Option<EmailConfig> {

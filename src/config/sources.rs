@@ -80,6 +80,7 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "VAPID_PRIVATE_KEY",
     "VAPID_SUBJECT",
     "WEB_PUSH_TTL",
+    "LIVE_MAX_CONNECTIONS",
 ];
 
 /// Whether feria reads the setting `name` (upper case).

@@ -31,6 +31,12 @@ pub async fn authenticate(parts: &Parts, app: &AppState) -> Result<Caller, ApiEr
         tracing::Span::current().record("user", format!("key:{}", caller.id));
         return Ok(caller);
     }
+    Ok(person(app, token).await?.0)
+}
+
+/// The user an access token (a JWT, not an API key) belongs to, acting with their current roles
+/// and memberships, and when the token expires (Unix seconds). Errors as [`authenticate`].
+pub async fn person(app: &AppState, token: &str) -> Result<(Caller, i64), ApiError> {
     let claims = app.tokens.verify(token).map_err(|e| match e {
         TokenError::Expired => ApiError::unauthorized(codes::TOKEN_EXPIRED, "El token expiró"),
         TokenError::Invalid => ApiError::unauthorized(codes::INVALID_TOKEN, "Token inválido"),
@@ -42,7 +48,7 @@ pub async fn authenticate(parts: &Parts, app: &AppState) -> Result<Caller, ApiEr
         }
         Some(access) => {
             tracing::Span::current().record("user", claims.sub.as_str());
-            Ok(Caller::user(claims.sub, access))
+            Ok((Caller::user(claims.sub, access), claims.exp))
         }
     }
 }

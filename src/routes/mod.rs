@@ -13,6 +13,7 @@ pub mod geography;
 pub mod health;
 pub mod import;
 pub mod jobs;
+pub mod live;
 pub mod mcp;
 pub mod members;
 pub mod metrics;

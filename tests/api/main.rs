@@ -39,6 +39,7 @@ mod llm_clients;
 mod mcp;
 mod monitoring;
 mod notification_deliveries;
+mod notification_live;
 mod notification_preferences;
 mod notification_push;
 mod notifications_inbox;

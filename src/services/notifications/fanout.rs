@@ -9,23 +9,27 @@ use feria_domain::time::{self, Timestamp};
 
 use super::content::{self, Subject};
 use super::events::{self, Event};
+use super::live::LiveEvent;
 use super::recipients::{self, Recipient};
 use super::templates::{self, Content};
 use super::workflows::{self, Step};
 use super::{NotifyError, devices, messages, preferences};
 use feria_db::AnyConnection;
+use serde_json::json;
 
 use crate::app::{App, AppState};
 use crate::jobs::notify_deliver;
 
 /// What a fan-out did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FannedOut {
     pub notifications: usize,
     /// Messages queued for a provider.
     pub queued: usize,
     /// In-app messages, in inboxes at once.
     pub in_app: usize,
+    /// Who got a new inbox item: user and notification.
+    pub inboxed: Vec<(String, String)>,
 }
 
 /// One recipient's share of a step: their notification's in-app text and the channels to use.
@@ -50,8 +54,12 @@ pub async fn fan_out(app: &AppState, event_id: &str) -> Result<FannedOut, Notify
     }
     let plan = plan(&mut conn, app, &event).await?;
     drop(conn);
-    let (db, app) = (app.db.clone(), app.clone());
-    db.write(Box::new(move |conn| Box::pin(async move { write(conn, &app, &event, plan).await }))).await
+    let (db, writer) = (app.db.clone(), app.clone());
+    let done = db.write(Box::new(move |conn| Box::pin(async move { write(conn, &writer, &event, plan).await }))).await?;
+    let events =
+        done.inboxed.iter().map(|(user, id)| LiveEvent { user_id: user.clone(), payload: json!({"type": "notification", "id": id}) });
+    app.live.publish(events.collect()).await;
+    Ok(done)
 }
 
 /// Claims the event and writes its notifications and messages, queuing their deliveries.
@@ -79,6 +87,9 @@ async fn write(conn: &mut AnyConnection, app: &App, event: &Event, plan: Vec<Pla
             if *channel == Channel::InApp {
                 if messages::insert(conn, &notification, store, (*channel, address), &[], MessageStatus::Delivered).await?.is_some() {
                     done.in_app += 1;
+                    if let Some(user) = &planned.recipient.user_id {
+                        done.inboxed.push((user.clone(), notification.clone()));
+                    }
                 }
                 continue;
             }

@@ -79,6 +79,13 @@ pub async fn unread_count(db: &Db, caller: &Caller, store_id: Option<&str>) -> R
     .await?)
 }
 
+/// The caller's inbox item `id`.
+pub async fn find(db: &Db, caller: &Caller, id: &str) -> Result<Option<Item>, NotifyError> {
+    let sql = format!("SELECT {COLUMNS} FROM notifications WHERE id = $1 AND user_id = $2 AND in_inbox = 1");
+    let row = sqlx::query(&sql).bind(id).bind(&caller.id).fetch_optional(db.reader()).await?;
+    Ok(row.as_ref().map(item).transpose()?)
+}
+
 /// What to do with one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {

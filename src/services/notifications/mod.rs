@@ -10,6 +10,7 @@ pub mod devices;
 pub mod events;
 pub mod fanout;
 pub mod inbox;
+pub mod live;
 pub mod messages;
 pub mod preferences;
 pub mod providers;
