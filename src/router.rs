@@ -22,8 +22,8 @@ use crate::http::openapi::BearerAuth;
 use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
-    addresses, api_keys, audit, cart, chatbot, coupons, customers, docs, geography, health, import, jobs, mcp, members, metrics,
-    notification_deliveries, notification_devices, notification_preferences, notification_receipts, notifications, order_statuses,
+    addresses, api_keys, audit, broadcasts, cart, chatbot, coupons, customers, docs, geography, health, import, jobs, mcp, members,
+    metrics, notification_deliveries, notification_devices, notification_preferences, notification_receipts, notifications, order_statuses,
     payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
 };
 
@@ -154,6 +154,10 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(audit::list))
+        .routes(routes!(broadcasts::list, broadcasts::send))
+        .routes(routes!(broadcasts::get))
+        .routes(routes!(broadcasts::cancel))
+        .routes(routes!(broadcasts::retry_failed))
         .routes(routes!(notification_deliveries::list))
         .routes(routes!(notification_deliveries::get))
         .routes(routes!(notification_deliveries::retry))

@@ -45,6 +45,7 @@ pub mod codes {
     pub const COUPON_BELOW_MINIMUM: &str = "coupon_below_minimum";
     pub const IN_USE: &str = "in_use";
     pub const NOT_RETRYABLE: &str = "not_retryable";
+    pub const ALREADY_SENT: &str = "already_sent";
     pub const STORE_NOT_FOUND: &str = "store_not_found";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";

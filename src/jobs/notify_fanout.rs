@@ -1,6 +1,7 @@
 //! `notify_fanout`: turns one notification event into its notifications and messages.
 
 use feria_db::AnyConnection;
+use feria_domain::time::{self, Timestamp};
 use feria_jobs::{Completion, JobHandler};
 use serde::{Deserialize, Serialize};
 
@@ -15,9 +16,11 @@ struct Payload {
     event_id: String,
 }
 
-/// Queues the fan-out of event `event_id` on `conn` (the emitter's transaction).
-pub async fn enqueue(conn: &mut AnyConnection, app: &App, event_id: &str) -> Result<String, sqlx::Error> {
-    feria_jobs::enqueue(conn, KIND, &Payload { event_id: event_id.to_string() }, app.config.jobs.max_attempts).await
+/// Queues the fan-out of event `event_id` on `conn` (the emitter's transaction), due at
+/// `run_at` (a scheduled broadcast) or now.
+pub async fn enqueue(conn: &mut AnyConnection, app: &App, event_id: &str, run_at: Option<Timestamp>) -> Result<String, sqlx::Error> {
+    let payload = Payload { event_id: event_id.to_string() };
+    feria_jobs::enqueue_at(conn, KIND, &payload, app.config.jobs.max_attempts, run_at.unwrap_or_else(time::now)).await
 }
 
 pub struct NotifyFanout {

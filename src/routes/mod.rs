@@ -4,6 +4,7 @@ pub mod addresses;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod broadcasts;
 pub mod cart;
 pub mod chatbot;
 pub mod coupons;

@@ -15,7 +15,7 @@ use crate::services::order_workflow;
 use crate::services::orders::Order;
 
 fn order_event(store: &Store, kind: EventKind, dedupe_key: String, data: serde_json::Value) -> NewEvent {
-    NewEvent { store_id: Some(store.id.clone()), kind, dedupe_key, data, secret: false }
+    NewEvent { store_id: Some(store.id.clone()), kind, dedupe_key, data, secret: false, fan_out_at: None }
 }
 
 /// The order was placed: the buyer's confirmation, the staff's inbox, the shop's email and chat.

@@ -253,3 +253,20 @@ pub async fn wait_for_job(t: &TestApp, kind: &str, state: feria_jobs::JobState) 
     }
     panic!("no {kind} job reached {state:?}: {last:?}");
 }
+
+/// Waits up to 10 s until no job is due or running.
+pub async fn wait_for_jobs_idle(t: &TestApp) {
+    for _ in 0..200 {
+        let now = feria_domain::time::to_db(chrono::Utc::now());
+        let busy: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = 'running' OR (state = 'queued' AND run_at <= $1)")
+            .bind(now)
+            .fetch_one(t.app.db.reader())
+            .await
+            .unwrap();
+        if busy == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("jobs never went idle");
+}

@@ -38,6 +38,7 @@ mod jobs;
 mod llm_clients;
 mod mcp;
 mod monitoring;
+mod notification_broadcasts;
 mod notification_deliveries;
 mod notification_live;
 mod notification_preferences;

@@ -129,13 +129,21 @@ async fn the_owners_payment_alert_falls_back_from_a_gone_app_to_the_browser() {
     wait("the browser's alert", || push.received().iter().any(|p| p["payload"]["data"]["kind"] == "order_paid")).await;
     let alert = push.received().into_iter().find(|p| p["payload"]["data"]["kind"] == "order_paid").unwrap();
     assert!(alert["payload"]["title"].as_str().unwrap().starts_with("Pago aprobado"), "{alert}");
-    let steps: Vec<(String, String)> = sqlx::query_as(
-        "SELECT m.channel, m.status FROM notification_messages m JOIN notifications n ON n.id = m.notification_id
-         WHERE n.kind = 'order_paid' AND m.channel IN ('push', 'web_push') ORDER BY m.created_at, m.id",
-    )
-    .fetch_all(t.app.db.reader())
-    .await
-    .unwrap();
+    // The push service answered before the message's row says so: wait for the row.
+    let mut steps: Vec<(String, String)> = Vec::new();
+    for _ in 0..200 {
+        steps = sqlx::query_as(
+            "SELECT m.channel, m.status FROM notification_messages m JOIN notifications n ON n.id = m.notification_id
+             WHERE n.kind = 'order_paid' AND m.channel IN ('push', 'web_push') ORDER BY m.created_at, m.id",
+        )
+        .fetch_all(t.app.db.reader())
+        .await
+        .unwrap();
+        if steps.last().is_some_and(|(_, status)| status == "sent") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(
         steps,
         [("push".to_string(), "failed".to_string()), ("web_push".to_string(), "sent".to_string())],

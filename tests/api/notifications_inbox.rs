@@ -148,6 +148,7 @@ async fn the_same_event_emitted_or_fanned_out_twice_notifies_once() {
         dedupe_key: format!("order_placed:{order_id}"),
         data: json!({"orderId": order_id}),
         secret: false,
+        fan_out_at: None,
     };
     let mut tx = t.app.db.begin().await.unwrap();
     assert!(!emit(&mut tx, &t.app, again).await.unwrap());

@@ -949,6 +949,30 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX notification_devices_user ON notification_devices (user_id, kind)",
         ],
     },
+    Migration {
+        version: 33,
+        name: "broadcasts",
+        statements: &[
+            // An announcement or an emergency message to an audience of a store (or, by the
+            // platform's admin, of every user), sent now or at `send_at`. Its event carries the
+            // text; its notifications and messages are the per-recipient report.
+            "CREATE TABLE notification_broadcasts (
+                id TEXT PRIMARY KEY,
+                store_id TEXT REFERENCES stores (id) ON DELETE CASCADE,
+                created_by TEXT REFERENCES users (id) ON DELETE SET NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('announcement', 'emergency')),
+                audience TEXT NOT NULL CHECK (audience IN ('customers', 'staff', 'owners', 'everyone')),
+                title TEXT NOT NULL,
+                body TEXT NOT NULL,
+                send_at TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('scheduled', 'cancelled')),
+                event_id TEXT NOT NULL REFERENCES notification_events (id) ON DELETE CASCADE,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )",
+            "CREATE INDEX notification_broadcasts_store ON notification_broadcasts (store_id, created_at)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -10,6 +10,8 @@ impl From<NotifyError> for ApiError {
     fn from(err: NotifyError) -> ApiError {
         match err {
             NotifyError::UnknownNotification => ApiError::not_found("Notificación no encontrada"),
+            NotifyError::UnknownBroadcast => ApiError::not_found("Difusión no encontrada en esta tienda"),
+            NotifyError::AlreadySent => ApiError::conflict(codes::ALREADY_SENT, "La difusión ya salió o fue cancelada"),
             NotifyError::UnknownDevice => ApiError::not_found("Dispositivo no encontrado"),
             NotifyError::UnknownMessage => ApiError::not_found("Mensaje no encontrado en esta tienda"),
             NotifyError::NotRetryable => {

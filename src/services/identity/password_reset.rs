@@ -33,8 +33,14 @@ pub async fn request(app: &App, email: &str) -> Result<(), sqlx::Error> {
     let minutes = app.config.password_reset_ttl.as_secs() / 60;
     // The link is a credential: the event's data is sealed.
     let data = serde_json::json!({"userId": user.id, "link": link, "minutes": minutes});
-    let event =
-        NewEvent { store_id: None, kind: EventKind::PasswordReset, dedupe_key: format!("password_reset:{raw_hash}"), data, secret: true };
+    let event = NewEvent {
+        store_id: None,
+        kind: EventKind::PasswordReset,
+        dedupe_key: format!("password_reset:{raw_hash}"),
+        data,
+        secret: true,
+        fan_out_at: None,
+    };
     notifications::emit(&mut tx, app, event).await?;
     tx.commit().await?;
     app.job_wake.notify_one();

@@ -17,6 +17,8 @@ pub struct Subject {
     pub order: Option<Order>,
     /// `userId` in the event's data.
     pub user_id: Option<String>,
+    /// A broadcast's audience (`audience` in the event's data).
+    pub audience: Option<String>,
 }
 
 impl Subject {
@@ -29,7 +31,8 @@ impl Subject {
             (Some(store), Some(order_id)) => orders::find(conn, &store.id, order_id).await?,
             _ => None,
         };
-        Ok(Subject { store, order, user_id: event.data["userId"].as_str().map(str::to_string) })
+        let text = |name: &str| event.data[name].as_str().map(str::to_string);
+        Ok(Subject { store, order, user_id: text("userId"), audience: text("audience") })
     }
 }
 
@@ -95,6 +98,7 @@ pub fn values(event: &Event, subject: &Subject, recipient_name: &str) -> Value {
         recipient => context! { name => recipient_name },
         payment => payment,
         reason => data["reason"].as_str(),
+        broadcast => context! { title => data["title"].as_str(), body => data["body"].as_str() },
         reset => context! { link => data["link"].as_str(), minutes => data["minutes"].as_u64() },
     }
 }

@@ -4,10 +4,8 @@
 
 use feria_db::{AnyRow, Db, Row};
 use feria_domain::access::Scope;
-use feria_domain::notify::MessageStatus;
-use feria_domain::time;
 
-use super::NotifyError;
+use super::{NotifyError, messages};
 use crate::app::App;
 use crate::jobs::notify_deliver;
 use crate::services::identity::caller::Caller;
@@ -161,23 +159,8 @@ pub async fn retry(app: &App, caller: &Caller, store_id: &str, id: &str) -> Resu
         return Err(NotifyError::Forbidden);
     }
     let mut tx = app.db.begin().await?;
-    let ended = [MessageStatus::Failed, MessageStatus::Bounced, MessageStatus::Skipped].map(MessageStatus::as_str);
-    let moved = sqlx::query(
-        "UPDATE notification_messages SET status = $1, status_rank = $2, attempts = 0, error_code = NULL, error = NULL, updated_at = $3
-         WHERE id = $4 AND store_id = $5 AND status IN ($6, $7, $8)",
-    )
-    .bind(MessageStatus::Queued.as_str())
-    .bind(MessageStatus::Queued.rank())
-    .bind(time::to_db(time::now()))
-    .bind(id)
-    .bind(store_id)
-    .bind(ended[0])
-    .bind(ended[1])
-    .bind(ended[2])
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if moved == 0 {
+    let moved = messages::requeue(&mut tx, id, store_id).await?;
+    if !moved {
         let exists: Option<String> = sqlx::query_scalar("SELECT status FROM notification_messages WHERE id = $1 AND store_id = $2")
             .bind(id)
             .bind(store_id)

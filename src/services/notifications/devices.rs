@@ -2,7 +2,9 @@
 //! subscription). Registering the same token or endpoint again moves it to whoever registers it
 //! (a shared tablet); a provider saying it is gone deletes it.
 
-use feria_db::{AnyConnection, AnyRow, Db, Row};
+use std::collections::HashMap;
+
+use feria_db::{AnyConnection, AnyRow, Db, Row, placeholders};
 use feria_domain::notify::Channel;
 use feria_domain::{ids::new_id, time};
 
@@ -141,11 +143,18 @@ pub async fn of_user(conn: &mut AnyConnection, user_id: &str, channel: Channel) 
     rows.iter().map(device).collect()
 }
 
-/// Which push channels user `user_id` has devices for.
-pub async fn channels_of(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Channel>, sqlx::Error> {
-    let kinds: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT kind FROM notification_devices WHERE user_id = $1").bind(user_id).fetch_all(conn).await?;
-    Ok(kinds.iter().map(|k| if k == "fcm" { Channel::Push } else { Channel::WebPush }).collect())
+/// Which push channels each of `user_ids` has devices for (absent: none), 500 users a query.
+pub async fn channels_of(conn: &mut AnyConnection, user_ids: &[&str]) -> Result<HashMap<String, Vec<Channel>>, sqlx::Error> {
+    let mut found: HashMap<String, Vec<Channel>> = HashMap::new();
+    for chunk in user_ids.chunks(500) {
+        let sql = format!("SELECT DISTINCT user_id, kind FROM notification_devices WHERE user_id IN ({})", placeholders(1, chunk.len()));
+        let rows = chunk.iter().fold(sqlx::query(&sql), |q, id| q.bind(*id)).fetch_all(&mut *conn).await?;
+        for row in rows {
+            let channel = if row.try_get::<String, _>("kind")? == "fcm" { Channel::Push } else { Channel::WebPush };
+            found.entry(row.try_get("user_id")?).or_default().push(channel);
+        }
+    }
+    Ok(found)
 }
 
 /// A provider said device `id` is gone: forget it.

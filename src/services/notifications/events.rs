@@ -22,6 +22,8 @@ pub struct NewEvent {
     pub data: Value,
     /// `data` holds a secret (a reset link): it is stored sealed with ENCRYPTION_KEY.
     pub secret: bool,
+    /// When to fan it out (a scheduled broadcast); `None`: now.
+    pub fan_out_at: Option<feria_domain::time::Timestamp>,
 }
 
 /// An event as stored.
@@ -34,9 +36,9 @@ pub struct Event {
     pub fanned_out: bool,
 }
 
-/// Stores `event` and queues its fan-out on `conn` (the caller's transaction). Says whether a
-/// job was queued: false when the dedupe key was seen before.
-pub async fn emit(conn: &mut AnyConnection, app: &App, event: NewEvent) -> Result<bool, sqlx::Error> {
+/// Stores `event` and queues its fan-out on `conn` (the caller's transaction). Answers the new
+/// event's id; `None` when the dedupe key was seen before (nothing queued).
+pub async fn record(conn: &mut AnyConnection, app: &App, event: NewEvent) -> Result<Option<String>, sqlx::Error> {
     let id = new_id();
     let json = event.data.to_string();
     let data = if event.secret { app.sealer.seal(json.as_bytes()) } else { json };
@@ -55,10 +57,15 @@ pub async fn emit(conn: &mut AnyConnection, app: &App, event: NewEvent) -> Resul
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Ok(false);
+        return Ok(None);
     }
-    notify_fanout::enqueue(conn, app, &id).await?;
-    Ok(true)
+    notify_fanout::enqueue(conn, app, &id, event.fan_out_at).await?;
+    Ok(Some(id))
+}
+
+/// [`record`], saying only whether a job was queued.
+pub async fn emit(conn: &mut AnyConnection, app: &App, event: NewEvent) -> Result<bool, sqlx::Error> {
+    Ok(record(conn, app, event).await?.is_some())
 }
 
 /// The event `id`, its data opened; `None` when it is gone or its kind unknown (an older

@@ -13,7 +13,7 @@ use super::live::LiveEvent;
 use super::recipients::{self, Recipient};
 use super::templates::{self, Content};
 use super::workflows::{self, Step};
-use super::{NotifyError, devices, messages, preferences};
+use super::{NotifyError, broadcasts, devices, messages, preferences};
 use feria_db::AnyConnection;
 use serde_json::json;
 
@@ -107,18 +107,24 @@ async fn write(conn: &mut AnyConnection, app: &App, event: &Event, plan: Vec<Pla
 /// Who the event's workflow reaches, on which channels (as their preferences allow), with what
 /// in-app text.
 async fn plan(conn: &mut AnyConnection, app: &App, event: &Event) -> Result<Vec<Planned>, NotifyError> {
+    if let Some(broadcast) = event.data["broadcastId"].as_str()
+        && broadcasts::cancelled(conn, broadcast).await?
+    {
+        return Ok(Vec::new());
+    }
     let subject = Subject::load(conn, event).await?;
     let (category, critical, now) = (event.kind.category(), event.kind.critical(), time::now());
     let mut plan = Vec::new();
     for step in workflows::shipped(event.kind) {
-        for mut recipient in recipients::resolve(conn, app, step.audience, &subject, event.store_id.as_deref()).await? {
+        let found = recipients::resolve(conn, app, step.audience, &subject, event.store_id.as_deref()).await?;
+        let users: Vec<&str> = found.iter().filter_map(|r| r.user_id.as_deref()).collect();
+        let mut chosen = preferences::of_many(conn, &users).await?;
+        let mut pushes = devices::channels_of(conn, &users).await?;
+        for mut recipient in found {
             let mut hold_until = None;
-            let preferences = match &recipient.user_id {
-                Some(user) => Some(preferences::of(conn, user).await?),
-                None => None,
-            };
+            let preferences = recipient.user_id.as_ref().map(|user| chosen.remove(user).unwrap_or_default());
             if let Some(user) = &recipient.user_id {
-                for channel in devices::channels_of(conn, user).await? {
+                for channel in pushes.remove(user).unwrap_or_default() {
                     recipient.addresses.push((channel, user.clone()));
                 }
             }

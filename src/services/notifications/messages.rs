@@ -200,3 +200,26 @@ pub async fn advance(conn: &mut AnyConnection, id: &str, status: MessageStatus, 
     .rows_affected();
     Ok(moved == 1)
 }
+
+/// Puts message `id` back in the queue with a fresh set of attempts, if it ended without going
+/// out (failed, bounced or skipped) and belongs to `store_id`; says whether it did. The caller
+/// queues its delivery in the same transaction.
+pub async fn requeue(conn: &mut AnyConnection, id: &str, store_id: &str) -> Result<bool, sqlx::Error> {
+    let ended = [MessageStatus::Failed, MessageStatus::Bounced, MessageStatus::Skipped].map(MessageStatus::as_str);
+    let moved = sqlx::query(
+        "UPDATE notification_messages SET status = $1, status_rank = $2, attempts = 0, error_code = NULL, error = NULL, updated_at = $3
+         WHERE id = $4 AND store_id = $5 AND status IN ($6, $7, $8)",
+    )
+    .bind(MessageStatus::Queued.as_str())
+    .bind(MessageStatus::Queued.rank())
+    .bind(time::to_db(time::now()))
+    .bind(id)
+    .bind(store_id)
+    .bind(ended[0])
+    .bind(ended[1])
+    .bind(ended[2])
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}

@@ -3,6 +3,7 @@
 //! workflow's steps: one notification per recipient, one message per channel, one attempt per
 //! try. Requests only ever write the event; recipients, templates and providers run in jobs.
 
+pub mod broadcasts;
 pub mod content;
 pub mod deliver;
 pub mod delivery_log;
@@ -31,6 +32,12 @@ pub enum NotifyError {
     /// No such device of this caller.
     #[error("unknown device")]
     UnknownDevice,
+    /// No such broadcast in this store.
+    #[error("unknown broadcast")]
+    UnknownBroadcast,
+    /// The broadcast went out already.
+    #[error("the broadcast was sent or cancelled")]
+    AlreadySent,
     /// No such message in this store.
     #[error("unknown message")]
     UnknownMessage,

@@ -3,7 +3,9 @@
 //! payment problems, emergencies) ignore opt-outs and quiet hours. People without an account
 //! (guests) can only stop a category by email, through the unsubscribe link.
 
-use feria_db::{AnyConnection, Db, Row};
+use std::collections::HashMap;
+
+use feria_db::{AnyConnection, Db, Row, placeholders};
 use feria_domain::notify::{Category, Channel, QuietHours, Tz};
 use feria_domain::time;
 
@@ -55,34 +57,38 @@ impl Preferences {
 
 /// The preferences of user `user_id` (defaults when none are stored).
 pub async fn of(conn: &mut AnyConnection, user_id: &str) -> Result<Preferences, sqlx::Error> {
-    let row = sqlx::query("SELECT locale, timezone, quiet_start, quiet_end, phone FROM notification_settings WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let settings = match row {
-        None => Settings::default(),
-        Some(row) => {
+    Ok(of_many(conn, &[user_id]).await?.remove(user_id).unwrap_or_default())
+}
+
+/// The stored preferences of each of `user_ids` (absent: defaults), read 500 users a query.
+pub async fn of_many(conn: &mut AnyConnection, user_ids: &[&str]) -> Result<HashMap<String, Preferences>, sqlx::Error> {
+    let mut found: HashMap<String, Preferences> = HashMap::new();
+    for chunk in user_ids.chunks(500) {
+        let list = placeholders(1, chunk.len());
+        let sql =
+            format!("SELECT user_id, locale, timezone, quiet_start, quiet_end, phone FROM notification_settings WHERE user_id IN ({list})");
+        let rows = chunk.iter().fold(sqlx::query(&sql), |q, id| q.bind(*id)).fetch_all(&mut *conn).await?;
+        for row in rows {
             let clock = |name: &str| row.try_get::<Option<i64>, _>(name).map(|m| m.and_then(|m| u16::try_from(m).ok()));
-            Settings {
+            let settings = Settings {
                 locale: row.try_get("locale")?,
                 timezone: row.try_get::<Option<String>, _>("timezone")?.and_then(|z| z.parse().ok()),
                 quiet: clock("quiet_start")?.zip(clock("quiet_end")?),
                 phone: row.try_get("phone")?,
+            };
+            found.entry(row.try_get("user_id")?).or_default().settings = settings;
+        }
+        let sql = format!("SELECT user_id, category, channel, enabled FROM notification_preferences WHERE user_id IN ({list})");
+        let rows = chunk.iter().fold(sqlx::query(&sql), |q, id| q.bind(*id)).fetch_all(&mut *conn).await?;
+        for row in rows {
+            let (category, channel) = (row.try_get::<String, _>("category")?, row.try_get::<String, _>("channel")?);
+            if let (Some(category), Some(channel)) = (Category::parse(&category), Channel::parse(&channel)) {
+                let choice = (category, channel, row.try_get::<i64, _>("enabled")? != 0);
+                found.entry(row.try_get("user_id")?).or_default().choices.push(choice);
             }
         }
-    };
-    let rows = sqlx::query("SELECT category, channel, enabled FROM notification_preferences WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_all(conn)
-        .await?;
-    let mut choices = Vec::new();
-    for row in rows {
-        let (category, channel) = (row.try_get::<String, _>("category")?, row.try_get::<String, _>("channel")?);
-        if let (Some(category), Some(channel)) = (Category::parse(&category), Channel::parse(&channel)) {
-            choices.push((category, channel, row.try_get::<i64, _>("enabled")? != 0));
-        }
     }
-    Ok(Preferences { settings, choices })
+    Ok(found)
 }
 
 /// Whether `address` asked not to get `category` by email (a guest's unsubscribe link).

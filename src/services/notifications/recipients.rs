@@ -89,8 +89,15 @@ pub async fn resolve(
             Some(id) => users::find_by_id(conn, id).await?.map(|u| Recipient::user(u.id, u.name, u.email)).into_iter().collect(),
             None => Vec::new(),
         },
+        Audience::Broadcast => match (subject.audience.as_deref(), store_id) {
+            (Some("customers"), Some(store_id)) => customers(conn, store_id).await?,
+            (Some("staff"), Some(store_id)) => staff(conn, store_id, subject.store.as_ref().is_some_and(|s| s.is_default), false).await?,
+            (Some("owners"), Some(store_id)) => staff(conn, store_id, subject.store.as_ref().is_some_and(|s| s.is_default), true).await?,
+            (Some("everyone"), _) => everyone(conn).await?,
+            _ => Vec::new(),
+        },
         Audience::Staff => match store_id {
-            Some(store_id) => staff(conn, store_id, subject.store.as_ref().is_some_and(|s| s.is_default)).await?,
+            Some(store_id) => staff(conn, store_id, subject.store.as_ref().is_some_and(|s| s.is_default), false).await?,
             None => Vec::new(),
         },
         Audience::Shop => {
@@ -112,15 +119,46 @@ pub async fn resolve(
     })
 }
 
-/// The store's members; for the default store (the single shop of a small install), also the
-/// platform's admins, who run it.
-async fn staff(conn: &mut AnyConnection, store_id: &str, with_admins: bool) -> Result<Vec<Recipient>, sqlx::Error> {
+/// The store's members (only its owners when `owners`); for the default store (the single shop
+/// of a small install), also the platform's admins, who run it.
+async fn staff(conn: &mut AnyConnection, store_id: &str, with_admins: bool, owners: bool) -> Result<Vec<Recipient>, sqlx::Error> {
     let admins = if with_admins { format!("OR roles LIKE '%\"{}\"%'", Role::Admin.as_str()) } else { String::new() };
+    let role = if owners { "AND role = 'owner'" } else { "" };
     let sql = format!(
         "SELECT id, name, email FROM users
-         WHERE id IN (SELECT user_id FROM store_members WHERE store_id = $1) {admins}
+         WHERE id IN (SELECT user_id FROM store_members WHERE store_id = $1 {role}) {admins}
          ORDER BY created_at, id LIMIT 1000"
     );
     let rows = sqlx::query(&sql).bind(store_id).fetch_all(conn).await?;
+    rows.iter().map(|r| Ok(Recipient::user(r.try_get("id")?, r.try_get("name")?, r.try_get("email")?))).collect()
+}
+
+/// The store's active customers: their accounts, or their emails (and phones) for guests.
+async fn customers(conn: &mut AnyConnection, store_id: &str) -> Result<Vec<Recipient>, sqlx::Error> {
+    let rows = sqlx::query("SELECT user_id, name, email, phone FROM customers WHERE store_id = $1 AND is_active = 1 ORDER BY id")
+        .bind(store_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let (name, email, phone): (String, String, Option<String>) = (r.try_get("name")?, r.try_get("email")?, r.try_get("phone")?);
+            Ok(match r.try_get::<Option<String>, _>("user_id")? {
+                Some(user) => Recipient::user(user, name, email),
+                None => Recipient {
+                    key: format!("email:{}", email.to_ascii_lowercase()),
+                    user_id: None,
+                    name,
+                    locale: templates::locale(None),
+                    addresses: vec![(Channel::Email, email)],
+                }
+                .with_phone(phone.as_deref()),
+            })
+        })
+        .collect()
+}
+
+/// Every user of the platform.
+async fn everyone(conn: &mut AnyConnection) -> Result<Vec<Recipient>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, name, email FROM users ORDER BY created_at, id").fetch_all(conn).await?;
     rows.iter().map(|r| Ok(Recipient::user(r.try_get("id")?, r.try_get("name")?, r.try_get("email")?))).collect()
 }

@@ -62,6 +62,8 @@ const SHIPPED: &[(&str, &str, &str)] = shipped![
     "es" / "order_refunded.customer",
     "es" / "payment_failed.customer",
     "es" / "password_reset.customer",
+    "es" / "announcement.customer",
+    "es" / "emergency.customer",
     "en" / "order_placed.customer",
     "en" / "order_placed.staff",
     "en" / "order_paid.staff",
@@ -71,6 +73,8 @@ const SHIPPED: &[(&str, &str, &str)] = shipped![
     "en" / "order_refunded.customer",
     "en" / "payment_failed.customer",
     "en" / "password_reset.customer",
+    "en" / "announcement.customer",
+    "en" / "emergency.customer",
 ];
 
 /// The shipped templates, each registered twice: `….html` (escaped) and `….txt` (not).
@@ -176,10 +180,23 @@ mod tests {
             let kind = EventKind::parse(kind).unwrap();
             let voice = if voice == "staff" { Voice::Staff } else { Voice::Customer };
             let data = context! { payment => context! { amount => "ARS 1", provider => "mercadopago" },
+                broadcast => context! { title => "Cerramos el feriado", body => "Volvemos el lunes" },
             reset => context! { link => "http://x/r?t=1", minutes => 60 }, ..order() };
             let email = render(kind, voice, locale, Channel::Email, &data).unwrap().unwrap_or_else(|| panic!("{locale}/{name}: email"));
             assert!(email.html.unwrap().contains("La Feria"));
             assert!(render(kind, voice, locale, Channel::InApp, &data).unwrap().is_some(), "{locale}/{name}: in-app");
+        }
+    }
+
+    #[test]
+    fn every_template_file_is_shipped() {
+        for locale in LOCALES {
+            let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/notifications").join(locale);
+            for file in std::fs::read_dir(folder).unwrap() {
+                let name = file.unwrap().file_name().into_string().unwrap();
+                let name = name.strip_suffix(".jinja").unwrap();
+                assert!(SHIPPED.iter().any(|(l, n, _)| *l == locale && *n == name), "{locale}/{name} is not in SHIPPED");
+            }
         }
     }
 

@@ -17,13 +17,15 @@ pub enum Audience {
     Shop,
     /// The user the event is about (`userId`), e.g. a password reset.
     Account,
+    /// A broadcast's audience (`audience` in the event: customers, staff, owners, everyone).
+    Broadcast,
 }
 
 impl Audience {
     /// The wording its templates use.
     pub fn voice(self) -> Voice {
         match self {
-            Audience::Buyer | Audience::Account => Voice::Customer,
+            Audience::Buyer | Audience::Account | Audience::Broadcast => Voice::Customer,
             Audience::Staff | Audience::Shop => Voice::Staff,
         }
     }
@@ -46,7 +48,7 @@ const fn first(audience: Audience, channels: &'static [Channel]) -> Step {
     Step { audience, channels, fallback: true }
 }
 
-use Audience::{Account, Buyer, Shop, Staff};
+use Audience::{Account, Broadcast, Buyer, Shop, Staff};
 use Channel::{Email, InApp, Push, Sms, Telegram, WebPush};
 
 /// The shop's alert: the first device that takes it, else a text message.
@@ -61,6 +63,9 @@ const ORDER_PAID: &[Step] = &[all(Staff, &[InApp]), first(Staff, ALERT), all(Sho
 const TO_THE_BUYER: &[Step] = &[all(Buyer, BUYER)];
 const ORDER_CANCELLED: &[Step] = &[all(Buyer, BUYER), all(Staff, &[InApp])];
 const PASSWORD_RESET: &[Step] = &[all(Account, &[Email])];
+const ANNOUNCEMENT: &[Step] = &[all(Broadcast, &[InApp, Email, Push, WebPush])];
+/// Every channel at once (the event is critical: no opt-out, no quiet hours).
+const EMERGENCY: &[Step] = &[all(Broadcast, &[InApp, Email, Sms, Push, WebPush])];
 
 /// The steps feria ships for `kind` (none: nobody is told).
 pub fn shipped(kind: EventKind) -> &'static [Step] {
@@ -70,11 +75,8 @@ pub fn shipped(kind: EventKind) -> &'static [Step] {
         EventKind::OrderStatusChanged | EventKind::OrderRefunded | EventKind::PaymentFailed => TO_THE_BUYER,
         EventKind::OrderCancelled => ORDER_CANCELLED,
         EventKind::PasswordReset => PASSWORD_RESET,
-        EventKind::LowStock
-        | EventKind::ImportFinished
-        | EventKind::ChannelNeedsReauth
-        | EventKind::SystemAlert
-        | EventKind::Announcement
-        | EventKind::Emergency => &[],
+        EventKind::Announcement => ANNOUNCEMENT,
+        EventKind::Emergency => EMERGENCY,
+        EventKind::LowStock | EventKind::ImportFinished | EventKind::ChannelNeedsReauth | EventKind::SystemAlert => &[],
     }
 }
