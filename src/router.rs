@@ -23,8 +23,8 @@ use crate::routes::auth::{admin, password, profile, register, session};
 use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
     addresses, api_keys, audit, broadcasts, cart, chatbot, coupons, customers, docs, geography, health, import, jobs, mcp, members,
-    metrics, notification_deliveries, notification_devices, notification_preferences, notification_receipts, notifications, order_statuses,
-    payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
+    metrics, notification_deliveries, notification_devices, notification_preferences, notification_receipts, notification_templates,
+    notifications, order_statuses, payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -158,6 +158,9 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(broadcasts::get))
         .routes(routes!(broadcasts::cancel))
         .routes(routes!(broadcasts::retry_failed))
+        .routes(routes!(notification_templates::list))
+        .routes(routes!(notification_templates::get, notification_templates::save, notification_templates::reset))
+        .routes(routes!(notification_templates::preview))
         .routes(routes!(notification_deliveries::list))
         .routes(routes!(notification_deliveries::get))
         .routes(routes!(notification_deliveries::retry))

@@ -60,3 +60,15 @@ path_param!(
     /// The `{kind}` path parameter.
     KindParam, "kind"
 );
+path_param!(
+    /// The `{audience}` path parameter.
+    AudienceParam, "audience"
+);
+path_param!(
+    /// The `{channel}` path parameter.
+    ChannelParam, "channel"
+);
+path_param!(
+    /// The `{locale}` path parameter.
+    LocaleParam, "locale"
+);

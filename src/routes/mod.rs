@@ -22,6 +22,7 @@ pub mod notification_deliveries;
 pub mod notification_devices;
 pub mod notification_preferences;
 pub mod notification_receipts;
+pub mod notification_templates;
 pub mod notifications;
 pub mod oauth;
 pub mod order_statuses;

@@ -43,6 +43,7 @@ mod notification_deliveries;
 mod notification_live;
 mod notification_preferences;
 mod notification_push;
+mod notification_templates;
 mod notifications_inbox;
 mod oauth;
 mod openapi;

@@ -973,6 +973,25 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX notification_broadcasts_store ON notification_broadcasts (store_id, created_at)",
         ],
     },
+    Migration {
+        version: 34,
+        name: "store notification templates",
+        statements: &[
+            // A store's own wording of one event for one channel, audience and language: the
+            // channel's blocks (title/body, subject/html/text, sms, telegram), checked when saved.
+            "CREATE TABLE notification_templates (
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                voice TEXT NOT NULL CHECK (voice IN ('customer', 'staff')),
+                channel TEXT NOT NULL,
+                locale TEXT NOT NULL,
+                source TEXT NOT NULL,
+                updated_by TEXT REFERENCES users (id) ON DELETE SET NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT notification_templates_pkey PRIMARY KEY (store_id, kind, voice, channel, locale)
+            )",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -10,6 +10,9 @@ impl From<NotifyError> for ApiError {
     fn from(err: NotifyError) -> ApiError {
         match err {
             NotifyError::UnknownNotification => ApiError::not_found("Notificación no encontrada"),
+            NotifyError::UnknownTemplate => ApiError::not_found("No hay plantilla para ese evento, público, canal e idioma"),
+            NotifyError::BadTemplate(problem) => ApiError::field("source", format!("La plantilla no sirve: {problem}")),
+            NotifyError::UnknownOrder => ApiError::field("orderId", "No existe ese pedido en esta tienda"),
             NotifyError::UnknownBroadcast => ApiError::not_found("Difusión no encontrada en esta tienda"),
             NotifyError::AlreadySent => ApiError::conflict(codes::ALREADY_SENT, "La difusión ya salió o fue cancelada"),
             NotifyError::UnknownDevice => ApiError::not_found("Dispositivo no encontrado"),

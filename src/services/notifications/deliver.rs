@@ -11,6 +11,7 @@ use feria_providers::messaging::{DeliveryError, Outgoing};
 use super::content::{self, Subject};
 use super::messages::{self, Message, Outcome};
 use super::providers::{self, DevicePush, Providers};
+use super::store_templates::{self, Key};
 use super::{NotifyError, devices, events, templates, unsubscribe};
 use crate::app::App;
 use crate::jobs::notify_deliver;
@@ -45,7 +46,10 @@ pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Deliv
         .then(|| unsubscribe::link(app, &message.recipient_key, message.kind.category()))
         .flatten();
     let values = minijinja::context! { unsubscribe => &unsubscribe, ..content::values(&event, &subject, &message.recipient_name) };
-    let Some(content) = templates::render(message.kind, message.voice, &message.locale, message.channel, &values)? else {
+    let locale = templates::locale(Some(&message.locale));
+    let key = Key { kind: message.kind, voice: message.voice, channel: message.channel, locale };
+    let custom = store_templates::overrides(&mut *app.db.reader().acquire().await?, message.store_id.as_deref(), message.kind).await?;
+    let Some(content) = store_templates::render(&custom, key, &values)? else {
         return settle(app, &message, ended(MessageStatus::Failed, None, "no_template", "no template for this channel")).await;
     };
     let pushing = matches!(message.channel, Channel::Push | Channel::WebPush);

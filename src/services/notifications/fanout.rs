@@ -11,9 +11,12 @@ use super::content::{self, Subject};
 use super::events::{self, Event};
 use super::live::LiveEvent;
 use super::recipients::{self, Recipient};
+use super::store_templates::{self, Key};
 use super::templates::{self, Content};
 use super::workflows::{self, Step};
 use super::{NotifyError, broadcasts, devices, messages, preferences};
+use std::collections::HashMap;
+
 use feria_db::AnyConnection;
 use serde_json::json;
 
@@ -113,6 +116,7 @@ async fn plan(conn: &mut AnyConnection, app: &App, event: &Event) -> Result<Vec<
         return Ok(Vec::new());
     }
     let subject = Subject::load(conn, event).await?;
+    let custom = store_templates::overrides(conn, event.store_id.as_deref(), event.kind).await?;
     let (category, critical, now) = (event.kind.category(), event.kind.critical(), time::now());
     let mut plan = Vec::new();
     for step in workflows::shipped(event.kind) {
@@ -148,13 +152,16 @@ async fn plan(conn: &mut AnyConnection, app: &App, event: &Event) -> Result<Vec<
                     }
             };
             let values = content::values(event, &subject, &recipient.name);
-            let channels: Vec<_> =
-                usable_channels(app, event, step, &recipient, &values)?.into_iter().filter(|(channel, _)| wanted(*channel)).collect();
+            let channels: Vec<_> = usable_channels(app, event, step, &recipient, &values, &custom)?
+                .into_iter()
+                .filter(|(channel, _)| wanted(*channel))
+                .collect();
             if channels.is_empty() {
                 continue;
             }
             let voice = step.audience.voice();
-            let in_app = templates::render(event.kind, voice, recipient.locale, Channel::InApp, &values)?.unwrap_or_default();
+            let key = Key { kind: event.kind, voice, channel: Channel::InApp, locale: recipient.locale };
+            let in_app = store_templates::render(&custom, key, &values)?.unwrap_or_default();
             plan.push(Planned { recipient, voice, in_app, channels, fallback: step.fallback, hold_until });
         }
     }
@@ -174,6 +181,7 @@ fn usable_channels(
     step: &Step,
     recipient: &Recipient,
     values: &minijinja::Value,
+    custom: &HashMap<(String, String, String), String>,
 ) -> Result<Vec<(Channel, String)>, NotifyError> {
     let mut usable = Vec::new();
     for channel in step.channels {
@@ -181,7 +189,8 @@ fn usable_channels(
         if !recipients::configured(app, *channel) {
             continue;
         }
-        let content: Option<Content> = templates::render(event.kind, step.audience.voice(), recipient.locale, *channel, values)?;
+        let key = Key { kind: event.kind, voice: step.audience.voice(), channel: *channel, locale: recipient.locale };
+        let content: Option<Content> = store_templates::render(custom, key, values)?;
         if content.is_some() {
             usable.push((*channel, address.to_string()));
         }

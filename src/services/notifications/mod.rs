@@ -17,6 +17,7 @@ pub mod preferences;
 pub mod providers;
 pub mod receipts;
 pub mod recipients;
+pub mod store_templates;
 pub mod templates;
 pub mod unsubscribe;
 pub mod workflows;
@@ -29,6 +30,15 @@ pub enum NotifyError {
     /// No such notification for this caller.
     #[error("unknown notification")]
     UnknownNotification,
+    /// No template for that event, audience, channel and language.
+    #[error("unknown template")]
+    UnknownTemplate,
+    /// A store's template that does not compile, lacks a block or uses an unknown variable.
+    #[error("bad template: {0}")]
+    BadTemplate(String),
+    /// No such order in this store (a preview).
+    #[error("unknown order")]
+    UnknownOrder,
     /// No such device of this caller.
     #[error("unknown device")]
     UnknownDevice,

@@ -10,13 +10,17 @@ use feria_domain::notify::{Channel, EventKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value, context};
 
 /// Whose wording a notification uses: the buyer's ("tu pedido") or the shop's ("nuevo pedido").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Voice {
     Customer,
     Staff,
 }
 
 impl Voice {
+    pub fn parse(text: &str) -> Option<Voice> {
+        [Voice::Customer, Voice::Staff].into_iter().find(|v| v.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Voice::Customer => "customer",
@@ -77,10 +81,60 @@ const SHIPPED: &[(&str, &str, &str)] = shipped![
     "en" / "emergency.customer",
 ];
 
+/// Instructions one render may run: the largest shipped email (an order of 100 lines) takes
+/// under a tenth of it.
+const FUEL: u64 = 200_000;
+
+/// The blocks a channel's text has, and which must be there.
+pub fn blocks(channel: Channel) -> &'static [&'static str] {
+    match channel {
+        Channel::InApp | Channel::Push | Channel::WebPush => &["title", "body"],
+        Channel::Email => &["subject", "html", "text"],
+        Channel::Sms => &["sms"],
+        Channel::Telegram => &["telegram"],
+    }
+}
+
+/// Every (event, voice, locale) feria ships a text for.
+pub fn shipped() -> impl Iterator<Item = (EventKind, Voice, &'static str)> {
+    SHIPPED.iter().filter_map(|(locale, name, _)| {
+        let (kind, voice) = name.split_once('.')?;
+        Some((EventKind::parse(kind)?, Voice::parse(voice)?, *locale))
+    })
+}
+
+/// The shipped text of `kind` in `voice` and `locale`, when feria ships one.
+pub fn shipped_source(kind: EventKind, voice: Voice, locale: &str) -> Option<&'static str> {
+    let name = format!("{}.{}", kind.as_str(), voice.as_str());
+    SHIPPED.iter().find(|(l, n, _)| *l == locale && *n == name).map(|(_, _, source)| *source)
+}
+
+/// Values like the ones an event gives, to try a store's template with: an order with one
+/// line, a payment, a reset link, a broadcast.
+pub fn sample_values() -> Value {
+    context! {
+        store => context! { name => "Mi tienda", slug => "mi-tienda" },
+        recipient => context! { name => "Ana" },
+        order => context! {
+            id => "sample", number => "ORD-000123", status => "Enviado", status_code => "SHIPPED", total => "ARS 1.500",
+            subtotal => "ARS 1.500", discount => "ARS 0", tax => "ARS 0", shipping => "ARS 0", address => "Gorriti 4500, Palermo, CABA",
+            recipient => "Ana", created_at => "2026-12-01T12:00:00Z",
+            customer => context! { name => "Ana", email => "ana@example.com", phone => "+54 11 5555-0001" },
+            items => vec![context! { name => "Malbec", quantity => 2, price => "ARS 750", total => "ARS 1.500" }],
+        },
+        payment => context! { amount => "ARS 1.500", provider => "mercadopago" },
+        reason => "Sin stock",
+        reset => context! { link => "https://example.com/reset-password?token=sample", minutes => 60 },
+        broadcast => context! { title => "Cerramos el feriado", body => "Volvemos el martes." },
+    }
+}
+
 /// The shipped templates, each registered twice: `….html` (escaped) and `….txt` (not).
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    // A store's own template may loop; a render stops after this many instructions.
+    env.set_fuel(Some(FUEL));
     for (name, source) in [
         ("layout.html", include_str!("../../../templates/notifications/layout.html")),
         ("_order.html", include_str!("../../../templates/notifications/_order.html")),
@@ -121,10 +175,26 @@ fn labels(locale: &str) -> Value {
 /// Renders the blocks of the shipped template for `kind` and `voice` in `locale`. `None`: no
 /// such template, or the channel has no block in it (the channel is not used for it).
 pub fn render(kind: EventKind, voice: Voice, locale: &str, channel: Channel, data: &Value) -> Result<Option<Content>, minijinja::Error> {
+    render_from(None, kind, voice, locale, channel, data)
+}
+
+/// As [`render`], from `custom` (a store's own text for this channel) when given.
+pub fn render_from(
+    custom: Option<&str>,
+    kind: EventKind,
+    voice: Voice,
+    locale: &str,
+    channel: Channel,
+    data: &Value,
+) -> Result<Option<Content>, minijinja::Error> {
     let base = format!("{locale}/{}.{}", kind.as_str(), voice.as_str());
     let data = context! { labels => labels(locale), locale => locale, ..data.clone() };
     let block = |extension: &str, block: &str| -> Result<Option<String>, minijinja::Error> {
-        let template = match TEMPLATES.get_template(&format!("{base}.{extension}")) {
+        let found = match custom {
+            Some(source) => TEMPLATES.template_from_named_str(if extension == "html" { "custom.html" } else { "custom.txt" }, source),
+            None => TEMPLATES.get_template(&format!("{base}.{extension}")),
+        };
+        let template = match found {
             Ok(t) => t,
             Err(e) if e.kind() == ErrorKind::TemplateNotFound => return Ok(None),
             Err(e) => return Err(e),
