@@ -34,6 +34,18 @@ impl Validator {
         }
     }
 
+    /// An optional RFC 3339 time (blank: none).
+    pub fn time(&mut self, field: &str, value: Option<&str>) -> Option<chrono::DateTime<chrono::Utc>> {
+        let value = value.map(str::trim).filter(|t| !t.is_empty())?;
+        match chrono::DateTime::parse_from_rfc3339(value) {
+            Ok(t) => Some(t.with_timezone(&chrono::Utc)),
+            Err(_) => {
+                self.add(field, "Debe ser una fecha RFC 3339");
+                None
+            }
+        }
+    }
+
     /// An optional text within `min..=max` characters when present. Returns it trimmed.
     pub fn optional_text(&mut self, field: &str, value: Option<&str>, min: usize, max: usize) -> Option<String> {
         let v = value.map(str::trim)?;

@@ -104,16 +104,7 @@ fn filter(q: AuditQuery) -> ApiResult<Filter> {
     let mut text = |field: &str, value: Option<String>| v.optional_text(field, value.as_deref(), 1, 200);
     let (actor_id, action, resource, resource_id) =
         (text("actorId", q.actor_id), text("action", q.action), text("resource", q.resource), text("resourceId", q.resource_id));
-    let mut at = |field: &str, value: Option<String>| {
-        let value = value.filter(|t| !t.trim().is_empty())?;
-        match chrono::DateTime::parse_from_rfc3339(value.trim()) {
-            Ok(t) => Some(feria_domain::time::to_db(t.with_timezone(&chrono::Utc))),
-            Err(_) => {
-                v.add(field, "Debe ser una fecha RFC 3339");
-                None
-            }
-        }
-    };
+    let mut at = |field: &str, value: Option<String>| v.time(field, value.as_deref()).map(feria_domain::time::to_db);
     let (from, to) = (at("from", q.from), at("to", q.to));
     v.finish()?;
     Ok(Filter { actor_id, action, resource, resource_id, from, to })

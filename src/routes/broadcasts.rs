@@ -114,13 +114,7 @@ pub async fn send(
     }
     let title = v.text("title", body.title.as_deref(), 2, 120);
     let text = v.text("body", body.body.as_deref(), 2, 2000);
-    let send_at = body.send_at.as_deref().and_then(|at| match chrono::DateTime::parse_from_rfc3339(at.trim()) {
-        Ok(at) => Some(at.with_timezone(&chrono::Utc)),
-        Err(_) => {
-            v.add("sendAt", "Debe ser una fecha RFC 3339");
-            None
-        }
-    });
+    let send_at = v.time("sendAt", body.send_at.as_deref());
     v.finish()?;
     let new = NewBroadcast { emergency, audience: audience.unwrap_or(BroadcastAudience::Customers), title, body: text, send_at };
     let done = broadcasts::send(&app, &sender, &store.id, new).await?;

@@ -123,16 +123,7 @@ fn filter(q: DeliveryQuery) -> ApiResult<Filter> {
         text("notificationId", q.notification_id),
         text("address", q.address),
     );
-    let mut at = |field: &str, value: Option<String>| {
-        let value = value.filter(|t| !t.trim().is_empty())?;
-        match chrono::DateTime::parse_from_rfc3339(value.trim()) {
-            Ok(t) => Some(feria_domain::time::to_db(t.with_timezone(&chrono::Utc))),
-            Err(_) => {
-                v.add(field, "Debe ser una fecha RFC 3339");
-                None
-            }
-        }
-    };
+    let mut at = |field: &str, value: Option<String>| v.time(field, value.as_deref()).map(feria_domain::time::to_db);
     let (from, to) = (at("from", q.from), at("to", q.to));
     if status.as_deref().is_some_and(|s| feria_domain::notify::MessageStatus::parse(s).is_none()) {
         v.add("status", "No es un estado (queued, sending, sent, delivered, read, failed, bounced, skipped)");

@@ -4,7 +4,8 @@
 //! the store's orders (`settings:write`).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use feria_domain::notify::{Channel, EventKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -97,15 +98,27 @@ impl From<Content> for PreviewView {
     }
 }
 
-fn key(kind: &str, audience: &str, channel: &str, locale: &str) -> ApiResult<Key> {
-    let kind = EventKind::parse(kind).ok_or_else(|| ApiError::not_found("No existe ese evento"))?;
-    let voice = Voice::parse(audience).ok_or_else(|| ApiError::not_found("El público es customer o staff"))?;
-    let channel = Channel::parse(channel).ok_or_else(|| ApiError::not_found("No existe ese canal"))?;
-    let locale = LOCALES.into_iter().find(|l| *l == locale).ok_or_else(|| ApiError::not_found("El idioma es es o en"))?;
-    if templates::shipped_source(kind, voice, locale).is_none() {
-        return Err(ApiError::not_found("feria no envía ese evento a ese público"));
+/// The template a path names (`/{kind}/{audience}/{channel}/{locale}`); 404 when feria has no
+/// text for it.
+pub struct TemplateKey(Key);
+
+impl FromRequestParts<AppState> for TemplateKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let KindParam(kind) = KindParam::from_request_parts(parts, app).await?;
+        let AudienceParam(audience) = AudienceParam::from_request_parts(parts, app).await?;
+        let ChannelParam(channel) = ChannelParam::from_request_parts(parts, app).await?;
+        let LocaleParam(locale) = LocaleParam::from_request_parts(parts, app).await?;
+        let kind = EventKind::parse(&kind).ok_or_else(|| ApiError::not_found("No existe ese evento"))?;
+        let voice = Voice::parse(&audience).ok_or_else(|| ApiError::not_found("El público es customer o staff"))?;
+        let channel = Channel::parse(&channel).ok_or_else(|| ApiError::not_found("No existe ese canal"))?;
+        let locale = LOCALES.into_iter().find(|l| *l == locale).ok_or_else(|| ApiError::not_found("El idioma es es o en"))?;
+        if templates::shipped_source(kind, voice, locale).is_none() {
+            return Err(ApiError::not_found("feria no envía ese evento a ese público"));
+        }
+        Ok(TemplateKey(Key { kind, voice, channel, locale }))
     }
-    Ok(Key { kind, voice, channel, locale })
 }
 
 /// Every template the store can reword, and which are its own (`settings:write`).
@@ -141,14 +154,8 @@ pub async fn get(
     State(app): State<AppState>,
     Staff(reader, _): Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
-    (KindParam(kind), AudienceParam(audience), ChannelParam(channel), LocaleParam(locale)): (
-        KindParam,
-        AudienceParam,
-        ChannelParam,
-        LocaleParam,
-    ),
+    TemplateKey(key): TemplateKey,
 ) -> ApiResult<Json<TemplateView>> {
-    let key = key(&kind, &audience, &channel, &locale)?;
     Ok(Json(store_templates::get(&app.db, &reader, &store.id, key).await?.into()))
 }
 
@@ -166,15 +173,9 @@ pub async fn save(
     State(app): State<AppState>,
     Staff(writer, _): Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
-    (KindParam(kind), AudienceParam(audience), ChannelParam(channel), LocaleParam(locale)): (
-        KindParam,
-        AudienceParam,
-        ChannelParam,
-        LocaleParam,
-    ),
+    TemplateKey(key): TemplateKey,
     ApiJson(body): ApiJson<SaveTemplate>,
 ) -> ApiResult<Json<TemplateView>> {
-    let key = key(&kind, &audience, &channel, &locale)?;
     let source = body.source.filter(|s| !s.trim().is_empty()).ok_or_else(|| ApiError::field("source", "Es obligatorio"))?;
     Ok(Json(store_templates::save(&app.db, &writer, &store.id, key, &source).await?.into()))
 }
@@ -190,14 +191,8 @@ pub async fn reset(
     State(app): State<AppState>,
     Staff(writer, _): Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
-    (KindParam(kind), AudienceParam(audience), ChannelParam(channel), LocaleParam(locale)): (
-        KindParam,
-        AudienceParam,
-        ChannelParam,
-        LocaleParam,
-    ),
+    TemplateKey(key): TemplateKey,
 ) -> ApiResult<Json<TemplateView>> {
-    let key = key(&kind, &audience, &channel, &locale)?;
     Ok(Json(store_templates::reset(&app.db, &writer, &store.id, key).await?.into()))
 }
 
@@ -215,15 +210,9 @@ pub async fn preview(
     State(app): State<AppState>,
     Staff(reader, _): Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
-    (KindParam(kind), AudienceParam(audience), ChannelParam(channel), LocaleParam(locale)): (
-        KindParam,
-        AudienceParam,
-        ChannelParam,
-        LocaleParam,
-    ),
+    TemplateKey(key): TemplateKey,
     ApiJson(body): ApiJson<PreviewTemplate>,
 ) -> ApiResult<Json<PreviewView>> {
-    let key = key(&kind, &audience, &channel, &locale)?;
     let rendered = store_templates::preview(&app.db, &reader, &store.id, key, body.source.as_deref(), body.order_id.as_deref()).await?;
     Ok(Json(rendered.into()))
 }

@@ -41,6 +41,16 @@ impl FakeTwilio {
         FakeTwilio { url, shared }
     }
 
+    /// The settings that point feria at this fake.
+    pub fn settings(&self) -> [(String, String); 4] {
+        [
+            ("TWILIO_ACCOUNT_SID".into(), ACCOUNT_SID.into()),
+            ("TWILIO_AUTH_TOKEN".into(), AUTH_TOKEN.into()),
+            ("TWILIO_PHONE_NUMBER".into(), FROM.into()),
+            ("TWILIO_API_URL".into(), self.url.clone()),
+        ]
+    }
+
     /// The forms of the messages accepted so far.
     pub fn sent(&self) -> Vec<Vec<(String, String)>> {
         self.shared.sent.lock().unwrap().clone()

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::fake_smtp::FakeSmtp;
-use crate::fake_twilio::{self, FakeTwilio};
+use crate::fake_twilio::FakeTwilio;
 use crate::harness::{TestApp, expect_error, expect_status};
 use crate::sales::{guest_order, products};
 
@@ -90,14 +90,7 @@ async fn an_emergency_reaches_staff_despite_quiet_hours_and_opt_outs_and_failed_
     let twilio = FakeTwilio::start().await;
     let t = TestApp::with(|s| {
         s.extend(smtp.settings());
-        for (k, v) in [
-            ("TWILIO_ACCOUNT_SID", fake_twilio::ACCOUNT_SID),
-            ("TWILIO_AUTH_TOKEN", fake_twilio::AUTH_TOKEN),
-            ("TWILIO_PHONE_NUMBER", fake_twilio::FROM),
-            ("TWILIO_API_URL", twilio.url.as_str()),
-        ] {
-            s.insert(k.into(), v.into());
-        }
+        s.extend(twilio.settings());
     })
     .await;
     let admin = t.admin_token().await;

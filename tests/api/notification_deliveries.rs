@@ -152,14 +152,7 @@ async fn email_falls_back_to_sendgrid_whose_events_only_move_forward_and_failure
 async fn a_buyer_who_chose_text_messages_gets_them_and_twilio_reports_only_with_a_good_signature() {
     let twilio = FakeTwilio::start().await;
     let t = TestApp::with(|s| {
-        for (k, v) in [
-            ("TWILIO_ACCOUNT_SID", fake_twilio::ACCOUNT_SID),
-            ("TWILIO_AUTH_TOKEN", fake_twilio::AUTH_TOKEN),
-            ("TWILIO_PHONE_NUMBER", fake_twilio::FROM),
-            ("TWILIO_API_URL", twilio.url.as_str()),
-        ] {
-            s.insert(k.into(), v.into());
-        }
+        s.extend(twilio.settings());
     })
     .await;
     let admin = t.admin_token().await;
@@ -213,14 +206,7 @@ async fn a_buyer_who_chose_text_messages_gets_them_and_twilio_reports_only_with_
 async fn in_quiet_hours_a_text_message_waits_for_their_end_while_the_inbox_does_not() {
     let twilio = FakeTwilio::start().await;
     let t = TestApp::with(|s| {
-        for (k, v) in [
-            ("TWILIO_ACCOUNT_SID", fake_twilio::ACCOUNT_SID),
-            ("TWILIO_AUTH_TOKEN", fake_twilio::AUTH_TOKEN),
-            ("TWILIO_PHONE_NUMBER", fake_twilio::FROM),
-            ("TWILIO_API_URL", twilio.url.as_str()),
-        ] {
-            s.insert(k.into(), v.into());
-        }
+        s.extend(twilio.settings());
     })
     .await;
     let admin = t.admin_token().await;
