@@ -35,7 +35,7 @@ if [ "$MODE" = fake ]; then
   trap "kill $fake_pid 2>/dev/null || true; $previous" EXIT
   for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$FAKE_MODEL_PORT/" && break; sleep 0.1; done
 fi
-./target/release/feria seed --demo >/dev/null
+"$feria" seed --demo >/dev/null
 # The running feria indexes the demo catalog from the change log: wait until its search sees it.
 for _ in $(seq 1 50); do
   curl -fs "$base/api/products/search?q=vacio" | grep -q '"total":[1-9]' && break

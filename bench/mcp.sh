@@ -19,7 +19,7 @@ PORT=${BENCH_PORT:-3919}
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
 
 source bench/lib.sh
-./target/release/feria seed --demo >/dev/null
+"$feria" seed --demo >/dev/null
 # Enough stock that no checkout runs short during the run.
 token=$(admin_token)
 PRODUCT_IDS=$(curl -fs "$base/api/products?limit=20" | python3 -c 'import sys, json; print(",".join(p["id"] for p in json.load(sys.stdin)["products"]))')

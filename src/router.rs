@@ -24,7 +24,8 @@ use crate::routes::taxonomy::{categories, tags, units};
 use crate::routes::{
     addresses, api_keys, audit, broadcasts, cart, chatbot, coupons, customers, docs, geography, health, import, jobs, mcp, members,
     metrics, notification_deliveries, notification_devices, notification_preferences, notification_receipts, notification_templates,
-    notifications, order_statuses, payment_methods, payments, products, sales, shipping_rates, store_policies, stores, webhooks,
+    notification_workflows, notifications, order_statuses, payment_methods, payments, products, sales, shipping_rates, store_policies,
+    stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -161,6 +162,8 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(notification_templates::list))
         .routes(routes!(notification_templates::get, notification_templates::save, notification_templates::reset))
         .routes(routes!(notification_templates::preview))
+        .routes(routes!(notification_workflows::list))
+        .routes(routes!(notification_workflows::get, notification_workflows::save, notification_workflows::reset))
         .routes(routes!(notification_deliveries::list))
         .routes(routes!(notification_deliveries::get))
         .routes(routes!(notification_deliveries::retry))

@@ -72,3 +72,7 @@ path_param!(
     /// The `{locale}` path parameter.
     LocaleParam, "locale"
 );
+path_param!(
+    /// The `{step}` path parameter.
+    StepParam, "step"
+);

@@ -3,6 +3,7 @@
 pub mod assistant_embeddings;
 pub mod import_products;
 pub mod notify_deliver;
+pub mod notify_digest;
 pub mod notify_fanout;
 pub mod ucp_order_webhook;
 
@@ -11,12 +12,14 @@ use std::sync::Arc;
 use feria_jobs::{JobHandler, Runner, RunnerConfig};
 
 use crate::app::AppState;
+use crate::services::notifications::system_alerts::DeadJobAlert;
 
 /// A runner with every handler feria has, named `worker_id`.
 pub fn runner(app: &AppState, worker_id: String) -> anyhow::Result<Runner> {
     let handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(notify_fanout::NotifyFanout { app: app.clone() }),
         Arc::new(notify_deliver::NotifyDeliver::new(app.clone())?),
+        Arc::new(notify_digest::NotifyDigest { app: app.clone() }),
         Arc::new(import_products::ImportProducts { app: app.clone() }),
         Arc::new(assistant_embeddings::AssistantEmbeddings { app: app.clone() }),
         Arc::new(ucp_order_webhook::UcpOrderWebhook { app: app.clone() }),
@@ -25,10 +28,11 @@ pub fn runner(app: &AppState, worker_id: String) -> anyhow::Result<Runner> {
     let config = RunnerConfig {
         worker_id,
         poll_interval: jobs.poll_interval,
-        batch_size: 10,
+        batch_size: 32,
         lease: std::time::Duration::from_secs(300),
         backoff_base: jobs.backoff_base,
         backoff_cap: jobs.backoff_cap,
     };
-    Ok(Runner::new(app.db.clone(), config, handlers, app.job_wake.clone(), app.job_stats.clone()))
+    let alert = Arc::new(DeadJobAlert { app: app.clone() });
+    Ok(Runner::new(app.db.clone(), config, handlers, app.job_wake.clone(), app.job_stats.clone()).on_dead(alert))
 }

@@ -17,6 +17,11 @@ struct Payload {
     message_id: String,
 }
 
+/// The payload of the delivery of message `message_id` (for [`feria_jobs::enqueue_many`]).
+pub fn payload(message_id: &str) -> serde_json::Value {
+    serde_json::json!(Payload { message_id: message_id.to_string() })
+}
+
 /// Queues the delivery of message `message_id` on `conn` (the caller's transaction), due at
 /// `run_at` (the end of the recipient's quiet hours) or now.
 pub async fn enqueue(conn: &mut AnyConnection, app: &App, message_id: &str, run_at: Option<Timestamp>) -> Result<String, sqlx::Error> {

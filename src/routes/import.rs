@@ -96,7 +96,7 @@ async fn receive_file(app: &App, request: Request) -> ApiResult<(std::path::Path
     ))]
 pub async fn bulk_import(
     State(app): State<AppState>,
-    _staff: Staff<scope::PricesWrite>,
+    Staff(caller, _): Staff<scope::PricesWrite>,
     CurrentStore(store): CurrentStore,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<ImportAccepted>)> {
@@ -109,7 +109,7 @@ pub async fn bulk_import(
         ));
     }
     let (path, format) = receive_file(&app, request).await?;
-    let id = app.settle(import::start(&app, &store.id, format, &path).await?).await;
+    let id = app.settle(import::start(&app, &store.id, caller.key.is_none().then_some(caller.id.as_str()), format, &path).await?).await;
     Ok((StatusCode::ACCEPTED, Json(ImportAccepted { job_id: id, status: "queued".into() })))
 }
 

@@ -23,6 +23,7 @@ pub mod notification_devices;
 pub mod notification_preferences;
 pub mod notification_receipts;
 pub mod notification_templates;
+pub mod notification_workflows;
 pub mod notifications;
 pub mod oauth;
 pub mod order_statuses;

@@ -13,6 +13,7 @@ use crate::services::catalog::stores::Store;
 use crate::services::notifications::{self, NewEvent};
 use crate::services::order_workflow;
 use crate::services::orders::Order;
+use crate::services::payments::Payment;
 
 fn order_event(store: &Store, kind: EventKind, dedupe_key: String, data: serde_json::Value) -> NewEvent {
     NewEvent { store_id: Some(store.id.clone()), kind, dedupe_key, data, secret: false, fan_out_at: None }
@@ -53,4 +54,12 @@ pub async fn payment_approved(
 ) -> Result<bool, sqlx::Error> {
     let data = json!({"orderId": o.id, "amount": amount, "provider": provider});
     notifications::emit(conn, app, order_event(store, EventKind::OrderPaid, format!("order_paid:{}", o.id), data)).await
+}
+
+/// The provider rejected `payment`: the buyer hears it did not go through (a critical event:
+/// whatever their preferences say). Once per payment. Says whether a job was queued.
+pub async fn payment_failed(conn: &mut AnyConnection, app: &App, store: &Store, payment: &Payment) -> Result<bool, sqlx::Error> {
+    let data = json!({"orderId": payment.order_id, "amount": payment.amount, "provider": payment.provider});
+    let event = order_event(store, EventKind::PaymentFailed, format!("payment_failed:{}", payment.id), data);
+    notifications::emit(conn, app, event).await
 }

@@ -192,6 +192,8 @@ async fn admins_see_dead_jobs_and_retry_them() {
     let user = t.register("Ana", "ana@example.com", "secreto1").await;
     expect_status(t.post("/api/auth/forgot-password", &json!({"email": "ana@example.com"})).await, StatusCode::OK).await;
     let dead = wait_for_job(&t, "notify_deliver", JobState::Dead).await;
+    // The admin is alerted of it (a fan-out and an email of its own).
+    crate::harness::wait_for_jobs_idle(&t).await;
 
     let page = expect_status(t.get("/api/admin/jobs?state=dead", Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(page["total"], 1);
@@ -206,7 +208,7 @@ async fn admins_see_dead_jobs_and_retry_them() {
     let none = expect_status(t.get("/api/admin/jobs?state=queued", Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(none["total"], 0);
     let all = expect_status(t.get("/api/admin/jobs", Some(&admin)).await, StatusCode::OK).await;
-    assert_eq!(all["total"], 2, "the fan-out and the delivery");
+    assert_eq!(all["total"], 4, "the fan-out and the delivery, then the alert's");
     crate::harness::expect_error(
         t.get("/api/admin/jobs?state=lost", Some(&admin)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -215,13 +217,19 @@ async fn admins_see_dead_jobs_and_retry_them() {
     .await;
     crate::harness::expect_error(t.get("/api/admin/jobs", user["token"].as_str()).await, StatusCode::FORBIDDEN, "forbidden").await;
 
+    let alerts = smtp.messages.lock().await.len();
+    assert_eq!(alerts, 1, "the admin's alert went by email");
     let path = format!("/api/admin/jobs/{}/retry", dead.id);
     let retried = expect_status(t.request(reqwest::Method::POST, &path, None, Some(&admin)).await, StatusCode::OK).await;
     assert_eq!(retried["job"]["state"], "queued");
     assert_eq!(retried["job"]["attempts"], 0);
-    assert_eq!(smtp.wait_for(1).await.len(), 1, "delivered on the retry");
-    wait_for_job(&t, "notify_deliver", JobState::Done).await;
-    let status: String = sqlx::query_scalar("SELECT status FROM notification_messages").fetch_one(t.app.db.reader()).await.unwrap();
+    let sent = smtp.wait_for(2).await;
+    assert_eq!(sent[1].to, ["ana@example.com"], "delivered on the retry");
+    crate::harness::wait_for_jobs_idle(&t).await;
+    let status: String = sqlx::query_scalar("SELECT status FROM notification_messages WHERE address = 'ana@example.com'")
+        .fetch_one(t.app.db.reader())
+        .await
+        .unwrap();
     assert_eq!(status, "sent");
     let again = t.request(reqwest::Method::POST, &path, None, Some(&admin)).await;
     crate::harness::expect_error(again, StatusCode::NOT_FOUND, "not_found").await;

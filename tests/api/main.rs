@@ -44,6 +44,7 @@ mod notification_live;
 mod notification_preferences;
 mod notification_push;
 mod notification_templates;
+mod notification_workflows;
 mod notifications_inbox;
 mod oauth;
 mod openapi;

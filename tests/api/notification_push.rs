@@ -108,6 +108,16 @@ async fn a_buyers_app_and_browser_hear_of_the_order_and_gone_devices_are_forgott
     assert_eq!(failed, "gone");
 }
 
+/// A guest orders one unit of `product` to pay in cash, and the admin records the payment.
+async fn pay_an_order(t: &TestApp, admin: &str, product: &str) {
+    let mut body = guest_order(json!([{"productId": product, "quantity": 1}]), "carla@example.com");
+    body["paymentMethodCode"] = json!("CASH");
+    let order = expect_status(t.request(Method::POST, "/api/sales", Some(&body), None).await, StatusCode::CREATED).await["order"].clone();
+    let path = format!("/api/payments/{}/confirm-manual", order["id"].as_str().unwrap());
+    let paid = json!({"amount": order["total"], "reference": "Recibo 1"});
+    expect_status(t.request(Method::POST, &path, Some(&paid), Some(admin)).await, StatusCode::CREATED).await;
+}
+
 #[tokio::test]
 async fn the_owners_payment_alert_falls_back_from_a_gone_app_to_the_browser() {
     let fcm = FakeFcm::start().await;
@@ -119,12 +129,7 @@ async fn the_owners_payment_alert_falls_back_from_a_gone_app_to_the_browser() {
     register(&t, &admin, json!({"type": "web_push", "subscription": push.subscribe("owner-laptop")})).await;
     fcm.refuse_next(StatusCode::NOT_FOUND, Some("UNREGISTERED"), None);
 
-    let mut body = guest_order(json!([{"productId": ids[0], "quantity": 1}]), "carla@example.com");
-    body["paymentMethodCode"] = json!("CASH");
-    let order = expect_status(t.request(Method::POST, "/api/sales", Some(&body), None).await, StatusCode::CREATED).await["order"].clone();
-    let path = format!("/api/payments/{}/confirm-manual", order["id"].as_str().unwrap());
-    let paid = json!({"amount": order["total"], "reference": "Recibo 1"});
-    expect_status(t.request(Method::POST, &path, Some(&paid), Some(&admin)).await, StatusCode::CREATED).await;
+    pay_an_order(&t, &admin, &ids[0]).await;
 
     wait("the browser's alert", || push.received().iter().any(|p| p["payload"]["data"]["kind"] == "order_paid")).await;
     let alert = push.received().into_iter().find(|p| p["payload"]["data"]["kind"] == "order_paid").unwrap();
@@ -149,4 +154,23 @@ async fn the_owners_payment_alert_falls_back_from_a_gone_app_to_the_browser() {
         [("push".to_string(), "failed".to_string()), ("web_push".to_string(), "sent".to_string())],
         "push first, then the next channel"
     );
+}
+
+#[tokio::test]
+async fn the_owners_alert_goes_in_the_order_the_owner_set() {
+    let fcm = FakeFcm::start().await;
+    let push = FakeWebPush::start().await;
+    let t = app(&fcm).await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Malbec", "100", "0", 50)]).await;
+    register(&t, &admin, json!({"type": "fcm", "token": "owner-phone-token-0001"})).await;
+    register(&t, &admin, json!({"type": "web_push", "subscription": push.subscribe("owner-laptop")})).await;
+    let order = json!({"channels": ["web_push", "push"]});
+    let set = t.request(Method::PUT, "/api/notifications/workflows/order_paid/staff_alert", Some(&order), Some(&admin)).await;
+    expect_status(set, StatusCode::OK).await;
+
+    pay_an_order(&t, &admin, &ids[0]).await;
+    wait("the browser's alert", || push.received().iter().any(|p| p["payload"]["data"]["kind"] == "order_paid")).await;
+    crate::harness::wait_for_jobs_idle(&t).await;
+    assert!(fcm.sent().is_empty(), "the browser took it first; the phone was not needed");
 }

@@ -83,9 +83,9 @@ async fn placing_and_moving_an_order_notifies_the_shop_and_the_customer() {
     // A status change emails the customer.
     let path = format!("/api/sales/{}/status", placed["order"]["id"].as_str().unwrap());
     expect_status(t.request(Method::PATCH, &path, Some(&json!({"status": "CONFIRMED"})), Some(&admin)).await, StatusCode::OK).await;
-    wait_until("the status email", || smtp.messages.try_lock().map(|m| m.len() >= 3).unwrap_or(false)).await;
-    let last = smtp.messages.lock().await.last().unwrap().clone();
-    assert_eq!(last.to, ["carla@example.com"]);
+    let to_carla = || smtp.messages.try_lock().map(|m| m.iter().filter(|m| m.to == ["carla@example.com"]).count()).unwrap_or(0);
+    wait_until("the status email", || to_carla() >= 2).await;
+    let last = smtp.messages.lock().await.iter().rfind(|m| m.to == ["carla@example.com"]).unwrap().clone();
     assert!(last.decoded().contains("ahora est") && last.decoded().contains("Confirmado"));
 }
 

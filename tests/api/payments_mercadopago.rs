@@ -214,7 +214,9 @@ async fn the_legacy_notification_is_only_a_hint_fetched_from_mercado_pago() {
 #[tokio::test]
 async fn another_amount_is_flagged_a_rejection_waits_and_a_second_attempt_pays() {
     let mp = FakeMercadoPago::start().await;
-    let t = app(&mp, &[]).await;
+    let smtp = crate::fake_smtp::FakeSmtp::start(0).await;
+    let email = smtp.settings();
+    let t = app(&mp, &email.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await;
     let admin = t.admin_token().await;
     let order = golden_order(&t, &admin).await;
     let order_id = order["id"].as_str().unwrap();
@@ -225,6 +227,13 @@ async fn another_amount_is_flagged_a_rejection_waits_and_a_second_attempt_pays()
     let (query, headers, body) = mp.webhook(&rejected, now(), SECRET);
     expect_status(send_webhook(&t, &query, &headers, &body).await, StatusCode::OK).await;
     assert_eq!(order_status(&t, &admin, order_id).await, "AWAITING_PAYMENT");
+    // The buyer hears the payment did not go through, once however often it is reported.
+    let (query, headers, body) = mp.webhook(&rejected, now(), SECRET);
+    expect_status(send_webhook(&t, &query, &headers, &body).await, StatusCode::OK).await;
+    crate::harness::wait_for_jobs_idle(&t).await;
+    let told: Vec<String> = smtp.messages.lock().await.iter().map(|m| m.decoded()).filter(|m| m.contains("No pudimos cobrar")).collect();
+    assert_eq!(told.len(), 1, "one email about the rejection");
+    assert!(told[0].contains(order["orderNumber"].as_str().unwrap()));
 
     let short = mp.pay(&preference_id, "approved", Some("1.00"));
     let (query, headers, body) = mp.webhook(&short, now(), SECRET);

@@ -992,6 +992,45 @@ pub const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 35,
+        name: "notification workflow settings and digests",
+        statements: &[
+            // A store's settings of one step of an event's workflow: on or off, its channels in
+            // order (JSON), a digest window, conditions (a minimum order total in minor units;
+            // the status codes a status change must reach, JSON).
+            "CREATE TABLE notification_workflows (
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                step TEXT NOT NULL,
+                enabled BIGINT NOT NULL CHECK (enabled IN (0, 1)),
+                channels TEXT NOT NULL,
+                digest_minutes BIGINT NOT NULL CHECK (digest_minutes >= 0),
+                min_total BIGINT,
+                statuses TEXT,
+                updated_by TEXT REFERENCES users (id) ON DELETE SET NULL,
+                updated_at TEXT NOT NULL,
+                CONSTRAINT notification_workflows_pkey PRIMARY KEY (store_id, kind, step)
+            )",
+            // The events of one step gathered while its window is open: how many and their
+            // orders' total. At `due_at` it closes into one event of its own (`event_id`).
+            "CREATE TABLE notification_digests (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                step TEXT NOT NULL,
+                events BIGINT NOT NULL,
+                total BIGINT NOT NULL,
+                opened_at TEXT NOT NULL,
+                due_at TEXT NOT NULL,
+                closed_at TEXT,
+                event_id TEXT REFERENCES notification_events (id) ON DELETE SET NULL
+            )",
+            "CREATE UNIQUE INDEX notification_digests_open_key ON notification_digests (store_id, kind, step) WHERE closed_at IS NULL",
+            // Who started an import (told when it finishes); none for an API key.
+            "ALTER TABLE product_imports ADD COLUMN started_by TEXT REFERENCES users (id) ON DELETE SET NULL",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

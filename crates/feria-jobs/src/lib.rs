@@ -9,5 +9,7 @@
 mod queue;
 mod runner;
 
-pub use queue::{JobRow, JobState, QueueCounts, backoff_delay, counts, enqueue, enqueue_at, find, list, retry_dead};
-pub use runner::{Completion, JobHandler, JobStats, Runner, RunnerConfig};
+pub use queue::{
+    INSERT_JOB, JobRow, JobState, QueueCounts, backoff_delay, counts, enqueue, enqueue_at, enqueue_many, find, job_select, list, retry_dead,
+};
+pub use runner::{Completion, DeadJobHook, JobHandler, JobStats, Runner, RunnerConfig};

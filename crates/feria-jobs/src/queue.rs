@@ -80,6 +80,32 @@ fn job_from_row(row: &feria_db::AnyRow) -> Result<JobRow, sqlx::Error> {
     })
 }
 
+/// The start of a statement inserting jobs: `{INSERT_JOB} {job_select(…)}`.
+pub const INSERT_JOB: &str = "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)";
+
+/// The `SELECT` of one job row of `kind` due at `run_at`, its values added to `args`, and the new
+/// job's id. A statement can put a condition after it (`… WHERE …`) to insert the job only when
+/// something else happened in the same round trip.
+pub fn job_select(
+    args: &mut feria_db::Args<'_>,
+    kind: &str,
+    payload: &serde_json::Value,
+    max_attempts: i64,
+    run_at: time::Timestamp,
+) -> (String, String) {
+    let id = new_id();
+    let now = args.add(time::to_db(time::now()));
+    let select = format!(
+        "SELECT {}, {}, {}, 'queued', 0, {}, {}, {now}, {now}",
+        args.add(id.clone()),
+        args.add(kind.to_string()),
+        args.add(payload.to_string()),
+        args.add(max_attempts.max(1)),
+        args.add(time::to_db(run_at))
+    );
+    (id, select)
+}
+
 /// Inserts a job of `kind` due now, on `conn` (pass the caller's open transaction).
 pub async fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &impl Serialize, max_attempts: i64) -> Result<String, sqlx::Error> {
     enqueue_at(conn, kind, payload, max_attempts, time::now()).await
@@ -93,22 +119,40 @@ pub async fn enqueue_at(
     max_attempts: i64,
     run_at: time::Timestamp,
 ) -> Result<String, sqlx::Error> {
-    let id = new_id();
-    let now = time::to_db(time::now());
-    let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(
-        "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6)",
-    )
-    .bind(&id)
-    .bind(kind)
-    .bind(payload)
-    .bind(max_attempts.max(1))
-    .bind(time::to_db(run_at))
-    .bind(now)
-    .execute(conn)
-    .await?;
+    let payload = serde_json::to_value(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let mut args = feria_db::Args::default();
+    let (id, select) = job_select(&mut args, kind, &payload, max_attempts, run_at);
+    sqlx::query_with(&format!("{INSERT_JOB} {select}"), args.into_inner()).execute(conn).await?;
     Ok(id)
+}
+
+/// Jobs inserted per statement by [`enqueue_many`] (6 values each: under both databases' limit
+/// on bound values).
+const JOBS_PER_STATEMENT: usize = 500;
+
+/// Inserts jobs of `kind`, one per `(payload, run_at)`, on `conn`, a few hundred per statement;
+/// returns their ids in order.
+pub async fn enqueue_many(
+    conn: &mut AnyConnection,
+    kind: &str,
+    jobs: &[(serde_json::Value, time::Timestamp)],
+    max_attempts: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut ids = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
+        let mut args = feria_db::Args::default();
+        let selects: Vec<String> = chunk
+            .iter()
+            .map(|(payload, run_at)| {
+                let (id, select) = job_select(&mut args, kind, payload, max_attempts, *run_at);
+                ids.push(id);
+                select
+            })
+            .collect();
+        let sql = format!("{INSERT_JOB} {}", selects.join(" UNION ALL "));
+        sqlx::query_with(&sql, args.into_inner()).execute(&mut *conn).await?;
+    }
+    Ok(ids)
 }
 
 /// One job by id.
@@ -162,51 +206,76 @@ pub async fn counts(db: &Db) -> Result<QueueCounts, sqlx::Error> {
 /// Claims up to `limit` due jobs for `worker`, leasing them for `lease`.
 ///
 /// A job is due when queued with `run_at` passed, or running with an expired lease (its
-/// runner died). One statement does it: atomic on SQLite, and on PostgreSQL the inner
-/// `FOR UPDATE SKIP LOCKED` lets concurrent runners take disjoint rows.
+/// runner died); a claim takes up to `limit` of each. One statement does it, through the group commit (on SQLite it shares a commit
+/// with the writes of requests served at the same moment): atomic on SQLite, and on PostgreSQL
+/// the inner `FOR UPDATE SKIP LOCKED` lets concurrent runners take disjoint rows.
 pub(crate) async fn claim(db: &Db, worker: &str, limit: i64, lease: Duration) -> Result<Vec<JobRow>, sqlx::Error> {
     let now = time::now();
     let lock = match db.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    // Queued and lapsed jobs are looked up apart, each along the (state, run_at) index, so that a
+    // backlog of queued jobs is not read and sorted whole at each claim (an `OR` would).
     let sql = format!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
-         WHERE id IN (
-             SELECT id FROM jobs
-             WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)
-             ORDER BY run_at LIMIT $4 {lock}
-         )
+        "WITH due AS (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 ORDER BY run_at LIMIT $4 {lock}),
+              lapsed AS (SELECT id FROM jobs WHERE state = 'running' AND locked_until < $3 LIMIT $4 {lock})
+         UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
+         WHERE id IN (SELECT id FROM due UNION ALL SELECT id FROM lapsed)
          RETURNING {COLUMNS}"
     );
-    let rows = sqlx::query(&sql)
-        .bind(worker)
-        .bind(time::to_db(now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX)))
-        .bind(time::to_db(now))
-        .bind(limit)
-        .fetch_all(db.writer())
+    let worker = worker.to_string();
+    let until = time::to_db(now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX));
+    let rows = db
+        .write(Box::new(move |conn| {
+            Box::pin(async move { sqlx::query(&sql).bind(worker).bind(until).bind(time::to_db(now)).bind(limit).fetch_all(conn).await })
+        }))
         .await?;
     rows.iter().map(job_from_row).collect()
 }
 
-/// Marks a claimed job finished (`Done` or `Skipped`), with an optional note. Through the group
-/// commit: on SQLite it shares a commit with the writes of requests served at the same moment.
-pub(crate) async fn finish(db: &Db, job: &JobRow, worker: &str, state: JobState, note: Option<&str>) -> Result<(), sqlx::Error> {
+/// A claimed job the handler finished without error: `Done` or `Skipped`, with an optional note.
+pub(crate) struct Finished {
+    pub id: String,
+    pub state: JobState,
+    pub note: Option<String>,
+}
+
+/// Marks claimed jobs finished, in one write through the group commit (a runner's batch: one
+/// write for all of them rather than one each); the `Done` ones in one statement.
+pub(crate) async fn finish(db: &Db, worker: &str, jobs: Vec<Finished>) -> Result<(), sqlx::Error> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
     let now = time::to_db(time::now());
-    let (id, worker, note) = (job.id.clone(), worker.to_string(), note.map(str::to_string));
+    let worker = worker.to_string();
     db.write(Box::new(move |conn| {
         Box::pin(async move {
-            sqlx::query(
-                "UPDATE jobs SET state = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, finished_at = $3
-                 WHERE id = $4 AND locked_by = $5",
-            )
-            .bind(state.as_str())
-            .bind(note)
-            .bind(now)
-            .bind(id)
-            .bind(worker)
-            .execute(conn)
-            .await?;
+            let (done, skipped): (Vec<Finished>, Vec<Finished>) = jobs.into_iter().partition(|j| j.state == JobState::Done);
+            let mut args = feria_db::Args::default();
+            let (at, by) = (args.add(now.clone()), args.add(worker.clone()));
+            let ids: Vec<String> = done.into_iter().map(|j| args.add(j.id)).collect();
+            if !ids.is_empty() {
+                let sql = format!(
+                    "UPDATE jobs SET state = 'done', last_error = NULL, locked_by = NULL, locked_until = NULL, updated_at = {at}, finished_at = {at}
+                     WHERE id IN ({}) AND locked_by = {by}",
+                    ids.join(", ")
+                );
+                sqlx::query_with(&sql, args.into_inner()).execute(&mut *conn).await?;
+            }
+            for job in skipped {
+                sqlx::query(
+                    "UPDATE jobs SET state = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, finished_at = $3
+                     WHERE id = $4 AND locked_by = $5",
+                )
+                .bind(job.state.as_str())
+                .bind(job.note)
+                .bind(&now)
+                .bind(job.id)
+                .bind(&worker)
+                .execute(&mut *conn)
+                .await?;
+            }
             Ok::<_, sqlx::Error>(())
         })
     }))

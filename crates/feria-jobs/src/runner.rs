@@ -8,7 +8,7 @@ use std::time::Duration;
 use feria_db::Db;
 use tokio::sync::{Notify, watch};
 
-use crate::queue::{self, JobRow, JobState};
+use crate::queue::{self, Finished, JobRow, JobState};
 
 /// How a handler finished a job without error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,22 @@ pub trait JobHandler: Send + Sync {
     fn kind(&self) -> &'static str;
     /// Runs one job; an `Err` is recorded and the job retried later.
     async fn run(&self, payload: &serde_json::Value) -> Result<Completion, String>;
+    /// Runs the jobs of this kind claimed together (a handler that can share work among them,
+    /// such as one write for all, overrides it); one result per payload, in order. By default,
+    /// one after another.
+    async fn run_many(&self, payloads: &[&serde_json::Value]) -> Vec<Result<Completion, String>> {
+        let mut results = Vec::with_capacity(payloads.len());
+        for payload in payloads {
+            results.push(self.run(payload).await);
+        }
+        results
+    }
+}
+
+/// Told when a job runs out of attempts (after it is recorded dead), e.g. to alert someone.
+#[async_trait::async_trait]
+pub trait DeadJobHook: Send + Sync {
+    async fn dead(&self, job: &JobRow, error: &str);
 }
 
 /// Settings of a runner.
@@ -61,13 +77,19 @@ pub struct Runner {
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
     wake: Arc<Notify>,
     stats: Arc<JobStats>,
+    on_dead: Option<Arc<dyn DeadJobHook>>,
 }
 
 impl Runner {
     /// A runner over `db` with the given handlers. `wake` lets enqueuers in this process cut a poll short.
     pub fn new(db: Db, config: RunnerConfig, handlers: Vec<Arc<dyn JobHandler>>, wake: Arc<Notify>, stats: Arc<JobStats>) -> Runner {
         let handlers = handlers.into_iter().map(|h| (h.kind(), h)).collect();
-        Runner { db, config, handlers, wake, stats }
+        Runner { db, config, handlers, wake, stats, on_dead: None }
+    }
+
+    /// The runner, telling `hook` of each job that runs out of attempts.
+    pub fn on_dead(self, hook: Arc<dyn DeadJobHook>) -> Runner {
+        Runner { on_dead: Some(hook), ..self }
     }
 
     /// Runs until `shutdown` turns true; the job in hand is finished first.
@@ -92,33 +114,47 @@ impl Runner {
         tracing::info!(worker = %self.config.worker_id, "job runner stopped");
     }
 
-    /// Claims one batch and runs it; returns how many jobs it handled.
+    /// Claims one batch and runs it, the jobs of each kind together; returns how many jobs it
+    /// handled. The jobs that finished are marked so together once the batch is done (a crash
+    /// before re-runs them: handlers are idempotent).
     pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
         let jobs = queue::claim(&self.db, &self.config.worker_id, self.config.batch_size, self.config.lease).await?;
-        for job in &jobs {
-            self.run_job(job).await?;
+        let mut kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut finished = Vec::new();
+        for kind in kinds {
+            let group: Vec<&JobRow> = jobs.iter().filter(|j| j.kind == kind).collect();
+            let outcomes = match self.handlers.get(kind) {
+                None => group.iter().map(|_| Err(format!("no handler for job kind '{kind}'"))).collect(),
+                Some(handler) => {
+                    let payloads: Vec<&serde_json::Value> = group.iter().map(|j| &j.payload).collect();
+                    match tokio::time::timeout(self.config.lease, handler.run_many(&payloads)).await {
+                        Ok(results) => results,
+                        Err(_) => group.iter().map(|_| Err(format!("timed out after {:?}", self.config.lease))).collect(),
+                    }
+                }
+            };
+            for (job, outcome) in group.into_iter().zip(outcomes) {
+                finished.extend(self.settle(job, outcome).await?);
+            }
         }
+        queue::finish(&self.db, &self.config.worker_id, finished).await?;
         Ok(jobs.len())
     }
 
-    async fn run_job(&self, job: &JobRow) -> Result<(), sqlx::Error> {
+    /// Records how `job` went: answers it finished, or `None` when it failed (recorded at once).
+    async fn settle(&self, job: &JobRow, outcome: Result<Completion, String>) -> Result<Option<Finished>, sqlx::Error> {
         let worker = &self.config.worker_id;
-        let outcome = match self.handlers.get(job.kind.as_str()) {
-            None => Err(format!("no handler for job kind '{}'", job.kind)),
-            Some(handler) => match tokio::time::timeout(self.config.lease, handler.run(&job.payload)).await {
-                Ok(result) => result,
-                Err(_) => Err(format!("timed out after {:?}", self.config.lease)),
-            },
-        };
         match outcome {
             Ok(Completion::Done) => {
-                queue::finish(&self.db, job, worker, JobState::Done, None).await?;
                 self.stats.processed.fetch_add(1, Ordering::Relaxed);
+                Ok(Some(Finished { id: job.id.clone(), state: JobState::Done, note: None }))
             }
             Ok(Completion::Skipped(reason)) => {
                 tracing::warn!(job = %job.id, kind = %job.kind, %reason, "job skipped");
-                queue::finish(&self.db, job, worker, JobState::Skipped, Some(&reason)).await?;
                 self.stats.skipped.fetch_add(1, Ordering::Relaxed);
+                Ok(Some(Finished { id: job.id.clone(), state: JobState::Skipped, note: Some(reason) }))
             }
             Err(error) => {
                 let state = queue::fail(&self.db, job, worker, &error, self.config.backoff_base, self.config.backoff_cap).await?;
@@ -126,11 +162,14 @@ impl Runner {
                 if state == JobState::Dead {
                     self.stats.dead.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job is dead");
+                    if let Some(hook) = &self.on_dead {
+                        hook.dead(job, &error).await;
+                    }
                 } else {
                     tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed, will retry");
                 }
+                Ok(None)
             }
         }
-        Ok(())
     }
 }

@@ -20,6 +20,8 @@ impl From<NotifyError> for ApiError {
             NotifyError::NotRetryable => {
                 ApiError::conflict(codes::NOT_RETRYABLE, "Solo se reenvían mensajes fallidos, rebotados u omitidos")
             }
+            NotifyError::UnknownWorkflowStep => ApiError::not_found("Ese evento no tiene ese paso, o la tienda no puede cambiarlo"),
+            NotifyError::Invalid(field, message) => ApiError::field(field, message),
             NotifyError::Forbidden => ApiError::forbidden(),
             NotifyError::QuietHoursNeedTimezone => ApiError::field("timezone", "Las horas de silencio necesitan una zona horaria"),
             NotifyError::BadUnsubscribeToken => ApiError::field("token", "El enlace no es válido"),

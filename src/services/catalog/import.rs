@@ -17,6 +17,8 @@ use super::products::{self, ProductData};
 use super::taxonomy::{self, Taxonomy};
 use crate::app::App;
 use crate::services::effects::{Done, Effects};
+use crate::services::notifications::{self, NewEvent};
+use feria_domain::notify::EventKind;
 
 /// One problem in one row of the file.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -178,12 +180,19 @@ fn import_from_row(row: &AnyRow) -> Result<ImportRecord, sqlx::Error> {
     })
 }
 
-/// Starts importing the uploaded file at `path` into the store: the import is recorded and its
-/// job queued in one transaction; answers the import's id. If that fails the file is removed.
-pub async fn start(app: &App, store_id: &str, format: Format, path: &std::path::Path) -> Result<Done<String>, sqlx::Error> {
+/// Starts importing the uploaded file at `path` into the store for `started_by` (a user, told
+/// when it finishes; none for an API key): the import is recorded and its job queued in one
+/// transaction; answers the import's id. If that fails the file is removed.
+pub async fn start(
+    app: &App,
+    store_id: &str,
+    started_by: Option<&str>,
+    format: Format,
+    path: &std::path::Path,
+) -> Result<Done<String>, sqlx::Error> {
     let queued = async {
         let mut tx = app.db.begin().await?;
-        let id = create(&mut tx, store_id, format, &path.display().to_string()).await?;
+        let id = create(&mut tx, store_id, started_by, format, &path.display().to_string()).await?;
         let job = serde_json::json!({"importId": id});
         feria_jobs::enqueue(&mut tx, crate::jobs::import_products::KIND, &job, app.config.jobs.max_attempts).await?;
         tx.commit().await?;
@@ -200,16 +209,23 @@ pub async fn start(app: &App, store_id: &str, format: Format, path: &std::path::
 }
 
 /// Records a queued import of the file at `file_path`; returns its id.
-async fn create(conn: &mut AnyConnection, store_id: &str, format: Format, file_path: &str) -> Result<String, sqlx::Error> {
+async fn create(
+    conn: &mut AnyConnection,
+    store_id: &str,
+    started_by: Option<&str>,
+    format: Format,
+    file_path: &str,
+) -> Result<String, sqlx::Error> {
     let id = new_id();
     let now = time::to_db(time::now());
     sqlx::query(
-        "INSERT INTO product_imports (id, store_id, format, file_path, state, rows_total, rows_processed, created_count, updated_count,
-             error_count, errors, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', 0, 0, 0, 0, 0, '[]', $5, $5)",
+        "INSERT INTO product_imports (id, store_id, started_by, format, file_path, state, rows_total, rows_processed, created_count,
+             updated_count, error_count, errors, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, 0, 0, 0, '[]', $6, $6)",
     )
     .bind(&id)
     .bind(store_id)
+    .bind(started_by)
     .bind(format.as_str())
     .bind(file_path)
     .bind(now)
@@ -235,9 +251,13 @@ async fn set_state(app: &App, id: &str, state: &str, rows_processed: i64) -> Res
     Ok(())
 }
 
+/// Records how import `record` ended and tells whoever started it, in one transaction.
 async fn finish(app: &App, record: &ImportRecord) -> Result<(), sqlx::Error> {
     let errors = serde_json::to_string(&record.errors).expect("errors serialise");
     let now = time::to_db(time::now());
+    let mut tx = app.db.begin().await?;
+    let started_by: Option<String> =
+        sqlx::query_scalar("SELECT started_by FROM product_imports WHERE id = $1").bind(&record.id).fetch_one(&mut *tx).await?;
     sqlx::query(
         "UPDATE product_imports SET state = $1, rows_total = $2, rows_processed = $3, created_count = $4, updated_count = $5,
              error_count = $6, errors = $7, failure = $8, updated_at = $9, finished_at = $9 WHERE id = $10",
@@ -252,8 +272,26 @@ async fn finish(app: &App, record: &ImportRecord) -> Result<(), sqlx::Error> {
     .bind(&record.failure)
     .bind(now)
     .bind(&record.id)
-    .execute(app.db.writer())
+    .execute(&mut *tx)
     .await?;
+    let data = serde_json::json!({
+        "userId": started_by,
+        "import": {"id": record.id, "done": record.state == "done", "created": record.created, "updated": record.updated,
+                   "errors": record.error_count, "failure": record.failure},
+    });
+    let event = NewEvent {
+        store_id: Some(record.store_id.clone()),
+        kind: EventKind::ImportFinished,
+        dedupe_key: format!("import_finished:{}", record.id),
+        data,
+        secret: false,
+        fan_out_at: None,
+    };
+    let queued = notifications::emit(&mut tx, app, event).await?;
+    tx.commit().await?;
+    if queued {
+        app.job_wake.notify_one();
+    }
     Ok(())
 }
 

@@ -71,8 +71,15 @@ fn order_values(o: &Order, store: &Store) -> Value {
     }
 }
 
+/// `value` for a template when it is an object (a low-stock product, an import's counts, a
+/// channel, an alert); else undefined.
+fn object(value: &serde_json::Value) -> Value {
+    if value.is_object() { Value::from(minijinja::value::Serde(value)) } else { Value::UNDEFINED }
+}
+
 /// What the templates of `event` see for a recipient called `recipient_name`: `store`, `order`,
-/// `recipient`, `payment` (`amount`, `provider`), `reason`, `reset` (`link`, `minutes`).
+/// `recipient`, `payment` (`amount`, `provider`), `reason`, `reset` (`link`, `minutes`), `digest`
+/// (`count`, `total`), and the event's own `product`, `import`, `channel` or `alert`.
 pub fn values(event: &Event, subject: &Subject, recipient_name: &str) -> Value {
     let data = &event.data;
     let store = subject.store.as_ref();
@@ -92,7 +99,16 @@ pub fn values(event: &Event, subject: &Subject, recipient_name: &str) -> Value {
         (Some(amount), Some(s)) => context! { amount => money(amount, s), provider => data["provider"].as_str() },
         _ => Value::UNDEFINED,
     };
+    let digest = match (data["digest"]["count"].as_i64(), store) {
+        (Some(count), Some(s)) => context! { count => count, total => money(data["digest"]["total"].as_i64().unwrap_or(0), s) },
+        _ => Value::UNDEFINED,
+    };
     context! {
+        digest => digest,
+        product => object(&data["product"]),
+        import => object(&data["import"]),
+        channel => object(&data["channel"]),
+        alert => object(&data["alert"]),
         store => store.map(|s| context! { name => &s.name, slug => &s.slug }),
         order => order,
         recipient => context! { name => recipient_name },

@@ -5,10 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use feria_domain::notify::{Channel, MessageStatus};
+use feria_domain::notify::{Channel, EventKind, MessageStatus};
+use feria_domain::time;
 use feria_providers::messaging::{DeliveryError, Outgoing};
+use serde_json::json;
 
 use super::content::{self, Subject};
+use super::events::NewEvent;
 use super::messages::{self, Message, Outcome};
 use super::providers::{self, DevicePush, Providers};
 use super::store_templates::{self, Key};
@@ -95,6 +98,9 @@ pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Deliv
                 DeliveryError::Retry { .. } | DeliveryError::Unreachable(_) => EXHAUSTED,
             };
             let detail = e.to_string();
+            if let (DeliveryError::Refused { status: 401 | 403, .. }, Some(provider)) = (&e, name) {
+                credentials_refused(app, provider, &detail).await?;
+            }
             let settled = settle(app, &message, ended(MessageStatus::Failed, name, code, &detail)).await?;
             // Out of attempts: the job ends dead too, so the queue shows it.
             Ok(if code == EXHAUSTED { Delivered::Retry(detail) } else { settled })
@@ -139,6 +145,35 @@ async fn push_to_devices(
         }
     }
     Ok((provider, taken.ok_or(refusal)))
+}
+
+/// `provider` refused feria's credentials: the platform's admins hear they must be renewed, once
+/// a day per provider (a browser's push service refusing one subscription is not that).
+async fn credentials_refused(app: &App, provider: &str, detail: &str) -> Result<(), NotifyError> {
+    let name = match provider {
+        "sendgrid" => "SendGrid",
+        "smtp" => "SMTP",
+        "twilio" => "Twilio",
+        "fcm" => "Firebase Cloud Messaging",
+        "telegram" => "Telegram",
+        _ => return Ok(()),
+    };
+    let today = time::to_db(time::now()).get(..10).unwrap_or_default().to_string();
+    let event = NewEvent {
+        store_id: None,
+        kind: EventKind::ChannelNeedsReauth,
+        dedupe_key: format!("channel_needs_reauth:{provider}:{today}"),
+        data: json!({"channel": {"name": name, "provider": provider, "reason": detail}}),
+        secret: false,
+        fan_out_at: None,
+    };
+    let mut tx = app.db.begin().await?;
+    let queued = events::emit(&mut tx, app, event).await?;
+    tx.commit().await?;
+    if queued {
+        app.job_wake.notify_one();
+    }
+    Ok(())
 }
 
 /// A try that did not send: `status` with a reason `code` and its `detail`.

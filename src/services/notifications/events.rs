@@ -2,9 +2,10 @@
 //! kept exactly when what it tells is (an order placed, a status changed) and a request never
 //! waits for recipients, templates or providers.
 
-use feria_db::{AnyConnection, Row};
+use feria_db::{AnyConnection, Args, Backend, Row};
 use feria_domain::notify::EventKind;
 use feria_domain::{ids::new_id, time};
+use feria_jobs::INSERT_JOB;
 use serde_json::Value;
 
 use crate::app::App;
@@ -36,31 +37,40 @@ pub struct Event {
     pub fanned_out: bool,
 }
 
-/// Stores `event` and queues its fan-out on `conn` (the caller's transaction). Answers the new
-/// event's id; `None` when the dedupe key was seen before (nothing queued).
+/// Stores `event` and queues its fan-out on `conn` (the caller's transaction), in one round
+/// trip. Answers the new event's id; `None` when the dedupe key was seen before (nothing queued).
 pub async fn record(conn: &mut AnyConnection, app: &App, event: NewEvent) -> Result<Option<String>, sqlx::Error> {
     let id = new_id();
     let json = event.data.to_string();
     let data = if event.secret { app.sealer.seal(json.as_bytes()) } else { json };
-    let inserted = sqlx::query(
-        "INSERT INTO notification_events (id, store_id, kind, dedupe_key, data, sealed, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(&id)
-    .bind(&event.store_id)
-    .bind(event.kind.as_str())
-    .bind(&event.dedupe_key)
-    .bind(data)
-    .bind(i64::from(event.secret))
-    .bind(time::to_db(time::now()))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(None);
-    }
-    notify_fanout::enqueue(conn, app, &id, event.fan_out_at).await?;
-    Ok(Some(id))
+    let mut args = Args::default();
+    let values = [
+        args.add(id.clone()),
+        args.add(event.store_id.clone()),
+        args.add(event.kind.as_str()),
+        args.add(event.dedupe_key.clone()),
+        args.add(data),
+        args.add(i64::from(event.secret)),
+        args.add(time::to_db(time::now())),
+    ]
+    .join(", ");
+    let insert = format!(
+        "INSERT INTO notification_events (id, store_id, kind, dedupe_key, data, sealed, created_at) VALUES ({values})
+         ON CONFLICT (dedupe_key) DO NOTHING"
+    );
+    let run_at = event.fan_out_at.unwrap_or_else(time::now);
+    let (_, job) =
+        feria_jobs::job_select(&mut args, notify_fanout::KIND, &notify_fanout::payload(&id), app.config.jobs.max_attempts, run_at);
+    // The fan-out job only when the event was new.
+    let sql = match Backend::of(conn) {
+        Backend::Postgres => {
+            format!("WITH event AS ({insert} RETURNING id) {INSERT_JOB} {job} WHERE EXISTS (SELECT 1 FROM event) RETURNING id")
+        }
+        Backend::Sqlite => format!("{insert};\n{INSERT_JOB} {job} WHERE changes() = 1 RETURNING id"),
+    };
+    // Every statement's rows (a single fetch would stop after SQLite's first statement).
+    let queued = sqlx::query_with(&sql, args.into_inner()).fetch_all(&mut *conn).await?;
+    Ok((!queued.is_empty()).then_some(id))
 }
 
 /// [`record`], saying only whether a job was queued.

@@ -1,7 +1,9 @@
 //! The rows of a delivery: a notification per recipient, a message per channel, an attempt per
 //! try. Inserting is idempotent on (event, recipient) and (notification, channel).
 
-use feria_db::{AnyConnection, Row};
+use std::collections::HashSet;
+
+use feria_db::{AnyConnection, Args, Row};
 use feria_domain::notify::{Channel, EventKind, MessageStatus};
 use feria_domain::{ids::new_id, time};
 
@@ -9,42 +11,111 @@ use super::events::Event;
 use super::recipients::Recipient;
 use super::templates::{Content, Voice};
 
-/// The notification of `event` for `recipient` (created unless it exists, shown in their inbox
-/// when `in_inbox`); its id.
-pub async fn notification(
-    conn: &mut AnyConnection,
-    event: &Event,
-    recipient: &Recipient,
-    voice: Voice,
-    in_app: &Content,
-    in_inbox: bool,
-) -> Result<String, sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO notifications (id, event_id, store_id, recipient_key, user_id, recipient_name, voice, kind, category, locale,
-                                    title, body, in_inbox, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (event_id, recipient_key) DO NOTHING",
-    )
-    .bind(new_id())
-    .bind(&event.id)
-    .bind(&event.store_id)
-    .bind(&recipient.key)
-    .bind(&recipient.user_id)
-    .bind(&recipient.name)
-    .bind(voice.as_str())
-    .bind(event.kind.as_str())
-    .bind(event.kind.category().as_str())
-    .bind(recipient.locale)
-    .bind(in_app.subject.as_deref().unwrap_or(event.kind.as_str()))
-    .bind(&in_app.text)
-    .bind(i64::from(in_inbox))
-    .bind(time::to_db(time::now()))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query_scalar("SELECT id FROM notifications WHERE event_id = $1 AND recipient_key = $2")
-        .bind(&event.id)
-        .bind(&recipient.key)
-        .fetch_one(conn)
-        .await
+/// Rows per `INSERT` (at most 14 values each: under both databases' limit on bound values).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// A notification to insert: `event` told to `recipient`, with its in-app text, shown in their
+/// inbox when `in_inbox`.
+pub struct NotificationRow<'a> {
+    pub id: String,
+    pub event: &'a Event,
+    pub recipient: &'a Recipient,
+    pub voice: Voice,
+    pub in_app: &'a Content,
+    pub in_inbox: bool,
+}
+
+/// A message to insert: `notification_id` on `channel` to `address`, with `next` to try if it
+/// fails.
+pub struct MessageRow<'a> {
+    pub id: String,
+    pub notification_id: String,
+    pub store_id: Option<&'a str>,
+    pub channel: Channel,
+    pub address: &'a str,
+    pub next: &'a [(Channel, String)],
+    pub status: MessageStatus,
+}
+
+fn next_json(next: &[(Channel, String)]) -> String {
+    let next: Vec<[&str; 2]> = next.iter().map(|(c, a)| [c.as_str(), a.as_str()]).collect();
+    serde_json::to_string(&next).expect("strings serialise")
+}
+
+/// Inserts `rows`, a few hundred a statement, but those whose event and recipient have one
+/// already; answers the ids of the ones inserted.
+pub async fn insert_notifications(conn: &mut AnyConnection, rows: &[NotificationRow<'_>]) -> Result<HashSet<String>, sqlx::Error> {
+    let now = time::to_db(time::now());
+    let mut inserted = HashSet::new();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut args = Args::default();
+        let at = args.add(now.clone());
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|r| {
+                let values = [
+                    args.add(r.id.clone()),
+                    args.add(r.event.id.clone()),
+                    args.add(r.event.store_id.clone()),
+                    args.add(r.recipient.key.clone()),
+                    args.add(r.recipient.user_id.clone()),
+                    args.add(r.recipient.name.clone()),
+                    args.add(r.voice.as_str()),
+                    args.add(r.event.kind.as_str()),
+                    args.add(r.event.kind.category().as_str()),
+                    args.add(r.recipient.locale),
+                    args.add(r.in_app.subject.clone().unwrap_or_else(|| r.event.kind.as_str().to_string())),
+                    args.add(r.in_app.text.clone()),
+                    args.add(i64::from(r.in_inbox)),
+                    at.clone(),
+                ];
+                format!("({})", values.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO notifications (id, event_id, store_id, recipient_key, user_id, recipient_name, voice, kind, category, locale,
+                                        title, body, in_inbox, created_at)
+             VALUES {} ON CONFLICT (event_id, recipient_key) DO NOTHING RETURNING id",
+            values.join(", ")
+        );
+        let ids: Vec<String> = sqlx::query_scalar_with(&sql, args.into_inner()).fetch_all(&mut *conn).await?;
+        inserted.extend(ids);
+    }
+    Ok(inserted)
+}
+
+/// Inserts `rows` (none already there for their notification and channel), a few hundred a
+/// statement.
+pub async fn insert_messages(conn: &mut AnyConnection, rows: &[MessageRow<'_>]) -> Result<(), sqlx::Error> {
+    let now = time::to_db(time::now());
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut args = Args::default();
+        let at = args.add(now.clone());
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|r| {
+                let values = [
+                    args.add(r.id.clone()),
+                    args.add(r.notification_id.clone()),
+                    args.add(r.store_id.map(str::to_string)),
+                    args.add(r.channel.as_str()),
+                    args.add(r.address.to_string()),
+                    args.add(next_json(r.next)),
+                    args.add(r.status.as_str()),
+                    args.add(r.status.rank()),
+                ];
+                format!("({}, 0, {at}, {at})", values.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO notification_messages (id, notification_id, store_id, channel, address, next_channels, status, status_rank,
+                                                attempts, created_at, updated_at)
+             VALUES {} ON CONFLICT (notification_id, channel) DO NOTHING",
+            values.join(", ")
+        );
+        sqlx::query_with(&sql, args.into_inner()).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Adds the message of `notification_id` on `channel` to `address`, with `next` to try if it
@@ -59,7 +130,6 @@ pub async fn insert(
 ) -> Result<Option<String>, sqlx::Error> {
     let id = new_id();
     let now = time::to_db(time::now());
-    let next: Vec<[&str; 2]> = next.iter().map(|(c, a)| [c.as_str(), a.as_str()]).collect();
     let inserted = sqlx::query(
         "INSERT INTO notification_messages (id, notification_id, store_id, channel, address, next_channels, status, status_rank,
                                             attempts, created_at, updated_at)
@@ -70,7 +140,7 @@ pub async fn insert(
     .bind(store_id)
     .bind(channel.as_str())
     .bind(address)
-    .bind(serde_json::to_string(&next).expect("strings serialise"))
+    .bind(next_json(next))
     .bind(status.as_str())
     .bind(status.rank())
     .bind(now)

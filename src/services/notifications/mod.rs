@@ -8,16 +8,20 @@ pub mod content;
 pub mod deliver;
 pub mod delivery_log;
 pub mod devices;
+pub mod digests;
 pub mod events;
 pub mod fanout;
 pub mod inbox;
 pub mod live;
+pub mod low_stock;
 pub mod messages;
 pub mod preferences;
 pub mod providers;
 pub mod receipts;
 pub mod recipients;
 pub mod store_templates;
+pub mod store_workflows;
+pub mod system_alerts;
 pub mod templates;
 pub mod unsubscribe;
 pub mod workflows;
@@ -54,6 +58,12 @@ pub enum NotifyError {
     /// Only failed, bounced or skipped messages are sent again.
     #[error("the message has not failed")]
     NotRetryable,
+    /// No such step of that event's workflow that a store may change.
+    #[error("unknown workflow step")]
+    UnknownWorkflowStep,
+    /// An input that does not fit: the field and the problem, in words.
+    #[error("invalid {0}: {1}")]
+    Invalid(&'static str, String),
     /// The caller lacks the scope.
     #[error("forbidden")]
     Forbidden,

@@ -85,8 +85,10 @@ pub async fn resolve(
             }],
             None => Vec::new(),
         },
-        Audience::Account => match &subject.user_id {
+        Audience::Account | Audience::Actor => match &subject.user_id {
             Some(id) => users::find_by_id(conn, id).await?.map(|u| Recipient::user(u.id, u.name, u.email)).into_iter().collect(),
+            // Started by an API key: the store's staff hear of it.
+            None if audience == Audience::Actor => Box::pin(resolve(conn, app, Audience::Staff, subject, store_id)).await?,
             None => Vec::new(),
         },
         Audience::Broadcast => match (subject.audience.as_deref(), store_id) {
@@ -98,7 +100,7 @@ pub async fn resolve(
         },
         Audience::Staff => match store_id {
             Some(store_id) => staff(conn, store_id, subject.store.as_ref().is_some_and(|s| s.is_default), false).await?,
-            None => Vec::new(),
+            None => admins(conn).await?,
         },
         Audience::Shop => {
             let n = &app.config.notifications;
@@ -130,6 +132,14 @@ async fn staff(conn: &mut AnyConnection, store_id: &str, with_admins: bool, owne
          ORDER BY created_at, id LIMIT 1000"
     );
     let rows = sqlx::query(&sql).bind(store_id).fetch_all(conn).await?;
+    rows.iter().map(|r| Ok(Recipient::user(r.try_get("id")?, r.try_get("name")?, r.try_get("email")?))).collect()
+}
+
+/// The platform's admins.
+async fn admins(conn: &mut AnyConnection) -> Result<Vec<Recipient>, sqlx::Error> {
+    let sql =
+        format!("SELECT id, name, email FROM users WHERE roles LIKE '%\"{}\"%' ORDER BY created_at, id LIMIT 1000", Role::Admin.as_str());
+    let rows = sqlx::query(&sql).fetch_all(conn).await?;
     rows.iter().map(|r| Ok(Recipient::user(r.try_get("id")?, r.try_get("name")?, r.try_get("email")?))).collect()
 }
 

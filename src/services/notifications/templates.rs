@@ -68,6 +68,10 @@ const SHIPPED: &[(&str, &str, &str)] = shipped![
     "es" / "password_reset.customer",
     "es" / "announcement.customer",
     "es" / "emergency.customer",
+    "es" / "low_stock.staff",
+    "es" / "import_finished.staff",
+    "es" / "channel_needs_reauth.staff",
+    "es" / "system_alert.staff",
     "en" / "order_placed.customer",
     "en" / "order_placed.staff",
     "en" / "order_paid.staff",
@@ -79,6 +83,10 @@ const SHIPPED: &[(&str, &str, &str)] = shipped![
     "en" / "password_reset.customer",
     "en" / "announcement.customer",
     "en" / "emergency.customer",
+    "en" / "low_stock.staff",
+    "en" / "import_finished.staff",
+    "en" / "channel_needs_reauth.staff",
+    "en" / "system_alert.staff",
 ];
 
 /// Instructions one render may run: the largest shipped email (an order of 100 lines) takes
@@ -126,6 +134,10 @@ pub fn sample_values() -> Value {
         reason => "Sin stock",
         reset => context! { link => "https://example.com/reset-password?token=sample", minutes => 60 },
         broadcast => context! { title => "Cerramos el feriado", body => "Volvemos el martes." },
+        product => context! { id => "sample", name => "Malbec", sku => "MAL-750", stock => 3, threshold => 5 },
+        import => context! { id => "sample", done => true, created => 120, updated => 8, errors => 0, failure => () },
+        channel => context! { name => "Telegram", provider => "telegram", reason => "El proveedor rechazó las credenciales (401)" },
+        alert => context! { severity => "warning", title => "Trabajos fallidos", detail => "El envío de notificaciones falló 10 veces." },
     }
 }
 
@@ -251,7 +263,7 @@ mod tests {
             let voice = if voice == "staff" { Voice::Staff } else { Voice::Customer };
             let data = context! { payment => context! { amount => "ARS 1", provider => "mercadopago" },
                 broadcast => context! { title => "Cerramos el feriado", body => "Volvemos el lunes" },
-            reset => context! { link => "http://x/r?t=1", minutes => 60 }, ..order() };
+            reset => context! { link => "http://x/r?t=1", minutes => 60 }, ..context! { ..order(), ..sample_values() } };
             let email = render(kind, voice, locale, Channel::Email, &data).unwrap().unwrap_or_else(|| panic!("{locale}/{name}: email"));
             assert!(email.html.unwrap().contains("La Feria"));
             assert!(render(kind, voice, locale, Channel::InApp, &data).unwrap().is_some(), "{locale}/{name}: in-app");

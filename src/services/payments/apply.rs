@@ -72,6 +72,8 @@ pub async fn apply(
     let mismatch = current.amount_mismatch || (was_charged && (charged != current.amount || currency_differs));
     let mut approved = false;
     let mut given_back = false;
+    // The buyer is told of a rejection (a job queued).
+    let mut told = false;
     if was_charged {
         approved = append_event(conn, &current.id, "approved", charged, "approved", obs.source).await?;
     }
@@ -81,7 +83,10 @@ pub async fn apply(
         }
         PaymentStatus::Rejected | PaymentStatus::Cancelled => {
             let kind = obs.status.as_str();
-            append_event(conn, &current.id, kind, current.amount, kind, obs.source).await?;
+            let news = append_event(conn, &current.id, kind, current.amount, kind, obs.source).await?;
+            if news && obs.status == PaymentStatus::Rejected {
+                told = order_notifications::payment_failed(conn, app, store, &current).await?;
+            }
         }
         PaymentStatus::ChargedBack => {
             let left = current.paid.max(charged) - current.refunded;
@@ -120,6 +125,7 @@ pub async fn apply(
     }
     let mut applied = settle(conn, app, store, &current, charged_now, given_back).await?;
     applied.changed = changed;
+    applied.queued |= told;
     let status = obs.status.as_str();
     applied.outcome = match applied.outcome {
         _ if approved && mismatch => format!(
