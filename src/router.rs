@@ -162,6 +162,7 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(notification_templates::list))
         .routes(routes!(notification_templates::get, notification_templates::save, notification_templates::reset))
         .routes(routes!(notification_templates::preview))
+        .routes(routes!(notification_templates::test))
         .routes(routes!(notification_workflows::list))
         .routes(routes!(notification_workflows::get, notification_workflows::save, notification_workflows::reset))
         .routes(routes!(notification_deliveries::list))

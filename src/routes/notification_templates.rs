@@ -1,10 +1,11 @@
 //! `/notifications/templates` (also under `/api/stores/{slug}/…`): the store's wording of each
 //! notification, per event, audience (`customer`, `staff`), channel and locale: read, replace
-//! (checked against the variables the event gives), go back to feria's, and preview with one of
-//! the store's orders (`settings:write`).
+//! (checked against the variables the event gives), go back to feria's, preview with one of the
+//! store's orders, and send as a test to oneself (`settings:write`).
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use feria_domain::notify::{Channel, EventKind};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use crate::http::json::ApiJson;
 use crate::http::path::{AudienceParam, ChannelParam, KindParam, LocaleParam};
 use crate::http::store::CurrentStore;
 use crate::services::notifications::store_templates::{self, Key, StoreTemplate};
+use crate::services::notifications::template_tests;
 use crate::services::notifications::templates::{self, Content, LOCALES, Voice};
 
 /// A template: feria's or the store's own.
@@ -215,4 +217,43 @@ pub async fn preview(
 ) -> ApiResult<Json<PreviewView>> {
     let rendered = store_templates::preview(&app.db, &reader, &store.id, key, body.source.as_deref(), body.order_id.as_deref()).await?;
     Ok(Json(rendered.into()))
+}
+
+/// What to test the template with: the store's order `orderId`, or sample values.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestTemplate {
+    pub order_id: Option<String>,
+}
+
+/// A test on its way (see the delivery log).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestSentView {
+    pub message_id: String,
+    pub channel: String,
+    /// Your email, phone, user id (in-app and devices) or the shop's chat.
+    pub address: String,
+}
+
+/// Sends the template in use, with one of the store's orders or sample values, to yourself on its
+/// channel (`settings:write`).
+#[utoipa::path(post, path = "/notifications/templates/{kind}/{audience}/{channel}/{locale}/test", tag = "notifications", security(("bearer" = [])),
+    params(("kind" = String, Path), ("audience" = String, Path), ("channel" = String, Path), ("locale" = String, Path)),
+    request_body = TestTemplate,
+    responses(
+        (status = 202, description = "Queued for you", body = TestSentView),
+        (status = 404, description = "No such event, audience, channel or locale", body = ErrorBody),
+        (status = 422, description = "No such order, the channel is not configured, or you cannot be reached on it", body = ErrorBody),
+    ))]
+pub async fn test(
+    State(app): State<AppState>,
+    Staff(caller, _): Staff<scope::SettingsWrite>,
+    CurrentStore(store): CurrentStore,
+    TemplateKey(key): TemplateKey,
+    ApiJson(body): ApiJson<TestTemplate>,
+) -> ApiResult<(StatusCode, Json<TestSentView>)> {
+    let sent = app.settle(template_tests::send(&app, &caller, &store.id, key, body.order_id.as_deref()).await?).await;
+    let view = TestSentView { message_id: sent.message_id, channel: key.channel.as_str().into(), address: sent.address };
+    Ok((StatusCode::ACCEPTED, Json(view)))
 }

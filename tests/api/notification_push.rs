@@ -108,6 +108,19 @@ async fn a_buyers_app_and_browser_hear_of_the_order_and_gone_devices_are_forgott
     assert_eq!(failed, "gone");
 }
 
+/// feria with push set up, its admin (the owner) with an app on their phone and a browser on
+/// their laptop, and a product.
+async fn owner_with_a_phone_and_a_laptop() -> (FakeFcm, FakeWebPush, TestApp, String, Vec<String>) {
+    let fcm = FakeFcm::start().await;
+    let push = FakeWebPush::start().await;
+    let t = app(&fcm).await;
+    let admin = t.admin_token().await;
+    let ids = products(&t, &admin, &[("Malbec", "100", "0", 50)]).await;
+    register(&t, &admin, json!({"type": "fcm", "token": "owner-phone-token-0001"})).await;
+    register(&t, &admin, json!({"type": "web_push", "subscription": push.subscribe("owner-laptop")})).await;
+    (fcm, push, t, admin, ids)
+}
+
 /// A guest orders one unit of `product` to pay in cash, and the admin records the payment.
 async fn pay_an_order(t: &TestApp, admin: &str, product: &str) {
     let mut body = guest_order(json!([{"productId": product, "quantity": 1}]), "carla@example.com");
@@ -120,13 +133,7 @@ async fn pay_an_order(t: &TestApp, admin: &str, product: &str) {
 
 #[tokio::test]
 async fn the_owners_payment_alert_falls_back_from_a_gone_app_to_the_browser() {
-    let fcm = FakeFcm::start().await;
-    let push = FakeWebPush::start().await;
-    let t = app(&fcm).await;
-    let admin = t.admin_token().await;
-    let ids = products(&t, &admin, &[("Malbec", "100", "0", 50)]).await;
-    register(&t, &admin, json!({"type": "fcm", "token": "owner-phone-token-0001"})).await;
-    register(&t, &admin, json!({"type": "web_push", "subscription": push.subscribe("owner-laptop")})).await;
+    let (fcm, push, t, admin, ids) = owner_with_a_phone_and_a_laptop().await;
     fcm.refuse_next(StatusCode::NOT_FOUND, Some("UNREGISTERED"), None);
 
     pay_an_order(&t, &admin, &ids[0]).await;
@@ -158,13 +165,7 @@ async fn the_owners_payment_alert_falls_back_from_a_gone_app_to_the_browser() {
 
 #[tokio::test]
 async fn the_owners_alert_goes_in_the_order_the_owner_set() {
-    let fcm = FakeFcm::start().await;
-    let push = FakeWebPush::start().await;
-    let t = app(&fcm).await;
-    let admin = t.admin_token().await;
-    let ids = products(&t, &admin, &[("Malbec", "100", "0", 50)]).await;
-    register(&t, &admin, json!({"type": "fcm", "token": "owner-phone-token-0001"})).await;
-    register(&t, &admin, json!({"type": "web_push", "subscription": push.subscribe("owner-laptop")})).await;
+    let (fcm, push, t, admin, ids) = owner_with_a_phone_and_a_laptop().await;
     let order = json!({"channels": ["web_push", "push"]});
     let set = t.request(Method::PUT, "/api/notifications/workflows/order_paid/staff_alert", Some(&order), Some(&admin)).await;
     expect_status(set, StatusCode::OK).await;

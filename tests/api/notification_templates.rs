@@ -81,6 +81,26 @@ async fn the_owner_rewords_the_shipped_email_previews_it_with_an_order_and_the_c
     let mail = smtp.wait_for(before + 1).await;
     assert!(mail[before].decoded().contains(&format!("{number} va en camino")), "the store's words went out");
 
+    // The owner sends the template to themselves, with the order.
+    let test = t.request(Method::POST, &format!("{PATH}/test"), Some(&json!({"orderId": order["id"]})), Some(&admin)).await;
+    let test = expect_status(test, StatusCode::ACCEPTED).await;
+    assert_eq!((test["channel"].as_str(), test["address"].as_str()), (Some("email"), Some("admin@feria.test")));
+    let mail = smtp.wait_for(before + 2).await;
+    assert_eq!(mail[before + 1].to, ["admin@feria.test"]);
+    assert!(mail[before + 1].decoded().contains(&format!("{number} va en camino")), "the test is the template with the order");
+    crate::harness::wait_for_jobs_idle(&t).await;
+    let logged = t.get(&format!("/api/notifications/deliveries/{}", test["messageId"].as_str().unwrap()), Some(&admin)).await;
+    assert_eq!(expect_status(logged, StatusCode::OK).await["delivery"]["status"], "sent");
+    assert_eq!(smtp.messages.lock().await.len(), before + 2, "nobody else got the test");
+    let sms = "/api/notifications/templates/order_status_changed/customer/sms/es/test";
+    let refused = expect_error(
+        t.request(Method::POST, sms, Some(&json!({})), Some(&admin)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(refused["details"][0]["field"], "channel", "no SMS provider here");
+
     let reset = expect_status(t.request(Method::DELETE, PATH, None, Some(&admin)).await, StatusCode::OK).await;
     assert_eq!((reset["custom"].as_bool(), reset["source"].clone()), (Some(false), shipped["source"].clone()));
     let ana = t.register("Ana", "ana@example.com", "secreto1").await["token"].as_str().unwrap().to_string();

@@ -149,6 +149,7 @@ async fn every_route_is_documented() {
             (format!("{prefix}/notifications/templates/{{kind}}/{{audience}}/{{channel}}/{{locale}}"), "put"),
             (format!("{prefix}/notifications/templates/{{kind}}/{{audience}}/{{channel}}/{{locale}}"), "delete"),
             (format!("{prefix}/notifications/templates/{{kind}}/{{audience}}/{{channel}}/{{locale}}/preview"), "post"),
+            (format!("{prefix}/notifications/templates/{{kind}}/{{audience}}/{{channel}}/{{locale}}/test"), "post"),
             (format!("{prefix}/notifications/workflows"), "get"),
             (format!("{prefix}/notifications/workflows/{{kind}}/{{step}}"), "get"),
             (format!("{prefix}/notifications/workflows/{{kind}}/{{step}}"), "put"),

@@ -89,9 +89,14 @@ impl Db {
         &self.write
     }
 
-    /// Starts a write transaction (on SQLite, on the single writer connection).
+    /// Starts a write transaction (on SQLite, on the single writer connection, taking the write
+    /// lock at once: a deferred transaction that read first could not take it later if another
+    /// process sharing the file wrote in between, and would fail without waiting).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        self.write.begin().await
+        match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.write.begin().await,
+        }
     }
 
     /// Runs `work` in a write transaction and commits it, for the hot writes of many clients

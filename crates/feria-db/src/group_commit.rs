@@ -16,7 +16,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
 use futures::FutureExt;
-use sqlx::{Acquire, AnyConnection, AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most writes committed together; bounds how long one group holds the writer.
@@ -100,7 +100,8 @@ async fn run(writer: AnyPool, mut jobs: mpsc::UnboundedReceiver<Job>) {
 /// Runs the `pending` writes in one transaction until they are all done or the transaction
 /// fails (the writes not yet run then go to the next transaction).
 async fn commit_group(conn: &mut AnyConnection, pending: &mut impl Iterator<Item = Job>) {
-    let mut tx = match conn.begin().await {
+    // The write lock at once (see `Db::begin`).
+    let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => {
             tracing::error!(error = %e, "group commit: cannot begin");

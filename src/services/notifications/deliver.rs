@@ -15,7 +15,7 @@ use super::events::NewEvent;
 use super::messages::{self, Message, Outcome};
 use super::providers::{self, DevicePush, Providers};
 use super::store_templates::{self, Key};
-use super::{NotifyError, devices, events, templates, unsubscribe};
+use super::{NotifyError, devices, events, template_tests, templates, unsubscribe};
 use crate::app::App;
 use crate::jobs::notify_deliver;
 
@@ -52,7 +52,12 @@ pub async fn deliver(app: &App, providers: &Providers, id: &str) -> Result<Deliv
     let locale = templates::locale(Some(&message.locale));
     let key = Key { kind: message.kind, voice: message.voice, channel: message.channel, locale };
     let custom = store_templates::overrides(&mut *app.db.reader().acquire().await?, message.store_id.as_deref(), message.kind).await?;
-    let Some(content) = store_templates::render(&custom, key, &values)? else {
+    // A template's test carries its text.
+    let rendered = match template_tests::carried(&event.data) {
+        Some(content) => Some(content),
+        None => store_templates::render(&custom, key, &values)?,
+    };
+    let Some(content) = rendered else {
         return settle(app, &message, ended(MessageStatus::Failed, None, "no_template", "no template for this channel")).await;
     };
     let pushing = matches!(message.channel, Channel::Push | Channel::WebPush);

@@ -22,6 +22,7 @@ pub mod recipients;
 pub mod store_templates;
 pub mod store_workflows;
 pub mod system_alerts;
+pub mod template_tests;
 pub mod templates;
 pub mod unsubscribe;
 pub mod workflows;
