@@ -155,7 +155,7 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(audit::list))
-        .routes(routes!(broadcasts::list, broadcasts::send))
+        .merge(OpenApiRouter::new().routes(routes!(broadcasts::list, broadcasts::send)).layer(DefaultBodyLimit::max(upload_limit)))
         .routes(routes!(broadcasts::get))
         .routes(routes!(broadcasts::cancel))
         .routes(routes!(broadcasts::retry_failed))
@@ -173,7 +173,8 @@ fn store_scoped(upload_limit: usize, import_limit: usize) -> OpenApiRouter<AppSt
         .routes(routes!(mcp::anthropic))
 }
 
-/// The largest product write: every image at the size limit, plus the form fields.
+/// The largest product write (or broadcast, with fewer files): every image at the size limit,
+/// plus the form fields.
 pub fn upload_limit(config: &crate::config::Config) -> usize {
     config.max_file_size.saturating_mul(products::MAX_IMAGES).saturating_add(config.body_limit_bytes)
 }

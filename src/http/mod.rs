@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod conversions;
 pub mod error;
+pub mod form;
 pub mod idempotency;
 pub mod json;
 pub mod metrics;

@@ -1,23 +1,28 @@
 //! `/broadcasts` (also under `/api/stores/{slug}/…`): announcements and emergency messages to a
 //! store's customers, staff or owners (or, by the platform's admin, everyone), now or scheduled,
 //! with a per-status report; cancelling a scheduled one and resending the failed messages.
+//! Sent as JSON, or as a multipart form with `attachment` files (images or PDF).
 
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::auth::{Staff, scope};
-use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::json::{ApiJson, PageInfo, Pagination};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::form::{FormBody, file_bytes, malformed};
+use crate::http::json::{PageInfo, Pagination, parse_json};
 use crate::http::path::IdParam;
 use crate::http::store::CurrentStore;
 use crate::http::validate::Validator;
-use crate::services::notifications::broadcasts::{self, Broadcast, BroadcastAudience, NewBroadcast};
+use crate::services::files::FileFormat;
+use crate::services::notifications::broadcasts::{
+    self, Attachment, Broadcast, BroadcastAudience, MAX_ATTACHMENTS, NewAttachment, NewBroadcast,
+};
 
 /// A broadcast and, in a single one's answer, how its messages stand.
 #[derive(Debug, Serialize, ToSchema)]
@@ -34,6 +39,8 @@ pub struct BroadcastView {
     /// `scheduled`, `sent` or `cancelled`.
     pub status: String,
     pub created_at: String,
+    /// Files sent with it, as links.
+    pub attachments: Vec<AttachmentView>,
     /// People reached so far.
     pub recipients: i64,
     /// Messages by status (`queued`, `sent`, `delivered`, `failed`, `bounced`…); the
@@ -53,9 +60,27 @@ impl From<Broadcast> for BroadcastView {
             send_at: b.send_at,
             status: b.status,
             created_at: b.created_at,
+            attachments: b.attachments.into_iter().map(Into::into).collect(),
             recipients: b.recipients,
             messages: b.messages.into_iter().collect(),
         }
+    }
+}
+
+/// A file attached to a broadcast or an inbox item.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentView {
+    pub name: String,
+    pub url: String,
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+impl From<Attachment> for AttachmentView {
+    fn from(a: Attachment) -> AttachmentView {
+        AttachmentView { name: a.name, url: a.url, content_type: a.content_type, size: a.size }
     }
 }
 
@@ -66,8 +91,9 @@ pub struct BroadcastPage {
     pub pagination: PageInfo,
 }
 
-/// A broadcast to send.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A broadcast to send. As `multipart/form-data` the same names are form fields, plus up to
+/// five `attachment` files (JPEG, PNG, WebP, GIF or PDF, each within `MAX_FILE_SIZE`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendBroadcast {
     /// `announcement` (respects preferences and quiet hours) or `emergency` (every channel, at once).
@@ -80,6 +106,62 @@ pub struct SendBroadcast {
     pub send_at: Option<String>,
 }
 
+/// A broadcast's fields and files, from JSON or multipart.
+pub struct BroadcastForm {
+    fields: SendBroadcast,
+    attachments: Vec<NewAttachment>,
+    /// Files that are not of a format feria stores.
+    refused_files: usize,
+}
+
+impl FromRequest<AppState> for BroadcastForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, Self::Rejection> {
+        match FormBody::from_request(req, app).await? {
+            FormBody::Json(bytes) => Ok(BroadcastForm { fields: parse_json(&bytes)?, attachments: Vec::new(), refused_files: 0 }),
+            FormBody::Multipart(multipart) => read_multipart(multipart, app.config.max_file_size).await,
+        }
+    }
+}
+
+async fn read_multipart(mut multipart: Multipart, max_file_size: usize) -> ApiResult<BroadcastForm> {
+    let mut form = BroadcastForm { fields: SendBroadcast::default(), attachments: Vec::new(), refused_files: 0 };
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "attachment" {
+            let file_name = field.file_name().map(str::to_string);
+            let bytes = file_bytes(field, max_file_size).await?;
+            match FileFormat::sniff(&bytes) {
+                _ if form.attachments.len() + form.refused_files >= MAX_ATTACHMENTS => form.refused_files += 1,
+                Some(format) => form.attachments.push(NewAttachment { name: display_name(file_name.as_deref(), format), format, bytes }),
+                None => form.refused_files += 1,
+            }
+            continue;
+        }
+        let text = field.text().await.map_err(malformed)?;
+        let f = &mut form.fields;
+        match name.as_str() {
+            "kind" => f.kind = Some(text),
+            "audience" => f.audience = Some(text),
+            "title" => f.title = Some(text),
+            "body" => f.body = Some(text),
+            "sendAt" => f.send_at = Some(text),
+            _ => return Err(ApiError::field(&name, "Campo desconocido")),
+        }
+    }
+    Ok(form)
+}
+
+/// The name recipients see for a file sent as `sent` (its last path part, without control
+/// characters, up to 100 characters), or `adjunto.<ext>`.
+fn display_name(sent: Option<&str>, format: FileFormat) -> String {
+    let base = sent.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(100).collect();
+    let clean = clean.trim();
+    if clean.is_empty() { format!("adjunto.{}", format.extension()) } else { clean.to_string() }
+}
+
 /// `{queued}`: messages sent again.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Requeued {
@@ -87,19 +169,26 @@ pub struct Requeued {
 }
 
 /// Sends (or schedules) a broadcast (`settings:write`).
-#[utoipa::path(post, path = "/broadcasts", tag = "notifications", security(("bearer" = [])), request_body = SendBroadcast,
+#[utoipa::path(post, path = "/broadcasts", tag = "notifications", security(("bearer" = [])),
+    request_body(content((SendBroadcast = "application/json"), (SendBroadcast = "multipart/form-data"))),
     responses(
         (status = 201, description = "Queued or scheduled", body = BroadcastView),
         (status = 403, description = "Not allowed for this audience", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 413, description = "A file over `MAX_FILE_SIZE`", body = ErrorBody),
+        (status = 415, description = "Neither JSON nor a multipart form", body = ErrorBody),
+        (status = 422, description = "Invalid fields or files", body = ErrorBody),
     ))]
 pub async fn send(
     State(app): State<AppState>,
     Staff(sender, _): Staff<scope::SettingsWrite>,
     CurrentStore(store): CurrentStore,
-    ApiJson(body): ApiJson<SendBroadcast>,
+    form: BroadcastForm,
 ) -> ApiResult<(StatusCode, Json<BroadcastView>)> {
+    let body = form.fields;
     let mut v = Validator::new();
+    if form.refused_files > 0 {
+        v.add("attachment", format!("Hasta {MAX_ATTACHMENTS} archivos JPEG, PNG, WebP, GIF o PDF"));
+    }
     let emergency = match body.kind.as_deref() {
         Some("announcement") => false,
         Some("emergency") => true,
@@ -116,7 +205,14 @@ pub async fn send(
     let text = v.text("body", body.body.as_deref(), 2, 2000);
     let send_at = v.time("sendAt", body.send_at.as_deref());
     v.finish()?;
-    let new = NewBroadcast { emergency, audience: audience.unwrap_or(BroadcastAudience::Customers), title, body: text, send_at };
+    let new = NewBroadcast {
+        emergency,
+        audience: audience.unwrap_or(BroadcastAudience::Customers),
+        title,
+        body: text,
+        send_at,
+        attachments: form.attachments,
+    };
     let done = broadcasts::send(&app, &sender, &store.id, new).await?;
     Ok((StatusCode::CREATED, Json(app.settle(done).await.into())))
 }

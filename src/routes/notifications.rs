@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::{PageInfo, Pagination, query_flag};
 use crate::http::path::IdParam;
+use crate::routes::broadcasts::AttachmentView;
 use crate::services::identity::caller::Caller;
 use crate::services::notifications::inbox::{self, Change, Filter, Item};
 
@@ -27,6 +28,8 @@ pub struct NotificationView {
     pub title: String,
     pub body: String,
     pub link: Option<String>,
+    /// A broadcast's files, as links.
+    pub attachments: Vec<AttachmentView>,
     pub read: bool,
     pub read_at: Option<String>,
     pub archived_at: Option<String>,
@@ -43,6 +46,7 @@ impl From<Item> for NotificationView {
             title: i.title,
             body: i.body,
             link: i.link,
+            attachments: i.attachments.into_iter().map(Into::into).collect(),
             read: i.read_at.is_some(),
             read_at: i.read_at,
             archived_at: i.archived_at,

@@ -49,6 +49,34 @@ impl ImageFormat {
     }
 }
 
+/// Formats stored as attachments of a broadcast: the images above and PDF documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Image(ImageFormat),
+    Pdf,
+}
+
+impl FileFormat {
+    /// The format `bytes` start with, if it is one feria stores.
+    pub fn sniff(bytes: &[u8]) -> Option<FileFormat> {
+        if bytes.starts_with(b"%PDF-") { Some(FileFormat::Pdf) } else { ImageFormat::sniff(bytes).map(FileFormat::Image) }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileFormat::Image(image) => image.content_type(),
+            FileFormat::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileFormat::Image(image) => image.extension(),
+            FileFormat::Pdf => "pdf",
+        }
+    }
+}
+
 /// A stored file: its key (for deletion) and public URL.
 #[derive(Debug, Clone)]
 pub struct StoredFile {
@@ -76,8 +104,8 @@ pub enum FileStore {
 pub const PUBLIC_PREFIX: &str = "/uploads";
 
 impl FileStore {
-    /// Stores an image under a new unique name inside `folder` (e.g. `products`).
-    pub async fn put_image(&self, folder: &str, format: ImageFormat, bytes: &[u8]) -> Result<StoredFile, FileError> {
+    /// Stores a file under a new unique name inside `folder` (e.g. `products`).
+    pub async fn put(&self, folder: &str, format: FileFormat, bytes: &[u8]) -> Result<StoredFile, FileError> {
         let key = format!("{folder}/{}.{}", feria_domain::ids::new_id(), format.extension());
         match self {
             FileStore::Local(dir) => {
@@ -92,6 +120,28 @@ impl FileStore {
                 bucket.put(&key, format.content_type(), bytes.to_vec()).await?;
                 Ok(StoredFile { url: bucket.public_url(&key), key })
             }
+        }
+    }
+
+    /// Stores every file of `files` in `folder`; on a failure removes those already stored.
+    pub async fn put_all(&self, folder: &str, files: &[(FileFormat, &[u8])]) -> Result<Vec<StoredFile>, FileError> {
+        let mut stored = Vec::with_capacity(files.len());
+        for (format, bytes) in files {
+            match self.put(folder, *format, bytes).await {
+                Ok(file) => stored.push(file),
+                Err(e) => {
+                    self.delete_all(&stored).await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Deletes every file of `files` (see [`FileStore::delete`]).
+    pub async fn delete_all(&self, files: &[StoredFile]) {
+        for file in files {
+            self.delete(&file.key).await;
         }
     }
 
@@ -126,5 +176,8 @@ mod tests {
         assert_eq!(ImageFormat::sniff(b"GIF89a.."), Some(ImageFormat::Gif));
         assert_eq!(ImageFormat::sniff(b"%PDF-1.4"), None);
         assert_eq!(ImageFormat::sniff(b"<svg"), None);
+        assert_eq!(FileFormat::sniff(b"%PDF-1.4"), Some(FileFormat::Pdf));
+        assert_eq!(FileFormat::sniff(b"GIF89a.."), Some(FileFormat::Image(ImageFormat::Gif)));
+        assert_eq!(FileFormat::sniff(b"<html>"), None);
     }
 }

@@ -1,8 +1,9 @@
 //! Broadcasts: an announcement to a store's customers that respects their choices, with its
 //! report; an emergency to staff on every channel despite quiet hours and opt-outs, its failed
 //! text message sent again; a scheduled broadcast cancelled before it goes out; who may send
-//! what; and ten thousand recipients in one fan-out.
+//! what; attachments as links on every channel; and ten thousand recipients in one fan-out.
 
+use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -198,4 +199,63 @@ async fn ten_thousand_customers_get_an_announcement_in_one_fan_out() {
         .await
         .unwrap();
     assert_eq!(inbox, customers, "one inbox item each");
+}
+
+#[tokio::test]
+async fn attachments_are_stored_and_reach_every_channel_as_links() {
+    let smtp = FakeSmtp::start(0).await;
+    let t = TestApp::with(|s| {
+        s.extend(smtp.settings());
+        s.insert("MAX_FILE_SIZE".into(), "4096".into());
+    })
+    .await;
+    let admin = t.admin_token().await;
+    let ana = t.register("Ana", "ana@example.com", "secreto1").await["token"].as_str().unwrap().to_string();
+    let send = |form: Form| t.client.post(t.url("/api/broadcasts")).bearer_auth(&admin).multipart(form).send();
+    let fields =
+        || Form::new().text("kind", "announcement").text("audience", "customers").text("title", "Horarios").text("body", "Van adjuntos.");
+    let pdf = b"%PDF-1.4 horarios de diciembre".to_vec();
+
+    // Refused whole: a page posing as a PDF, too many files, a file over MAX_FILE_SIZE, an
+    // unknown field; nothing is stored or sent.
+    let page = fields().part("attachment", Part::bytes(b"<html><script>x</script>".to_vec()).file_name("horarios.pdf"));
+    let refused = expect_error(send(page).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(refused["details"][0]["field"], "attachment");
+    let many = (0..6).fold(fields(), |form, n| form.part("attachment", Part::bytes(pdf.clone()).file_name(format!("{n}.pdf"))));
+    let refused = expect_error(send(many).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(refused["details"][0]["field"], "attachment");
+    let big = fields().part("attachment", Part::bytes(vec![b'%'; 5000]).file_name("grande.pdf"));
+    expect_error(send(big).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    let unknown = fields().text("audiencia", "todos");
+    let refused = expect_error(send(unknown).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(refused["details"][0]["field"], "audiencia");
+    let listed = expect_status(t.get("/api/broadcasts", Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(listed["pagination"]["total"], 0);
+    assert!(!t.db.dir.path().join("uploads/broadcasts").exists(), "no file was kept");
+
+    let form = fields()
+        .part("attachment", Part::bytes(pdf.clone()).file_name("C:\\fotos\\horarios.pdf"))
+        .part("attachment", Part::bytes(crate::products::PNG.to_vec()).file_name("mapa.png"));
+    let sent = expect_status(send(form).await.unwrap(), StatusCode::CREATED).await;
+    let files = sent["attachments"].as_array().unwrap().clone();
+    let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["horarios.pdf", "mapa.png"], "the name without its folders");
+    assert_eq!((files[0]["contentType"].as_str(), files[0]["size"].as_u64()), (Some("application/pdf"), Some(pdf.len() as u64)));
+    for (file, bytes, content_type) in [(&files[0], &pdf[..], "application/pdf"), (&files[1], crate::products::PNG, "image/png")] {
+        let url = file["url"].as_str().unwrap();
+        let path = &url[url.find("/uploads/broadcasts/").unwrap_or_else(|| panic!("an absolute link to the store: {url}"))..];
+        assert!(url.starts_with("http"), "{url}");
+        let served = t.get(path, None).await;
+        assert_eq!(served.headers()["content-type"], content_type);
+        assert_eq!(served.bytes().await.unwrap().as_ref(), bytes);
+    }
+
+    report_when(&t, &admin, sent["id"].as_str().unwrap(), |r| r["status"] == "sent" && r["messages"]["delivered"] == 2).await;
+    let inbox = expect_status(t.get("/api/notifications", Some(&ana)).await, StatusCode::OK).await;
+    assert_eq!(inbox["notifications"][0]["attachments"], json!(files), "the inbox item lists the files");
+    let mail = smtp.wait_for(2).await;
+    let letter = mail.iter().find(|m| m.to[0] == "ana@example.com").expect("Ana's email").decoded();
+    for file in &files {
+        assert!(letter.contains(file["url"].as_str().unwrap()), "{letter}");
+    }
 }

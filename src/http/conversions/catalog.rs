@@ -41,11 +41,17 @@ impl From<WriteError> for ApiError {
             WriteError::NotAllowed => {
                 ApiError::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, "Tu rol en la tienda no puede fijar ni cambiar precios")
             }
-            WriteError::ImageStorage(FileError::Local(e)) => ApiError::internal(format!("storing an image: {e}")),
-            WriteError::ImageStorage(FileError::Bucket(e)) => {
-                ApiError::upstream("El almacenamiento de imágenes no respondió; no se guardó nada", e)
-            }
+            WriteError::ImageStorage(e) => e.into(),
             WriteError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<FileError> for ApiError {
+    fn from(e: FileError) -> ApiError {
+        match e {
+            FileError::Local(e) => ApiError::internal(format!("storing a file: {e}")),
+            FileError::Bucket(e) => ApiError::upstream("El almacenamiento de archivos no respondió; no se guardó nada", e),
         }
     }
 }

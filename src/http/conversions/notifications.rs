@@ -26,6 +26,7 @@ impl From<NotifyError> for ApiError {
             NotifyError::QuietHoursNeedTimezone => ApiError::field("timezone", "Las horas de silencio necesitan una zona horaria"),
             NotifyError::BadUnsubscribeToken => ApiError::field("token", "El enlace no es válido"),
             NotifyError::Template(e) => ApiError::internal(e),
+            NotifyError::Storage(e) => e.into(),
             NotifyError::Database(e) => ApiError::internal(e),
         }
     }

@@ -1,12 +1,12 @@
 //! A product's fields as sent, in JSON or multipart with images, and their validation.
 
 use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::{StatusCode, header};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::http::error::{ApiError, ApiResult, FieldError, codes};
+use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::form::{FormBody, file_bytes, malformed};
 use crate::http::json::parse_json;
 use crate::http::validate::Validator;
 use crate::services::catalog::product_writes::NewImage;
@@ -74,19 +74,9 @@ impl FromRequest<AppState> for ProductForm {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, app: &AppState) -> Result<Self, Self::Rejection> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-        if content_type.starts_with("multipart/form-data") {
-            let multipart = Multipart::from_request(req, app).await.map_err(|r| ApiError::for_status(r.status()))?;
-            read_multipart(multipart, app.config.max_file_size).await
-        } else if content_type.starts_with("application/json") {
-            let bytes = axum::body::Bytes::from_request(req, app).await.map_err(|r| ApiError::for_status(r.status()))?;
-            Ok(ProductForm { fields: parse_json(&bytes)?, images: Vec::new(), problems: Vec::new() })
-        } else {
-            Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                codes::UNSUPPORTED_MEDIA_TYPE,
-                "Se esperaba multipart/form-data o application/json",
-            ))
+        match FormBody::from_request(req, app).await? {
+            FormBody::Multipart(multipart) => read_multipart(multipart, app.config.max_file_size).await,
+            FormBody::Json(bytes) => Ok(ProductForm { fields: parse_json(&bytes)?, images: Vec::new(), problems: Vec::new() }),
         }
     }
 }
@@ -94,20 +84,12 @@ impl FromRequest<AppState> for ProductForm {
 async fn read_multipart(mut multipart: Multipart, max_file_size: usize) -> ApiResult<ProductForm> {
     let mut form = ProductForm { fields: ProductRequest::default(), images: Vec::new(), problems: Vec::new() };
     let mut tags: Option<Vec<String>> = None;
-    let malformed = |e: axum::extract::multipart::MultipartError| ApiError::for_status(e.status());
     while let Some(field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or("").to_string();
         if name == "image" || name == "images" {
-            let bytes = field.bytes().await.map_err(malformed)?;
+            let bytes = file_bytes(field, max_file_size).await?;
             if bytes.is_empty() {
                 continue;
-            }
-            if bytes.len() > max_file_size {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    codes::PAYLOAD_TOO_LARGE,
-                    format!("La imagen supera el máximo de {max_file_size} bytes"),
-                ));
             }
             match ImageFormat::sniff(&bytes) {
                 Some(format) => form.images.push(NewImage { format, bytes }),

@@ -9,7 +9,7 @@ use super::stores::Store;
 use crate::app::App;
 use crate::services::assistant::embeddings;
 use crate::services::effects::{CatalogChange, Done, Effects};
-use crate::services::files::{ImageFormat, StoredFile};
+use crate::services::files::{FileFormat, ImageFormat, StoredFile};
 use crate::services::identity::caller::Caller;
 use feria_domain::access::Scope;
 
@@ -44,7 +44,7 @@ pub async fn create_product(
     match written {
         Ok((id, queued)) => Ok(Done::new(id.clone(), Effects { wake_jobs: queued, ..Effects::catalog(CatalogChange::Products(vec![id])) })),
         Err(e) => {
-            discard(app, &stored).await;
+            app.files.delete_all(&stored).await;
             Err(e)
         }
     }
@@ -81,7 +81,7 @@ pub async fn update_product(
     let queued = match written {
         Ok(queued) => queued,
         Err(e) => {
-            discard(app, &stored).await;
+            app.files.delete_all(&stored).await;
             return Err(e);
         }
     };
@@ -111,21 +111,6 @@ pub async fn delete_product(app: &App, caller: &Caller, store: &Store, product: 
 
 /// Stores `images`; on a failure removes those already stored.
 async fn store_images(app: &App, images: &[NewImage]) -> Result<Vec<StoredFile>, WriteError> {
-    let mut stored = Vec::with_capacity(images.len());
-    for image in images {
-        match app.files.put_image("products", image.format, &image.bytes).await {
-            Ok(file) => stored.push(file),
-            Err(e) => {
-                discard(app, &stored).await;
-                return Err(WriteError::ImageStorage(e));
-            }
-        }
-    }
-    Ok(stored)
-}
-
-async fn discard(app: &App, files: &[StoredFile]) {
-    for file in files {
-        app.files.delete(&file.key).await;
-    }
+    let files: Vec<_> = images.iter().map(|image| (FileFormat::Image(image.format), &image.bytes[..])).collect();
+    app.files.put_all("products", &files).await.map_err(WriteError::ImageStorage)
 }

@@ -3,7 +3,8 @@
 //! announcement respects preferences and quiet hours; an emergency goes at once on every
 //! channel (in-app, email, SMS, push) whatever they say. Sent now or at `send_at` (cancellable
 //! until then); the report counts each recipient's messages by status, and failed ones can be
-//! sent again.
+//! sent again. Attachments (images, PDF documents) go to the catalog's file store and reach
+//! every channel as links: listed in the email and the in-app item, appended to the text.
 
 use feria_db::{AnyRow, Db, Row};
 use feria_domain::access::Scope;
@@ -11,13 +12,15 @@ use feria_domain::ids::new_id;
 use feria_domain::notify::{EventKind, MessageStatus};
 use feria_domain::roles::Role;
 use feria_domain::time::{self, Timestamp};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::events::{self, NewEvent};
 use super::{NotifyError, messages};
 use crate::app::App;
 use crate::jobs::notify_deliver;
 use crate::services::effects::{Done, Effects};
+use crate::services::files::{FileFormat, StoredFile};
 use crate::services::identity::caller::Caller;
 
 /// Who a broadcast is for.
@@ -47,6 +50,33 @@ impl BroadcastAudience {
     }
 }
 
+/// Most files a broadcast may attach.
+pub const MAX_ATTACHMENTS: usize = 5;
+
+/// A file to attach, already recognised as one feria stores.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    /// The file's name as the recipients see it.
+    pub name: String,
+    pub format: FileFormat,
+    pub bytes: axum::body::Bytes,
+}
+
+/// An attached file as its recipients get it: a link to the file store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    pub name: String,
+    pub url: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// The attachments an event's `data` carries (none for events that are not broadcasts).
+pub fn attachments(data: &Value) -> Vec<Attachment> {
+    serde_json::from_value(data["attachments"].clone()).unwrap_or_default()
+}
+
 /// A broadcast to send.
 #[derive(Debug, Clone)]
 pub struct NewBroadcast {
@@ -56,6 +86,8 @@ pub struct NewBroadcast {
     pub body: String,
     /// Later than now: scheduled.
     pub send_at: Option<Timestamp>,
+    /// At most [`MAX_ATTACHMENTS`].
+    pub attachments: Vec<NewAttachment>,
 }
 
 /// A broadcast and how its messages stand.
@@ -71,6 +103,7 @@ pub struct Broadcast {
     /// `scheduled` (until sent), `sent` or `cancelled`.
     pub status: String,
     pub created_at: String,
+    pub attachments: Vec<Attachment>,
     /// Recipients reached so far.
     pub recipients: i64,
     /// Messages by status.
@@ -78,7 +111,7 @@ pub struct Broadcast {
 }
 
 const COLUMNS: &str =
-    "b.id, b.store_id, b.kind, b.audience, b.title, b.body, b.send_at, b.status, b.created_at, b.event_id, e.fanned_out_at";
+    "b.id, b.store_id, b.kind, b.audience, b.title, b.body, b.send_at, b.status, b.created_at, b.event_id, e.fanned_out_at, e.data";
 
 /// Whether `caller` may send to `audience` in `store_id`: a store's settings writers for its
 /// own people, the platform's admin for everyone.
@@ -94,16 +127,46 @@ pub async fn send(app: &App, caller: &Caller, store_id: &str, new: NewBroadcast)
     if !may_send(caller, store_id, new.audience) {
         return Err(NotifyError::Forbidden);
     }
+    let files: Vec<_> = new.attachments.iter().map(|a| (a.format, &a.bytes[..])).collect();
+    let stored = app.files.put_all("broadcasts", &files).await?;
+    match record(app, caller, store_id, &new, &stored).await {
+        Ok(id) => {
+            let broadcast = get(&app.db, caller, store_id, &id).await?;
+            Ok(Done::new(broadcast, Effects::wake_jobs(new.send_at.is_none_or(|at| at <= time::now()))))
+        }
+        Err(e) => {
+            app.files.delete_all(&stored).await;
+            Err(e)
+        }
+    }
+}
+
+/// Writes broadcast `new` (its files already `stored`) with its event; answers its id.
+async fn record(app: &App, caller: &Caller, store_id: &str, new: &NewBroadcast, stored: &[StoredFile]) -> Result<String, NotifyError> {
     let now = time::now();
     let send_at = new.send_at.filter(|at| *at > now);
     let id = new_id();
     let kind = if new.emergency { EventKind::Emergency } else { EventKind::Announcement };
+    let attached: Vec<Attachment> = new
+        .attachments
+        .iter()
+        .zip(stored)
+        .map(|(file, at)| Attachment {
+            name: file.name.clone(),
+            // A local store's files are served by feria itself: the link names its address.
+            url: if at.url.starts_with('/') { format!("{}{}", app.config.payments.public_url, at.url) } else { at.url.clone() },
+            content_type: file.format.content_type().to_string(),
+            size: file.bytes.len() as u64,
+        })
+        .collect();
     let mut tx = app.db.begin().await?;
     let event = NewEvent {
         store_id: Some(store_id.to_string()),
         kind,
         dedupe_key: format!("broadcast:{id}"),
-        data: json!({"broadcastId": id, "audience": new.audience.as_str(), "title": new.title, "body": new.body}),
+        data: json!({
+            "broadcastId": id, "audience": new.audience.as_str(), "title": new.title, "body": new.body, "attachments": attached,
+        }),
         secret: false,
         fan_out_at: send_at,
     };
@@ -125,13 +188,13 @@ pub async fn send(app: &App, caller: &Caller, store_id: &str, new: NewBroadcast)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    let broadcast = get(&app.db, caller, store_id, &id).await?;
-    Ok(Done::new(broadcast, Effects::wake_jobs(send_at.is_none())))
+    Ok(id)
 }
 
 fn broadcast(row: &AnyRow) -> Result<Broadcast, sqlx::Error> {
     let fanned_out: Option<String> = row.try_get("fanned_out_at")?;
     let status: String = row.try_get("status")?;
+    let data: String = row.try_get("data")?;
     Ok(Broadcast {
         id: row.try_get("id")?,
         store_id: row.try_get("store_id")?,
@@ -142,6 +205,7 @@ fn broadcast(row: &AnyRow) -> Result<Broadcast, sqlx::Error> {
         send_at: row.try_get("send_at")?,
         status: if status == "scheduled" && fanned_out.is_some() { "sent".into() } else { status },
         created_at: row.try_get("created_at")?,
+        attachments: attachments(&serde_json::from_str(&data).unwrap_or(Value::Null)),
         recipients: 0,
         messages: Vec::new(),
     })

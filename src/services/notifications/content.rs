@@ -78,8 +78,9 @@ fn object(value: &serde_json::Value) -> Value {
 }
 
 /// What the templates of `event` see for a recipient called `recipient_name`: `store`, `order`,
-/// `recipient`, `payment` (`amount`, `provider`), `reason`, `reset` (`link`, `minutes`), `digest`
-/// (`count`, `total`), and the event's own `product`, `import`, `channel` or `alert`.
+/// `recipient`, `payment` (`amount`, `provider`), `reason`, `reset` (`link`, `minutes`),
+/// `broadcast` (`title`, `body`, `attachments`), `digest` (`count`, `total`), and the event's
+/// own `product`, `import`, `channel` or `alert`.
 pub fn values(event: &Event, subject: &Subject, recipient_name: &str) -> Value {
     let data = &event.data;
     let store = subject.store.as_ref();
@@ -114,7 +115,10 @@ pub fn values(event: &Event, subject: &Subject, recipient_name: &str) -> Value {
         recipient => context! { name => recipient_name },
         payment => payment,
         reason => data["reason"].as_str(),
-        broadcast => context! { title => data["title"].as_str(), body => data["body"].as_str() },
+        broadcast => context! {
+            title => data["title"].as_str(), body => data["body"].as_str(),
+            attachments => Value::from(minijinja::value::Serde(super::broadcasts::attachments(data))),
+        },
         reset => context! { link => data["link"].as_str(), minutes => data["minutes"].as_u64() },
     }
 }

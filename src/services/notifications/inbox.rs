@@ -6,6 +6,7 @@ use feria_db::{AnyRow, Db, Row};
 use feria_domain::notify::{Channel, MessageStatus};
 use feria_domain::time;
 
+use super::broadcasts::{self, Attachment};
 use super::{NotifyError, messages};
 use crate::services::identity::caller::Caller;
 
@@ -19,12 +20,17 @@ pub struct Item {
     pub title: String,
     pub body: String,
     pub link: Option<String>,
+    /// A broadcast's files.
+    pub attachments: Vec<Attachment>,
     pub read_at: Option<String>,
     pub archived_at: Option<String>,
     pub created_at: String,
 }
 
-const COLUMNS: &str = "id, store_id, kind, category, title, body, link, read_at, archived_at, created_at";
+/// An item's columns, with its event's data when it is a broadcast (which may attach files).
+const COLUMNS: &str = "id, store_id, kind, category, title, body, link, read_at, archived_at, created_at,
+    (SELECT e.data FROM notification_events e
+     WHERE e.id = notifications.event_id AND notifications.kind IN ('announcement', 'emergency')) AS broadcast_data";
 
 fn item(row: &AnyRow) -> Result<Item, sqlx::Error> {
     Ok(Item {
@@ -35,6 +41,10 @@ fn item(row: &AnyRow) -> Result<Item, sqlx::Error> {
         title: row.try_get("title")?,
         body: row.try_get("body")?,
         link: row.try_get("link")?,
+        attachments: match row.try_get::<Option<String>, _>("broadcast_data")? {
+            Some(data) => broadcasts::attachments(&serde_json::from_str(&data).unwrap_or_default()),
+            None => Vec::new(),
+        },
         read_at: row.try_get("read_at")?,
         archived_at: row.try_get("archived_at")?,
         created_at: row.try_get("created_at")?,
@@ -102,9 +112,12 @@ pub async fn change(db: &Db, caller: &Caller, id: &str, change: Change) -> Resul
         Change::Archive => "read_at = COALESCE(read_at, $1), archived_at = COALESCE(archived_at, $1)",
     };
     let mut tx = db.begin().await?;
-    let sql = format!("UPDATE notifications SET {set} WHERE id = $2 AND user_id = $3 AND in_inbox = 1 RETURNING {COLUMNS}");
-    let row = sqlx::query(&sql).bind(&now).bind(id).bind(&caller.id).fetch_optional(&mut *tx).await?;
-    let item = item(&row.ok_or(NotifyError::UnknownNotification)?)?;
+    let sql = format!("UPDATE notifications SET {set} WHERE id = $2 AND user_id = $3 AND in_inbox = 1");
+    if sqlx::query(&sql).bind(&now).bind(id).bind(&caller.id).execute(&mut *tx).await?.rows_affected() == 0 {
+        return Err(NotifyError::UnknownNotification);
+    }
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM notifications WHERE id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    let item = item(&row)?;
     let in_app: Option<String> = sqlx::query_scalar("SELECT id FROM notification_messages WHERE notification_id = $1 AND channel = $2")
         .bind(id)
         .bind(Channel::InApp.as_str())

@@ -77,6 +77,9 @@ pub enum NotifyError {
     /// A template did not render.
     #[error("template: {0}")]
     Template(#[from] minijinja::Error),
+    /// An attachment could not be stored.
+    #[error("storing a file: {0}")]
+    Storage(#[from] crate::services::files::FileError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }

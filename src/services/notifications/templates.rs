@@ -133,7 +133,9 @@ pub fn sample_values() -> Value {
         payment => context! { amount => "ARS 1.500", provider => "mercadopago" },
         reason => "Sin stock",
         reset => context! { link => "https://example.com/reset-password?token=sample", minutes => 60 },
-        broadcast => context! { title => "Cerramos el feriado", body => "Volvemos el martes." },
+        broadcast => context! { title => "Cerramos el feriado", body => "Volvemos el martes.", attachments => vec![
+            context! { name => "horarios.pdf", url => "https://example.com/uploads/broadcasts/horarios.pdf", content_type => "application/pdf", size => 48213 },
+        ] },
         product => context! { id => "sample", name => "Malbec", sku => "MAL-750", stock => 3, threshold => 5 },
         import => context! { id => "sample", done => true, created => 120, updated => 8, errors => 0, failure => () },
         channel => context! { name => "Telegram", provider => "telegram", reason => "El proveedor rechazó las credenciales (401)" },
@@ -262,7 +264,8 @@ mod tests {
             let kind = EventKind::parse(kind).unwrap();
             let voice = if voice == "staff" { Voice::Staff } else { Voice::Customer };
             let data = context! { payment => context! { amount => "ARS 1", provider => "mercadopago" },
-                broadcast => context! { title => "Cerramos el feriado", body => "Volvemos el lunes" },
+                broadcast => context! { title => "Cerramos el feriado", body => "Volvemos el lunes",
+                    attachments => vec![context! { name => "horarios.pdf", url => "http://x/horarios.pdf" }] },
             reset => context! { link => "http://x/r?t=1", minutes => 60 }, ..context! { ..order(), ..sample_values() } };
             let email = render(kind, voice, locale, Channel::Email, &data).unwrap().unwrap_or_else(|| panic!("{locale}/{name}: email"));
             assert!(email.html.unwrap().contains("La Feria"));
