@@ -51,7 +51,10 @@ async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws: WebSocketU
         },
         None => None,
     };
-    ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).write_buffer_size(0).on_upgrade(move |socket| async move {
+    // Buffers sized for the small frames that flow here: the 128 KiB default read buffer would
+    // make each idle socket cost that much.
+    let ws = ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).read_buffer_size(MAX_FRAME).write_buffer_size(0);
+    ws.on_upgrade(move |socket| async move {
         session(&app, socket, signed_in).await;
         app.live_sockets.fetch_sub(1, Ordering::AcqRel);
     })
