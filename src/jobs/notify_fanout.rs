@@ -4,7 +4,7 @@ use feria_jobs::{Completion, JobHandler};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::services::notifications::fanout;
+use crate::services::notifications::fanout::{self, Portion};
 
 pub const KIND: &str = "notify_fanout";
 
@@ -12,12 +12,15 @@ pub const KIND: &str = "notify_fanout";
 #[serde(rename_all = "camelCase")]
 struct Payload {
     event_id: String,
+    /// A large audience's chunk: the recipients after this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after: Option<String>,
 }
 
 /// The payload of the fan-out of event `event_id` (queued with the event, see
-/// `notifications::events::record`).
-pub fn payload(event_id: &str) -> serde_json::Value {
-    serde_json::json!(Payload { event_id: event_id.to_string() })
+/// `notifications::events::record`), or of its chunk after recipient `after`.
+pub fn payload(event_id: &str, after: Option<&str>) -> serde_json::Value {
+    serde_json::json!(Payload { event_id: event_id.to_string(), after: after.map(str::to_string) })
 }
 
 pub struct NotifyFanout {
@@ -36,22 +39,29 @@ impl JobHandler for NotifyFanout {
 
     /// The events of the batch are fanned out together (one write).
     async fn run_many(&self, payloads: &[&serde_json::Value]) -> Vec<Result<Completion, String>> {
-        let ids: Vec<Result<String, String>> = payloads
+        let parsed: Vec<Result<Portion, String>> = payloads
             .iter()
-            .map(|p| serde_json::from_value::<Payload>((*p).clone()).map(|p| p.event_id).map_err(|e| format!("bad payload: {e}")))
+            .map(|p| {
+                let p = serde_json::from_value::<Payload>((*p).clone()).map_err(|e| format!("bad payload: {e}"))?;
+                Ok(Portion { event_id: p.event_id, after: p.after })
+            })
             .collect();
-        let valid: Vec<String> = ids.iter().filter_map(|id| id.as_ref().ok().cloned()).collect();
+        let valid: Vec<Portion> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
         let (done, failed) = match fanout::fan_out_many(&self.app, &valid).await {
             Ok(outcome) => outcome,
             Err(e) => return payloads.iter().map(|_| Err(e.to_string())).collect(),
         };
-        if done.queued > 0 || done.raised > 0 {
+        if done.queued > 0 || done.raised > 0 || done.continued > 0 {
             self.app.job_wake.notify_one();
         }
-        ids.into_iter()
-            .map(|id| {
-                let id = id?;
-                match failed.iter().find(|(failed, _)| *failed == id) {
+        let mut valid_index = 0;
+        parsed
+            .into_iter()
+            .map(|portion| {
+                portion?;
+                let index = valid_index;
+                valid_index += 1;
+                match failed.iter().find(|(failed, _)| *failed == index) {
                     Some((_, e)) => Err(e.to_string()),
                     None => Ok(Completion::Done),
                 }

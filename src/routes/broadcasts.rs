@@ -36,7 +36,7 @@ pub struct BroadcastView {
     pub title: String,
     pub body: String,
     pub send_at: String,
-    /// `scheduled`, `sent` or `cancelled`.
+    /// `scheduled`, `sending` (its audience being written), `sent` or `cancelled`.
     pub status: String,
     pub created_at: String,
     /// Files sent with it, as links.

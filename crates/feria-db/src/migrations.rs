@@ -1031,6 +1031,17 @@ pub const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE product_imports ADD COLUMN started_by TEXT REFERENCES users (id) ON DELETE SET NULL",
         ],
     },
+    Migration {
+        version: 36,
+        name: "notification fan-out in chunks",
+        statements: &[
+            // How far a large audience's fan-out got: the last customer or user written. Each
+            // chunk moves it on from where it found it, so a chunk written twice is refused.
+            "ALTER TABLE notification_events ADD COLUMN fanout_cursor TEXT",
+            // A store's customers one chunk after another.
+            "CREATE INDEX customers_store_id_idx ON customers (store_id, id)",
+        ],
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -100,7 +100,8 @@ pub struct Broadcast {
     pub title: String,
     pub body: String,
     pub send_at: String,
-    /// `scheduled` (until sent), `sent` or `cancelled`.
+    /// `scheduled` (until it goes out), `sending` (while its audience is written a chunk at a
+    /// time), `sent` or `cancelled`.
     pub status: String,
     pub created_at: String,
     pub attachments: Vec<Attachment>,
@@ -111,7 +112,7 @@ pub struct Broadcast {
 }
 
 const COLUMNS: &str =
-    "b.id, b.store_id, b.kind, b.audience, b.title, b.body, b.send_at, b.status, b.created_at, b.event_id, e.fanned_out_at, e.data";
+    "b.id, b.store_id, b.kind, b.audience, b.title, b.body, b.send_at, b.status, b.created_at, b.event_id, e.fanned_out_at, e.fanout_cursor, e.data";
 
 /// Whether `caller` may send to `audience` in `store_id`: a store's settings writers for its
 /// own people, the platform's admin for everyone.
@@ -203,7 +204,11 @@ fn broadcast(row: &AnyRow) -> Result<Broadcast, sqlx::Error> {
         title: row.try_get("title")?,
         body: row.try_get("body")?,
         send_at: row.try_get("send_at")?,
-        status: if status == "scheduled" && fanned_out.is_some() { "sent".into() } else { status },
+        status: match (status.as_str(), fanned_out, row.try_get::<Option<String>, _>("fanout_cursor")?) {
+            ("scheduled", Some(_), Some(_)) => "sending".into(),
+            ("scheduled", Some(_), None) => "sent".into(),
+            _ => status,
+        },
         created_at: row.try_get("created_at")?,
         attachments: attachments(&serde_json::from_str(&data).unwrap_or(Value::Null)),
         recipients: 0,

@@ -35,6 +35,8 @@ pub struct Event {
     pub kind: EventKind,
     pub data: Value,
     pub fanned_out: bool,
+    /// Where its fan-out got to, for a large audience fanned out in chunks.
+    pub fanout_cursor: Option<String>,
 }
 
 /// Stores `event` and queues its fan-out on `conn` (the caller's transaction), in one round
@@ -60,7 +62,7 @@ pub async fn record(conn: &mut AnyConnection, app: &App, event: NewEvent) -> Res
     );
     let run_at = event.fan_out_at.unwrap_or_else(time::now);
     let (_, job) =
-        feria_jobs::job_select(&mut args, notify_fanout::KIND, &notify_fanout::payload(&id), app.config.jobs.max_attempts, run_at);
+        feria_jobs::job_select(&mut args, notify_fanout::KIND, &notify_fanout::payload(&id, None), app.config.jobs.max_attempts, run_at);
     // The fan-out job only when the event was new.
     let sql = match Backend::of(conn) {
         Backend::Postgres => {
@@ -81,7 +83,7 @@ pub async fn emit(conn: &mut AnyConnection, app: &App, event: NewEvent) -> Resul
 /// The event `id`, its data opened; `None` when it is gone or its kind unknown (an older
 /// feria's row) or its seal cannot be opened with the current key.
 pub async fn load(conn: &mut AnyConnection, app: &App, id: &str) -> Result<Option<Event>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, store_id, kind, data, sealed, fanned_out_at FROM notification_events WHERE id = $1")
+    let row = sqlx::query("SELECT id, store_id, kind, data, sealed, fanned_out_at, fanout_cursor FROM notification_events WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -102,5 +104,6 @@ pub async fn load(conn: &mut AnyConnection, app: &App, id: &str) -> Result<Optio
         kind,
         data: serde_json::from_str(&json).unwrap_or(Value::Null),
         fanned_out: row.try_get::<Option<String>, _>("fanned_out_at")?.is_some(),
+        fanout_cursor: row.try_get("fanout_cursor")?,
     }))
 }

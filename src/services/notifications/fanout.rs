@@ -2,7 +2,8 @@
 //! channels; each recipient gets one notification and each usable channel one message, queued
 //! for delivery (`notify_deliver`) except in-app, which is the inbox row itself. A runner's batch
 //! of events is written in one transaction that first claims them, so a crash leaves either
-//! nothing or everything, and a second run does nothing.
+//! nothing or everything, and a second run does nothing. A large audience (a broadcast to every
+//! customer) goes a chunk at a time, each chunk's write queuing the next one's job.
 
 use feria_domain::notify::{Channel, EventKind, MessageStatus};
 use feria_domain::time::{self, Timestamp};
@@ -24,7 +25,7 @@ use feria_domain::ids::new_id;
 use serde_json::json;
 
 use crate::app::{App, AppState};
-use crate::jobs::notify_deliver;
+use crate::jobs::{notify_deliver, notify_fanout};
 
 /// What a fan-out did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -38,6 +39,17 @@ pub struct FannedOut {
     pub inboxed: Vec<(String, String)>,
     /// Events this one raised (a product running low), queued for their own fan-out.
     pub raised: usize,
+    /// Next chunks of large audiences queued.
+    pub continued: usize,
+}
+
+/// A fan-out job's share of an event: all of it, or, for a large audience, the chunk of
+/// recipients after the one `after` names (see [`recipients::CHUNK`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Portion {
+    pub event_id: String,
+    /// `None`: the event's first fan-out (every step, and a large audience's first chunk).
+    pub after: Option<String>,
 }
 
 /// One recipient's share of a step: their notification's in-app text and the channels to use.
@@ -53,33 +65,37 @@ struct Planned {
 
 /// Fans out the event `event_id` unless it was already (see [`fan_out_many`]).
 pub async fn fan_out(app: &AppState, event_id: &str) -> Result<FannedOut, NotifyError> {
-    let (done, mut failed) = fan_out_many(app, &[event_id.to_string()]).await?;
+    let (done, mut failed) = fan_out_many(app, &[Portion { event_id: event_id.to_string(), after: None }]).await?;
     match failed.pop() {
         Some((_, e)) => Err(e),
         None => Ok(done),
     }
 }
 
-/// Fans out the events `event_ids` (a runner's batch) that were not already. Each is read and
+/// Fans out the `portions` of events (a runner's batch) that were not already. Each is read and
 /// planned on a reader (recipients, texts rendered); those whose plan failed are answered apart
-/// with their error. The rest are claimed and written in one write through the group commit (on
-/// SQLite it shares a commit with the orders being placed at the same moment), a statement per
-/// table for all of them.
-pub async fn fan_out_many(app: &AppState, event_ids: &[String]) -> Result<(FannedOut, Vec<(String, NotifyError)>), NotifyError> {
+/// with their error, by their index in `portions`. The rest are claimed and written in one
+/// write through the group commit (on SQLite it shares a commit with the orders being placed at
+/// the same moment), a statement per table for all of them.
+pub async fn fan_out_many(app: &AppState, portions: &[Portion]) -> Result<(FannedOut, Vec<(usize, NotifyError)>), NotifyError> {
     let mut conn = app.db.reader().acquire().await?;
     let (mut planned, mut failed) = (Vec::new(), Vec::new());
-    for id in event_ids {
-        let found = match events::load(&mut conn, app, id).await {
+    for (index, portion) in portions.iter().enumerate() {
+        let found = match events::load(&mut conn, app, &portion.event_id).await {
             Ok(found) => found,
             Err(e) => {
-                failed.push((id.clone(), e.into()));
+                failed.push((index, e.into()));
                 continue;
             }
         };
-        let Some(event) = found.filter(|e| !e.fanned_out) else { continue };
-        match plan(&mut conn, app, &event).await {
+        let pending = |e: &Event| match &portion.after {
+            None => !e.fanned_out,
+            Some(after) => e.fanout_cursor.as_ref() == Some(after),
+        };
+        let Some(event) = found.filter(pending) else { continue };
+        match plan(&mut conn, app, &event, portion.after.as_deref()).await {
             Ok(plan) => planned.push((event, plan)),
-            Err(e) => failed.push((id.clone(), e)),
+            Err(e) => failed.push((index, e)),
         }
     }
     drop(conn);
@@ -94,22 +110,19 @@ pub async fn fan_out_many(app: &AppState, event_ids: &[String]) -> Result<(Fanne
     Ok((done, failed))
 }
 
-/// Claims the events not fanned out yet and writes their notifications and messages, queuing
-/// their deliveries.
+/// Claims the events not fanned out yet (and the chunks not written yet) and writes their
+/// notifications and messages, queuing their deliveries and their next chunks.
 async fn write(conn: &mut AnyConnection, app: &App, planned: Vec<(Event, Plan)>) -> Result<FannedOut, NotifyError> {
     let mut done = FannedOut::default();
-    let mut args = Args::default();
-    let now = args.add(time::to_db(time::now()));
-    let ids: Vec<String> = planned.iter().map(|(e, _)| args.add(e.id.clone())).collect();
-    let sql = format!(
-        "UPDATE notification_events SET fanned_out_at = {now} WHERE id IN ({}) AND fanned_out_at IS NULL RETURNING id",
-        ids.join(", ")
-    );
-    let claimed: Vec<String> = sqlx::query_scalar_with(&sql, args.into_inner()).fetch_all(&mut *conn).await?;
+    let claimed = claim(conn, &planned).await?;
     let (mut notifications, mut messages) = (Vec::new(), Vec::new());
+    let mut next_chunks = Vec::new();
     for (event, plan) in &planned {
         if !claimed.contains(&event.id) {
             continue;
+        }
+        if let (Some(cursor), true) = (&plan.chunk.reached, plan.chunk.full) {
+            next_chunks.push((notify_fanout::payload(&event.id, Some(cursor)), time::now()));
         }
         for raised in &plan.raised {
             done.raised += usize::from(events::emit(conn, app, raised.clone()).await?);
@@ -182,7 +195,47 @@ async fn write(conn: &mut AnyConnection, app: &App, planned: Vec<(Event, Plan)>)
     let rows: Vec<MessageRow> = messages.into_iter().map(|(row, _, _)| row).collect();
     messages::insert_messages(conn, &rows).await?;
     feria_jobs::enqueue_many(conn, notify_deliver::KIND, &deliveries, app.config.jobs.max_attempts).await?;
+    done.continued = next_chunks.len();
+    feria_jobs::enqueue_many(conn, notify_fanout::KIND, &next_chunks, app.config.jobs.max_attempts).await?;
     Ok(done)
+}
+
+/// The events of `planned` this write may go on with: a first fan-out claims its event (once:
+/// `fanned_out_at`); a chunk moves its event's cursor on from where it was planned (once per
+/// chunk), to the last recipient it reached while more follow, else to none (the fan-out is
+/// over). Answers their ids.
+async fn claim(conn: &mut AnyConnection, planned: &[(Event, Plan)]) -> Result<HashSet<String>, sqlx::Error> {
+    let mut claimed = HashSet::new();
+    let mut args = Args::default();
+    let now = args.add(time::to_db(time::now()));
+    let firsts: Vec<String> = planned.iter().filter(|(_, p)| p.chunk.after.is_none()).map(|(e, _)| args.add(e.id.clone())).collect();
+    if !firsts.is_empty() {
+        let sql = format!(
+            "UPDATE notification_events SET fanned_out_at = {now} WHERE id IN ({}) AND fanned_out_at IS NULL RETURNING id",
+            firsts.join(", ")
+        );
+        claimed.extend(sqlx::query_scalar_with::<_, String, _>(&sql, args.into_inner()).fetch_all(&mut *conn).await?);
+    }
+    for (event, plan) in planned {
+        let chunk = &plan.chunk;
+        if chunk.after.is_none() && !chunk.full {
+            continue;
+        }
+        let moved = sqlx::query(
+            "UPDATE notification_events SET fanout_cursor = $1
+             WHERE id = $2 AND fanned_out_at IS NOT NULL AND COALESCE(fanout_cursor, '') = $3",
+        )
+        .bind(chunk.reached.as_deref().filter(|_| chunk.full))
+        .bind(&event.id)
+        .bind(plan.chunk.after.as_deref().unwrap_or(""))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if chunk.after.is_some() && moved == 1 {
+            claimed.insert(event.id.clone());
+        }
+    }
+    Ok(claimed)
 }
 
 /// What a fan-out will write: the recipients' notifications, and the steps whose notifications
@@ -193,6 +246,18 @@ struct Plan {
     gathered: Vec<Gathered>,
     /// Events the event raises (products an order left low on stock).
     raised: Vec<NewEvent>,
+    /// Which chunk of a large audience it covers.
+    chunk: Chunk,
+}
+
+/// A chunk of a large audience: after which recipient it starts (`None`: the event's first
+/// fan-out), the last one it reached, and whether it was full (then another follows).
+/// `reached` is `Some` whenever `full` is.
+#[derive(Default)]
+struct Chunk {
+    after: Option<String>,
+    reached: Option<String>,
+    full: bool,
 }
 
 /// An event counted into a step's open digest (or opening one that closes in `minutes`).
@@ -214,8 +279,8 @@ fn runs(settings: &StepSettings, event: &Event, subject: &Subject) -> bool {
 
 /// Who the event's workflow reaches, on which channels (as the store set its steps and the
 /// recipients' preferences allow), with what in-app text. A digest's event reaches its step only.
-async fn plan(conn: &mut AnyConnection, app: &App, event: &Event) -> Result<Plan, NotifyError> {
-    let mut plan = Plan::default();
+async fn plan(conn: &mut AnyConnection, app: &App, event: &Event, after: Option<&str>) -> Result<Plan, NotifyError> {
+    let mut plan = Plan { chunk: Chunk { after: after.map(str::to_string), ..Chunk::default() }, ..Plan::default() };
     // A template's test was written with its one message.
     if event.data["test"].is_object() {
         return Ok(plan);
@@ -229,11 +294,17 @@ async fn plan(conn: &mut AnyConnection, app: &App, event: &Event) -> Result<Plan
     let custom = store_templates::overrides(conn, event.store_id.as_deref(), event.kind).await?;
     let mut stored = store_workflows::of_event(conn, event.store_id.as_deref(), event.kind).await?;
     let digest_of = event.data["digest"]["step"].as_str();
-    if let (EventKind::OrderPlaced, None, Some(store), Some(order)) = (event.kind, digest_of, &event.store_id, &subject.order) {
+    if let (EventKind::OrderPlaced, None, None, Some(store), Some(order)) = (event.kind, digest_of, after, &event.store_id, &subject.order)
+    {
         plan.raised = low_stock::raised(conn, store, order).await?;
     }
     let (category, critical, now) = (event.kind.category(), event.kind.critical(), time::now());
     for step in workflows::shipped(event.kind) {
+        let chunked = recipients::chunked(step.audience, &subject);
+        // A later chunk is the large audience's step alone.
+        if after.is_some() && !chunked {
+            continue;
+        }
         let settings = match stored.remove(step.name) {
             Some((settings, _)) if workflows::configurable(event.kind, step) => settings,
             _ => StepSettings::shipped(step),
@@ -249,7 +320,14 @@ async fn plan(conn: &mut AnyConnection, app: &App, event: &Event) -> Result<Plan
             }
             None => {}
         }
-        let found = recipients::resolve(conn, app, step.audience, &subject, event.store_id.as_deref()).await?;
+        let found = if chunked {
+            let (found, reached) = recipients::resolve_chunk(conn, &subject, event.store_id.as_deref(), after).await?;
+            plan.chunk.full = found.len() == recipients::CHUNK;
+            plan.chunk.reached = reached;
+            found
+        } else {
+            recipients::resolve(conn, app, step.audience, &subject, event.store_id.as_deref()).await?
+        };
         let users: Vec<&str> = found.iter().filter_map(|r| r.user_id.as_deref()).collect();
         let mut chosen = preferences::of_many(conn, &users).await?;
         let mut pushes = devices::channels_of(conn, &users).await?;

@@ -61,7 +61,13 @@ pub fn configured(app: &App, channel: Channel) -> bool {
     }
 }
 
-/// Who `audience` is for an event about `subject` in `store_id`.
+/// Recipients of a large audience (a store's customers, the platform's users) read and written
+/// at a time: one fan-out job each, so memory stays bounded, other writers are not held behind
+/// one long write, and several workers share the work.
+pub const CHUNK: usize = 1000;
+
+/// Who `audience` is for an event about `subject` in `store_id` (of a chunked broadcast, the
+/// first chunk: see [`resolve_chunk`]).
 pub async fn resolve(
     conn: &mut AnyConnection,
     app: &App,
@@ -92,11 +98,9 @@ pub async fn resolve(
             None => Vec::new(),
         },
         Audience::Broadcast => match (subject.audience.as_deref(), store_id) {
-            (Some("customers"), Some(store_id)) => customers(conn, store_id).await?,
             (Some("staff"), Some(store_id)) => staff(conn, store_id, subject.store.as_ref().is_some_and(|s| s.is_default), false).await?,
             (Some("owners"), Some(store_id)) => staff(conn, store_id, subject.store.as_ref().is_some_and(|s| s.is_default), true).await?,
-            (Some("everyone"), _) => everyone(conn).await?,
-            _ => Vec::new(),
+            _ => resolve_chunk(conn, subject, store_id, None).await?.0,
         },
         Audience::Staff => match store_id {
             Some(store_id) => staff(conn, store_id, subject.store.as_ref().is_some_and(|s| s.is_default), false).await?,
@@ -143,13 +147,41 @@ async fn admins(conn: &mut AnyConnection) -> Result<Vec<Recipient>, sqlx::Error>
     rows.iter().map(|r| Ok(Recipient::user(r.try_get("id")?, r.try_get("name")?, r.try_get("email")?))).collect()
 }
 
-/// The store's active customers: their accounts, or their emails (and phones) for guests.
-async fn customers(conn: &mut AnyConnection, store_id: &str) -> Result<Vec<Recipient>, sqlx::Error> {
-    let rows = sqlx::query("SELECT user_id, name, email, phone FROM customers WHERE store_id = $1 AND is_active = 1 ORDER BY id")
-        .bind(store_id)
-        .fetch_all(conn)
-        .await?;
-    rows.iter()
+/// Whether a broadcast to `subject`'s audience goes in chunks ([`resolve_chunk`]).
+pub fn chunked(audience: Audience, subject: &Subject) -> bool {
+    audience == Audience::Broadcast && matches!(subject.audience.as_deref(), Some("customers" | "everyone"))
+}
+
+/// Up to [`CHUNK`] recipients of a chunked broadcast (see [`chunked`]), after the one `after`
+/// names, and the cursor to give for the next chunk (the last one's id; `None` when empty).
+pub async fn resolve_chunk(
+    conn: &mut AnyConnection,
+    subject: &Subject,
+    store_id: Option<&str>,
+    after: Option<&str>,
+) -> Result<(Vec<Recipient>, Option<String>), sqlx::Error> {
+    let after = after.unwrap_or("");
+    match (subject.audience.as_deref(), store_id) {
+        (Some("customers"), Some(store_id)) => customers(conn, store_id, after).await,
+        (Some("everyone"), _) => everyone(conn, after).await,
+        _ => Ok((Vec::new(), None)),
+    }
+}
+
+/// A chunk of the store's active customers after customer `after`: their accounts, or their
+/// emails (and phones) for guests.
+async fn customers(conn: &mut AnyConnection, store_id: &str, after: &str) -> Result<(Vec<Recipient>, Option<String>), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, name, email, phone FROM customers WHERE store_id = $1 AND is_active = 1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(store_id)
+    .bind(after)
+    .bind(CHUNK as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let last = rows.last().map(|r| r.try_get("id")).transpose()?;
+    let found = rows
+        .iter()
         .map(|r| {
             let (name, email, phone): (String, String, Option<String>) = (r.try_get("name")?, r.try_get("email")?, r.try_get("phone")?);
             Ok(match r.try_get::<Option<String>, _>("user_id")? {
@@ -164,11 +196,21 @@ async fn customers(conn: &mut AnyConnection, store_id: &str) -> Result<Vec<Recip
                 .with_phone(phone.as_deref()),
             })
         })
-        .collect()
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((found, last))
 }
 
-/// Every user of the platform.
-async fn everyone(conn: &mut AnyConnection) -> Result<Vec<Recipient>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, name, email FROM users ORDER BY created_at, id").fetch_all(conn).await?;
-    rows.iter().map(|r| Ok(Recipient::user(r.try_get("id")?, r.try_get("name")?, r.try_get("email")?))).collect()
+/// A chunk of the platform's users after user `after`.
+async fn everyone(conn: &mut AnyConnection, after: &str) -> Result<(Vec<Recipient>, Option<String>), sqlx::Error> {
+    let rows = sqlx::query("SELECT id, name, email FROM users WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(after)
+        .bind(CHUNK as i64)
+        .fetch_all(conn)
+        .await?;
+    let last = rows.last().map(|r| r.try_get("id")).transpose()?;
+    let found = rows
+        .iter()
+        .map(|r| Ok(Recipient::user(r.try_get("id")?, r.try_get("name")?, r.try_get("email")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((found, last))
 }

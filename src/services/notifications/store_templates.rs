@@ -205,7 +205,14 @@ pub async fn preview(
         None => templates::sample_values(),
         Some(order_id) => {
             let data = serde_json::json!({"orderId": order_id});
-            let event = Event { id: String::new(), store_id: Some(store_id.to_string()), kind: key.kind, data, fanned_out: false };
+            let event = Event {
+                id: String::new(),
+                store_id: Some(store_id.to_string()),
+                kind: key.kind,
+                data,
+                fanned_out: false,
+                fanout_cursor: None,
+            };
             let subject = Subject::load(&mut *db.reader().acquire().await?, &event).await?;
             let Some(order) = &subject.order else { return Err(NotifyError::UnknownOrder) };
             let name = order.customer_name.clone();

@@ -82,7 +82,8 @@ pub async fn send(app: &App, caller: &Caller, store_id: &str, key: Key, order_id
     };
     let mut tx = app.db.begin().await?;
     let event_id = events::record(&mut tx, app, event.clone()).await?.ok_or(NotifyError::UnknownTemplate)?;
-    let event = events::Event { id: event_id, store_id: event.store_id, kind: key.kind, data: event.data, fanned_out: false };
+    let event =
+        events::Event { id: event_id, store_id: event.store_id, kind: key.kind, data: event.data, fanned_out: false, fanout_cursor: None };
     let notification = NotificationRow {
         id: new_id(),
         event: &event,
