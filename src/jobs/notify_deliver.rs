@@ -54,4 +54,9 @@ impl JobHandler for NotifyDeliver {
             Delivered::Retry(reason) => Err(reason),
         }
     }
+
+    /// The batch's messages are sent at the same time: each mostly waits on its provider.
+    async fn run_many(&self, payloads: &[&serde_json::Value]) -> Vec<Result<Completion, String>> {
+        futures::future::join_all(payloads.iter().map(|payload| self.run(payload))).await
+    }
 }

@@ -217,8 +217,11 @@ async fn ten_thousand_customers_get_an_announcement_in_chunks_each_written_once(
         let (done, failed) = fanout::fan_out_many(&t.app, &[again]).await.unwrap();
         assert_eq!((done, failed.len()), (fanout::FannedOut::default(), 0), "{chunk}");
     }
-    let notifications: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE event_id = $1").bind(&event).fetch_one(t.app.db.reader()).await.unwrap();
+    let notifications: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE event_id = $1")
+        .bind(&event)
+        .fetch_one(t.app.db.reader())
+        .await
+        .unwrap();
     assert_eq!(notifications, customers);
 }
 

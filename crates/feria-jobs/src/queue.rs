@@ -128,7 +128,7 @@ pub async fn enqueue_at(
 
 /// Jobs inserted per statement by [`enqueue_many`] (6 values each: under both databases' limit
 /// on bound values).
-const JOBS_PER_STATEMENT: usize = 500;
+const JOBS_PER_STATEMENT: usize = 50;
 
 /// Inserts jobs of `kind`, one per `(payload, run_at)`, on `conn`, a few hundred per statement;
 /// returns their ids in order.

@@ -111,8 +111,7 @@ pub struct Broadcast {
     pub messages: Vec<(String, i64)>,
 }
 
-const COLUMNS: &str =
-    "b.id, b.store_id, b.kind, b.audience, b.title, b.body, b.send_at, b.status, b.created_at, b.event_id, e.fanned_out_at, e.fanout_cursor, e.data";
+const COLUMNS: &str = "b.id, b.store_id, b.kind, b.audience, b.title, b.body, b.send_at, b.status, b.created_at, b.event_id, e.fanned_out_at, e.fanout_cursor, e.data";
 
 /// Whether `caller` may send to `audience` in `store_id`: a store's settings writers for its
 /// own people, the platform's admin for everyone.

@@ -187,22 +187,40 @@ fn ended<'a>(status: MessageStatus, provider: Option<&'a str>, code: &'a str, de
 }
 
 /// Records the final outcome of `message` and, when it did not go out, queues the next channel
-/// of its step (with the rest as its own fallbacks).
+/// of its step (with the rest as its own fallbacks). Through the group commit: the deliveries
+/// of a batch, settled at the same moment, share one commit on SQLite.
 async fn settle(app: &App, message: &Message, outcome: Outcome<'_>) -> Result<Delivered, NotifyError> {
-    let mut tx = app.db.begin().await?;
-    messages::record_try(&mut tx, &message.id, &outcome).await?;
-    let mut queued = false;
-    if outcome.status != MessageStatus::Sent
-        && let Some(((channel, address), rest)) = message.next.split_first()
-    {
-        let store = message.store_id.as_deref();
-        let next = (*channel, address.as_str());
-        if let Some(id) = messages::insert(&mut tx, &message.notification_id, store, next, rest, MessageStatus::Queued).await? {
-            notify_deliver::enqueue(&mut tx, app, &id, None).await?;
-            queued = true;
-        }
-    }
-    tx.commit().await?;
+    let owned = |text: Option<&str>| text.map(str::to_string);
+    let (status, provider, provider_id, code, detail) =
+        (outcome.status, owned(outcome.provider), owned(outcome.provider_message_id), owned(outcome.error_code), owned(outcome.detail));
+    let (id, notification_id, store, next) =
+        (message.id.clone(), message.notification_id.clone(), message.store_id.clone(), message.next.clone());
+    let max_attempts = app.config.jobs.max_attempts;
+    let queued = app
+        .db
+        .write(Box::new(move |conn| {
+            Box::pin(async move {
+                let outcome = Outcome {
+                    status,
+                    provider: provider.as_deref(),
+                    provider_message_id: provider_id.as_deref(),
+                    error_code: code.as_deref(),
+                    detail: detail.as_deref(),
+                };
+                messages::record_try(conn, &id, &outcome).await?;
+                let Some(((channel, address), rest)) = next.split_first().filter(|_| status != MessageStatus::Sent) else {
+                    return Ok::<_, NotifyError>(false);
+                };
+                let Some(new) =
+                    messages::insert(conn, &notification_id, store.as_deref(), (*channel, address), rest, MessageStatus::Queued).await?
+                else {
+                    return Ok(false);
+                };
+                feria_jobs::enqueue_many(conn, notify_deliver::KIND, &[(notify_deliver::payload(&new), time::now())], max_attempts).await?;
+                Ok(true)
+            })
+        }))
+        .await?;
     if queued {
         app.job_wake.notify_one();
     }

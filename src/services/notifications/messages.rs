@@ -12,7 +12,7 @@ use super::recipients::Recipient;
 use super::templates::{Content, Voice};
 
 /// Rows per `INSERT` (at most 14 values each: under both databases' limit on bound values).
-const ROWS_PER_STATEMENT: usize = 500;
+const ROWS_PER_STATEMENT: usize = 50;
 
 /// A notification to insert: `event` told to `recipient`, with its in-app text, shown in their
 /// inbox when `in_inbox`.
