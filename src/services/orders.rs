@@ -441,6 +441,17 @@ pub async fn find(conn: &mut AnyConnection, store_id: &str, id: &str) -> Result<
     Ok(orders_from(conn, &rows).await?.pop())
 }
 
+/// The store's orders `ids` (those it has), in one query for them and one for their lines. The
+/// store is checked on the rows: with it in the query, SQLite would read the store's orders.
+pub async fn find_many(conn: &mut AnyConnection, store_id: &str, ids: &[&str]) -> Result<Vec<Order>, sqlx::Error> {
+    let sql = format!("{ORDER_SELECT} WHERE o.id IN ({})", feria_db::placeholders(1, ids.len()));
+    let sql = sql.replacen("SELECT ", "SELECT o.store_id AS order_store_id, ", 1);
+    let query = ids.iter().fold(sqlx::query(&sql), |query, id| query.bind(*id));
+    let rows = if ids.is_empty() { Vec::new() } else { query.fetch_all(&mut *conn).await? };
+    let theirs: Vec<AnyRow> = rows.into_iter().filter(|r| r.try_get::<String, _>("order_store_id").is_ok_and(|s| s == store_id)).collect();
+    orders_from(conn, &theirs).await
+}
+
 /// Which of a store's orders a listing shows.
 #[derive(Debug, Default)]
 pub struct OrderFilter {

@@ -31,8 +31,13 @@ impl Subject {
             (Some(store), Some(order_id)) => orders::find(conn, &store.id, order_id).await?,
             _ => None,
         };
+        Ok(Subject::of(event, store, order))
+    }
+
+    /// The subject of `event`, given its store and its order (already read).
+    pub fn of(event: &Event, store: Option<Store>, order: Option<Order>) -> Subject {
         let text = |name: &str| event.data[name].as_str().map(str::to_string);
-        Ok(Subject { store, order, user_id: text("userId"), audience: text("audience") })
+        Subject { store, order, user_id: text("userId"), audience: text("audience") }
     }
 }
 

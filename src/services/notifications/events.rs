@@ -2,7 +2,9 @@
 //! kept exactly when what it tells is (an order placed, a status changed) and a request never
 //! waits for recipients, templates or providers.
 
-use feria_db::{AnyConnection, Args, Backend, Row};
+use std::collections::HashMap;
+
+use feria_db::{AnyConnection, AnyRow, Args, Backend, Row};
 use feria_domain::notify::EventKind;
 use feria_domain::{ids::new_id, time};
 use feria_jobs::INSERT_JOB;
@@ -83,11 +85,33 @@ pub async fn emit(conn: &mut AnyConnection, app: &App, event: NewEvent) -> Resul
 /// The event `id`, its data opened; `None` when it is gone or its kind unknown (an older
 /// feria's row) or its seal cannot be opened with the current key.
 pub async fn load(conn: &mut AnyConnection, app: &App, id: &str) -> Result<Option<Event>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, store_id, kind, data, sealed, fanned_out_at, fanout_cursor FROM notification_events WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
+    Ok(load_many(conn, app, &[id]).await?.remove(id))
+}
+
+/// The events `ids` (a runner's batch) in one query, by id; those [`load`] would answer `None`
+/// for are left out.
+pub async fn load_many(conn: &mut AnyConnection, app: &App, ids: &[&str]) -> Result<HashMap<String, Event>, sqlx::Error> {
+    let mut found = HashMap::new();
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let sql = format!(
+        "SELECT id, store_id, kind, data, sealed, fanned_out_at, fanout_cursor FROM notification_events WHERE id IN ({})",
+        feria_db::placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        if let Some(event) = from_row(app, &row)? {
+            found.insert(event.id.clone(), event);
+        }
+    }
+    Ok(found)
+}
+
+fn from_row(app: &App, row: &AnyRow) -> Result<Option<Event>, sqlx::Error> {
     let Some(kind) = EventKind::parse(&row.try_get::<String, _>("kind")?) else { return Ok(None) };
     let stored: String = row.try_get("data")?;
     let json = if row.try_get::<i64, _>("sealed")? != 0 {

@@ -13,11 +13,12 @@ use super::events::{self, Event, NewEvent};
 use super::live::LiveEvent;
 use super::messages::{MessageRow, NotificationRow};
 use super::recipients::{self, Recipient};
-use super::store_templates::{self, Key};
-use super::store_workflows::{self, StepSettings};
+use super::store_templates::{self, Key, Overrides};
+use super::fanout_reads::Reads;
+use super::store_workflows::StepSettings;
 use super::templates::{self, Content};
 use super::workflows;
-use super::{NotifyError, broadcasts, devices, digests, low_stock, messages, preferences};
+use super::{NotifyError, broadcasts, digests, messages, preferences};
 use std::collections::{HashMap, HashSet};
 
 use feria_db::{AnyConnection, Args};
@@ -79,21 +80,16 @@ pub async fn fan_out(app: &AppState, event_id: &str) -> Result<FannedOut, Notify
 /// the same moment), a statement per table for all of them.
 pub async fn fan_out_many(app: &AppState, portions: &[Portion]) -> Result<(FannedOut, Vec<(usize, NotifyError)>), NotifyError> {
     let mut conn = app.db.reader().acquire().await?;
+    let ids: Vec<&str> = portions.iter().map(|p| p.event_id.as_str()).collect();
+    let mut reads = Reads::load(&mut conn, app, &ids).await?;
     let (mut planned, mut failed) = (Vec::new(), Vec::new());
     for (index, portion) in portions.iter().enumerate() {
-        let found = match events::load(&mut conn, app, &portion.event_id).await {
-            Ok(found) => found,
-            Err(e) => {
-                failed.push((index, e.into()));
-                continue;
-            }
-        };
-        let pending = |e: &Event| match &portion.after {
+        let pending = |e: &&Event| match &portion.after {
             None => !e.fanned_out,
             Some(after) => e.fanout_cursor.as_ref() == Some(after),
         };
-        let Some(event) = found.filter(pending) else { continue };
-        match plan(&mut conn, app, &event, portion.after.as_deref()).await {
+        let Some(event) = reads.event(&portion.event_id).filter(pending).cloned() else { continue };
+        match plan(&mut conn, app, &mut reads, &event, portion.after.as_deref()).await {
             Ok(plan) => planned.push((event, plan)),
             Err(e) => failed.push((index, e)),
         }
@@ -279,7 +275,7 @@ fn runs(settings: &StepSettings, event: &Event, subject: &Subject) -> bool {
 
 /// Who the event's workflow reaches, on which channels (as the store set its steps and the
 /// recipients' preferences allow), with what in-app text. A digest's event reaches its step only.
-async fn plan(conn: &mut AnyConnection, app: &App, event: &Event, after: Option<&str>) -> Result<Plan, NotifyError> {
+async fn plan(conn: &mut AnyConnection, app: &App, reads: &mut Reads, event: &Event, after: Option<&str>) -> Result<Plan, NotifyError> {
     let mut plan = Plan { chunk: Chunk { after: after.map(str::to_string), ..Chunk::default() }, ..Plan::default() };
     // A template's test was written with its one message.
     if event.data["test"].is_object() {
@@ -290,13 +286,13 @@ async fn plan(conn: &mut AnyConnection, app: &App, event: &Event, after: Option<
     {
         return Ok(plan);
     }
-    let subject = Subject::load(conn, event).await?;
-    let custom = store_templates::overrides(conn, event.store_id.as_deref(), event.kind).await?;
-    let mut stored = store_workflows::of_event(conn, event.store_id.as_deref(), event.kind).await?;
+    let subject = reads.subject(event);
+    let custom = reads.overrides(conn, event.store_id.as_deref(), event.kind).await?;
+    let mut stored = reads.steps(conn, event.store_id.as_deref(), event.kind).await?;
     let digest_of = event.data["digest"]["step"].as_str();
     if let (EventKind::OrderPlaced, None, None, Some(store), Some(order)) = (event.kind, digest_of, after, &event.store_id, &subject.order)
     {
-        plan.raised = low_stock::raised(conn, store, order).await?;
+        plan.raised = reads.low_stock(store, order);
     }
     let (category, critical, now) = (event.kind.category(), event.kind.critical(), time::now());
     for step in workflows::shipped(event.kind) {
@@ -326,11 +322,10 @@ async fn plan(conn: &mut AnyConnection, app: &App, event: &Event, after: Option<
             plan.chunk.reached = reached;
             found
         } else {
-            recipients::resolve(conn, app, step.audience, &subject, event.store_id.as_deref()).await?
+            reads.recipients(conn, app, step.audience, &subject, event.store_id.as_deref()).await?
         };
         let users: Vec<&str> = found.iter().filter_map(|r| r.user_id.as_deref()).collect();
-        let mut chosen = preferences::of_many(conn, &users).await?;
-        let mut pushes = devices::channels_of(conn, &users).await?;
+        let (mut chosen, mut pushes) = reads.preferences(conn, &users).await?;
         for mut recipient in found {
             let mut hold_until = None;
             let preferences = recipient.user_id.as_ref().map(|user| chosen.remove(user).unwrap_or_default());
@@ -348,7 +343,9 @@ async fn plan(conn: &mut AnyConnection, app: &App, event: &Event, after: Option<
                 hold_until = p.quiet_hours().and_then(|q| q.until(now)).filter(|_| !critical);
             }
             let stopped = match (&preferences, recipient.address(Channel::Email)) {
-                (None, Some(email)) if !critical => preferences::suppressed(conn, email, category).await?,
+                (None, Some(email)) if !critical && recipients::configured(app, Channel::Email) => {
+                    preferences::suppressed(conn, email, category).await?
+                }
                 _ => false,
             };
             let wanted = |channel: Channel| {
@@ -388,7 +385,7 @@ fn usable_channels<'a>(
     channels: impl Iterator<Item = &'a Channel>,
     recipient: &Recipient,
     values: &minijinja::Value,
-    custom: &HashMap<(String, String, String), String>,
+    custom: &Overrides,
 ) -> Result<Vec<(Channel, String)>, NotifyError> {
     let mut usable = Vec::new();
     for channel in channels {

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod digests;
 pub mod events;
 pub mod fanout;
+pub mod fanout_reads;
 pub mod inbox;
 pub mod live;
 pub mod low_stock;

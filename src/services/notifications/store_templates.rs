@@ -57,12 +57,11 @@ pub fn check(key: Key, source: &str) -> Result<(), String> {
     }
 }
 
-/// The store's own texts for event `kind`, by (voice, channel, locale).
-pub async fn overrides(
-    conn: &mut AnyConnection,
-    store_id: Option<&str>,
-    kind: EventKind,
-) -> Result<HashMap<(String, String, String), String>, sqlx::Error> {
+/// A store's own texts for an event, by (voice, channel, locale).
+pub type Overrides = HashMap<(String, String, String), String>;
+
+/// The store's own texts for event `kind`.
+pub async fn overrides(conn: &mut AnyConnection, store_id: Option<&str>, kind: EventKind) -> Result<Overrides, sqlx::Error> {
     let Some(store_id) = store_id else { return Ok(HashMap::new()) };
     let rows = sqlx::query("SELECT voice, channel, locale, source FROM notification_templates WHERE store_id = $1 AND kind = $2")
         .bind(store_id)
@@ -73,14 +72,14 @@ pub async fn overrides(
 }
 
 /// The store's own text for `key`, if it has one.
-fn pick(overrides: &HashMap<(String, String, String), String>, key: Key) -> Option<&str> {
+fn pick(overrides: &Overrides, key: Key) -> Option<&str> {
     overrides.get(&(key.voice.as_str().to_string(), key.channel.as_str().to_string(), key.locale.to_string())).map(String::as_str)
 }
 
 /// Renders `key` from the store's own text when it has one, else (or when that fails with these
 /// values: it was checked only with sample ones) from feria's.
 pub fn render(
-    custom: &HashMap<(String, String, String), String>,
+    custom: &Overrides,
     key: Key,
     values: &minijinja::Value,
 ) -> Result<Option<Content>, minijinja::Error> {

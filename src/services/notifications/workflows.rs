@@ -7,7 +7,7 @@ use feria_domain::notify::{Channel, EventKind};
 use super::templates::Voice;
 
 /// Who a step is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Audience {
     /// Whoever placed the order: their account, or the email a guest gave.
     Buyer,
