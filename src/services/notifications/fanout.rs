@@ -10,11 +10,11 @@ use feria_domain::time::{self, Timestamp};
 
 use super::content::{self, Subject};
 use super::events::{self, Event, NewEvent};
+use super::fanout_reads::Reads;
 use super::live::LiveEvent;
 use super::messages::{MessageRow, NotificationRow};
 use super::recipients::{self, Recipient};
 use super::store_templates::{self, Key, Overrides};
-use super::fanout_reads::Reads;
 use super::store_workflows::StepSettings;
 use super::templates::{self, Content};
 use super::workflows;

@@ -98,7 +98,12 @@ impl Reads {
     }
 
     /// The store's own texts for `kind` (see [`store_templates::overrides`]).
-    pub async fn overrides(&mut self, conn: &mut AnyConnection, store_id: Option<&str>, kind: EventKind) -> Result<Arc<Overrides>, sqlx::Error> {
+    pub async fn overrides(
+        &mut self,
+        conn: &mut AnyConnection,
+        store_id: Option<&str>,
+        kind: EventKind,
+    ) -> Result<Arc<Overrides>, sqlx::Error> {
         let Some(store_id) = store_id else { return Ok(Arc::default()) };
         let key = (store_id.to_string(), kind);
         if let Some(found) = self.overrides.get(&key) {

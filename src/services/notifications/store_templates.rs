@@ -78,11 +78,7 @@ fn pick(overrides: &Overrides, key: Key) -> Option<&str> {
 
 /// Renders `key` from the store's own text when it has one, else (or when that fails with these
 /// values: it was checked only with sample ones) from feria's.
-pub fn render(
-    custom: &Overrides,
-    key: Key,
-    values: &minijinja::Value,
-) -> Result<Option<Content>, minijinja::Error> {
+pub fn render(custom: &Overrides, key: Key, values: &minijinja::Value) -> Result<Option<Content>, minijinja::Error> {
     if let Some(source) = pick(custom, key) {
         match templates::render_from(Some(source), key.kind, key.voice, key.locale, key.channel, values) {
             Ok(content) => return Ok(content),

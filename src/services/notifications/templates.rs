@@ -203,35 +203,38 @@ pub fn render_from(
 ) -> Result<Option<Content>, minijinja::Error> {
     let base = format!("{locale}/{}.{}", kind.as_str(), voice.as_str());
     let data = context! { labels => labels(locale), locale => locale, ..data.clone() };
-    let block = |extension: &str, block: &str| -> Result<Option<String>, minijinja::Error> {
+    // The named blocks of the template with `extension`, from one evaluation of it.
+    let blocks = |extension: &str, names: &[&str]| -> Result<Vec<Option<String>>, minijinja::Error> {
         let found = match custom {
             Some(source) => TEMPLATES.template_from_named_str(if extension == "html" { "custom.html" } else { "custom.txt" }, source),
             None => TEMPLATES.get_template(&format!("{base}.{extension}")),
         };
         let template = match found {
             Ok(t) => t,
-            Err(e) if e.kind() == ErrorKind::TemplateNotFound => return Ok(None),
+            Err(e) if e.kind() == ErrorKind::TemplateNotFound => return Ok(vec![None; names.len()]),
             Err(e) => return Err(e),
         };
         let mut captured = template.render_captured(&data)?;
-        match captured.with_state_mut(|state| state.render_block(block)) {
+        let mut block = |name: &str| match captured.with_state_mut(|state| state.render_block(name)) {
             Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
             Err(e) if e.kind() == ErrorKind::UnknownBlock => Ok(None),
             Err(e) => Err(e),
-        }
+        };
+        names.iter().map(|name| block(name)).collect()
     };
+    let block = |extension: &str, name: &str| Ok::<_, minijinja::Error>(blocks(extension, &[name])?.pop().flatten());
     Ok(match channel {
-        Channel::InApp | Channel::Push | Channel::WebPush => match (block("txt", "title")?, block("txt", "body")?) {
-            (Some(title), body) => Some(Content { subject: Some(title), text: body.unwrap_or_default(), html: None }),
-            (None, _) => None,
+        Channel::InApp | Channel::Push | Channel::WebPush => match blocks("txt", &["title", "body"])?.as_slice() {
+            [Some(title), body] => Some(Content { subject: Some(title.clone()), text: body.clone().unwrap_or_default(), html: None }),
+            _ => None,
         },
         Channel::Sms => block("txt", "sms")?.map(|text| Content { text, ..Content::default() }),
         Channel::Telegram => block("html", "telegram")?.map(|text| Content { text, ..Content::default() }),
-        Channel::Email => match (block("txt", "subject")?, block("html", "html")?, block("txt", "text")?) {
-            (Some(subject), Some(body), Some(text)) => {
-                let layout = context! { subject => &subject, body => Value::from_safe_string(body), ..data.clone() };
+        Channel::Email => match (blocks("txt", &["subject", "text"])?.as_slice(), block("html", "html")?) {
+            ([Some(subject), Some(text)], Some(body)) => {
+                let layout = context! { subject => subject, body => Value::from_safe_string(body), ..data.clone() };
                 let html = TEMPLATES.get_template("layout.html")?.render(layout)?;
-                Some(Content { subject: Some(subject), text, html: Some(html) })
+                Some(Content { subject: Some(subject.clone()), text: text.clone(), html: Some(html) })
             }
             _ => None,
         },
