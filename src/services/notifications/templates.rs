@@ -157,9 +157,13 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     ] {
         env.add_template(name, source).expect("the notification partials parse");
     }
+    // A shipped template is only ever read a block at a time (`render_from`): inside `if false`
+    // its blocks are still defined, but evaluating it for its state renders none of them (a
+    // staff alert would otherwise render the email and the Telegram text too).
     for (locale, name, source) in SHIPPED {
         for extension in ["html", "txt"] {
-            env.add_template_owned(format!("{locale}/{name}.{extension}"), *source).expect("the shipped notification templates parse");
+            let blocks_only = format!("{{% if false %}}{source}{{% endif %}}");
+            env.add_template_owned(format!("{locale}/{name}.{extension}"), blocks_only).expect("the shipped notification templates parse");
         }
     }
     env
