@@ -3,6 +3,7 @@
 use feria_db::AnyConnection;
 use feria_domain::time::{self, Timestamp};
 use feria_jobs::{Completion, JobHandler};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::app::{App, AppState};
@@ -10,6 +11,9 @@ use crate::services::notifications::deliver::{self, Delivered};
 use crate::services::notifications::providers::Providers;
 
 pub const KIND: &str = "notify_deliver";
+
+/// Messages of a batch sent at the same time.
+pub const AT_ONCE: usize = 32;
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,8 +59,9 @@ impl JobHandler for NotifyDeliver {
         }
     }
 
-    /// The batch's messages are sent at the same time: each mostly waits on its provider.
+    /// The batch's messages are sent [`AT_ONCE`] at a time: each mostly waits on its provider.
     async fn run_many(&self, payloads: &[&serde_json::Value]) -> Vec<Result<Completion, String>> {
-        futures::future::join_all(payloads.iter().map(|payload| self.run(payload))).await
+        let sends: Vec<_> = payloads.iter().map(|payload| self.run(payload)).collect();
+        futures::stream::iter(sends).buffered(AT_ONCE).collect().await
     }
 }
