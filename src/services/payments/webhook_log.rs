@@ -118,14 +118,17 @@ pub async fn record(conn: &mut AnyConnection, w: &Received<'_>) -> Result<String
 
 /// Marks a webhook with what processing did. `processed` is false when it must be retried
 /// (the provider will send it again). A webhook that changed nothing points to the first
-/// processed webhook about the same resource (`duplicate_of`).
+/// webhook about the same resource that was processed or is still being processed
+/// (`duplicate_of`): the one that changed something may not have been marked yet when copies
+/// arrive at the same moment.
 pub async fn finish(conn: &mut AnyConnection, id: &str, processed: bool, outcome: &str, changed: bool) -> Result<(), sqlx::Error> {
     let duplicate_of: Option<String> = if changed || !processed {
         None
     } else {
         sqlx::query_scalar(
             "SELECT o.id FROM webhook_logs o JOIN webhook_logs w ON w.id = $1
-             WHERE o.source = w.source AND o.resource_id = w.resource_id AND o.store_id = w.store_id AND o.processed = 1 AND o.id <> w.id
+             WHERE o.source = w.source AND o.resource_id = w.resource_id AND o.store_id = w.store_id AND o.id <> w.id
+               AND (o.processed = 1 OR o.processed_at IS NULL)
              ORDER BY o.created_at, o.id LIMIT 1",
         )
         .bind(id)
